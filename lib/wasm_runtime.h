@@ -1,0 +1,107 @@
+/* wasm_runtime.h: layouts of the run-time objects (functions, tables, globals, memories,
+ * instances, execution contexts) shared by the runtime and the interpreter (private). */
+#ifndef WASM_RUNTIME_H
+#define WASM_RUNTIME_H
+
+#include "wasm_module.h"
+#include "wasmslot.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Every value lives in one 64-bit cell: i32 in the low half (upper half unspecified),
+ * i64, f32 bits in the low half, f64 bits, a reference as a pointer (NULL = null). */
+typedef uint64_t wasm_cell;
+
+/* A function instance; a funcref points at one. */
+struct wasm_func {
+    const struct wasm_functype *type;
+    struct wasm_instance *inst;          /* NULL for host functions */
+    uint32_t index;                      /* index in inst's module, for wasm functions */
+    const struct wasm_func_def *def;     /* NULL for host functions */
+    wasm_host_fn host;                   /* host functions only */
+    void *env;
+    void (*env_free)(void *);
+    struct wasm_functype owned_type;     /* host functions: the copied type */
+};
+
+struct wasm_table {
+    _Atomic int refs;
+    enum wasm_valtype elem;
+    uint32_t size;
+    uint32_t max; /* 0xffffffff when the table has no maximum */
+    bool has_max;
+    void **elems; /* size entries: struct wasm_func * or externref, NULL = null */
+};
+
+struct wasm_global {
+    _Atomic int refs;
+    enum wasm_valtype type;
+    bool mutable_;
+    wasm_cell value;
+};
+
+/* What a memory's backing store must do: plain memories, pool slots and shared memories
+ * each provide these. */
+struct wasm_memory_ops {
+    /* Make [old size, new_size) accessible. Called with the memory's grow lock held; returns 0
+     * or -errno. The caller publishes the new size afterwards. */
+    int (*grow)(struct wasm_memory *mem, size_t new_size);
+    /* Last reference dropped: release the backing store and mem itself. */
+    void (*destroy)(struct wasm_memory *mem);
+};
+
+struct wasm_memory {
+    uint8_t *base;             /* reservation of WASM_MEM_RESERVE + WASM_MEM_GUARD bytes */
+    _Atomic size_t size;       /* current accessible bytes, a multiple of WASM_PAGE_SIZE */
+    uint32_t max_pages;        /* hard limit, <= 65536 */
+    bool shared;
+    _Atomic int refs;
+    pthread_mutex_t grow_lock; /* serialises grows */
+    atomic_uint_fast64_t grows; /* successful grows, for statistics */
+    const struct wasm_memory_ops *ops;
+    void *owner;               /* the backing store's own state (slot, shmem, ...) */
+};
+
+/* Initialise the common part of a memory made by a backing store. */
+void wasm_memory__init(struct wasm_memory *mem, uint8_t *base, size_t size, uint32_t max_pages,
+                       bool shared, const struct wasm_memory_ops *ops, void *owner);
+
+struct wasm_instance {
+    const struct wasm_module *module;
+    struct wasm_memory *memory;   /* NULL when the module has no memory */
+    struct wasm_func **funcs;     /* nfuncs_total entries; imports point at foreign objects */
+    struct wasm_func *own_funcs;  /* module->nfuncs entries */
+    struct wasm_table **tables;   /* ntables_total entries, each holding one reference */
+    struct wasm_global **globals; /* nglobals_total entries, each holding one reference */
+    uint8_t *elem_dropped;        /* nelems flags */
+    uint8_t *data_dropped;        /* ndatas flags */
+};
+
+/* Why a run is being unwound; see interp. */
+struct wasm_call_ctx {
+    struct wasm_exec *exec;
+    struct wasm_instance *inst; /* the calling wasm instance */
+};
+
+/* One thread's execution context. */
+struct wasm_exec {
+    wasm_cell *stack;       /* value stack: locals, operands, spill area of every frame */
+    wasm_cell *stack_end;
+    size_t stack_bytes;
+    uint32_t max_call_depth;
+    uint32_t depth;         /* current nesting of calls */
+    _Atomic int interrupt;  /* set by wasm_exec_interrupt() or a passed deadline */
+    uint64_t deadline_ns;   /* CLOCK_MONOTONIC; 0 = none */
+    uint32_t poll_countdown; /* back-edges/calls until the clock is read again */
+    int exit_code;
+    void *user;
+
+    /* Fault recovery: set by the outermost wasm_call on this thread. */
+    sigjmp_buf *trap_jmp;
+    struct wasm_memory *trap_memory; /* memory whose reservation faults are trapped in */
+};
+
+#endif

@@ -1,0 +1,1 @@
+# mk/bench.mk: build rules of the bench area (empty until it has files).

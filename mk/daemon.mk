@@ -1,0 +1,1 @@
+# mk/daemon.mk: build rules of the daemon area (empty until it has files).

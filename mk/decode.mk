@@ -1,0 +1,1 @@
+# mk/decode.mk: build rules of the decode area (empty until it has files).

@@ -1,0 +1,1 @@
+# mk/fuzz.mk: build rules of the fuzz area (empty until it has files).

@@ -1,0 +1,1 @@
+# mk/shmem.mk: build rules of the shmem area (empty until it has files).

@@ -1,0 +1,1 @@
+# mk/slot.mk: build rules of the slot area (empty until it has files).

@@ -1,0 +1,1 @@
+# mk/spec.mk: build rules of the spec area (empty until it has files).

@@ -1,0 +1,1 @@
+# mk/wasi.mk: build rules of the wasi area (empty until it has files).
