@@ -104,4 +104,14 @@ struct wasm_exec {
     struct wasm_memory *trap_memory; /* memory whose reservation faults are trapped in */
 };
 
+/* ---- internals the runtime (wasm_instance.c, wasm_memory.c) provides to the interpreter */
+
+/* table.grow: on success returns 0 and sets *old_size; -WASM_ELIMIT past the maximum,
+ * -ENOMEM. New entries are set to init. */
+int wasm_table__grow(struct wasm_table *t, uint32_t delta, void *init, uint32_t *old_size);
+
+/* Evaluate a constant expression in the context of inst (globals, functions). */
+wasm_cell wasm_instance__const_eval(const struct wasm_instance *inst,
+                                    const struct wasm_constexpr *e);
+
 #endif
