@@ -34,6 +34,9 @@ struct wasm_table {
     uint32_t max; /* 0xffffffff when the table has no maximum */
     bool has_max;
     void **elems; /* size entries: struct wasm_func * or externref, NULL = null */
+    /* Instances whose instantiation failed after they stored their functions here; the table
+     * keeps them alive (see wasm_instance.c) and frees them with itself. */
+    struct wasm_instance *orphans;
 };
 
 struct wasm_global {
@@ -41,6 +44,7 @@ struct wasm_global {
     enum wasm_valtype type;
     bool mutable_;
     wasm_cell value;
+    struct wasm_instance *orphans; /* as for tables: a funcref global can hold them too */
 };
 
 /* What a memory's backing store must do: plain memories, pool slots and shared memories
@@ -63,6 +67,9 @@ struct wasm_memory {
     atomic_uint_fast64_t grows; /* successful grows, for statistics */
     const struct wasm_memory_ops *ops;
     void *owner;               /* the backing store's own state (slot, shmem, ...) */
+    /* Whether max_pages is a declared maximum (true after wasm_memory__init) or only the 4 GiB
+     * ceiling of a memory declared without one; import matching needs the difference. */
+    bool has_max;
 };
 
 /* Initialise the common part of a memory made by a backing store. */
@@ -78,6 +85,14 @@ struct wasm_instance {
     struct wasm_global **globals; /* nglobals_total entries, each holding one reference */
     uint8_t *elem_dropped;        /* nelems flags */
     uint8_t *data_dropped;        /* ndatas flags */
+    /* A failed instantiation whose functions may still be reachable through an imported table
+     * or global is kept alive by that object (the keeper, whose reference the instance gives
+     * up) on its orphans list, linked through next_orphan. */
+    void *keeper;
+    struct wasm_instance *next_orphan;
+    /* Copies of the module's counts, so that freeing never reads the module (a kept failed
+     * instance may be freed after its module). */
+    uint32_t ntables, nglobals;
 };
 
 /* Why a run is being unwound; see interp. */
@@ -102,6 +117,11 @@ struct wasm_exec {
     /* Fault recovery: set by the outermost wasm_call on this thread. */
     sigjmp_buf *trap_jmp;
     struct wasm_memory *trap_memory; /* memory whose reservation faults are trapped in */
+
+    /* Interpreter state (interp.c): call frames and the re-entry watermark. */
+    void *frames;      /* max_call_depth + 1 struct interp_frame */
+    wasm_cell *sp;     /* first free cell: where a (re-entered) wasm_call puts its frame */
+    uint32_t nesting;  /* wasm_call re-entries through host functions */
 };
 
 /* ---- internals the runtime (wasm_instance.c, wasm_memory.c) provides to the interpreter */

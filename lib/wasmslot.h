@@ -197,11 +197,16 @@ struct wasm_table *wasm_table_new(enum wasm_valtype elem, uint32_t min, uint32_t
                                   struct wasm_error *err);
 void wasm_table_unref(struct wasm_table *t);
 uint32_t wasm_table_size(const struct wasm_table *t);
+/* Take a reference to a table (e.g. one got from wasm_instance_export, to keep it after its
+ * instance is freed); drop it with wasm_table_unref. Accepts NULL, returns t. */
+struct wasm_table *wasm_table_ref(struct wasm_table *t);
 
 struct wasm_global *wasm_global_new(const struct wasm_value *init, bool mutable_,
                                     struct wasm_error *err);
 void wasm_global_unref(struct wasm_global *g);
 void wasm_global_get(const struct wasm_global *g, struct wasm_value *out);
+/* Take a reference to a global; drop it with wasm_global_unref. Accepts NULL, returns g. */
+struct wasm_global *wasm_global_ref(struct wasm_global *g);
 
 /* ---------------------------------------------------------------- functions */
 
@@ -253,7 +258,7 @@ struct wasm_instance_options {
     uint32_t nimports;
     /* Memory for the module's own (defined) memory. NULL: the engine makes a plain one.
      * Otherwise the caller passes a memory of the module's initial size and a reference is
-     * taken. */
+     * taken (-WASM_EARGS when it is smaller). Ignored when the module defines no memory. */
     struct wasm_memory *memory;
     /* The memory already holds the module's active data segments (a slot mapped from the
      * module's image): they are not copied again, only dropped. */
@@ -269,7 +274,14 @@ struct wasm_instance *wasm_instance_new(const struct wasm_module *m,
                                         const struct wasm_instance_options *opt,
                                         struct wasm_error *err);
 
-/* Free an instance and drop its references (memory, tables, globals). Accepts NULL. */
+/* Free an instance and drop its references (memory, tables, globals). Accepts NULL.
+ *
+ * Lifetime rule: a funcref stored in a table or global keeps pointing at a function of the
+ * instance it came from, so an instance must outlive every table and global that holds one of
+ * its functions (e.g. an imported table its element segments wrote into). The embedder keeps
+ * such instances alive; the daemon's instances never share tables. (A failed instantiation
+ * that may have written its functions into an imported table or funcref global is kept alive
+ * by that object and freed with it.) */
 void wasm_instance_free(struct wasm_instance *inst);
 
 const struct wasm_module *wasm_instance_module(const struct wasm_instance *inst);
@@ -309,6 +321,219 @@ void *wasm_exec_user(const struct wasm_exec *ex);
  * trapped, or -WASM_EEXIT. Any thread may call with its own ex. */
 int wasm_call(struct wasm_exec *ex, struct wasm_func *f, const struct wasm_value *args,
               uint32_t nargs, struct wasm_value *results, uint32_t nresults);
+
+/* ---------------------------------------------------------------- WASI preview1 */
+
+/*
+ * The state of one WASI command run (wasi_snapshot_preview1): arguments, environment, the
+ * stdin bytes of the request, stdout/stderr captured into buffers with a cap, the exit code.
+ * It holds no file system unless the options grant one directory, read-only. A struct wasi
+ * serves one run at a time; reuse it for the next run.
+ *
+ * Host functions find the state of the run in the execution context's user pointer
+ * (wasm_exec_set_user; wasi_run sets it) unless the import list was bound to one state.
+ */
+struct wasi;
+
+#define WASI_DEFAULT_OUTPUT_MAX ((size_t)1 << 20) /* bytes kept per stream by default */
+
+struct wasi_options {
+    /* Bytes of stdout / stderr kept for the reply; 0 = WASI_DEFAULT_OUTPUT_MAX. A guest that
+     * writes past the cap gets a short write, then the WASI error FBIG; the daemon's memory
+     * stays bounded. */
+    size_t stdout_max;
+    size_t stderr_max;
+    /* A host directory the guest may read, preopened as fd 3; NULL: no file system at all.
+     * The kernel resolves every guest path beneath it (openat2 with RESOLVE_BENEATH): "..",
+     * absolute paths and symbolic links cannot leave it. Read-only: opening for writing,
+     * creating, truncating or removing fails with the WASI error ROFS. */
+    const char *dir;
+    /* The name the guest sees for that directory; NULL: "/". */
+    const char *dir_guest_name;
+};
+
+/* A new state with no arguments, no environment and empty stdin. opt may be NULL (defaults).
+ * Returns NULL and fills err on failure (-ENOMEM; -errno when opt->dir cannot be opened). */
+struct wasi *wasi_new(const struct wasi_options *opt, struct wasm_error *err);
+
+/* Free a state. Accepts NULL. */
+void wasi_free(struct wasi *w);
+
+/* Set the arguments (argv[0] is the program name by convention). The strings are copied.
+ * Returns 0, -EINVAL for argc > 0 with argv NULL, -E2BIG when the total does not fit the
+ * 32-bit sizes of the ABI, -ENOMEM. */
+int wasi_set_args(struct wasi *w, uint32_t argc, const char *const *argv);
+
+/* Set the environment as "NAME=value" strings, copied. Same returns as wasi_set_args. */
+int wasi_set_env(struct wasi *w, uint32_t n, const char *const *env);
+
+/* Set the bytes fd 0 reads (copied; len may be 0 for an empty stdin). Returns 0 or -ENOMEM. */
+int wasi_set_stdin(struct wasi *w, const void *bytes, size_t len);
+
+/* Prepare for a new run: forget captured output and the exit code, rewind stdin, close what
+ * the guest opened, reopen fds 0-3. Arguments, environment and stdin bytes are kept.
+ * wasi_run calls it itself. */
+void wasi_reset(struct wasi *w);
+
+/* Captured output of the current / last run; *len gets its length. The pointer stays valid
+ * until the next run or wasi_reset; the bytes are not NUL-terminated. */
+const uint8_t *wasi_stdout(const struct wasi *w, size_t *len);
+const uint8_t *wasi_stderr(const struct wasi *w, size_t *len);
+
+/* True when the guest tried to write more than the cap to stdout / stderr. */
+bool wasi_stdout_truncated(const struct wasi *w);
+bool wasi_stderr_truncated(const struct wasi *w);
+
+/* The code passed to proc_exit in the current / last run, and whether it was called. */
+bool wasi_exited(const struct wasi *w, int *code);
+
+/* The values for every import of a module, for wasm_instance_new. Owns the host functions it
+ * made: free it after the instances that use it. */
+struct wasi_imports;
+
+/* Build the import values of m: every wasi_snapshot_preview1 function gets its host
+ * function (one it does not know returns the WASI error NOSYS, so programs still
+ * instantiate); a known name with a wrong signature fails. Imports of other modules are
+ * taken from others[i] (an array of wasm_module_import_count(m) entries in import order;
+ * only the entries of non-WASI imports are read) or, when others is NULL, fail.
+ * bound: the state the functions serve; NULL means the state in the exec's user pointer at
+ * call time, so one import list can serve every run of a module. Returns NULL and fills err
+ * (-WASM_EUNLINKABLE naming the import, -ENOMEM) on failure. */
+struct wasi_imports *wasi_imports_new(const struct wasm_module *m, struct wasi *bound,
+                                      const struct wasm_extern *others, struct wasm_error *err);
+
+/* The import values, in m's import order, and their number (what wasm_instance_new takes). */
+const struct wasm_extern *wasi_imports_externs(const struct wasi_imports *wi, uint32_t *n);
+
+/* Free the import list and its host functions. Accepts NULL. */
+void wasi_imports_free(struct wasi_imports *wi);
+
+/* Run a WASI command: resets w (wasi_reset), makes w the exec's user pointer for the run
+ * (the previous one is restored afterwards) and calls the export "_start" of inst, or, when
+ * inst is NULL, of a fresh instance of m with a plain memory and wasi_imports_new(m, NULL,
+ * NULL) as imports, freed before returning.
+ * Returns 0 when the program ended (returned from _start: *exit_code = 0; or called
+ * proc_exit(n): *exit_code = n); a negative WASM_TRAP_* code when it trapped; another
+ * negative code when it could not start (-WASM_ENOTFOUND: no "_start" function, -WASM_EARGS:
+ * _start has parameters or results, instantiation errors), with err filled when not NULL.
+ * In every case the output written before the end stays readable with wasi_stdout/stderr. */
+int wasi_run(struct wasi *w, struct wasm_exec *ex, const struct wasm_module *m,
+             struct wasm_instance *inst, int *exit_code, struct wasm_error *err);
+
+/* ---------------------------------------------------------------- statistics */
+
+enum stats_kind {
+    STATS_COUNTER, /* events since the object was made; only ever grows */
+    STATS_GAUGE,   /* a current level, e.g. busy slots */
+};
+
+/* Receives statistics one sample at a time. Names are lower snake_case with the unit in the
+ * name where there is one (e.g. "reset_discarded_bytes") and without a "_total" suffix: a
+ * renderer adds that to counters for OpenMetrics. Called on the caller's thread, synchronously;
+ * the name is only valid during the call. */
+typedef void (*stats_sink_fn)(void *arg, const char *name, enum stats_kind kind, uint64_t value);
+
+/* ---------------------------------------------------------------- memory images and slot pools */
+
+/*
+ * A memory image is a module's initial memory contents (its active data segments with
+ * constant offsets), laid out once in a sealed memfd. A pool owns a fixed number of slots;
+ * a slot is one WASM_MEM_RESERVE + WASM_MEM_GUARD reservation that maps an image
+ * copy-on-write plus a heap extension. Releasing a slot resets it with madvise(MADV_DONTNEED)
+ * and ftruncate(), after which it holds the pristine image again and serves the next instance
+ * of the same module without any mmap.
+ *
+ * Typical use, from any thread:
+ *
+ *     struct slot *s = pool_acquire(pool, img, &err);       // NULL: err says why
+ *     struct wasm_instance_options o = { ..., .memory = slot_memory(s),
+ *                                        .data_preloaded = slot_preloaded(s) };
+ *     struct wasm_instance *inst = wasm_instance_new(module, &o, &err);
+ *     ... wasm_call(...); on a trap: pool_count_trap(pool, rc) ...
+ *     wasm_instance_free(inst);                             // first: drops its memory reference
+ *     pool_release(pool, s);                                // the reset fastpath
+ */
+struct image;
+struct pool;
+struct slot;
+
+/* Build the memory image of m. Modules whose data cannot be imaged (an imported memory, a
+ * segment offset that is not a constant, a segment out of bounds of the initial memory, a
+ * shared memory) get an image that says so (image_is_imaged() is false): their segments are
+ * then copied by wasm_instance_new, with the same observable behaviour. The image keeps no
+ * pointer into m; it may be used by any number of pools and threads. Returns NULL and fills
+ * err (-ENOMEM, or -errno of memfd_create/ftruncate/pwrite/fcntl) on failure. */
+struct image *image_new(const struct wasm_module *m, struct wasm_error *err);
+
+/* Free an image. Slots still holding it keep their mapping (the kernel keeps the memfd alive)
+ * and are re-imaged before another module uses them. Accepts NULL. */
+void image_free(struct image *img);
+
+/* True when the module's data segments are in the image (or it has none), so slots hand out a
+ * memory that already holds them; false for the copy fallback. */
+bool image_is_imaged(const struct image *img);
+
+/* Why an image uses the copy fallback ("imported memory", "segment offset is not a constant",
+ * "segment out of bounds of the initial memory", "shared memory"); NULL when imaged. */
+const char *image_fallback_reason(const struct image *img);
+
+/* Samples of one image: "image_imaged" (gauge, 1 or 0) and "image_stored_bytes" (gauge, bytes
+ * of the memfd; leading and trailing zero pages are not stored). */
+void image_stats(const struct image *img, stats_sink_fn sink, void *arg);
+
+struct pool_options {
+    uint32_t slots;     /* number of slots, >= 1; each reserves 8 GiB of address space */
+    uint32_t max_pages; /* cap on any memory's maximum in 64 KiB pages; 0 = 65536 (4 GiB) */
+};
+
+/* Make a pool: one PROT_NONE, MAP_NORESERVE slab holding all the slots, never unmapped while
+ * the pool lives. Returns NULL and fills err (-EINVAL for bad options, -ENOMEM when the address
+ * space cannot be reserved) on failure. */
+struct pool *pool_new(const struct pool_options *o, struct wasm_error *err);
+
+/* Free a pool and unmap its slab. Every slot must have been released (their memories are gone
+ * with the slab). Accepts NULL. */
+void pool_free(struct pool *p);
+
+/* Take a slot for an instance of img's module: its memory is at the module's initial size,
+ * its maximum is the module's (or the pool's cap, whichever is smaller), and its contents are
+ * pristine (the image, zeros elsewhere). Prefers a free slot already holding img (no syscall
+ * at all), then a never-used slot, then a slot in unknown state (wiped first), then a free slot
+ * of another image (re-imaged: the cold path). Thread-safe. Returns NULL and fills err:
+ * -WASM_EEXHAUSTED ("pool exhausted") when every slot is busy, -WASM_ELIMIT when the module's
+ * initial memory exceeds the pool's cap, -errno when mapping failed (the slot is then marked
+ * unknown and wiped before its next use). */
+struct slot *pool_acquire(struct pool *p, const struct image *img, struct wasm_error *err);
+
+/* Give a slot back: drops the pool's reference to the slot's memory and resets the slot
+ * (madvise(MADV_DONTNEED) over what the instance could have dirtied, ftruncate of the heap
+ * extension back to the initial size), outside the pool's lock. If a reset syscall fails the
+ * slot is marked unknown and wiped whole before its next use, so no data can leak. Returns 0,
+ * -EBUSY (nothing done; the slot stays acquired) when the memory is still referenced (free the
+ * instance first), or the reset's -errno (the slot is released all the same, as unknown). */
+int pool_release(struct pool *p, struct slot *s);
+
+/* The slot's memory, for wasm_instance_options.memory; NULL when the module has no memory of
+ * its own (none, imported or shared), then the engine does what it does without a pool. Valid
+ * until pool_release. */
+struct wasm_memory *slot_memory(const struct slot *s);
+
+/* True when the slot's memory already holds the module's data (for
+ * wasm_instance_options.data_preloaded); false for the copy fallback. */
+bool slot_preloaded(const struct slot *s);
+
+/* Count a run on a slot of this pool that ended in a trap (err: the negative WASM_TRAP_* code
+ * wasm_call returned; WASM_TRAP_TIMEOUT is counted as a timeout as well). Other codes are
+ * ignored. Thread-safe. */
+void pool_count_trap(struct pool *p, int err);
+
+/* Samples of a pool, a consistent snapshot. Gauges: "slots", "slots_busy", "slots_free",
+ * "slots_warm" (free and holding an image), "slots_unknown" (free, to be wiped). Counters:
+ * "instantiations" (successful pool_acquire), "warm_hits" (no mmap needed), "cold_maps"
+ * (a slot mapped for an image: first use, re-image or after a wipe), "wipes", "resets",
+ * "reset_failures", "reset_discarded_bytes" (bytes madvise'd away), "grows" (memory.grow
+ * served by a slot), "traps", "timeouts", "exhaustions" (acquires refused). Thread-safe. */
+void pool_stats(struct pool *p, stats_sink_fn sink, void *arg);
 
 #ifdef __cplusplus
 }

@@ -1,1 +1,37 @@
-# mk/bench.mk: build rules of the bench area (empty until it has files).
+# mk/bench.mk: the compute benchmark: C kernels run natively and, compiled to wasm32, in the
+# engine. Built by `make` and `make bench` when configure found a wasm32 C compiler;
+# `make bench-compute` runs it; never part of `make check`.
+
+COMPUTE_WASM = tests/bench/compute/kernels.wasm
+# Same -O2 as the native build; no libc, so the module has no imports. clang hides symbols on
+# wasm by default, hence -fvisibility=default for --export-dynamic to export the kernels.
+COMPUTE_WASM_FLAGS = --target=wasm32 -O2 -fvisibility=default -nostdlib \
+	-Wl,--no-entry -Wl,--export-dynamic
+
+if HAVE_WASM_CC
+noinst_PROGRAMS += tests/bench/compute_bench
+noinst_DATA += $(COMPUTE_WASM)
+CLEANFILES += $(COMPUTE_WASM)
+COMPUTE_BENCH_DEPS = tests/bench/compute_bench$(EXEEXT) $(COMPUTE_WASM)
+else
+COMPUTE_BENCH_DEPS =
+endif
+tests_bench_compute_bench_SOURCES = \
+	tests/bench/compute_bench.c \
+	tests/bench/compute/kernels.c \
+	tests/bench/compute/kernels.h
+tests_bench_compute_bench_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DCOMPUTE_KERNELS_WASM='"$(abs_top_builddir)/$(COMPUTE_WASM)"'
+tests_bench_compute_bench_CFLAGS = $(AM_CFLAGS) -O2
+tests_bench_compute_bench_LDADD = lib/libwasmslot.a $(PTHREAD_LIBS) -lm
+
+$(COMPUTE_WASM): tests/bench/compute/kernels.c tests/bench/compute/kernels.h
+	$(AM_V_GEN)$(MKDIR_P) $(@D) && $(WASM_CC) $(COMPUTE_WASM_FLAGS) $< -o $@
+
+bench: $(COMPUTE_BENCH_DEPS)
+
+bench-compute: $(COMPUTE_BENCH_DEPS)
+	@test -n '$(COMPUTE_BENCH_DEPS)' || { echo 'bench-compute: configure found no wasm32 C compiler (WASM_CC)' >&2; exit 1; }
+	tests/bench/compute_bench$(EXEEXT) $(COMPUTE_WASM)
+
+.PHONY: bench bench-compute

@@ -1,1 +1,75 @@
-# mk/daemon.mk: build rules of the daemon area (empty until it has files).
+# mk/daemon.mk: build rules of wasmslotd, its example modules, docs and end-to-end tests
+# (the protocol/client section between the markers belongs to the protocol engineer).
+
+# --- proto/client begin
+# The wire protocol library, shared by wasmslotd and the wasmslot client (proto/PROTOCOL.md).
+noinst_LIBRARIES += proto/libwasmslot_proto.a
+proto_libwasmslot_proto_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -O2
+proto_libwasmslot_proto_a_SOURCES = \
+	proto/proto.h \
+	proto/proto.c \
+	proto/proto_value.c \
+	proto/proto_module.c \
+	proto/framer.c \
+	proto/stats_render.c
+EXTRA_DIST += proto/PROTOCOL.md
+WASMSLOT_PROTO_LIBS = proto/libwasmslot_proto.a lib/libwasmslot.a $(JANSSON_LIBS) $(PTHREAD_LIBS)
+
+# The command-line client, wasmslot(1).
+bin_PROGRAMS += client/wasmslot
+client_wasmslot_SOURCES = client/wasmslot.c client/client.h client/conn.c client/commands.c
+client_wasmslot_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+client_wasmslot_LDADD = $(WASMSLOT_PROTO_LIBS) -lm
+dist_man_MANS += man/wasmslot.1
+
+check_PROGRAMS += tests/check_proto
+TESTS += tests/check_proto
+tests_check_proto_SOURCES = tests/check_proto.c
+tests_check_proto_CFLAGS = $(CHECK_CFLAGS_ALL) $(JANSSON_CFLAGS)
+tests_check_proto_LDADD = proto/libwasmslot_proto.a $(CHECK_LDADD) $(JANSSON_LIBS) -lm
+# --- proto/client end
+
+# wasmslotd: master, workers, config, statistics.
+sbin_PROGRAMS += daemon/wasmslotd
+daemon_wasmslotd_SOURCES = \
+	daemon/main.c \
+	daemon/master.c daemon/master.h \
+	daemon/cfg.c daemon/cfg.h \
+	daemon/log.c daemon/log.h \
+	daemon/stats.c daemon/stats.h \
+	daemon/modset.c daemon/modset.h \
+	daemon/worker.c daemon/worker.h \
+	daemon/conn.c daemon/conn.h \
+	daemon/exec_pool.c daemon/exec_pool.h
+daemon_wasmslotd_CPPFLAGS = $(AM_CPPFLAGS) -DWASMSLOTD_CONF='"$(sysconfdir)/wasmslotd.conf"'
+daemon_wasmslotd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) -O2
+daemon_wasmslotd_LDADD = proto/libwasmslot_proto.a lib/libwasmslot.a $(LIBEVENT_LIBS) \
+	$(JANSSON_LIBS) $(PTHREAD_LIBS) -lm
+
+# Example modules, written as .wat and built by make; installed with the example config.
+DAEMON_EXAMPLES = etc/examples/add.wasm etc/examples/hello.wasm
+noinst_DATA += $(DAEMON_EXAMPLES)
+CLEANFILES += $(DAEMON_EXAMPLES)
+EXTRA_DIST += $(DAEMON_EXAMPLES:.wasm=.wat) etc/wasmslotd.conf etc/wasmslotd.service
+exampledir = $(pkgdatadir)/examples
+example_DATA = $(DAEMON_EXAMPLES) etc/wasmslotd.conf etc/wasmslotd.service
+
+dist_man_MANS += man/wasmslotd.8 man/wasmslotd.conf.5
+
+# End-to-end tests: each starts a real wasmslotd on a temporary socket.
+E2E_FIXTURES = tests/e2e/e2e.wasm tests/e2e/other.wasm tests/e2e/start_trap.wasm
+check_DATA += $(E2E_FIXTURES) $(DAEMON_EXAMPLES)
+CLEANFILES += $(E2E_FIXTURES)
+EXTRA_DIST += $(E2E_FIXTURES:.wasm=.wat) tests/e2e/e2elib.py
+E2E_TESTS = \
+	tests/e2e/test_config.py \
+	tests/e2e/test_basic.py \
+	tests/e2e/test_signals.py \
+	tests/e2e/test_guest.py
+TESTS += $(E2E_TESTS)
+EXTRA_DIST += $(E2E_TESTS)
+TEST_EXTENSIONS = .py
+PY_LOG_COMPILER = python3
+AM_TESTS_ENVIRONMENT = \
+	WASMSLOT_BUILDDIR='$(abs_top_builddir)'; export WASMSLOT_BUILDDIR; \
+	WASMSLOT_SRCDIR='$(abs_top_srcdir)'; export WASMSLOT_SRCDIR;

@@ -1,1 +1,29 @@
-# mk/runtime.mk: build rules of the runtime area (empty until it has files).
+# mk/runtime.mk: build rules of the runtime area: modules, instances, memories, tables, globals.
+lib_libwasmslot_a_SOURCES += \
+	lib/wasm_instance.c \
+	lib/wasm_memory.c \
+	lib/wasm_objects.c \
+	lib/wasm_objects.h
+
+RUNTIME_WAT = \
+	tests/wat/inst_exports.wat \
+	tests/wat/inst_start.wat \
+	tests/wat/inst_start_trap.wat \
+	tests/wat/inst_segments.wat \
+	tests/wat/inst_oob_elem.wat \
+	tests/wat/inst_oob_data.wat \
+	tests/wat/inst_imports.wat \
+	tests/wat/inst_host.wat
+RUNTIME_WASM = $(RUNTIME_WAT:.wat=.wasm)
+EXTRA_DIST += $(RUNTIME_WAT)
+check_DATA += $(RUNTIME_WASM)
+CLEANFILES += $(RUNTIME_WASM)
+
+check_PROGRAMS += tests/check_memory tests/check_instance
+TESTS += tests/check_memory tests/check_instance
+tests_check_memory_SOURCES = tests/check_memory.c
+tests_check_memory_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_memory_LDADD = $(CHECK_LDADD)
+tests_check_instance_SOURCES = tests/check_instance.c
+tests_check_instance_CFLAGS = $(CHECK_CFLAGS_ALL) -DWAT_DIR='"$(abs_top_builddir)/tests/wat"'
+tests_check_instance_LDADD = $(CHECK_LDADD)

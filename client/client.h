@@ -1,0 +1,57 @@
+/* client.h: internal interfaces of the wasmslot command-line client (connection, commands). */
+#ifndef WASMSLOT_CLIENT_H
+#define WASMSLOT_CLIENT_H
+
+#include "proto.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit statuses, documented in wasmslot(1). */
+enum {
+    CLIENT_EXIT_OK = 0,
+    CLIENT_EXIT_ERROR = 1, /* an error reply, or a usage error */
+    CLIENT_EXIT_CONN = 2,  /* could not connect, or the connection failed or timed out */
+    CLIENT_EXIT_TRAP = 3,  /* the guest trapped */
+};
+
+/* One connection to wasmslotd. */
+struct client_conn {
+    int fd;
+    int timeout_ms; /* for connecting and for each reply; -1: wait forever */
+    struct proto_framer *framer;
+    long long next_id;
+    bool eof;
+};
+
+/* Connect to the socket at path. Returns 0, or -errno (ETIMEDOUT, ENAMETOOLONG, ...). */
+int client_connect(struct client_conn *c, const char *path, int timeout_ms);
+
+/* Close the connection and free what it holds. Accepts a closed one. */
+void client_close(struct client_conn *c);
+
+/* Write all len bytes. Returns 0 or -errno. */
+int client_send(struct client_conn *c, const char *buf, size_t len);
+
+/* Read the next reply line into *line and *len (valid until the next call). Returns 1 for a line,
+ * 0 at end of stream, -ETIMEDOUT, -EMSGSIZE (a reply over the framer's limit) or -errno. */
+int client_read_line(struct client_conn *c, const char **line, size_t *len);
+
+/* Send a request (adding a fresh integer "id"; the request is consumed) and wait for the reply
+ * with that id, parsed into *rep (release it afterwards). Returns 0 or -errno as above;
+ * -EPROTO when a reply cannot be parsed. */
+int client_request(struct client_conn *c, json_t *req, struct proto_reply *rep);
+
+/* Options common to every command. */
+struct client_opts {
+    const char *socket;
+    int timeout_ms;
+    long long deadline_ms; /* 0: the pool's default */
+};
+
+/* Commands; each returns an exit status. argv[0] is the command name. */
+int client_cmd_simple(const struct client_opts *o, int argc, char **argv);
+int client_cmd_session(const struct client_opts *o);
+int client_cmd_raw(const struct client_opts *o);
+
+#endif

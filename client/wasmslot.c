@@ -1,0 +1,112 @@
+/* wasmslot.c: the wasmslot command-line client of wasmslotd: option parsing and dispatch. */
+#include "config.h"
+
+#include "client.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: wasmslot [-s SOCKET] [-t TIMEOUT] [-d DEADLINE_MS] COMMAND [ARG...]\n"
+            "\n"
+            "commands:\n"
+            "  call MODULE EXPORT [ARG...]    instantiate, run and terminate in one round trip\n"
+            "  instantiate MODULE             make an instance, print its handle\n"
+            "  run INSTANCE EXPORT [ARG...]   run an export of an instance of this connection\n"
+            "  terminate INSTANCE             end an instance\n"
+            "  session                        read commands from stdin on one connection\n"
+            "  stats [--json|--prometheus]    show the daemon's statistics\n"
+            "  modules                        list the modules and their exports\n"
+            "  ping                           check that the daemon answers\n"
+            "  raw                            send stdin lines as-is, print the replies\n"
+            "\n"
+            "arguments are TYPE:VALUE (i32:5, i64:-1, f32:1.5, f64:nan, f64:0x7ff8000000000001)\n"
+            "or plain i32 numbers. Results print one per line as TYPE:VALUE.\n"
+            "socket: -s, else $" PROTO_SOCKET_ENV ", else " PROTO_DEFAULT_SOCKET "\n"
+            "exit status: 0 ok, 1 error reply or usage, 2 connection failure, 3 guest trap\n");
+}
+
+/* Seconds (a decimal number) to milliseconds; 0 means no timeout. */
+static int parse_timeout(const char *s, int *ms)
+{
+    char *end;
+    double d;
+
+    errno = 0;
+    d = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(d >= 0) || d > 86400.0 * 365)
+        return -EINVAL;
+    *ms = d == 0 ? -1 : (int)ceil(d * 1000);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct client_opts o = {.socket = NULL, .timeout_ms = -1, .deadline_ms = 0};
+    static const struct option longopts[] = {
+        {"socket", required_argument, NULL, 's'},   {"timeout", required_argument, NULL, 't'},
+        {"deadline", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
+    };
+    int ch;
+
+    /* "+": options end at the command, so arguments such as -5 reach it untouched. */
+    while ((ch = getopt_long(argc, argv, "+s:t:d:hV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            o.socket = optarg;
+            break;
+        case 't':
+            if (parse_timeout(optarg, &o.timeout_ms) < 0) {
+                fprintf(stderr, "wasmslot: bad timeout \"%s\" (seconds)\n", optarg);
+                return CLIENT_EXIT_ERROR;
+            }
+            break;
+        case 'd': {
+            char *end;
+
+            errno = 0;
+            o.deadline_ms = strtoll(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || o.deadline_ms <= 0) {
+                fprintf(stderr, "wasmslot: bad deadline \"%s\" (milliseconds)\n", optarg);
+                return CLIENT_EXIT_ERROR;
+            }
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return CLIENT_EXIT_OK;
+        case 'V':
+            printf("wasmslot %s\n", PACKAGE_VERSION);
+            return CLIENT_EXIT_OK;
+        default:
+            usage(stderr);
+            return CLIENT_EXIT_ERROR;
+        }
+    }
+    if (o.socket == NULL) {
+        o.socket = getenv(PROTO_SOCKET_ENV);
+        if (o.socket == NULL || o.socket[0] == '\0')
+            o.socket = PROTO_DEFAULT_SOCKET;
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return CLIENT_EXIT_ERROR;
+    }
+    argc -= optind;
+    argv += optind;
+    if (strcmp(argv[0], "session") == 0 || strcmp(argv[0], "raw") == 0) {
+        if (argc != 1) {
+            fprintf(stderr, "wasmslot: usage: %s (commands come from stdin)\n", argv[0]);
+            return CLIENT_EXIT_ERROR;
+        }
+        return argv[0][0] == 's' ? client_cmd_session(&o) : client_cmd_raw(&o);
+    }
+    return client_cmd_simple(&o, argc, argv);
+}

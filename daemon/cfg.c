@@ -1,0 +1,606 @@
+/* cfg.c: reads wasmslotd.conf (INI-like sections), validates every value, reports file:line. */
+#include "config.h"
+
+#include "cfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Which kind of section the parser is in. */
+enum section {
+    SEC_NONE,
+    SEC_DAEMON,
+    SEC_MODULE,
+};
+
+struct parser {
+    const char *file;
+    int line;
+    char *err;
+    size_t errlen;
+    struct config *cfg;
+    enum section sec;
+    bool seen_daemon;
+    char *dir; /* directory of the file, for relative module paths */
+};
+
+static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Record `file:line: message`; always returns -1 so callers can `return perr(...)`. */
+static int perr(struct parser *p, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (p->line > 0)
+        snprintf(p->err, p->errlen, "%s:%d: %s", p->file, p->line, msg);
+    else
+        snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int set_str(struct parser *p, char **dst, const char *v)
+{
+    char *s = strdup(v);
+
+    if (s == NULL)
+        return perr(p, "out of memory");
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+/* An unsigned integer in [min, max]. */
+static int parse_uint(struct parser *p, const char *key, const char *v, unsigned long long min,
+                      unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    unsigned long long n;
+
+    if (!isdigit((unsigned char)*v))
+        return perr(p, "%s: expected a number, got '%s'", key, v);
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return perr(p, "%s: expected a number, got '%s'", key, v);
+    if (n < min || n > max)
+        return perr(p, "%s: %llu is out of range [%llu, %llu]", key, n, min, max);
+    *out = n;
+    return 0;
+}
+
+/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+static int parse_size(struct parser *p, const char *key, const char *v, unsigned long long min,
+                      unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    unsigned long long n, mul = 1;
+
+    if (!isdigit((unsigned char)*v))
+        return perr(p, "%s: expected a size such as 65536, 64K or 16M, got '%s'", key, v);
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno != 0)
+        return perr(p, "%s: '%s' is too large", key, v);
+    if (*end != '\0') {
+        switch (toupper((unsigned char)*end)) {
+        case 'K':
+            mul = 1ULL << 10;
+            break;
+        case 'M':
+            mul = 1ULL << 20;
+            break;
+        case 'G':
+            mul = 1ULL << 30;
+            break;
+        default:
+            return perr(p, "%s: unknown size unit in '%s' (use K, M or G)", key, v);
+        }
+        if (end[1] != '\0' && !((end[1] == 'i' || end[1] == 'B') && end[2] == '\0') &&
+            !(end[1] == 'i' && end[2] == 'B' && end[3] == '\0'))
+            return perr(p, "%s: unknown size unit in '%s' (use K, M or G)", key, v);
+    }
+    if (n > ULLONG_MAX / mul)
+        return perr(p, "%s: '%s' is too large", key, v);
+    n *= mul;
+    if (n < min || n > max)
+        return perr(p, "%s: %llu bytes is out of range [%llu, %llu]", key, n, min, max);
+    *out = n;
+    return 0;
+}
+
+/* A duration: 0, or a number with a unit us, ms, s or m; stored in milliseconds. */
+static int parse_duration(struct parser *p, const char *key, const char *v, uint64_t max_ms,
+                          uint64_t *out_ms)
+{
+    char *end;
+    unsigned long long n;
+    uint64_t ms;
+
+    if (!isdigit((unsigned char)*v))
+        return perr(p, "%s: expected a duration such as 500ms or 2s, got '%s'", key, v);
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno != 0 || n > UINT32_MAX)
+        return perr(p, "%s: '%s' is too large", key, v);
+    if (strcmp(end, "ms") == 0)
+        ms = n;
+    else if (strcmp(end, "s") == 0)
+        ms = n * 1000;
+    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+        ms = n * 60000;
+    else if (*end == '\0' && n == 0)
+        ms = 0;
+    else
+        return perr(p, "%s: '%s' needs a unit: ms, s or m", key, v);
+    if (ms > max_ms)
+        return perr(p, "%s: '%s' is longer than the maximum of %llus", key, v,
+                    (unsigned long long)(max_ms / 1000));
+    *out_ms = ms;
+    return 0;
+}
+
+static bool valid_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 64)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+            return false;
+    return true;
+}
+
+static int daemon_key(struct parser *p, const char *k, const char *v)
+{
+    struct config *c = p->cfg;
+    unsigned long long n;
+    uint64_t ms;
+
+    if (strcmp(k, "socket") == 0) {
+        if (v[0] != '/')
+            return perr(p, "socket: '%s' must be an absolute path", v);
+        /* sun_path holds 108 bytes including the terminating NUL. */
+        if (strlen(v) >= 108)
+            return perr(p, "socket: path is longer than 107 bytes");
+        return set_str(p, &c->socket_path, v);
+    }
+    if (strcmp(k, "socket_owner") == 0) {
+        struct passwd *pw;
+        if (*v == '\0') {
+            c->socket_owner_set = false;
+            return 0;
+        }
+        pw = getpwnam(v);
+        if (pw == NULL) {
+            if (parse_uint(p, k, v, 0, UINT32_MAX - 1, &n) < 0)
+                return perr(p, "socket_owner: unknown user '%s'", v);
+            c->socket_uid = (uid_t)n;
+        } else {
+            c->socket_uid = pw->pw_uid;
+        }
+        c->socket_owner_set = true;
+        return 0;
+    }
+    if (strcmp(k, "socket_group") == 0) {
+        struct group *gr;
+        if (*v == '\0') {
+            c->socket_group_set = false;
+            return 0;
+        }
+        gr = getgrnam(v);
+        if (gr == NULL) {
+            if (parse_uint(p, k, v, 0, UINT32_MAX - 1, &n) < 0)
+                return perr(p, "socket_group: unknown group '%s'", v);
+            c->socket_gid = (gid_t)n;
+        } else {
+            c->socket_gid = gr->gr_gid;
+        }
+        c->socket_group_set = true;
+        return 0;
+    }
+    if (strcmp(k, "socket_mode") == 0) {
+        char *end;
+        unsigned long m;
+        errno = 0;
+        m = strtoul(v, &end, 8);
+        if (*v == '\0' || *end != '\0' || errno != 0 || m > 0777)
+            return perr(p, "socket_mode: expected an octal mode such as 0660, got '%s'", v);
+        if ((m & 0600) != 0600)
+            return perr(p, "socket_mode: %04lo leaves the owner unable to connect", m);
+        c->socket_mode = (mode_t)m;
+        return 0;
+    }
+    if (strcmp(k, "workers") == 0) {
+        if (parse_uint(p, k, v, 1, 256, &n) < 0)
+            return -1;
+        c->workers = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "executor_threads") == 0) {
+        if (parse_uint(p, k, v, 1, 256, &n) < 0)
+            return -1;
+        c->executor_threads = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "log") == 0) {
+        free(c->log_file);
+        c->log_file = NULL;
+        if (strcmp(v, "stderr") == 0) {
+            c->log_target = CFG_LOG_STDERR;
+        } else if (strcmp(v, "syslog") == 0) {
+            c->log_target = CFG_LOG_SYSLOG;
+        } else if (v[0] == '/') {
+            c->log_target = CFG_LOG_FILE;
+            return set_str(p, &c->log_file, v);
+        } else {
+            return perr(p, "log: expected stderr, syslog or an absolute file path, got '%s'", v);
+        }
+        return 0;
+    }
+    if (strcmp(k, "log_level") == 0) {
+        static const char *const names[] = {"error", "warning", "info", "debug"};
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (strcmp(v, names[i]) == 0) {
+                c->log_level = (enum cfg_log_level)i;
+                return 0;
+            }
+        }
+        return perr(p, "log_level: expected error, warning, info or debug, got '%s'", v);
+    }
+    if (strcmp(k, "pid_file") == 0) {
+        if (*v == '\0') {
+            free(c->pid_file);
+            c->pid_file = NULL;
+            return 0;
+        }
+        if (v[0] != '/')
+            return perr(p, "pid_file: '%s' must be an absolute path", v);
+        return set_str(p, &c->pid_file, v);
+    }
+    if (strcmp(k, "max_request_size") == 0) {
+        if (parse_size(p, k, v, 256, 1ULL << 30, &n) < 0)
+            return -1;
+        c->max_request_size = (size_t)n;
+        return 0;
+    }
+    if (strcmp(k, "max_instances_per_connection") == 0) {
+        if (parse_uint(p, k, v, 1, 1000000, &n) < 0)
+            return -1;
+        c->max_instances_per_connection = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "max_inflight_per_connection") == 0) {
+        if (parse_uint(p, k, v, 1, 1000000, &n) < 0)
+            return -1;
+        c->max_inflight_per_connection = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "grace_period") == 0) {
+        if (parse_duration(p, k, v, 3600 * 1000, &ms) < 0)
+            return -1;
+        c->grace_period_ms = ms;
+        return 0;
+    }
+    return perr(p, "unknown directive '%s' in [daemon]", k);
+}
+
+static int module_key(struct parser *p, const char *k, const char *v)
+{
+    struct cfg_module *m = &p->cfg->modules[p->cfg->nmodules - 1];
+    unsigned long long n;
+    uint64_t ms;
+
+    if (strcmp(k, "path") == 0) {
+        char *full;
+        if (*v == '\0')
+            return perr(p, "path: empty");
+        if (v[0] == '/') {
+            full = strdup(v);
+        } else if (asprintf(&full, "%s/%s", p->dir, v) < 0) {
+            full = NULL;
+        }
+        if (full == NULL)
+            return perr(p, "out of memory");
+        if (access(full, R_OK) != 0) {
+            int e = errno;
+            perr(p, "path: cannot read '%s': %s", full, strerror(e));
+            free(full);
+            return -1;
+        }
+        free(m->path);
+        m->path = full;
+        return 0;
+    }
+    if (strcmp(k, "slots") == 0) {
+        if (parse_uint(p, k, v, 1, 65536, &n) < 0)
+            return -1;
+        m->slots = (uint32_t)n;
+        return 0;
+    }
+    if (strcmp(k, "max_memory") == 0) {
+        if (parse_size(p, k, v, 0, 1ULL << 32, &n) < 0)
+            return -1;
+        if (n % 65536 != 0)
+            return perr(p, "max_memory: %llu is not a multiple of the 64K page size", n);
+        m->max_memory = n;
+        return 0;
+    }
+    if (strcmp(k, "deadline") == 0) {
+        if (parse_duration(p, k, v, 3600 * 1000, &ms) < 0)
+            return -1;
+        m->deadline_ms = ms;
+        return 0;
+    }
+    if (strcmp(k, "max_request_size") == 0) {
+        if (parse_size(p, k, v, 256, 1ULL << 30, &n) < 0)
+            return -1;
+        m->max_request_size = (size_t)n;
+        return 0;
+    }
+    return perr(p, "unknown directive '%s' in [module %s]", k, m->name);
+}
+
+static int section_header(struct parser *p, char *s)
+{
+    struct config *c = p->cfg;
+    char *end = strchr(s, ']');
+    char *kind, *name;
+
+    if (end == NULL)
+        return perr(p, "section header lacks its closing ']'");
+    if (*trim(end + 1) != '\0')
+        return perr(p, "unexpected text after the section header");
+    *end = '\0';
+    kind = trim(s + 1);
+    name = kind;
+    while (*name && !isspace((unsigned char)*name))
+        name++;
+    if (*name)
+        *name++ = '\0';
+    name = trim(name);
+
+    if (strcmp(kind, "daemon") == 0) {
+        if (*name)
+            return perr(p, "[daemon] takes no name");
+        if (p->seen_daemon)
+            return perr(p, "second [daemon] section");
+        p->seen_daemon = true;
+        p->sec = SEC_DAEMON;
+        return 0;
+    }
+    if (strcmp(kind, "module") == 0) {
+        struct cfg_module *mods;
+        if (!valid_name(name))
+            return perr(p, "[module NAME]: the name must be 1-64 characters of A-Z a-z 0-9 _ . -");
+        if (cfg_module_find(c, name) != NULL)
+            return perr(p, "module '%s' is defined twice", name);
+        mods = realloc(c->modules, (c->nmodules + 1) * sizeof(*mods));
+        if (mods == NULL)
+            return perr(p, "out of memory");
+        c->modules = mods;
+        memset(&mods[c->nmodules], 0, sizeof(*mods));
+        mods[c->nmodules].name = strdup(name);
+        mods[c->nmodules].slots = CFG_DEFAULT_SLOTS;
+        mods[c->nmodules].deadline_ms = CFG_DEFAULT_DEADLINE_MS;
+        mods[c->nmodules].max_request_size = 0; /* the daemon's, filled in at the end */
+        mods[c->nmodules].line = p->line;
+        c->nmodules++;
+        if (mods[c->nmodules - 1].name == NULL)
+            return perr(p, "out of memory");
+        p->sec = SEC_MODULE;
+        return 0;
+    }
+    if (strcmp(kind, "shmem") == 0)
+        return perr(p, "[shmem] sections (shared memories) are reserved and not supported by "
+                       "this version");
+    return perr(p, "unknown section [%s] (expected [daemon] or [module NAME])", kind);
+}
+
+static int parse_line(struct parser *p, char *raw)
+{
+    char *s = trim(raw);
+    char *eq, *k, *v;
+
+    if (*s == '\0' || *s == '#' || *s == ';')
+        return 0;
+    if (*s == '[')
+        return section_header(p, s);
+    eq = strchr(s, '=');
+    if (eq == NULL)
+        return perr(p, "expected 'key = value' or a [section]");
+    *eq = '\0';
+    k = trim(s);
+    v = trim(eq + 1);
+    /* A value may carry a trailing comment after whitespace. */
+    for (char *h = v; (h = strchr(h, '#')) != NULL; h++) {
+        if (h > v && isspace((unsigned char)h[-1])) {
+            *h = '\0';
+            v = trim(v);
+            break;
+        }
+    }
+    if (*k == '\0')
+        return perr(p, "missing directive name before '='");
+    if (v[0] == '"') {
+        size_t n = strlen(v);
+        if (n < 2 || v[n - 1] != '"')
+            return perr(p, "%s: unterminated quoted value", k);
+        v[n - 1] = '\0';
+        v++;
+    }
+    switch (p->sec) {
+    case SEC_NONE:
+        return perr(p, "directive '%s' outside any section", k);
+    case SEC_DAEMON:
+        return daemon_key(p, k, v);
+    case SEC_MODULE:
+        return module_key(p, k, v);
+    }
+    return perr(p, "internal error");
+}
+
+/* Cross-field checks once every line has been read. */
+static int finish(struct parser *p)
+{
+    struct config *c = p->cfg;
+
+    p->line = 0;
+    if (c->nmodules == 0)
+        return perr(p, "no [module NAME] section: the daemon would have nothing to serve");
+    for (size_t i = 0; i < c->nmodules; i++) {
+        struct cfg_module *m = &c->modules[i];
+        p->line = m->line;
+        if (m->path == NULL)
+            return perr(p, "[module %s] has no 'path'", m->name);
+        if (m->max_request_size == 0)
+            m->max_request_size = c->max_request_size;
+        else if (m->max_request_size > c->max_request_size)
+            return perr(p,
+                        "[module %s] max_request_size %zu exceeds the daemon's max_request_size "
+                        "%zu",
+                        m->name, m->max_request_size, c->max_request_size);
+    }
+    p->line = 0;
+    return 0;
+}
+
+struct config *cfg_load(const char *path, char *err, size_t errlen)
+{
+    struct parser p = {.file = path, .err = err, .errlen = errlen};
+    struct config *c = NULL;
+    FILE *f = NULL;
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    char *slash;
+
+    if (errlen > 0)
+        err[0] = '\0';
+    c = calloc(1, sizeof(*c));
+    p.dir = strdup(path);
+    if (c == NULL || p.dir == NULL) {
+        perr(&p, "out of memory");
+        goto fail;
+    }
+    slash = strrchr(p.dir, '/');
+    if (slash == NULL)
+        strcpy(p.dir, ".");
+    else if (slash == p.dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+
+    p.cfg = c;
+    c->file = strdup(path);
+    c->socket_path = strdup(CFG_DEFAULT_SOCKET);
+    if (c->file == NULL || c->socket_path == NULL) {
+        perr(&p, "out of memory");
+        goto fail;
+    }
+    c->socket_mode = CFG_DEFAULT_SOCKET_MODE;
+    c->workers = CFG_DEFAULT_WORKERS;
+    c->executor_threads = CFG_DEFAULT_EXECUTOR_THREADS;
+    c->log_target = CFG_LOG_SYSLOG;
+    c->log_level = CFG_LOG_INFO;
+    c->max_request_size = CFG_DEFAULT_MAX_REQUEST;
+    c->max_instances_per_connection = CFG_DEFAULT_MAX_INSTANCES;
+    c->max_inflight_per_connection = CFG_DEFAULT_MAX_INFLIGHT;
+    c->grace_period_ms = CFG_DEFAULT_GRACE_MS;
+
+    f = fopen(path, "re");
+    if (f == NULL) {
+        perr(&p, "cannot open: %s", strerror(errno));
+        goto fail;
+    }
+    while ((n = getline(&buf, &cap, f)) >= 0) {
+        p.line++;
+        if ((size_t)n != strlen(buf)) {
+            perr(&p, "NUL byte in the file");
+            goto fail;
+        }
+        if (parse_line(&p, buf) < 0)
+            goto fail;
+    }
+    if (ferror(f)) {
+        p.line = 0;
+        perr(&p, "read error: %s", strerror(errno));
+        goto fail;
+    }
+    if (finish(&p) < 0)
+        goto fail;
+    fclose(f);
+    free(buf);
+    free(p.dir);
+    return c;
+fail:
+    if (f != NULL)
+        fclose(f);
+    free(buf);
+    free(p.dir);
+    cfg_free(c);
+    return NULL;
+}
+
+void cfg_free(struct config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < cfg->nmodules; i++) {
+        free(cfg->modules[i].name);
+        free(cfg->modules[i].path);
+    }
+    free(cfg->modules);
+    free(cfg->file);
+    free(cfg->socket_path);
+    free(cfg->log_file);
+    free(cfg->pid_file);
+    free(cfg);
+}
+
+const struct cfg_module *cfg_module_find(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nmodules; i++)
+        if (strcmp(cfg->modules[i].name, name) == 0)
+            return &cfg->modules[i];
+    return NULL;
+}
+
+const char *cfg_log_level_name(enum cfg_log_level l)
+{
+    switch (l) {
+    case CFG_LOG_ERROR:
+        return "error";
+    case CFG_LOG_WARNING:
+        return "warning";
+    case CFG_LOG_INFO:
+        return "info";
+    case CFG_LOG_DEBUG:
+        return "debug";
+    }
+    return "?";
+}

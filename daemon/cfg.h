@@ -1,0 +1,88 @@
+/* cfg.h: the one parser and validator of wasmslotd.conf, shared by the daemon and `-t`. */
+#ifndef CFG_H
+#define CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Where log lines go. */
+enum cfg_log_target {
+    CFG_LOG_STDERR,
+    CFG_LOG_SYSLOG,
+    CFG_LOG_FILE,
+};
+
+/* Log severities, most severe first (syslog's order). */
+enum cfg_log_level {
+    CFG_LOG_ERROR,
+    CFG_LOG_WARNING,
+    CFG_LOG_INFO,
+    CFG_LOG_DEBUG,
+};
+
+/* One `[module NAME]` section: a pool of slots for one compiled module. */
+struct cfg_module {
+    char *name;              /* [A-Za-z0-9_.-]{1,64}, unique in the file */
+    char *path;              /* absolute path of the .wasm (relative paths are resolved
+                                against the config file's directory) */
+    uint32_t slots;          /* slots in the pool of each worker */
+    uint64_t max_memory;     /* bytes, a multiple of 64 KiB; 0 = the module's own maximum */
+    uint64_t deadline_ms;    /* default run deadline; 0 = none */
+    size_t max_request_size; /* longest request line naming this module */
+    int line;                /* line of the section header, for messages */
+};
+
+/* The whole file, fully validated. */
+struct config {
+    char *file; /* the path it was read from */
+
+    /* [daemon] */
+    char *socket_path;
+    bool socket_owner_set, socket_group_set;
+    uid_t socket_uid;
+    gid_t socket_gid;
+    mode_t socket_mode;
+    unsigned workers;
+    unsigned executor_threads;
+    enum cfg_log_target log_target;
+    char *log_file; /* CFG_LOG_FILE only */
+    enum cfg_log_level log_level;
+    char *pid_file; /* NULL: none */
+    size_t max_request_size;            /* longest request line, any module */
+    unsigned max_instances_per_connection;
+    unsigned max_inflight_per_connection;
+    uint64_t grace_period_ms; /* how long retiring workers may finish their connections */
+
+    /* [module NAME] sections, in file order */
+    struct cfg_module *modules;
+    size_t nmodules;
+};
+
+/* Defaults, also shown in etc/wasmslotd.conf and wasmslotd.conf(5). */
+#define CFG_DEFAULT_SOCKET            "/run/wasmslot/wasmslotd.sock"
+#define CFG_DEFAULT_SOCKET_MODE       0660
+#define CFG_DEFAULT_WORKERS           2
+#define CFG_DEFAULT_EXECUTOR_THREADS  2
+#define CFG_DEFAULT_MAX_REQUEST       (1024 * 1024)
+#define CFG_DEFAULT_MAX_INSTANCES     64
+#define CFG_DEFAULT_MAX_INFLIGHT      64
+#define CFG_DEFAULT_GRACE_MS          10000
+#define CFG_DEFAULT_SLOTS             16
+#define CFG_DEFAULT_DEADLINE_MS       1000
+
+/* Read and validate the file at path. Returns a config, or NULL with a message of the form
+ * `file:line: message` (or `file: message`) in err. Nothing is logged. */
+struct config *cfg_load(const char *path, char *err, size_t errlen);
+
+/* Free a config. Accepts NULL. */
+void cfg_free(struct config *cfg);
+
+/* The module section called name, or NULL. */
+const struct cfg_module *cfg_module_find(const struct config *cfg, const char *name);
+
+/* Name of a log level ("error", ...). */
+const char *cfg_log_level_name(enum cfg_log_level l);
+
+#endif

@@ -1,0 +1,901 @@
+/* conn.c: a client connection: splits its bytes into request lines, answers the quick ops on
+ * the loop thread, hands guest code to the executor threads, owns the instances it created. */
+#include "config.h"
+
+#include "conn.h"
+
+#include "exec_pool.h"
+#include "log.h"
+#include "proto.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct job;
+
+/* An instance owned by a connection. */
+struct inst {
+    struct inst *next;
+    char handle[PROTO_HANDLE_MAX];
+    struct modset_instance mi;
+    bool busy;        /* one of its jobs is queued on the executors or running */
+    bool terminating; /* a terminate was accepted: the handle is gone for new requests */
+    struct job *qhead, *qtail; /* jobs waiting behind the busy one, run in order */
+};
+
+/* A request handed to the executor threads. */
+struct job {
+    struct exec_job ej; /* first: the executor hands this pointer back */
+    struct conn *c;
+    struct proto_request req;
+    size_t mod;
+    struct inst *inst;         /* run, terminate */
+    struct wasm_exec *running; /* set while guest code runs, so a close can interrupt it */
+    struct job *rnext, *rprev; /* the connection's list of running jobs */
+    struct job *qnext;         /* an instance's waiting list */
+};
+
+struct conn {
+    struct worker *w;
+    int fd;
+    struct event *rev, *wev;
+    struct proto_framer *fr;
+    atomic_int refs; /* the loop thread's, plus one per job */
+
+    pthread_mutex_t mu; /* guards everything below */
+    struct evbuffer *out;
+    bool closed;
+    bool read_eof; /* the client shut its sending side: close once everything is answered */
+    unsigned inflight;   /* jobs not yet finished */
+    unsigned ninstances; /* live instances plus instantiations under way */
+    struct inst *insts;
+    struct job *running;
+
+    struct conn *prev, *next; /* the worker's list (loop thread) */
+};
+
+/* Handles are unique in the worker, so a handle of another connection is never confused with
+ * one of this connection's. */
+static atomic_uint_fast64_t next_handle = 1;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void conn_free(struct conn *c)
+{
+    if (c->rev != NULL)
+        event_free(c->rev);
+    if (c->wev != NULL)
+        event_free(c->wev);
+    if (c->out != NULL)
+        evbuffer_free(c->out);
+    proto_framer_free(c->fr);
+    pthread_mutex_destroy(&c->mu);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c);
+}
+
+static void conn_unref(struct conn *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) == 1)
+        conn_free(c);
+}
+
+/* Send one reply (any thread). Writes straight to the socket when nothing is queued, so a
+ * reply from an executor thread does not wait for the loop thread. */
+static void reply(struct conn *c, json_t *msg, enum proto_err code)
+{
+    struct stats_worker *st = c->w->st;
+    size_t len = 0, off = 0;
+    char *line = proto_line(msg, &len);
+    bool owned = line != NULL;
+
+    if (code != PROTO_OK && (unsigned)code < STATS_ERR_CODES)
+        atomic_fetch_add_explicit(&st->errors[code], 1, memory_order_relaxed);
+    if (line == NULL) {
+        /* Out of memory while rendering: say so with a line that needs no allocation. */
+        static const char oom[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
+                                  "\"internal_error\",\"message\":\"out of memory\"}}\n";
+        log_error("cannot render a reply: out of memory");
+        line = (char *)oom;
+        len = sizeof(oom) - 1;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (!c->closed) {
+        if (evbuffer_get_length(c->out) == 0) {
+            ssize_t n = send(c->fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0)
+                off = (size_t)n;
+            else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                off = len; /* the peer is gone; the read side will notice and close */
+        }
+        if (off < len) {
+            evbuffer_add(c->out, line + off, len - off);
+            event_add(c->wev, NULL);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (owned)
+        free(line);
+}
+
+static void reply_error(struct conn *c, const json_t *id, enum proto_err code, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
+
+static void reply_error(struct conn *c, const json_t *id, enum proto_err code, const char *fmt,
+                        ...)
+{
+    va_list ap;
+    json_t *msg;
+
+    va_start(ap, fmt);
+    msg = proto_reply_verror(id, code, fmt, ap);
+    va_end(ap);
+    reply(c, msg, code);
+}
+
+static void reply_wasm_error(struct conn *c, const json_t *id, int rc, const char *detail)
+{
+    reply(c, proto_reply_wasm_error(id, rc, detail), proto_err_from_wasm(rc));
+}
+
+static void job_free(struct job *j)
+{
+    struct conn *c = j->c;
+
+    pthread_mutex_lock(&c->mu);
+    c->inflight--;
+    /* A half-closed connection closes once its last reply is out: the loop thread does it. */
+    if (c->read_eof && c->inflight == 0 && !c->closed)
+        event_active(c->wev, EV_WRITE, 1);
+    pthread_mutex_unlock(&c->mu);
+    proto_request_release(&j->req);
+    free(j);
+    conn_unref(c);
+}
+
+/* Terminate an instance that is no longer on any list (any thread). */
+static void inst_destroy(struct conn *c, struct inst *in)
+{
+    struct worker *w = c->w;
+    size_t mod = in->mi.mod;
+    int rc = modset_release(w->pools, &in->mi);
+
+    if (rc < 0)
+        log_warn("resetting a slot of module '%s' failed: %s (it is wiped before reuse)",
+                 w->mods->e[mod].cfg->name, wasm_strerror(rc));
+    atomic_fetch_sub_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+    free(in);
+    worker_publish_pool(w, mod);
+}
+
+/* Unlink in from c's list; caller holds c->mu. */
+static void do_inst_unlink(struct conn *c, struct inst *in)
+{
+    for (struct inst **pp = &c->insts; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == in) {
+            *pp = in->next;
+            c->ninstances--;
+            return;
+        }
+    }
+}
+
+static struct inst *do_inst_find(struct conn *c, const char *handle)
+{
+    for (struct inst *in = c->insts; in != NULL; in = in->next)
+        if (!in->terminating && strcmp(in->handle, handle) == 0)
+            return in;
+    return NULL;
+}
+
+/* Guest code is about to run on ex for j: a close from now on interrupts it. Returns false
+ * when the connection is already closed (then nothing should run). */
+static bool run_begin(struct job *j, struct wasm_exec *ex)
+{
+    struct conn *c = j->c;
+    bool ok;
+
+    pthread_mutex_lock(&c->mu);
+    ok = !c->closed;
+    if (ok) {
+        j->running = ex;
+        j->rprev = NULL;
+        j->rnext = c->running;
+        if (c->running != NULL)
+            c->running->rprev = j;
+        c->running = j;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+static void run_end(struct job *j)
+{
+    struct conn *c = j->c;
+
+    pthread_mutex_lock(&c->mu);
+    if (j->rprev != NULL)
+        j->rprev->rnext = j->rnext;
+    else
+        c->running = j->rnext;
+    if (j->rnext != NULL)
+        j->rnext->rprev = j->rprev;
+    j->running = NULL;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* The run's deadline: the request's, capped by the module's configured one (0: none). */
+static void set_deadline(struct job *j, struct wasm_exec *ex)
+{
+    uint64_t ms = j->c->w->mods->e[j->mod].cfg->deadline_ms;
+
+    if (j->req.has_deadline && (ms == 0 || j->req.deadline_ms < ms))
+        ms = j->req.deadline_ms;
+    wasm_exec_set_deadline(ex, ms ? mono_ns() + ms * 1000000u : 0);
+}
+
+static void count_run(struct worker *w, uint64_t t0)
+{
+    atomic_fetch_add_explicit(&w->st->runs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->st->run_nanoseconds, mono_ns() - t0, memory_order_relaxed);
+}
+
+/* Instantiate j->mod on ex. Returns 0 with *mi filled, or replies the error itself. */
+static int instantiate_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
+{
+    struct worker *w = j->c->w;
+    struct wasm_error err = {0};
+    uint64_t t0;
+    int rc;
+
+    if (!run_begin(j, ex))
+        return -ECANCELED;
+    set_deadline(j, ex);
+    t0 = mono_ns();
+    rc = modset_instantiate(w->pools, j->mod, ex, mi, &err);
+    run_end(j);
+    count_run(w, t0);
+    worker_publish_pool(w, j->mod);
+    if (rc < 0) {
+        if (rc == -WASM_EEXHAUSTED)
+            reply_error(j->c, j->req.id, PROTO_E_POOL_EXHAUSTED,
+                        "pool '%s' has no free slot (%u slots)", w->mods->e[j->mod].cfg->name,
+                        w->mods->e[j->mod].cfg->slots);
+        else
+            reply_wasm_error(j->c, j->req.id, rc, wasm_is_trap(rc) ? NULL : err.message);
+        return rc;
+    }
+    return 0;
+}
+
+static bool wire_type(enum wasm_valtype t)
+{
+    return t == WASM_I32 || t == WASM_I64 || t == WASM_F32 || t == WASM_F64;
+}
+
+/* Check args against the export's signature, so the message can say what was expected. */
+static bool args_match(struct job *j, const struct wasm_functype *ft)
+{
+    char want[256], got[256];
+    size_t wn = 0, gn = 0;
+    bool ok = j->req.nargs == ft->nparams;
+
+    for (uint32_t i = 0; i < ft->nparams; i++) {
+        if (!wire_type(ft->params[i])) {
+            reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS,
+                        "export '%s' takes a %s, which the protocol cannot carry",
+                        j->req.export_name, wasm_valtype_name(ft->params[i]));
+            return false;
+        }
+    }
+    for (uint32_t i = 0; i < ft->nresults; i++) {
+        if (!wire_type(ft->results[i])) {
+            reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS,
+                        "export '%s' returns a %s, which the protocol cannot carry",
+                        j->req.export_name, wasm_valtype_name(ft->results[i]));
+            return false;
+        }
+    }
+
+    for (uint32_t i = 0; ok && i < ft->nparams; i++)
+        ok = j->req.args[i].type == ft->params[i];
+    if (ok)
+        return true;
+    want[0] = got[0] = '\0';
+    for (uint32_t i = 0; i < ft->nparams && wn < sizeof(want); i++)
+        wn += (size_t)snprintf(want + wn, sizeof(want) - wn, "%s%s", i ? ", " : "",
+                               wasm_valtype_name(ft->params[i]));
+    for (uint32_t i = 0; i < j->req.nargs && gn < sizeof(got); i++)
+        gn += (size_t)snprintf(got + gn, sizeof(got) - gn, "%s%s", i ? ", " : "",
+                               wasm_valtype_name(j->req.args[i].type));
+    reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS, "export '%s' takes (%s), got (%s)",
+                j->req.export_name, want, got);
+    return false;
+}
+
+/* Run the requested export on instance mi and reply. */
+static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
+{
+    struct worker *w = j->c->w;
+    struct wasm_value small[8], *results = small;
+    const struct wasm_functype *ft;
+    struct wasm_extern ext;
+    uint64_t t0;
+    int rc;
+
+    if (wasm_instance_export(mi->inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
+        ext.kind != WASM_EXTERN_FUNC) {
+        reply_error(j->c, j->req.id, PROTO_E_UNKNOWN_EXPORT,
+                    "module '%s' exports no function '%s'", w->mods->e[mi->mod].cfg->name,
+                    j->req.export_name);
+        return;
+    }
+    ft = wasm_func_type(ext.of.func);
+    if (!args_match(j, ft))
+        return;
+    if (ft->nresults > sizeof(small) / sizeof(small[0])) {
+        results = calloc(ft->nresults, sizeof(*results));
+        if (results == NULL) {
+            reply_error(j->c, j->req.id, PROTO_E_INTERNAL, "out of memory");
+            return;
+        }
+    }
+    if (!run_begin(j, ex))
+        goto done;
+    set_deadline(j, ex);
+    t0 = mono_ns();
+    rc = wasm_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
+    run_end(j);
+    count_run(w, t0);
+    if (rc == 0) {
+        reply(j->c, proto_reply_results(j->req.id, results, ft->nresults), PROTO_OK);
+    } else {
+        if (wasm_is_trap(rc))
+            modset_count_trap(w->pools, mi->mod, rc);
+        reply_wasm_error(j->c, j->req.id, rc, NULL);
+    }
+done:
+    if (results != small)
+        free(results);
+}
+
+/* After a job of instance in finished: start the next one waiting, or release the instance
+ * when its connection has closed. */
+static void inst_job_done(struct conn *c, struct inst *in)
+{
+    struct job *next = NULL, *drop = NULL;
+    bool destroy = false;
+
+    pthread_mutex_lock(&c->mu);
+    if (c->closed) {
+        drop = in->qhead;
+        in->qhead = in->qtail = NULL;
+        do_inst_unlink(c, in);
+        destroy = true;
+    } else if (in->qhead != NULL) {
+        next = in->qhead;
+        in->qhead = next->qnext;
+        if (in->qhead == NULL)
+            in->qtail = NULL;
+    } else {
+        in->busy = false;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (next != NULL)
+        exec_pool_submit(c->w->exec, &next->ej);
+    while (drop != NULL) {
+        struct job *d = drop;
+        drop = d->qnext;
+        job_free(d);
+    }
+    if (destroy)
+        inst_destroy(c, in);
+}
+
+static void job_run(struct exec_job *ej, struct wasm_exec *ex)
+{
+    struct job *j = (struct job *)ej;
+    struct conn *c = j->c;
+    struct modset_instance mi;
+
+    switch (j->req.op) {
+    case PROTO_OP_INSTANTIATE: {
+        struct inst *in = calloc(1, sizeof(*in));
+        bool closed;
+
+        if (in == NULL) {
+            pthread_mutex_lock(&c->mu);
+            c->ninstances--;
+            pthread_mutex_unlock(&c->mu);
+            reply_error(c, j->req.id, PROTO_E_INTERNAL, "out of memory");
+            break;
+        }
+        if (instantiate_on(j, ex, &in->mi) < 0) {
+            pthread_mutex_lock(&c->mu);
+            c->ninstances--;
+            pthread_mutex_unlock(&c->mu);
+            free(in);
+            break;
+        }
+        atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
+        snprintf(in->handle, sizeof(in->handle), "%" PRIuFAST64,
+                 atomic_fetch_add(&next_handle, 1));
+        pthread_mutex_lock(&c->mu);
+        closed = c->closed;
+        if (!closed) {
+            in->next = c->insts;
+            c->insts = in;
+        } else {
+            c->ninstances--;
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (closed)
+            inst_destroy(c, in);
+        else
+            reply(c, proto_reply_instance(j->req.id, in->handle), PROTO_OK);
+        break;
+    }
+    case PROTO_OP_CALL:
+        if (instantiate_on(j, ex, &mi) < 0)
+            break;
+        atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
+        run_on(j, ex, &mi);
+        if (modset_release(c->w->pools, &mi) < 0)
+            log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
+                     c->w->mods->e[j->mod].cfg->name);
+        atomic_fetch_sub_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
+        worker_publish_pool(c->w, j->mod);
+        break;
+    case PROTO_OP_RUN: {
+        struct inst *in = j->inst;
+        bool closed;
+        pthread_mutex_lock(&c->mu);
+        closed = c->closed;
+        pthread_mutex_unlock(&c->mu);
+        if (!closed)
+            run_on(j, ex, &in->mi);
+        inst_job_done(c, in);
+        break;
+    }
+    case PROTO_OP_TERMINATE: {
+        struct inst *in = j->inst;
+        bool closed;
+        pthread_mutex_lock(&c->mu);
+        closed = c->closed;
+        if (!closed)
+            do_inst_unlink(c, in);
+        pthread_mutex_unlock(&c->mu);
+        if (closed) {
+            inst_job_done(c, in); /* releases it with the connection's other instances */
+        } else {
+            inst_destroy(c, in);
+            reply(c, proto_reply_ok(j->req.id), PROTO_OK);
+        }
+        break;
+    }
+    case PROTO_OP_PING:
+    case PROTO_OP_STATS:
+    case PROTO_OP_MODULES:
+        break;
+    }
+    job_free(j);
+}
+
+/* ---------------------------------------------------------------- loop-thread ops */
+
+static void stats_worker_cb(void *arg, unsigned worker, pid_t pid,
+                            const struct stats_worker *sw)
+{
+    struct proto_stats *st = arg;
+    char num[16];
+
+    snprintf(num, sizeof(num), "%u", worker);
+    proto_stats_clear_labels(st);
+    proto_stats_set_label(st, "worker", num);
+    proto_stats_add(st, "worker_pid", STATS_GAUGE, (uint64_t)(pid > 0 ? pid : 0));
+    for (unsigned op = 0; op < STATS_OPS; op++) {
+        uint64_t n = atomic_load(&sw->requests[op]);
+        if (n == 0 && op > PROTO_OP_MODULES)
+            continue;
+        proto_stats_set_label(st, "op",
+                              op <= PROTO_OP_MODULES ? proto_op_name((enum proto_op)op) : "invalid");
+        proto_stats_add(st, "requests", STATS_COUNTER, n);
+    }
+    proto_stats_set_label(st, "op", NULL);
+    proto_stats_add(st, "connections", STATS_COUNTER, atomic_load(&sw->connections));
+    proto_stats_add(st, "connections_open", STATS_GAUGE, atomic_load(&sw->connections_open));
+    proto_stats_add(st, "instances_open", STATS_GAUGE, atomic_load(&sw->instances_open));
+    proto_stats_add(st, "runs", STATS_COUNTER, atomic_load(&sw->runs));
+    proto_stats_add(st, "run_nanoseconds", STATS_COUNTER, atomic_load(&sw->run_nanoseconds));
+    for (unsigned e = 1; e < STATS_ERR_CODES && e <= PROTO_E_INTERNAL; e++) {
+        uint64_t n = atomic_load(&sw->errors[e]);
+        if (n == 0)
+            continue;
+        proto_stats_set_label(st, "code", proto_err_code((enum proto_err)e));
+        proto_stats_add(st, "errors", STATS_COUNTER, n);
+    }
+    proto_stats_set_label(st, "code", NULL);
+}
+
+static void stats_pool_cb(void *arg, unsigned worker, const char *pool, const char *name,
+                          int kind, uint64_t value)
+{
+    struct proto_stats *st = arg;
+
+    proto_stats_set_label(st, "pool", pool);
+    proto_stats_add(st, name, kind == STATS_GAUGE ? STATS_GAUGE : STATS_COUNTER, value);
+}
+
+static void op_stats(struct conn *c, const struct proto_request *req)
+{
+    struct worker *w = c->w;
+    struct stats_global *g = w->args->global;
+    struct proto_stats *st = proto_stats_new();
+    struct stats_visitor v = {.arg = st, .worker = stats_worker_cb, .pool_sample = stats_pool_cb};
+
+    if (st == NULL) {
+        reply_error(c, req->id, PROTO_E_INTERNAL, "out of memory");
+        return;
+    }
+    proto_stats_add(st, "generation", STATS_GAUGE, atomic_load(&g->generation));
+    proto_stats_add(st, "workers", STATS_GAUGE, stats_shm_nworkers(w->args->shm));
+    proto_stats_add(st, "worker_restarts", STATS_COUNTER, atomic_load(&g->worker_restarts));
+    proto_stats_add(st, "reloads", STATS_COUNTER, atomic_load(&g->reloads));
+    proto_stats_add(st, "reloads_failed", STATS_COUNTER, atomic_load(&g->reloads_failed));
+    /* This worker's own pools are current; the others published theirs as they changed. */
+    for (size_t i = 0; i < w->mods->n; i++)
+        worker_publish_pool(w, i);
+    stats_shm_visit(w->args->shm, &v);
+    reply(c, proto_reply_stats(req->id, st, req->stats_format), PROTO_OK);
+    proto_stats_free(st);
+}
+
+static void op_modules(struct conn *c, const struct proto_request *req)
+{
+    const struct modset *ms = c->w->mods;
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr != NULL && i < ms->n; i++) {
+        const struct cfg_module *cm = ms->e[i].cfg;
+        json_t *o = proto_module_json(cm->name, ms->e[i].module);
+        if (o == NULL) {
+            json_decref(arr);
+            arr = NULL;
+            break;
+        }
+        json_object_set_new(o, "slots", json_integer(cm->slots));
+        json_object_set_new(o, "deadline_ms", json_integer((json_int_t)cm->deadline_ms));
+        json_object_set_new(o, "max_memory", json_integer((json_int_t)cm->max_memory));
+        json_object_set_new(o, "max_request_size",
+                            json_integer((json_int_t)cm->max_request_size));
+        json_array_append_new(arr, o);
+    }
+    if (arr == NULL) {
+        reply_error(c, req->id, PROTO_E_INTERNAL, "out of memory");
+        return;
+    }
+    reply(c, proto_reply_modules(req->id, arr), PROTO_OK);
+}
+
+static struct job *job_new(struct conn *c, struct proto_request *req)
+{
+    struct job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL)
+        return NULL;
+    j->ej.run = job_run;
+    j->c = c;
+    j->req = *req; /* the job takes the parsed request over */
+    memset(req, 0, sizeof(*req));
+    atomic_fetch_add(&c->refs, 1);
+    return j;
+}
+
+static void handle_line(struct conn *c, const char *line, size_t len)
+{
+    struct worker *w = c->w;
+    struct proto_request req;
+    struct job *j = NULL;
+    struct inst *in = NULL;
+    enum proto_err e;
+    int mod = -1;
+
+    memset(&req, 0, sizeof(req));
+    e = proto_request_parse(&req, line, len, w->cfg->max_request_size);
+    atomic_fetch_add_explicit(&w->st->requests[e == PROTO_OK ? (unsigned)req.op : STATS_OPS - 1],
+                              1, memory_order_relaxed);
+    if (e != PROTO_OK) {
+        reply(c, proto_reply_request_error(&req), e);
+        goto out;
+    }
+    if (req.module != NULL) {
+        mod = modset_find(w->mods, req.module);
+        if (mod < 0) {
+            reply_error(c, req.id, PROTO_E_UNKNOWN_MODULE, "no module '%s'", req.module);
+            goto out;
+        }
+        if (len > w->mods->e[mod].cfg->max_request_size) {
+            reply_error(c, req.id, PROTO_E_TOO_LARGE,
+                        "request of %zu bytes exceeds module '%s' max_request_size of %zu", len,
+                        req.module, w->mods->e[mod].cfg->max_request_size);
+            goto out;
+        }
+    }
+    switch (req.op) {
+    case PROTO_OP_PING:
+        reply(c, proto_reply_pong(req.id), PROTO_OK);
+        goto out;
+    case PROTO_OP_MODULES:
+        op_modules(c, &req);
+        goto out;
+    case PROTO_OP_STATS:
+        op_stats(c, &req);
+        goto out;
+    case PROTO_OP_INSTANTIATE:
+    case PROTO_OP_CALL:
+    case PROTO_OP_RUN:
+    case PROTO_OP_TERMINATE:
+        break;
+    }
+
+    pthread_mutex_lock(&c->mu);
+    if (req.op == PROTO_OP_RUN || req.op == PROTO_OP_TERMINATE) {
+        in = do_inst_find(c, req.instance);
+        if (in == NULL) {
+            pthread_mutex_unlock(&c->mu);
+            reply_error(c, req.id, PROTO_E_UNKNOWN_INSTANCE,
+                        "no instance '%s' on this connection", req.instance);
+            goto out;
+        }
+        mod = (int)in->mi.mod;
+        if (len > w->mods->e[mod].cfg->max_request_size) {
+            pthread_mutex_unlock(&c->mu);
+            reply_error(c, req.id, PROTO_E_TOO_LARGE,
+                        "request of %zu bytes exceeds module '%s' max_request_size of %zu", len,
+                        w->mods->e[mod].cfg->name, w->mods->e[mod].cfg->max_request_size);
+            goto out;
+        }
+        if (req.op == PROTO_OP_TERMINATE && !in->busy) {
+            /* Nothing runs on it: terminate here, it is two system calls. */
+            do_inst_unlink(c, in);
+            pthread_mutex_unlock(&c->mu);
+            inst_destroy(c, in);
+            reply(c, proto_reply_ok(req.id), PROTO_OK);
+            goto out;
+        }
+    }
+    if (c->inflight >= w->cfg->max_inflight_per_connection) {
+        pthread_mutex_unlock(&c->mu);
+        reply_error(c, req.id, PROTO_E_TOO_MANY_REQUESTS,
+                    "%u requests of this connection are in flight (max_inflight_per_connection)",
+                    w->cfg->max_inflight_per_connection);
+        goto out;
+    }
+    if (req.op == PROTO_OP_INSTANTIATE &&
+        c->ninstances >= w->cfg->max_instances_per_connection) {
+        pthread_mutex_unlock(&c->mu);
+        reply_error(c, req.id, PROTO_E_TOO_MANY_INSTANCES,
+                    "this connection already has %u instances (max_instances_per_connection)",
+                    w->cfg->max_instances_per_connection);
+        goto out;
+    }
+    j = job_new(c, &req);
+    if (j == NULL) {
+        pthread_mutex_unlock(&c->mu);
+        reply_error(c, req.id, PROTO_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    j->mod = (size_t)mod;
+    j->inst = in;
+    c->inflight++;
+    if (j->req.op == PROTO_OP_INSTANTIATE)
+        c->ninstances++;
+    if (j->req.op == PROTO_OP_TERMINATE)
+        in->terminating = true;
+    if (in != NULL && in->busy) {
+        /* Requests on one instance run in the order they came. */
+        if (in->qtail != NULL)
+            in->qtail->qnext = j;
+        else
+            in->qhead = j;
+        in->qtail = j;
+        j = NULL;
+    } else if (in != NULL) {
+        in->busy = true;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (j != NULL)
+        exec_pool_submit(w->exec, &j->ej);
+out:
+    proto_request_release(&req);
+}
+
+/* ---------------------------------------------------------------- socket events */
+
+/* The client shut its sending side: answer what it sent, then close (PROTOCOL.md 1). */
+static void read_eof(struct conn *c)
+{
+    bool done;
+
+    event_del(c->rev);
+    pthread_mutex_lock(&c->mu);
+    c->read_eof = true;
+    done = c->inflight == 0 && evbuffer_get_length(c->out) == 0;
+    pthread_mutex_unlock(&c->mu);
+    if (done)
+        conn_close(c);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    char buf[65536];
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    bool eof = false;
+
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n < 0) {
+        if (errno != ECONNRESET)
+            log_debug("connection read: %s", strerror(errno));
+        conn_close(c);
+        return;
+    }
+    if (n == 0) {
+        /* A last line without its '\n' is still a request. */
+        if (proto_framer_pending(c->fr) == 0) {
+            read_eof(c);
+            return;
+        }
+        buf[0] = '\n';
+        n = 1;
+        eof = true;
+    }
+    if (proto_framer_feed(c->fr, buf, (size_t)n) < 0) {
+        reply_error(c, NULL, PROTO_E_INTERNAL, "out of memory");
+        conn_close(c);
+        return;
+    }
+    /* Hold a reference: a reply may fail and the loop below must not see c freed. */
+    atomic_fetch_add(&c->refs, 1);
+    for (;;) {
+        const char *line;
+        size_t len;
+        enum proto_frame f = proto_framer_next(c->fr, &line, &len);
+
+        if (f == PROTO_FRAME_NONE)
+            break;
+        if (f == PROTO_FRAME_TOO_LARGE) {
+            atomic_fetch_add_explicit(&c->w->st->requests[STATS_OPS - 1], 1,
+                                      memory_order_relaxed);
+            reply_error(c, NULL, PROTO_E_TOO_LARGE,
+                        "request line longer than max_request_size (%zu bytes)",
+                        c->w->cfg->max_request_size);
+            continue;
+        }
+        handle_line(c, line, len);
+    }
+    if (eof)
+        read_eof(c);
+    conn_unref(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    bool failed = false, done = false;
+
+    pthread_mutex_lock(&c->mu);
+    if (!c->closed) {
+        if (evbuffer_get_length(c->out) > 0 && evbuffer_write(c->out, fd) < 0 &&
+            errno != EAGAIN && errno != EINTR)
+            failed = true;
+        if (failed || evbuffer_get_length(c->out) == 0) {
+            evbuffer_drain(c->out, evbuffer_get_length(c->out));
+            event_del(c->wev);
+            done = c->read_eof && c->inflight == 0;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (failed || done)
+        conn_close(c);
+}
+
+struct conn *conn_new(struct worker *w, int fd)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+    c->w = w;
+    c->fd = fd;
+    atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->mu, NULL);
+    c->fr = proto_framer_new(w->cfg->max_request_size);
+    c->out = evbuffer_new();
+    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_read, c);
+    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    if (c->fr == NULL || c->out == NULL || c->rev == NULL || c->wev == NULL ||
+        event_add(c->rev, NULL) < 0) {
+        log_error("cannot set up a connection: out of memory");
+        conn_free(c);
+        return NULL;
+    }
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    atomic_fetch_add_explicit(&w->st->connections, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->st->connections_open, 1, memory_order_relaxed);
+    return c;
+}
+
+struct conn *conn_next(const struct conn *c)
+{
+    return c->next;
+}
+
+void conn_close(struct conn *c)
+{
+    struct worker *w = c->w;
+    struct inst *idle = NULL, **pp;
+
+    pthread_mutex_lock(&c->mu);
+    if (c->closed) {
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    c->closed = true;
+    event_del(c->rev);
+    event_del(c->wev);
+    /* Runs in flight end as soon as the interpreter notices; their instances are released
+     * by the executor thread when they do. */
+    for (struct job *j = c->running; j != NULL; j = j->rnext)
+        wasm_exec_interrupt(j->running);
+    for (pp = &c->insts; *pp != NULL;) {
+        struct inst *in = *pp;
+        if (!in->busy) {
+            *pp = in->next;
+            c->ninstances--;
+            in->next = idle;
+            idle = in;
+        } else {
+            pp = &in->next;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    while (idle != NULL) {
+        struct inst *in = idle;
+        idle = in->next;
+        inst_destroy(c, in);
+    }
+    shutdown(c->fd, SHUT_RDWR);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    w->nconns--;
+    atomic_fetch_sub_explicit(&w->st->connections_open, 1, memory_order_relaxed);
+    conn_unref(c);
+    worker_conn_gone(w);
+}

@@ -1,0 +1,16 @@
+/* master.h: the wasmslotd master process: socket, pre-forked workers, supervision, reload. */
+#ifndef MASTER_H
+#define MASTER_H
+
+#include <stdbool.h>
+
+/* Run the daemon on config file `path` until SIGTERM/SIGINT. foreground: stay attached and
+ * log to stderr (otherwise detach, unless started by systemd with NOTIFY_SOCKET set, and
+ * log where the config says). Returns the process exit status. */
+int master_run(const char *path, bool foreground);
+
+/* Check the config file at path with the daemon's own parser and compile its modules; prints
+ * `file:line: message` to stderr on failure. Returns 0 when the file is good, 1 otherwise. */
+int master_check_config(const char *path);
+
+#endif

@@ -1,0 +1,224 @@
+/* modset.c: loads and compiles the configured modules in the master and gives each worker its
+ * own pools of instances for them. */
+#include "config.h"
+
+#include "modset.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Read a whole file; returns 0 or -errno. */
+static int read_file(const char *path, unsigned char **out, size_t *len)
+{
+    struct stat st;
+    unsigned char *buf = NULL;
+    size_t got = 0;
+    int fd, e;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0)
+        goto fail;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        goto fail;
+    }
+    buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
+    if (buf == NULL)
+        goto fail;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            goto fail;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *out = buf;
+    *len = got;
+    return 0;
+fail:
+    e = errno;
+    free(buf);
+    close(fd);
+    return -e;
+}
+
+struct modset *modset_load(const struct config *cfg, char *err, size_t errlen)
+{
+    struct modset *ms = calloc(1, sizeof(*ms));
+
+    if (ms == NULL || (ms->e = calloc(cfg->nmodules, sizeof(*ms->e))) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", cfg->file);
+        goto fail;
+    }
+    for (size_t i = 0; i < cfg->nmodules; i++) {
+        const struct cfg_module *cm = &cfg->modules[i];
+        struct modset_entry *e = &ms->e[i];
+        struct wasm_error werr = {0};
+        struct wasm_limits lim;
+        unsigned char *bytes = NULL;
+        size_t len = 0;
+        int r;
+
+        e->cfg = cm;
+        ms->n = i + 1;
+        r = read_file(cm->path, &bytes, &len);
+        if (r < 0) {
+            snprintf(err, errlen, "%s:%d: module '%s': cannot read %s: %s", cfg->file, cm->line,
+                     cm->name, cm->path, strerror(-r));
+            goto fail;
+        }
+        e->module = wasm_module_new(bytes, len, &werr);
+        free(bytes);
+        if (e->module == NULL) {
+            snprintf(err, errlen, "%s:%d: module '%s': %s: %s", cfg->file, cm->line, cm->name,
+                     cm->path, werr.message[0] ? werr.message : wasm_strerror(werr.code));
+            goto fail;
+        }
+        e->image = image_new(e->module, &werr);
+        if (e->image == NULL) {
+            snprintf(err, errlen, "%s:%d: module '%s': cannot build its memory image: %s",
+                     cfg->file, cm->line, cm->name,
+                     werr.message[0] ? werr.message : wasm_strerror(werr.code));
+            goto fail;
+        }
+        if (cm->max_memory != 0 && wasm_module_memory(e->module, &lim) == 0 &&
+            lim.min * WASM_PAGE_SIZE > cm->max_memory) {
+            snprintf(err, errlen,
+                     "%s:%d: module '%s': its memory starts at %llu pages, more than max_memory "
+                     "(%llu pages)",
+                     cfg->file, cm->line, cm->name, (unsigned long long)lim.min,
+                     (unsigned long long)(cm->max_memory / WASM_PAGE_SIZE));
+            goto fail;
+        }
+    }
+    return ms;
+fail:
+    modset_free(ms);
+    return NULL;
+}
+
+void modset_free(struct modset *ms)
+{
+    if (ms == NULL)
+        return;
+    for (size_t i = 0; i < ms->n; i++) {
+        image_free(ms->e[i].image);
+        wasm_module_free(ms->e[i].module);
+    }
+    free(ms->e);
+    free(ms);
+}
+
+int modset_find(const struct modset *ms, const char *name)
+{
+    for (size_t i = 0; i < ms->n; i++)
+        if (strcmp(ms->e[i].cfg->name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+struct modset_pools {
+    const struct modset *ms;
+    struct pool **pools; /* one per module */
+};
+
+struct modset_pools *modset_pools_new(const struct modset *ms, char *err, size_t errlen)
+{
+    struct modset_pools *mp = calloc(1, sizeof(*mp));
+
+    if (mp == NULL || (mp->pools = calloc(ms->n ? ms->n : 1, sizeof(*mp->pools))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(mp);
+        return NULL;
+    }
+    mp->ms = ms;
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct cfg_module *cm = ms->e[i].cfg;
+        struct pool_options o = {
+            .slots = cm->slots,
+            .max_pages = (uint32_t)(cm->max_memory / WASM_PAGE_SIZE),
+        };
+        struct wasm_error werr = {0};
+        mp->pools[i] = pool_new(&o, &werr);
+        if (mp->pools[i] == NULL) {
+            snprintf(err, errlen, "module '%s': cannot make a pool of %u slots: %s", cm->name,
+                     cm->slots, werr.message[0] ? werr.message : wasm_strerror(werr.code));
+            modset_pools_free(mp);
+            return NULL;
+        }
+    }
+    return mp;
+}
+
+void modset_pools_free(struct modset_pools *mp)
+{
+    if (mp == NULL)
+        return;
+    for (size_t i = 0; i < mp->ms->n; i++)
+        pool_free(mp->pools[i]);
+    free(mp->pools);
+    free(mp);
+}
+
+int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasm_exec *ex,
+                       struct modset_instance *out, struct wasm_error *err)
+{
+    const struct modset_entry *e = &mp->ms->e[mod];
+    struct wasm_instance_options opt = {.exec = ex};
+    struct slot *s;
+    int rc;
+
+    out->mod = mod;
+    out->inst = NULL;
+    s = pool_acquire(mp->pools[mod], e->image, err);
+    if (s == NULL)
+        return err->code < 0 ? err->code : -WASM_EEXHAUSTED;
+    opt.memory = slot_memory(s);
+    opt.data_preloaded = opt.memory != NULL && slot_preloaded(s);
+    out->inst = wasm_instance_new(e->module, &opt, err);
+    if (out->inst == NULL) {
+        rc = err->code < 0 ? err->code : -WASM_EUNLINKABLE;
+        if (wasm_is_trap(rc))
+            pool_count_trap(mp->pools[mod], rc);
+        pool_release(mp->pools[mod], s);
+        return rc;
+    }
+    out->slot = s;
+    return 0;
+}
+
+void modset_count_trap(struct modset_pools *mp, size_t mod, int rc)
+{
+    pool_count_trap(mp->pools[mod], rc);
+}
+
+int modset_release(struct modset_pools *mp, struct modset_instance *mi)
+{
+    int rc = 0;
+
+    /* The instance first: it holds a reference to the slot's memory. */
+    wasm_instance_free(mi->inst);
+    mi->inst = NULL;
+    if (mi->slot != NULL)
+        rc = pool_release(mp->pools[mi->mod], mi->slot);
+    mi->slot = NULL;
+    return rc;
+}
+
+void modset_pool_stats(struct modset_pools *mp, size_t mod, stats_sink_fn sink, void *arg)
+{
+    pool_stats(mp->pools[mod], sink, arg);
+    image_stats(mp->ms->e[mod].image, sink, arg);
+}

@@ -1,0 +1,67 @@
+/* modset.h: the modules of one configuration, compiled (and imaged) in the master before fork,
+ * and the per-worker slot pools built from them after fork. */
+#ifndef MODSET_H
+#define MODSET_H
+
+#include "cfg.h"
+#include "wasmslot.h"
+
+#include <stddef.h>
+
+/* One configured module: its section and what the master built from it. */
+struct modset_entry {
+    const struct cfg_module *cfg; /* borrowed from the config the set was loaded from */
+    struct wasm_module *module;   /* immutable, shared by every worker after fork */
+    struct image *image;          /* its memory image (sealed memfd), shared the same way */
+};
+
+/* Every module of a config, in config order. */
+struct modset {
+    size_t n;
+    struct modset_entry *e;
+};
+
+/* Read, compile and image every module of cfg (which must outlive the set). Returns NULL and
+ * `file:line: module 'name': reason` in err on the first failure. */
+struct modset *modset_load(const struct config *cfg, char *err, size_t errlen);
+
+/* Free the set and its modules. Every instance must be gone. Accepts NULL. */
+void modset_free(struct modset *ms);
+
+/* Index of module name, or -1. */
+int modset_find(const struct modset *ms, const char *name);
+
+/* A worker's pools: one per module, created after fork (a slot is never shared between
+ * processes). Thread-safe: executor threads acquire and release concurrently. */
+struct modset_pools;
+
+/* Build the pools of ms. NULL and a message in err on failure. */
+struct modset_pools *modset_pools_new(const struct modset *ms, char *err, size_t errlen);
+
+/* Free the pools. Every instance must have been released. Accepts NULL. */
+void modset_pools_free(struct modset_pools *mp);
+
+/* A live instance of one module, with the slot that backs it. */
+struct modset_instance {
+    size_t mod;
+    struct wasm_instance *inst;
+    struct slot *slot; /* the pool slot backing its memory */
+};
+
+/* Instantiate module mod on a slot of its pool, running its start function on ex (whose
+ * deadline the caller has set). Returns 0, or a negative code with err filled: -WASM_EEXHAUSTED
+ * when the pool is empty, a trap code when the start function trapped, ... */
+int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasm_exec *ex,
+                       struct modset_instance *out, struct wasm_error *err);
+
+/* Terminate: free the instance and give its slot back (the reset fastpath). Returns 0 or the
+ * reset's -errno (the slot is released anyway and wiped before reuse). */
+int modset_release(struct modset_pools *mp, struct modset_instance *mi);
+
+/* Count a run of module mod that ended with trap code rc in its pool's statistics. */
+void modset_count_trap(struct modset_pools *mp, size_t mod, int rc);
+
+/* Feed the samples of module mod's pool and image to sink. */
+void modset_pool_stats(struct modset_pools *mp, size_t mod, stats_sink_fn sink, void *arg);
+
+#endif

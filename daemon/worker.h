@@ -1,0 +1,58 @@
+/* worker.h: a wasmslotd worker process: a libevent loop on the shared socket, executor threads,
+ * connections owning their instances. */
+#ifndef WORKER_H
+#define WORKER_H
+
+#include "cfg.h"
+#include "modset.h"
+#include "stats.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+/* Everything a worker inherits from the master at fork. */
+struct worker_args {
+    const struct config *cfg;
+    const struct modset *mods;
+    int listen_fd;
+    struct stats_shm *shm;
+    struct stats_global *global;
+    unsigned index;      /* worker number in its generation, 0-based */
+    unsigned generation; /* the master's generation counter */
+};
+
+struct event_base;
+struct evconnlistener;
+struct event;
+struct exec_pool;
+struct conn;
+
+/* A worker process's state, shared by the loop thread and (read-only, except the noted
+ * fields) the executor threads. */
+struct worker {
+    const struct worker_args *args;
+    const struct config *cfg;
+    const struct modset *mods;
+    struct modset_pools *pools;
+    struct exec_pool *exec;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct event *sigterm_ev, *sigint_ev, *grace_ev;
+    struct stats_worker *st;  /* this worker's shared counters */
+    pthread_mutex_t stats_mu; /* serialises publications of pool samples */
+    struct conn *conns;       /* loop thread only */
+    unsigned nconns;          /* loop thread only */
+    bool stopping;            /* loop thread only */
+};
+
+/* Publish pool mod's samples to the shared region (any thread). */
+void worker_publish_pool(struct worker *w, size_t mod);
+
+/* A connection of w closed (loop thread): a stopping worker exits with its last one. */
+void worker_conn_gone(struct worker *w);
+
+/* The worker's main: serve until SIGTERM (stop accepting, let connections finish for the grace
+ * period, then close them) or until the master dies. Returns the exit status. */
+int worker_main(const struct worker_args *a);
+
+#endif

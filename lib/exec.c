@@ -1,0 +1,162 @@
+/* exec.c: execution contexts (struct wasm_exec) and wasm_call, the entry from C into guest
+ * code, with argument checking, re-entry from host functions and trap recovery. */
+#include "config.h"
+
+#include "interp.h"
+#include "interp_run.h"
+#include "trap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_STACK_BYTES ((size_t)1 << 20)
+#define DEFAULT_MAX_DEPTH   10000u
+
+struct wasm_exec *wasm_exec_new(const struct wasm_exec_options *opt, struct wasm_error *err)
+{
+    struct wasm_exec *ex = calloc(1, sizeof *ex);
+    if (!ex)
+        goto fail;
+    ex->stack_bytes = opt && opt->stack_bytes ? opt->stack_bytes : DEFAULT_STACK_BYTES;
+    ex->max_call_depth = opt && opt->max_call_depth ? opt->max_call_depth : DEFAULT_MAX_DEPTH;
+    size_t cells = ex->stack_bytes / sizeof(wasm_cell);
+    if (cells < 16)
+        cells = 16;
+    ex->stack = malloc(cells * sizeof(wasm_cell));
+    ex->frames = malloc(((size_t)ex->max_call_depth + 1) * sizeof(struct interp_frame));
+    if (!ex->stack || !ex->frames)
+        goto fail;
+    ex->stack_end = ex->stack + cells;
+    ex->sp = ex->stack;
+    atomic_init(&ex->interrupt, 0);
+    ex->poll_countdown = 0;
+    return ex;
+fail:
+    wasm_exec_free(ex);
+    wasm_error_set(err, ENOMEM, "out of memory");
+    return NULL;
+}
+
+void wasm_exec_free(struct wasm_exec *ex)
+{
+    if (!ex)
+        return;
+    free(ex->stack);
+    free(ex->frames);
+    free(ex);
+}
+
+void wasm_exec_set_deadline(struct wasm_exec *ex, uint64_t deadline_ns)
+{
+    ex->deadline_ns = deadline_ns;
+}
+
+void wasm_exec_interrupt(struct wasm_exec *ex)
+{
+    atomic_store_explicit(&ex->interrupt, 1, memory_order_relaxed);
+}
+
+void wasm_exec_set_exit_code(struct wasm_exec *ex, int code)
+{
+    ex->exit_code = code;
+}
+
+int wasm_exec_exit_code(const struct wasm_exec *ex)
+{
+    return ex->exit_code;
+}
+
+void wasm_exec_set_user(struct wasm_exec *ex, void *user)
+{
+    ex->user = user;
+}
+
+void *wasm_exec_user(const struct wasm_exec *ex)
+{
+    return ex->user;
+}
+
+static bool arg_type_ok(const struct wasm_value *v, enum wasm_valtype want)
+{
+    return v->type == want;
+}
+
+static int call_host_from_c(struct wasm_exec *ex, struct wasm_func *f,
+                            const struct wasm_value *args, struct wasm_value *results)
+{
+    const struct wasm_functype *ft = f->type;
+    struct wasm_call_ctx ctx = {.exec = ex, .inst = NULL};
+    for (uint32_t i = 0; i < ft->nresults; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        results[i].type = ft->results[i];
+    }
+    int rc = f->host(&ctx, f->env, args, results);
+    if (rc > 0)
+        rc = -WASM_TRAP_HOST;
+    return rc;
+}
+
+int wasm_call(struct wasm_exec *ex, struct wasm_func *f, const struct wasm_value *args,
+              uint32_t nargs, struct wasm_value *results, uint32_t nresults)
+{
+    if (!ex || !f)
+        return -WASM_EARGS;
+    const struct wasm_functype *ft = f->type;
+    if (nargs != ft->nparams || nresults != ft->nresults || (nargs && !args) ||
+        (nresults && !results))
+        return -WASM_EARGS;
+    for (uint32_t i = 0; i < nargs; i++)
+        if (!arg_type_ok(&args[i], ft->params[i]))
+            return -WASM_EARGS;
+
+    bool outermost = ex->nesting == 0;
+    if (outermost) {
+        atomic_store_explicit(&ex->interrupt, 0, memory_order_relaxed);
+        ex->depth = 0;
+        ex->sp = ex->stack;
+    }
+    if (ex->nesting >= INTERP_MAX_NESTING)
+        return -WASM_TRAP_STACK_EXHAUSTED;
+    if (f->host) {
+        ex->nesting++;
+        int rc = call_host_from_c(ex, f, args, results);
+        ex->nesting--;
+        return rc;
+    }
+
+    const struct interp_func *cf = f->def->compiled;
+    wasm_cell *base = ex->sp;
+    size_t need = cf->frame_cells;
+    if (need < nargs)
+        need = nargs;
+    if (need < nresults)
+        need = nresults;
+    if (ex->depth >= ex->max_call_depth || (size_t)(ex->stack_end - base) < need)
+        return -WASM_TRAP_STACK_EXHAUSTED;
+
+    interp__values_to_cells(args, nargs, base);
+    for (uint32_t i = cf->nparams; i < cf->nlocals; i++)
+        base[i] = 0;
+    memcpy(base + cf->const_base, cf->consts, cf->nconsts * sizeof *base);
+
+    /* The entry frame returns to EXIT, which ends interp__run. */
+    const uint32_t saved_depth = ex->depth;
+    wasm_cell *const saved_sp = ex->sp;
+    struct interp_frame *fr = (struct interp_frame *)ex->frames + ex->depth;
+    interp__handlers(); /* makes sure the EXIT code is ready */
+    fr->ip = interp__exit_code;
+    fr->fp = base;
+    fr->inst = f->inst;
+    ex->depth++;
+    ex->nesting++;
+
+    int rc = trap__run(ex, cf, base, f->inst);
+
+    ex->nesting--;
+    ex->depth = saved_depth;
+    ex->sp = saved_sp;
+    if (rc == 0)
+        interp__cells_to_values(base, ft->results, nresults, results);
+    return rc;
+}

@@ -1,0 +1,696 @@
+/* interp.c: the interpreter's dispatch loop: runs compiled code with frames on the exec's value
+ * stack (no C recursion between wasm functions), calls host functions, raises traps. */
+#include "config.h"
+
+#include "interp.h"
+#include "interp_ops.h"
+#include "interp_run.h"
+#include "trap.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Back-edges and calls between two readings of the clock when a deadline is set. */
+#define POLL_PERIOD 1024
+
+static const int32_t *handler_table;
+static uint32_t exit_code_storage[1];
+const uint32_t *interp__exit_code = exit_code_storage;
+
+static inline float f32_from(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static inline uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static inline double f64_from(uint64_t u)
+{
+    double f;
+    memcpy(&f, &u, 8);
+    return f;
+}
+
+static inline uint64_t f64_bits(double f)
+{
+    uint64_t u;
+    memcpy(&u, &f, 8);
+    return u;
+}
+
+/* Sign and magnitude operations work on bits so NaN payloads pass through unchanged. */
+static inline float f32_bits_op(float a, uint32_t and_mask, uint32_t xor_mask)
+{
+    return f32_from((f32_bits(a) & and_mask) ^ xor_mask);
+}
+
+static inline double f64_bits_op(double a, uint64_t and_mask, uint64_t xor_mask)
+{
+    return f64_from((f64_bits(a) & and_mask) ^ xor_mask);
+}
+
+static inline float f32_copysign(float a, float b)
+{
+    return f32_from((f32_bits(a) & 0x7fffffffu) | (f32_bits(b) & 0x80000000u));
+}
+
+static inline double f64_copysign(double a, double b)
+{
+    return f64_from((f64_bits(a) & 0x7fffffffffffffffull) | (f64_bits(b) & 0x8000000000000000ull));
+}
+
+/* Rounding a signalling NaN must give a quiet one, which the libm functions do not promise. */
+static inline float f32_round(float a, float r)
+{
+    return a != a ? a + a : r;
+}
+
+static inline double f64_round(double a, double r)
+{
+    return a != a ? a + a : r;
+}
+
+/* min/max: NaN in gives NaN out (a + b quiets it), and -0 < +0. */
+static inline float f32_min(float a, float b)
+{
+    if (a != a || b != b)
+        return a + b;
+    if (a == 0 && b == 0)
+        return (f32_bits(a) >> 31) ? a : b;
+    return a < b ? a : b;
+}
+
+static inline float f32_max(float a, float b)
+{
+    if (a != a || b != b)
+        return a + b;
+    if (a == 0 && b == 0)
+        return (f32_bits(a) >> 31) ? b : a;
+    return a > b ? a : b;
+}
+
+static inline double f64_min(double a, double b)
+{
+    if (a != a || b != b)
+        return a + b;
+    if (a == 0 && b == 0)
+        return (f64_bits(a) >> 63) ? a : b;
+    return a < b ? a : b;
+}
+
+static inline double f64_max(double a, double b)
+{
+    if (a != a || b != b)
+        return a + b;
+    if (a == 0 && b == 0)
+        return (f64_bits(a) >> 63) ? b : a;
+    return a > b ? a : b;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool interp__functype_eq(const struct wasm_functype *a, const struct wasm_functype *b)
+{
+    if (a == b)
+        return true;
+    if (a->nparams != b->nparams || a->nresults != b->nresults)
+        return false;
+    for (uint32_t i = 0; i < a->nparams; i++)
+        if (a->params[i] != b->params[i])
+            return false;
+    for (uint32_t i = 0; i < a->nresults; i++)
+        if (a->results[i] != b->results[i])
+            return false;
+    return true;
+}
+
+static void init_handlers(void)
+{
+    interp__run(NULL, NULL, NULL, NULL);
+    exit_code_storage[0] = (uint32_t)handler_table[IOP_EXIT];
+}
+
+const int32_t *interp__handlers(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_handlers);
+    return handler_table;
+}
+
+static void cell_to_value(wasm_cell c, enum wasm_valtype t, struct wasm_value *v)
+{
+    v->type = t;
+    switch (t) {
+    case WASM_I32:
+    case WASM_F32:
+        v->of.i64 = 0;
+        v->of.i32 = (uint32_t)c;
+        break;
+    case WASM_I64:
+    case WASM_F64:
+    case WASM_V128:
+        v->of.i64 = c;
+        break;
+    case WASM_FUNCREF:
+    case WASM_EXTERNREF:
+        v->of.externref = (void *)(uintptr_t)c;
+        break;
+    }
+}
+
+static wasm_cell value_to_cell(const struct wasm_value *v)
+{
+    switch (v->type) {
+    case WASM_I32:
+    case WASM_F32:
+        return v->of.i32;
+    case WASM_I64:
+    case WASM_F64:
+    case WASM_V128:
+        return v->of.i64;
+    case WASM_FUNCREF:
+    case WASM_EXTERNREF:
+        return (uintptr_t)v->of.externref;
+    }
+    return 0;
+}
+
+void interp__cells_to_values(const wasm_cell *c, const enum wasm_valtype *types, uint32_t n,
+                             struct wasm_value *out)
+{
+    for (uint32_t i = 0; i < n; i++)
+        cell_to_value(c[i], types[i], &out[i]);
+}
+
+void interp__values_to_cells(const struct wasm_value *v, uint32_t n, wasm_cell *out)
+{
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = value_to_cell(&v[i]);
+}
+
+#define HOST_INLINE_VALUES 16
+
+/* Call host function f from wasm: arguments at args[0..nparams), results written back there.
+ * Nested wasm_calls made by the host put their frames at top. */
+static int call_host(struct wasm_exec *ex, struct wasm_func *f, struct wasm_instance *inst,
+                     wasm_cell *args, wasm_cell *top, uint32_t depth)
+{
+    const struct wasm_functype *ft = f->type;
+    struct wasm_value inline_buf[2 * HOST_INLINE_VALUES];
+    struct wasm_value *a = inline_buf, *r = inline_buf + HOST_INLINE_VALUES;
+    void *heap = NULL;
+    int rc;
+
+    if (ft->nparams > HOST_INLINE_VALUES || ft->nresults > HOST_INLINE_VALUES) {
+        heap = calloc((size_t)ft->nparams + ft->nresults + 1, sizeof *a);
+        if (!heap)
+            return -WASM_TRAP_HOST;
+        a = heap;
+        r = a + ft->nparams;
+    }
+    interp__cells_to_values(args, ft->params, ft->nparams, a);
+    for (uint32_t i = 0; i < ft->nresults; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].type = ft->results[i];
+    }
+
+    struct wasm_call_ctx ctx = {.exec = ex, .inst = inst};
+    wasm_cell *saved_sp = ex->sp;
+    uint32_t saved_depth = ex->depth;
+    ex->sp = top;
+    ex->depth = depth;
+    trap__tls.in_guest = false;
+    rc = f->host(&ctx, f->env, a, r);
+    trap__tls.in_guest = true;
+    trap__tls.mem = inst->memory;
+    ex->sp = saved_sp;
+    ex->depth = saved_depth;
+
+    if (rc == 0) {
+        for (uint32_t i = 0; i < ft->nresults; i++) {
+            if (r[i].type != ft->results[i]) {
+                rc = -WASM_TRAP_HOST;
+                break;
+            }
+            args[i] = value_to_cell(&r[i]);
+        }
+    } else if (rc > 0) {
+        rc = -WASM_TRAP_HOST;
+    }
+    free(heap);
+    return rc;
+}
+
+/* Readers and writers of frame slots named by the operand at ip[k]. */
+#define S(k)       fp[ip[k]]
+#define RI32(k)    ((uint32_t)S(k))
+#define RI64(k)    ((uint64_t)S(k))
+#define RF32(k)    f32_from((uint32_t)S(k))
+#define RF64(k)    f64_from(S(k))
+#define WI32(k, v) (S(k) = (uint32_t)(v))
+#define WI64(k, v) (S(k) = (uint64_t)(v))
+#define WF32(k, v) (S(k) = f32_bits(v))
+#define WF64(k, v) (S(k) = f64_bits(v))
+#define CT_I32     uint32_t
+#define CT_I64     uint64_t
+#define CT_F32     float
+#define CT_F64     double
+
+#define TRAP(name)                                                                                 \
+    do {                                                                                           \
+        trapc = WASM_TRAP_##name;                                                                  \
+        goto trap;                                                                                 \
+    } while (0)
+
+#define DIV_S(T, MIN, a, b)                                                                        \
+    ({                                                                                             \
+        if (unlikely(b == 0))                                                                      \
+            TRAP(DIV_ZERO);                                                                        \
+        if (unlikely((T)a == MIN && (T)b == -1))                                                   \
+            TRAP(INT_OVERFLOW);                                                                    \
+        (T) a / (T)b;                                                                              \
+    })
+#define DIV_U(a, b)                                                                                \
+    ({                                                                                             \
+        if (unlikely(b == 0))                                                                      \
+            TRAP(DIV_ZERO);                                                                        \
+        a / b;                                                                                     \
+    })
+#define REM_S(T, MIN, a, b)                                                                        \
+    ({                                                                                             \
+        if (unlikely(b == 0))                                                                      \
+            TRAP(DIV_ZERO);                                                                        \
+        (T) b == -1 ? (T)0 : (T)a % (T)b;                                                          \
+    })
+#define REM_U(a, b)                                                                                \
+    ({                                                                                             \
+        if (unlikely(b == 0))                                                                      \
+            TRAP(DIV_ZERO);                                                                        \
+        a % b;                                                                                     \
+    })
+#define TRUNC(T, a, lo, hi)                                                                        \
+    ({                                                                                             \
+        if (unlikely(a != a))                                                                      \
+            TRAP(BAD_CONVERSION);                                                                  \
+        if (unlikely(!(a > lo && a < hi)))                                                         \
+            TRAP(INT_OVERFLOW);                                                                    \
+        (T) a;                                                                                     \
+    })
+#define SAT(T, a, MIN, MAX, FT)                                                                    \
+    ({                                                                                             \
+        T r_;                                                                                      \
+        if (a != a)                                                                                \
+            r_ = 0;                                                                                \
+        else if (a < (FT)MIN)                                                                      \
+            r_ = MIN;                                                                              \
+        else if (a >= (FT)MAX)                                                                     \
+            r_ = MAX;                                                                              \
+        else                                                                                       \
+            r_ = (T)a;                                                                             \
+        r_;                                                                                        \
+    })
+
+#define LOAD_B_UN(t)
+#define LOAD_B_BIN(t) CT_##t b = R##t(3);
+#define ADV_UN        3
+#define ADV_BIN       4
+
+#define NEXT() goto *(const void *)((const char *)&&L_base + (int32_t)*ip)
+
+#define POLL()                                                                                     \
+    do {                                                                                           \
+        if (unlikely(atomic_load_explicit(&ex->interrupt, memory_order_relaxed)))                  \
+            TRAP(TIMEOUT);                                                                         \
+        if (unlikely(--poll == 0)) {                                                               \
+            poll = POLL_PERIOD;                                                                    \
+            if (ex->deadline_ns && now_ns() >= ex->deadline_ns)                                    \
+                TRAP(TIMEOUT);                                                                     \
+        }                                                                                          \
+    } while (0)
+
+#define SWITCH_INSTANCE(ni)                                                                        \
+    do {                                                                                           \
+        inst = (ni);                                                                               \
+        mem = inst->memory;                                                                        \
+        mb = mem ? mem->base : NULL;                                                               \
+        trap__tls.mem = mem;                                                                       \
+    } while (0)
+
+static inline const void *read_ptr(const uint32_t *p)
+{
+    uint64_t v = (uint64_t)p[0] | (uint64_t)p[1] << 32;
+    return (const void *)(uintptr_t)v;
+}
+
+int interp__run(struct wasm_exec *ex, const struct interp_func *fn, wasm_cell *fp,
+                struct wasm_instance *inst)
+{
+    static const int32_t handlers[IOP__COUNT] = {
+#define X_MISC(name)           [IOP_##name] = (int32_t)(&&L_##name - &&L_base),
+#define X_NUM(code, name, ...) [IOP_##name] = (int32_t)(&&L_##name - &&L_base),
+#define X_BR(name, cond)       [IOP_BR_##name] = (int32_t)(&&L_BR_##name - &&L_base),
+        INTERP_MISCOPS(X_MISC) INTERP_NUMOPS(X_NUM) INTERP_SATOPS(X_NUM) INTERP_LOADS(X_NUM)
+            INTERP_STORES(X_NUM) INTERP_BRCMPS(X_BR)
+#undef X_MISC
+#undef X_NUM
+#undef X_BR
+    };
+    if (!ex) {
+        handler_table = handlers;
+        return 0;
+    }
+
+    struct interp_frame *frames = ex->frames;
+    uint32_t depth = ex->depth;
+    const uint32_t max_depth = ex->max_call_depth;
+    wasm_cell *const stack_end = ex->stack_end;
+    struct wasm_memory *mem = inst->memory;
+    uint8_t *mb = mem ? mem->base : NULL;
+    uint32_t poll = POLL_PERIOD;
+    int trapc = 0;
+    const uint32_t *ip = fn->code;
+
+    /* The state carried into the shared call paths below. */
+    const struct interp_func *cf;
+    struct wasm_func *callee;
+    wasm_cell *nfp, *top;
+    const uint32_t *ret_ip;
+    struct wasm_instance *ninst;
+
+    NEXT();
+
+L_base:
+L_UNREACHABLE:
+    TRAP(UNREACHABLE);
+
+L_BR:
+    ip += 1 + (int32_t)ip[1];
+    NEXT();
+L_BR_IF:
+    if (RI32(1))
+        ip += 2 + (int32_t)ip[2];
+    else
+        ip += 3;
+    NEXT();
+L_BR_UNLESS:
+    if (!RI32(1))
+        ip += 2 + (int32_t)ip[2];
+    else
+        ip += 3;
+    NEXT();
+#define X(name, cond)                                                                              \
+    L_BR_##name:                                                                                   \
+    {                                                                                              \
+        uint32_t a = RI32(1), b = RI32(2);                                                         \
+        if (cond)                                                                                  \
+            ip += 3 + (int32_t)ip[3];                                                              \
+        else                                                                                       \
+            ip += 4;                                                                               \
+        NEXT();                                                                                    \
+    }
+    INTERP_BRCMPS(X)
+#undef X
+L_BR_TABLE : {
+    uint32_t i = RI32(1), n = ip[2];
+    if (i > n)
+        i = n;
+    ip += 3 + i;
+    ip += (int32_t)*ip;
+    NEXT();
+}
+L_LOOP_POLL:
+    POLL();
+    ip += 1;
+    NEXT();
+
+L_CALL:
+    cf = read_ptr(ip + 2);
+    nfp = fp + ip[1];
+    ret_ip = ip + 4;
+    ninst = inst;
+    goto call_wasm;
+
+L_CALL_IMPORT:
+    callee = inst->funcs[ip[2]];
+    nfp = fp + ip[1];
+    top = fp + ip[3];
+    ret_ip = ip + 4;
+    goto call_func;
+
+L_CALL_INDIRECT : {
+    struct wasm_table *t = inst->tables[ip[3]];
+    uint32_t i = RI32(2);
+    if (unlikely(i >= t->size))
+        TRAP(UNDEFINED_ELEM);
+    callee = t->elems[i];
+    if (unlikely(!callee))
+        TRAP(UNINIT_ELEM);
+    const struct wasm_functype *want = &inst->module->types[ip[4]].ft;
+    if (unlikely(callee->type != want && !interp__functype_eq(callee->type, want)))
+        TRAP(INDIRECT_MISMATCH);
+    nfp = fp + ip[1];
+    top = fp + ip[5];
+    ret_ip = ip + 6;
+    goto call_func;
+}
+
+call_func:
+    if (callee->host) {
+        if (unlikely(depth >= max_depth || ex->nesting >= INTERP_MAX_NESTING))
+            TRAP(STACK_EXHAUSTED);
+        POLL();
+        int rc = call_host(ex, callee, inst, nfp, top, depth);
+        if (unlikely(rc != 0)) {
+            ex->depth = depth;
+            return rc;
+        }
+        if (unlikely(atomic_load_explicit(&ex->interrupt, memory_order_relaxed)))
+            TRAP(TIMEOUT);
+        ip = ret_ip;
+        NEXT();
+    }
+    cf = callee->def->compiled;
+    ninst = callee->inst;
+    goto call_wasm;
+
+call_wasm:
+    if (unlikely(depth >= max_depth || nfp + cf->frame_cells > stack_end))
+        TRAP(STACK_EXHAUSTED);
+    POLL();
+    frames[depth].ip = ret_ip;
+    frames[depth].fp = fp;
+    frames[depth].inst = inst;
+    depth++;
+    for (uint32_t i = cf->nparams; i < cf->nlocals; i++)
+        nfp[i] = 0;
+    memcpy(nfp + cf->const_base, cf->consts, cf->nconsts * sizeof *nfp);
+    if (ninst != inst)
+        SWITCH_INSTANCE(ninst);
+    fp = nfp;
+    ip = cf->code;
+    NEXT();
+
+L_RET : {
+    struct interp_frame *fr = &frames[--depth];
+    ip = fr->ip;
+    fp = fr->fp;
+    if (unlikely(fr->inst != inst))
+        SWITCH_INSTANCE(fr->inst);
+    NEXT();
+}
+L_EXIT:
+    ex->depth = depth;
+    return 0;
+
+L_COPY:
+    S(1) = S(2);
+    ip += 3;
+    NEXT();
+L_CONST:
+    S(1) = (uint64_t)ip[2] | (uint64_t)ip[3] << 32;
+    ip += 4;
+    NEXT();
+L_SELECT:
+    S(1) = RI32(4) ? S(2) : S(3);
+    ip += 5;
+    NEXT();
+L_GLOBAL_GET:
+    S(1) = inst->globals[ip[2]]->value;
+    ip += 3;
+    NEXT();
+L_GLOBAL_SET:
+    inst->globals[ip[1]]->value = S(2);
+    ip += 3;
+    NEXT();
+L_REF_FUNC:
+    S(1) = (uintptr_t)inst->funcs[ip[2]];
+    ip += 3;
+    NEXT();
+
+L_MEMORY_SIZE:
+    WI32(1, atomic_load_explicit(&mem->size, memory_order_acquire) / WASM_PAGE_SIZE);
+    ip += 2;
+    NEXT();
+L_MEMORY_GROW : {
+    uint32_t old = 0;
+    int rc = wasm_memory_grow(mem, RI32(2), &old);
+    WI32(1, rc == 0 ? old : 0xffffffffu);
+    ip += 3;
+    NEXT();
+}
+L_MEMORY_FILL : {
+    uint64_t d = RI32(1), n = RI32(3);
+    uint8_t v = (uint8_t)RI32(2);
+    if (unlikely(d + n > atomic_load_explicit(&mem->size, memory_order_acquire)))
+        TRAP(OOB_MEMORY);
+    memset(mb + d, v, n);
+    ip += 4;
+    NEXT();
+}
+L_MEMORY_COPY : {
+    uint64_t d = RI32(1), s = RI32(2), n = RI32(3);
+    size_t size = atomic_load_explicit(&mem->size, memory_order_acquire);
+    if (unlikely(d + n > size || s + n > size))
+        TRAP(OOB_MEMORY);
+    memmove(mb + d, mb + s, n);
+    ip += 4;
+    NEXT();
+}
+L_MEMORY_INIT : {
+    uint64_t d = RI32(1), s = RI32(2), n = RI32(3);
+    uint32_t seg = ip[4];
+    const struct wasm_data *data = &inst->module->datas[seg];
+    uint64_t len = (data->mode != WASM_SEG_PASSIVE || inst->data_dropped[seg]) ? 0 : data->len;
+    if (unlikely(s + n > len || d + n > atomic_load_explicit(&mem->size, memory_order_acquire)))
+        TRAP(OOB_MEMORY);
+    memcpy(mb + d, data->bytes + s, n);
+    ip += 5;
+    NEXT();
+}
+L_DATA_DROP:
+    inst->data_dropped[ip[1]] = 1;
+    ip += 2;
+    NEXT();
+
+L_TABLE_GET : {
+    struct wasm_table *t = inst->tables[ip[3]];
+    uint32_t i = RI32(2);
+    if (unlikely(i >= t->size))
+        TRAP(OOB_TABLE);
+    S(1) = (uintptr_t)t->elems[i];
+    ip += 4;
+    NEXT();
+}
+L_TABLE_SET : {
+    struct wasm_table *t = inst->tables[ip[3]];
+    uint32_t i = RI32(1);
+    if (unlikely(i >= t->size))
+        TRAP(OOB_TABLE);
+    t->elems[i] = (void *)(uintptr_t)S(2);
+    ip += 4;
+    NEXT();
+}
+L_TABLE_SIZE:
+    WI32(1, inst->tables[ip[2]]->size);
+    ip += 3;
+    NEXT();
+L_TABLE_GROW : {
+    uint32_t old = 0;
+    int rc = wasm_table__grow(inst->tables[ip[4]], RI32(3), (void *)(uintptr_t)S(2), &old);
+    WI32(1, rc == 0 ? old : 0xffffffffu);
+    ip += 5;
+    NEXT();
+}
+L_TABLE_FILL : {
+    struct wasm_table *t = inst->tables[ip[4]];
+    uint64_t i = RI32(1), n = RI32(3);
+    void *v = (void *)(uintptr_t)S(2);
+    if (unlikely(i + n > t->size))
+        TRAP(OOB_TABLE);
+    for (uint64_t k = 0; k < n; k++)
+        t->elems[i + k] = v;
+    ip += 5;
+    NEXT();
+}
+L_TABLE_COPY : {
+    struct wasm_table *dt = inst->tables[ip[4]], *st = inst->tables[ip[5]];
+    uint64_t d = RI32(1), s = RI32(2), n = RI32(3);
+    if (unlikely(d + n > dt->size || s + n > st->size))
+        TRAP(OOB_TABLE);
+    memmove(dt->elems + d, st->elems + s, n * sizeof *dt->elems);
+    ip += 6;
+    NEXT();
+}
+L_TABLE_INIT : {
+    struct wasm_table *t = inst->tables[ip[4]];
+    uint32_t seg = ip[5];
+    const struct wasm_elem *e = &inst->module->elems[seg];
+    uint64_t d = RI32(1), s = RI32(2), n = RI32(3);
+    uint64_t len = (e->mode != WASM_SEG_PASSIVE || inst->elem_dropped[seg]) ? 0 : e->count;
+    if (unlikely(s + n > len || d + n > t->size))
+        TRAP(OOB_TABLE);
+    for (uint64_t k = 0; k < n; k++)
+        t->elems[d + k] = (void *)(uintptr_t)wasm_instance__const_eval(inst, &e->items[s + k]);
+    ip += 6;
+    NEXT();
+}
+L_ELEM_DROP:
+    inst->elem_dropped[ip[1]] = 1;
+    ip += 2;
+    NEXT();
+
+#define X(code, name, kind, ti, to, expr)                                                          \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        CT_##ti a = R##ti(2);                                                                      \
+        LOAD_B_##kind(ti) W##to(1, (expr));                                                        \
+        ip += ADV_##kind;                                                                          \
+        NEXT();                                                                                    \
+    }
+    INTERP_NUMOPS(X)
+    INTERP_SATOPS(X)
+#undef X
+
+#define X(code, name, natural, type, ctype, conv)                                                  \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        ctype v;                                                                                   \
+        memcpy(&v, mb + (uint64_t)RI32(2) + ip[3], sizeof v);                                      \
+        S(1) = (conv);                                                                             \
+        ip += 4;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_LOADS(X)
+#undef X
+#define X(code, name, natural, type, ctype)                                                        \
+    L_##name:                                                                                      \
+    {                                                                                              \
+        ctype v = (ctype)S(2);                                                                     \
+        memcpy(mb + (uint64_t)RI32(1) + ip[3], &v, sizeof v);                                      \
+        ip += 4;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_STORES(X)
+#undef X
+
+trap:
+    ex->depth = depth;
+    return -trapc;
+}

@@ -1,0 +1,27 @@
+/* pool.h: internals of slot pools shared with slot.c and the tests (private). */
+#ifndef POOL_H
+#define POOL_H
+
+#include "wasmslot.h"
+
+#include <stdbool.h>
+
+/* Failures tests can inject: the next operation of that kind on the pool fails with -EIO
+ * without doing its work, which is the worst case for isolation. */
+enum pool_fault {
+    POOL_FAULT_RESET = 1, /* slot__reset: nothing is discarded */
+    POOL_FAULT_MAP = 2,   /* slot__map */
+    POOL_FAULT_GROW = 4,  /* the slot memory's grow */
+    POOL_FAULT_WIPE = 8,  /* slot__wipe */
+};
+
+/* Arm the faults in the mask (test hook). */
+void pool__inject_fault(struct pool *p, unsigned faults);
+
+/* True (and disarms it) when fault is armed. */
+bool pool__take_fault(struct pool *p, unsigned fault);
+
+/* A slot's memory grew (statistics). */
+void pool__count_grow(struct pool *p);
+
+#endif

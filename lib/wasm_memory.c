@@ -1,0 +1,163 @@
+/* wasm_memory.c: linear memories: the generic grow/refcount protocol every backing store shares,
+ * and plain memories backed by one PROT_NONE anonymous reservation. */
+#include "config.h"
+
+#include "wasm_runtime.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+/* Bytes reserved per memory: every 33-bit effective address plus a guard page. */
+#define MEM_MAPPING (WASM_MEM_RESERVE + WASM_MEM_GUARD)
+
+void wasm_memory__init(struct wasm_memory *mem, uint8_t *base, size_t size, uint32_t max_pages,
+                       bool shared, const struct wasm_memory_ops *ops, void *owner)
+{
+    mem->base = base;
+    atomic_init(&mem->size, size);
+    mem->max_pages = max_pages;
+    mem->shared = shared;
+    atomic_init(&mem->refs, 1);
+    pthread_mutex_init(&mem->grow_lock, NULL);
+    atomic_init(&mem->grows, 0);
+    mem->ops = ops;
+    mem->owner = owner;
+    mem->has_max = true;
+}
+
+struct wasm_memory *wasm_memory_ref(struct wasm_memory *mem)
+{
+    if (mem != NULL)
+        atomic_fetch_add_explicit(&mem->refs, 1, memory_order_relaxed);
+    return mem;
+}
+
+void wasm_memory_unref(struct wasm_memory *mem)
+{
+    if (mem == NULL)
+        return;
+    /* acq_rel: the thread that frees must see every write other holders made before their
+     * unref. */
+    if (atomic_fetch_sub_explicit(&mem->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    /* Nobody can grow any more; the common part is torn down here so that backing stores
+     * only release what they own. */
+    pthread_mutex_destroy(&mem->grow_lock);
+    mem->ops->destroy(mem);
+}
+
+uint8_t *wasm_memory_base(const struct wasm_memory *mem)
+{
+    return mem->base;
+}
+
+size_t wasm_memory_size(const struct wasm_memory *mem)
+{
+    /* Pairs with the release store in wasm_memory_grow: a reader that sees the new size also
+     * sees the pages made accessible for it. */
+    return atomic_load_explicit(&((struct wasm_memory *)mem)->size, memory_order_acquire);
+}
+
+uint32_t wasm_memory_max_pages(const struct wasm_memory *mem)
+{
+    return mem->max_pages;
+}
+
+bool wasm_memory_is_shared(const struct wasm_memory *mem)
+{
+    return mem->shared;
+}
+
+int wasm_memory_grow(struct wasm_memory *mem, uint32_t delta_pages, uint32_t *old_pages)
+{
+    size_t old_size, new_size;
+    uint64_t new_pages;
+    int rc = 0;
+
+    pthread_mutex_lock(&mem->grow_lock);
+    /* Under the lock nobody else changes the size; relaxed is enough. */
+    old_size = atomic_load_explicit(&mem->size, memory_order_relaxed);
+    new_pages = (uint64_t)(old_size / WASM_PAGE_SIZE) + delta_pages;
+    if (new_pages > mem->max_pages) {
+        rc = -WASM_ELIMIT;
+        goto out;
+    }
+    if (delta_pages > 0) {
+        new_size = (size_t)new_pages * WASM_PAGE_SIZE;
+        rc = mem->ops->grow(mem, new_size);
+        if (rc < 0)
+            goto out;
+        atomic_store_explicit(&mem->size, new_size, memory_order_release);
+        atomic_fetch_add_explicit(&mem->grows, 1, memory_order_relaxed);
+    }
+    if (old_pages != NULL)
+        *old_pages = (uint32_t)(old_size / WASM_PAGE_SIZE);
+out:
+    pthread_mutex_unlock(&mem->grow_lock);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- plain memories */
+
+static int plain_grow(struct wasm_memory *mem, size_t new_size)
+{
+    size_t old_size = atomic_load_explicit(&mem->size, memory_order_relaxed);
+
+    /* Anonymous pages read as zero the first time they are touched, so making them
+     * accessible is all a grow needs. */
+    if (mprotect(mem->base + old_size, new_size - old_size, PROT_READ | PROT_WRITE) != 0)
+        return -errno;
+    return 0;
+}
+
+static void plain_destroy(struct wasm_memory *mem)
+{
+    munmap(mem->base, MEM_MAPPING);
+    free(mem);
+}
+
+static const struct wasm_memory_ops plain_ops = {
+    .grow = plain_grow,
+    .destroy = plain_destroy,
+};
+
+struct wasm_memory *wasm_memory_new(uint32_t min_pages, uint32_t max_pages, bool shared,
+                                    struct wasm_error *err)
+{
+    struct wasm_memory *mem = NULL;
+    void *base = MAP_FAILED;
+    size_t size = (size_t)min_pages * WASM_PAGE_SIZE;
+
+    if (max_pages > 65536 || min_pages > max_pages) {
+        wasm_error_set(err, EINVAL, "memory limits %u..%u pages are out of range", min_pages,
+                       max_pages);
+        goto fail;
+    }
+    mem = calloc(1, sizeof(*mem));
+    if (mem == NULL) {
+        wasm_error_set(err, ENOMEM, "out of memory");
+        goto fail;
+    }
+    /* One reservation for the memory's whole life: the base never moves, and everything past
+     * the current size faults, which is how the interpreter avoids bounds checks. */
+    base = mmap(NULL, MEM_MAPPING, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        int e = errno;
+        wasm_error_set(err, e, "cannot reserve memory: %s", wasm_strerror(-e));
+        goto fail;
+    }
+    if (size > 0 && mprotect(base, size, PROT_READ | PROT_WRITE) != 0) {
+        int e = errno;
+        wasm_error_set(err, e, "cannot map %u pages: %s", min_pages, wasm_strerror(-e));
+        goto fail;
+    }
+    wasm_memory__init(mem, base, size, max_pages, shared, &plain_ops, NULL);
+    return mem;
+
+fail:
+    if (base != MAP_FAILED)
+        munmap(base, MEM_MAPPING);
+    free(mem);
+    return NULL;
+}

@@ -1,0 +1,446 @@
+/* check_wasi_run.c: WASI programs run in-process through wasi_imports_new and wasi_run: link
+ * rules, guest-visible bounds checks, and C programs compiled to wasm32-wasi whose stdout,
+ * stderr and exit code are compared with the expected ones, twice in a row. */
+#include "config.h"
+
+#include "wasmslot.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef WASI_DIR
+#error "WASI_DIR must name the directory of the built test programs"
+#endif
+
+static struct wasm_module *load(const char *name)
+{
+    char path[512];
+    struct wasm_error err;
+    struct wasm_module *m;
+    FILE *f;
+    long len;
+    void *buf;
+
+    snprintf(path, sizeof(path), "%s/%s", WASI_DIR, name);
+    f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    len = ftell(f);
+    ck_assert_int_gt(len, 0);
+    rewind(f);
+    buf = malloc((size_t)len);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    m = wasm_module_new(buf, (size_t)len, &err);
+    ck_assert_msg(m != NULL, "%s: %s", name, err.message);
+    free(buf);
+    return m;
+}
+
+/* What a run produced. */
+struct result {
+    int rc;
+    int exit_code;
+    char *out, *err;
+    size_t out_len, err_len;
+    char message[192];
+};
+
+static void result_clear(struct result *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof(*r));
+}
+
+static char *dup_bytes(const uint8_t *p, size_t n)
+{
+    char *s = malloc(n + 1);
+
+    ck_assert_ptr_nonnull(s);
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* Run m's _start with w in a fresh instance (inst NULL) or in inst, on a new exec whose
+ * deadline is deadline_ms from now (0: none). */
+static void run(struct wasm_module *m, struct wasm_instance *inst, struct wasi *w,
+                unsigned deadline_ms, struct result *r)
+{
+    struct wasm_error err = {0};
+    struct wasm_exec *ex = wasm_exec_new(NULL, &err);
+    const uint8_t *p;
+
+    ck_assert_msg(ex != NULL, "wasm_exec_new: %s", err.message);
+    if (deadline_ms) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        wasm_exec_set_deadline(ex, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
+                                       (uint64_t)deadline_ms * 1000000u);
+    }
+    memset(r, 0, sizeof(*r));
+    r->exit_code = -12345;
+    r->rc = wasi_run(w, ex, m, inst, &r->exit_code, &err);
+    if (r->rc != 0)
+        snprintf(r->message, sizeof(r->message), "%s", err.message);
+    p = wasi_stdout(w, &r->out_len);
+    r->out = dup_bytes(p, r->out_len);
+    p = wasi_stderr(w, &r->err_len);
+    r->err = dup_bytes(p, r->err_len);
+    /* The run leaves the exec as it found it. */
+    ck_assert_ptr_null(wasm_exec_user(ex));
+    wasm_exec_free(ex);
+}
+
+/* A program's run: arguments, environment, stdin, and what it must produce. */
+struct expect {
+    const char *file;
+    uint32_t argc;
+    const char *const *argv;
+    uint32_t envc;
+    const char *const *env;
+    const char *in;
+    int rc;        /* 0 or the trap */
+    int exit_code; /* when rc == 0 */
+    const char *out, *err;
+};
+
+static void check_result(const struct expect *e, const struct result *r, int round)
+{
+    ck_assert_msg(r->rc == e->rc, "%s round %d: rc %d (%s), want %d", e->file, round, r->rc,
+                  r->message, e->rc);
+    if (e->rc == 0)
+        ck_assert_msg(r->exit_code == e->exit_code, "%s: exit %d, want %d", e->file, r->exit_code,
+                      e->exit_code);
+    ck_assert_msg(r->out_len == strlen(e->out) && strcmp(r->out, e->out) == 0,
+                  "%s round %d: stdout \"%s\", want \"%s\"", e->file, round, r->out, e->out);
+    ck_assert_msg(r->err_len == strlen(e->err) && strcmp(r->err, e->err) == 0,
+                  "%s round %d: stderr \"%s\", want \"%s\"", e->file, round, r->err, e->err);
+}
+
+/* Run the program twice with one state, each time in a fresh instance, and once more in an
+ * instance made the way the daemon makes it (shared unbound imports); every run must give
+ * exactly the expected output: nothing leaks from one run into the next. */
+static void check_program(const struct expect *e)
+{
+    struct wasm_module *m = load(e->file);
+    struct wasi *w = wasi_new(NULL, NULL);
+    struct wasi_imports *wi;
+    struct wasm_instance_options opt = {0};
+    struct wasm_instance *inst;
+    struct wasm_error err;
+    struct result r;
+
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(wasi_set_args(w, e->argc, e->argv), 0);
+    ck_assert_int_eq(wasi_set_env(w, e->envc, e->env), 0);
+    ck_assert_int_eq(wasi_set_stdin(w, e->in, strlen(e->in)), 0);
+    for (int round = 0; round < 2; round++) {
+        run(m, NULL, w, 20000, &r);
+        check_result(e, &r, round);
+        result_clear(&r);
+    }
+    wi = wasi_imports_new(m, NULL, NULL, &err);
+    ck_assert_msg(wi != NULL, "%s", err.message);
+    opt.imports = wasi_imports_externs(wi, &opt.nimports);
+    inst = wasm_instance_new(m, &opt, &err);
+    ck_assert_msg(inst != NULL, "%s: %s", e->file, err.message);
+    run(m, inst, w, 20000, &r);
+    check_result(e, &r, 2);
+    result_clear(&r);
+    wasm_instance_free(inst);
+    wasi_imports_free(wi);
+    wasi_free(w);
+    wasm_module_free(m);
+}
+
+/* ------------------------------------------------------------------ linking */
+
+START_TEST(test_imports_link)
+{
+    struct wasm_module *m = load("imports_ok.wasm");
+    struct wasm_value v = {.type = WASM_I32, .of.i32 = 42};
+    struct wasm_global *g = wasm_global_new(&v, false, NULL);
+    struct wasm_extern others[4] = {0};
+    struct wasm_error err;
+    struct wasi_imports *wi;
+    const struct wasm_extern *ext;
+    uint32_t n;
+
+    ck_assert_ptr_nonnull(g);
+    /* Without values for the "env" import, linking names what is missing. */
+    ck_assert_ptr_null(wasi_imports_new(m, NULL, NULL, &err));
+    ck_assert_int_eq(err.code, -WASM_EUNLINKABLE);
+    ck_assert_ptr_nonnull(strstr(err.message, "env::answer"));
+
+    others[1].kind = WASM_EXTERN_GLOBAL;
+    others[1].of.global = g;
+    wi = wasi_imports_new(m, NULL, others, &err);
+    ck_assert_msg(wi != NULL, "%s", err.message);
+    ext = wasi_imports_externs(wi, &n);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(ext[0].kind, WASM_EXTERN_FUNC);
+    ck_assert_uint_eq(wasm_func_type(ext[0].of.func)->nparams, 4);
+    ck_assert_int_eq(ext[1].kind, WASM_EXTERN_GLOBAL);
+    ck_assert_ptr_eq(ext[1].of.global, g);
+    ck_assert_int_eq(ext[2].kind, WASM_EXTERN_FUNC); /* path_open: a NOSYS stub */
+    ck_assert_uint_eq(wasm_func_type(ext[2].of.func)->nparams, 9);
+    ck_assert_uint_eq(wasm_func_type(ext[3].of.func)->nresults, 0);
+    wasi_imports_free(wi);
+    wasm_global_unref(g);
+    wasm_module_free(m);
+}
+END_TEST
+
+START_TEST(test_imports_refused)
+{
+    const char *files[] = {"imports_badsig.wasm", "imports_badkind.wasm", "imports_badstub.wasm"};
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct wasm_module *m = load(files[i]);
+        struct wasm_error err;
+
+        ck_assert_ptr_null(wasi_imports_new(m, NULL, NULL, &err));
+        ck_assert_int_eq(err.code, -WASM_EUNLINKABLE);
+        ck_assert_msg(strstr(err.message, "wasi_snapshot_preview1::") != NULL, "%s", err.message);
+        wasm_module_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_run_errors_before_start)
+{
+    struct wasm_module *bad = load("imports_badstub.wasm");
+    struct wasm_module *nostart = load("no_start.wasm");
+    struct wasi *w = wasi_new(NULL, NULL);
+    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
+    struct wasm_error err;
+    int code = -1;
+
+    ck_assert_ptr_nonnull(w);
+    ck_assert_ptr_nonnull(ex);
+    /* A program that does not link is a link error, not a trap, and has no exit code. */
+    ck_assert_int_eq(wasi_run(w, ex, bad, NULL, &code, &err), -WASM_EUNLINKABLE);
+    ck_assert_int_eq(code, -1);
+    ck_assert_int_eq(wasi_run(w, ex, nostart, NULL, &code, &err), -WASM_ENOTFOUND);
+    ck_assert_int_eq(err.code, -WASM_ENOTFOUND);
+    ck_assert_int_eq(code, -1);
+    ck_assert_int_eq(wasi_run(w, ex, NULL, NULL, &code, NULL), -EINVAL);
+    wasm_exec_free(ex);
+    wasi_free(w);
+    wasm_module_free(nostart);
+    wasm_module_free(bad);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ guests in wat */
+
+static const char *const guest_argv[] = {"guest", "arg"};
+
+START_TEST(test_guest_sees_efault)
+{
+    const struct expect e = {
+        .file = "guest_bounds.wasm",
+        .argc = 2,
+        .argv = guest_argv,
+        .in = "",
+        .out = "bounds ok\n",
+        .err = "",
+    };
+
+    check_program(&e);
+}
+END_TEST
+
+START_TEST(test_sleep_ends_at_deadline)
+{
+    struct wasm_module *m = load("guest_sleep.wasm");
+    struct wasi *w = wasi_new(NULL, NULL);
+    struct timespec t0, t1;
+    struct result r;
+    double dt;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    run(m, NULL, w, 100, &r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_int_eq(r.rc, -WASM_TRAP_TIMEOUT);
+    ck_assert_str_eq(r.out, "sleeping\n");
+    ck_assert_msg(dt >= 0.09 && dt < 5, "slept %.3f s", dt);
+    result_clear(&r);
+    wasi_free(w);
+    wasm_module_free(m);
+}
+END_TEST
+
+#ifdef HAVE_WASI_PROGRAMS
+/* ------------------------------------------------------------------ C programs */
+
+START_TEST(test_filter)
+{
+    static const char *const argv[] = {"filter"};
+    const struct expect e = {
+        .file = "filter.wasm",
+        .argc = 1,
+        .argv = argv,
+        .in = "hello, world\nsecond line\n",
+        .out = "HELLO, WORLD\nSECOND LINE\n",
+        .err = "25 bytes, 2 lines\n",
+    };
+
+    check_program(&e);
+}
+END_TEST
+
+START_TEST(test_filter_empty_stdin)
+{
+    const struct expect e = {
+        .file = "filter.wasm",
+        .in = "",
+        .out = "",
+        .err = "0 bytes, 0 lines\n",
+    };
+
+    check_program(&e);
+}
+END_TEST
+
+START_TEST(test_filter_output_cap)
+{
+    struct wasi_options opt = {.stdout_max = 5};
+    struct wasm_module *m = load("filter.wasm");
+    struct wasi *w = wasi_new(&opt, NULL);
+    struct result r;
+
+    ck_assert_int_eq(wasi_set_stdin(w, "abcdefghij\n", 11), 0);
+    run(m, NULL, w, 20000, &r);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_str_eq(r.out, "ABCDE");
+    ck_assert(wasi_stdout_truncated(w));
+    ck_assert_str_eq(r.err, "11 bytes, 1 lines\n");
+    result_clear(&r);
+    wasi_free(w);
+    wasm_module_free(m);
+}
+END_TEST
+
+START_TEST(test_args_and_env)
+{
+    static const char *const argv[] = {"argsenv", "one", "two words", ""};
+    static const char *const env[] = {"GREETING=hi there", "EMPTY="};
+    const struct expect e = {
+        .file = "argsenv.wasm",
+        .argc = 4,
+        .argv = argv,
+        .envc = 2,
+        .env = env,
+        .in = "",
+        .out = "argc=4\nargv[0]=argsenv\nargv[1]=one\nargv[2]=two words\nargv[3]=\n"
+               "env GREETING=hi there\nenv EMPTY=\nGREETING=hi there\n",
+        .err = "",
+    };
+
+    check_program(&e);
+}
+END_TEST
+
+START_TEST(test_malloc_heavy)
+{
+    const struct expect e = {
+        .file = "grow.wasm",
+        .in = "",
+        .out = "checksum 13988472840971169456\ngrew yes\n",
+        .err = "",
+    };
+
+    check_program(&e);
+}
+END_TEST
+
+START_TEST(test_exit3)
+{
+    const struct expect e = {
+        .file = "exit3.wasm",
+        .in = "",
+        .exit_code = 3,
+        .out = "about to exit",
+        .err = "exiting with 3\n",
+    };
+
+    check_program(&e);
+}
+END_TEST
+
+START_TEST(test_trap_keeps_output)
+{
+    const struct expect e = {
+        .file = "trap.wasm",
+        .in = "",
+        .rc = -WASM_TRAP_UNREACHABLE,
+        .out = "line before the trap\n",
+        .err = "error line before the trap\n",
+    };
+
+    check_program(&e);
+}
+END_TEST
+
+START_TEST(test_clock_and_random)
+{
+    const struct expect e = {
+        .file = "clockrand.wasm",
+        .in = "",
+        .out = "realtime ok\nclock_getres ok\nslept ok\nrandom ok\n",
+        .err = "",
+    };
+
+    check_program(&e);
+}
+END_TEST
+#endif
+
+static Suite *wasi_run_suite(void)
+{
+    Suite *s = suite_create("wasi_run");
+    TCase *tc = tcase_create("link");
+    TCase *tg = tcase_create("guests");
+
+    tcase_add_test(tc, test_imports_link);
+    tcase_add_test(tc, test_imports_refused);
+    tcase_add_test(tc, test_run_errors_before_start);
+    suite_add_tcase(s, tc);
+    tcase_set_timeout(tg, 60);
+    tcase_add_test(tg, test_guest_sees_efault);
+    tcase_add_test(tg, test_sleep_ends_at_deadline);
+#ifdef HAVE_WASI_PROGRAMS
+    tcase_add_test(tg, test_filter);
+    tcase_add_test(tg, test_filter_empty_stdin);
+    tcase_add_test(tg, test_filter_output_cap);
+    tcase_add_test(tg, test_args_and_env);
+    tcase_add_test(tg, test_malloc_heavy);
+    tcase_add_test(tg, test_exit3);
+    tcase_add_test(tg, test_trap_keeps_output);
+    tcase_add_test(tg, test_clock_and_random);
+#endif
+    suite_add_tcase(s, tg);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(wasi_run_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

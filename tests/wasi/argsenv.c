@@ -1,0 +1,18 @@
+/* argsenv.c: a WASI test program that prints its arguments and environment, one per line. */
+#include <stdio.h>
+#include <stdlib.h>
+
+extern char **environ;
+
+int main(int argc, char **argv)
+{
+    const char *greeting = getenv("GREETING");
+
+    printf("argc=%d\n", argc);
+    for (int i = 0; i < argc; i++)
+        printf("argv[%d]=%s\n", i, argv[i]);
+    for (char **e = environ; *e; e++)
+        printf("env %s\n", *e);
+    printf("GREETING=%s\n", greeting ? greeting : "(unset)");
+    return 0;
+}
