@@ -49,8 +49,8 @@ struct config {
     enum cfg_log_target log_target;
     char *log_file; /* CFG_LOG_FILE only */
     enum cfg_log_level log_level;
-    char *pid_file; /* NULL: none */
-    size_t max_request_size;            /* longest request line, any module */
+    char *pid_file;          /* NULL: none */
+    size_t max_request_size; /* longest request line, any module */
     unsigned max_instances_per_connection;
     unsigned max_inflight_per_connection;
     uint64_t grace_period_ms; /* how long retiring workers may finish their connections */
@@ -61,16 +61,16 @@ struct config {
 };
 
 /* Defaults, also shown in etc/wasmslotd.conf and wasmslotd.conf(5). */
-#define CFG_DEFAULT_SOCKET            "/run/wasmslot/wasmslotd.sock"
-#define CFG_DEFAULT_SOCKET_MODE       0660
-#define CFG_DEFAULT_WORKERS           2
-#define CFG_DEFAULT_EXECUTOR_THREADS  2
-#define CFG_DEFAULT_MAX_REQUEST       (1024 * 1024)
-#define CFG_DEFAULT_MAX_INSTANCES     64
-#define CFG_DEFAULT_MAX_INFLIGHT      64
-#define CFG_DEFAULT_GRACE_MS          10000
-#define CFG_DEFAULT_SLOTS             16
-#define CFG_DEFAULT_DEADLINE_MS       1000
+#define CFG_DEFAULT_SOCKET           "/run/wasmslot/wasmslotd.sock"
+#define CFG_DEFAULT_SOCKET_MODE      0660
+#define CFG_DEFAULT_WORKERS          2
+#define CFG_DEFAULT_EXECUTOR_THREADS 2
+#define CFG_DEFAULT_MAX_REQUEST      (1024 * 1024)
+#define CFG_DEFAULT_MAX_INSTANCES    64
+#define CFG_DEFAULT_MAX_INFLIGHT     64
+#define CFG_DEFAULT_GRACE_MS         10000
+#define CFG_DEFAULT_SLOTS            16
+#define CFG_DEFAULT_DEADLINE_MS      1000
 
 /* Read and validate the file at path. Returns a config, or NULL with a message of the form
  * `file:line: message` (or `file: message`) in err. Nothing is logged. */

@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,8 @@ struct inst {
     struct inst *next;
     char handle[PROTO_HANDLE_MAX];
     struct modset_instance mi;
-    bool busy;        /* one of its jobs is queued on the executors or running */
-    bool terminating; /* a terminate was accepted: the handle is gone for new requests */
+    bool busy;                 /* one of its jobs is queued on the executors or running */
+    bool terminating;          /* a terminate was accepted: the handle is gone for new requests */
     struct job *qhead, *qtail; /* jobs waiting behind the busy one, run in order */
 };
 
@@ -54,7 +55,7 @@ struct conn {
     pthread_mutex_t mu; /* guards everything below */
     struct evbuffer *out;
     bool closed;
-    bool read_eof; /* the client shut its sending side: close once everything is answered */
+    bool read_eof;       /* the client shut its sending side: close once everything is answered */
     unsigned inflight;   /* jobs not yet finished */
     unsigned ninstances; /* live instances plus instantiations under way */
     struct inst *insts;
@@ -63,8 +64,9 @@ struct conn {
     struct conn *prev, *next; /* the worker's list (loop thread) */
 };
 
-/* Handles are unique in the worker, so a handle of another connection is never confused with
- * one of this connection's. */
+/* Handles are numbers unique in the daemon (a per-worker counter times 256 plus the worker's
+ * index), so one connection can never name another's instance by accident, and clients may
+ * send them back as JSON integers. */
 static atomic_uint_fast64_t next_handle = 1;
 
 static uint64_t mono_ns(void)
@@ -133,11 +135,10 @@ static void reply(struct conn *c, json_t *msg, enum proto_err code)
         free(line);
 }
 
-static void reply_error(struct conn *c, const json_t *id, enum proto_err code, const char *fmt,
-                        ...) __attribute__((format(printf, 4, 5)));
+static void reply_error(struct conn *c, const json_t *id, enum proto_err code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static void reply_error(struct conn *c, const json_t *id, enum proto_err code, const char *fmt,
-                        ...)
+static void reply_error(struct conn *c, const json_t *id, enum proto_err code, const char *fmt, ...)
 {
     va_list ap;
     json_t *msg;
@@ -340,9 +341,8 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
 
     if (wasm_instance_export(mi->inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
         ext.kind != WASM_EXTERN_FUNC) {
-        reply_error(j->c, j->req.id, PROTO_E_UNKNOWN_EXPORT,
-                    "module '%s' exports no function '%s'", w->mods->e[mi->mod].cfg->name,
-                    j->req.export_name);
+        reply_error(j->c, j->req.id, PROTO_E_UNKNOWN_EXPORT, "module '%s' exports no function '%s'",
+                    w->mods->e[mi->mod].cfg->name, j->req.export_name);
         return;
     }
     ft = wasm_func_type(ext.of.func);
@@ -434,7 +434,7 @@ static void job_run(struct exec_job *ej, struct wasm_exec *ex)
         }
         atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
         snprintf(in->handle, sizeof(in->handle), "%" PRIuFAST64,
-                 atomic_fetch_add(&next_handle, 1));
+                 atomic_fetch_add(&next_handle, 1) * 256 + (c->w->args->index & 255));
         pthread_mutex_lock(&c->mu);
         closed = c->closed;
         if (!closed) {
@@ -498,8 +498,7 @@ static void job_run(struct exec_job *ej, struct wasm_exec *ex)
 
 /* ---------------------------------------------------------------- loop-thread ops */
 
-static void stats_worker_cb(void *arg, unsigned worker, pid_t pid,
-                            const struct stats_worker *sw)
+static void stats_worker_cb(void *arg, unsigned worker, pid_t pid, const struct stats_worker *sw)
 {
     struct proto_stats *st = arg;
     char num[16];
@@ -512,8 +511,8 @@ static void stats_worker_cb(void *arg, unsigned worker, pid_t pid,
         uint64_t n = atomic_load(&sw->requests[op]);
         if (n == 0 && op > PROTO_OP_MODULES)
             continue;
-        proto_stats_set_label(st, "op",
-                              op <= PROTO_OP_MODULES ? proto_op_name((enum proto_op)op) : "invalid");
+        proto_stats_set_label(
+            st, "op", op <= PROTO_OP_MODULES ? proto_op_name((enum proto_op)op) : "invalid");
         proto_stats_add(st, "requests", STATS_COUNTER, n);
     }
     proto_stats_set_label(st, "op", NULL);
@@ -532,8 +531,8 @@ static void stats_worker_cb(void *arg, unsigned worker, pid_t pid,
     proto_stats_set_label(st, "code", NULL);
 }
 
-static void stats_pool_cb(void *arg, unsigned worker, const char *pool, const char *name,
-                          int kind, uint64_t value)
+static void stats_pool_cb(void *arg, unsigned worker, const char *pool, const char *name, int kind,
+                          uint64_t value)
 {
     struct proto_stats *st = arg;
 
@@ -581,8 +580,7 @@ static void op_modules(struct conn *c, const struct proto_request *req)
         json_object_set_new(o, "slots", json_integer(cm->slots));
         json_object_set_new(o, "deadline_ms", json_integer((json_int_t)cm->deadline_ms));
         json_object_set_new(o, "max_memory", json_integer((json_int_t)cm->max_memory));
-        json_object_set_new(o, "max_request_size",
-                            json_integer((json_int_t)cm->max_request_size));
+        json_object_set_new(o, "max_request_size", json_integer((json_int_t)cm->max_request_size));
         json_array_append_new(arr, o);
     }
     if (arr == NULL) {
@@ -617,8 +615,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 
     memset(&req, 0, sizeof(req));
     e = proto_request_parse(&req, line, len, w->cfg->max_request_size);
-    atomic_fetch_add_explicit(&w->st->requests[e == PROTO_OK ? (unsigned)req.op : STATS_OPS - 1],
-                              1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->st->requests[e == PROTO_OK ? (unsigned)req.op : STATS_OPS - 1], 1,
+                              memory_order_relaxed);
     if (e != PROTO_OK) {
         reply(c, proto_reply_request_error(&req), e);
         goto out;
@@ -658,8 +656,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         in = do_inst_find(c, req.instance);
         if (in == NULL) {
             pthread_mutex_unlock(&c->mu);
-            reply_error(c, req.id, PROTO_E_UNKNOWN_INSTANCE,
-                        "no instance '%s' on this connection", req.instance);
+            reply_error(c, req.id, PROTO_E_UNKNOWN_INSTANCE, "no instance '%s' on this connection",
+                        req.instance);
             goto out;
         }
         mod = (int)in->mi.mod;
@@ -686,8 +684,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
                     w->cfg->max_inflight_per_connection);
         goto out;
     }
-    if (req.op == PROTO_OP_INSTANTIATE &&
-        c->ninstances >= w->cfg->max_instances_per_connection) {
+    if (req.op == PROTO_OP_INSTANTIATE && c->ninstances >= w->cfg->max_instances_per_connection) {
         pthread_mutex_unlock(&c->mu);
         reply_error(c, req.id, PROTO_E_TOO_MANY_INSTANCES,
                     "this connection already has %u instances (max_instances_per_connection)",
@@ -730,8 +727,15 @@ out:
 /* The client shut its sending side: answer what it sent, then close (PROTOCOL.md 1). */
 static void read_eof(struct conn *c)
 {
+    struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
     bool done;
 
+    /* A peer that closed both directions (POLLHUP) is gone: no one will read the replies, so
+     * interrupt its runs now rather than let them finish. */
+    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)) != 0) {
+        conn_close(c);
+        return;
+    }
     event_del(c->rev);
     pthread_mutex_lock(&c->mu);
     c->read_eof = true;
@@ -781,8 +785,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         if (f == PROTO_FRAME_NONE)
             break;
         if (f == PROTO_FRAME_TOO_LARGE) {
-            atomic_fetch_add_explicit(&c->w->st->requests[STATS_OPS - 1], 1,
-                                      memory_order_relaxed);
+            atomic_fetch_add_explicit(&c->w->st->requests[STATS_OPS - 1], 1, memory_order_relaxed);
             reply_error(c, NULL, PROTO_E_TOO_LARGE,
                         "request line longer than max_request_size (%zu bytes)",
                         c->w->cfg->max_request_size);
@@ -802,8 +805,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 
     pthread_mutex_lock(&c->mu);
     if (!c->closed) {
-        if (evbuffer_get_length(c->out) > 0 && evbuffer_write(c->out, fd) < 0 &&
-            errno != EAGAIN && errno != EINTR)
+        if (evbuffer_get_length(c->out) > 0 && evbuffer_write(c->out, fd) < 0 && errno != EAGAIN &&
+            errno != EINTR)
             failed = true;
         if (failed || evbuffer_get_length(c->out) == 0) {
             evbuffer_drain(c->out, evbuffer_get_length(c->out));

@@ -1,27 +1,42 @@
-/* exec_pool.h: a worker's executor threads, each with its own execution context, so a long
- * guest run never stalls the event loop or the other connections. */
+/* exec_pool.h: a worker's threads, in the leader/followers pattern: one thread at a time runs
+ * the event loop; when it finds guest code to run it hands the loop to an idle thread and runs
+ * the job itself, so a request never waits for a thread wake-up and a long run never stalls
+ * the loop or the other connections. */
 #ifndef EXEC_POOL_H
 #define EXEC_POOL_H
 
 #include "wasmslot.h"
 
+#include <stddef.h>
+
+struct event_base;
+
 /* A unit of work. Embed it in your own job struct; run() owns the job once called. */
 struct exec_job {
     struct exec_job *next;
-    /* Called on an executor thread with that thread's execution context. */
+    /* Called on one of the pool's threads with that thread's execution context. */
     void (*run)(struct exec_job *job, struct wasm_exec *ex);
 };
 
 struct exec_pool;
 
-/* Start nthreads threads. NULL and a message in err on failure. */
-struct exec_pool *exec_pool_new(unsigned nthreads, char *err, size_t errlen);
+/* A pool for base whose jobs run on at most nrunners threads at once. It starts nrunners
+ * threads; the thread that calls exec_pool_run() makes nrunners + 1, so one is always free to
+ * run the loop. NULL and a message in err on failure. */
+struct exec_pool *exec_pool_new(struct event_base *base, unsigned nrunners, char *err,
+                                size_t errlen);
 
-/* Queue a job; some thread runs it soon, in submission order. Thread-safe. */
+/* Queue a job; it runs soon, jobs in submission order. Thread-safe. */
 void exec_pool_submit(struct exec_pool *p, struct exec_job *job);
 
-/* Run every job already queued, then stop and join the threads and free the pool. Accepts
- * NULL. */
+/* Take part in the pool from the calling thread (the worker's main thread) until
+ * exec_pool_stop(); returns 0, or -1 when the event loop failed. */
+int exec_pool_run(struct exec_pool *p);
+
+/* Make every thread leave once the queue is empty (call from an event callback or any thread). */
+void exec_pool_stop(struct exec_pool *p);
+
+/* Run what is still queued, join the threads and free the pool. Accepts NULL. */
 void exec_pool_free(struct exec_pool *p);
 
 #endif

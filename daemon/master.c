@@ -38,11 +38,11 @@
 #define KILL_SLACK_MS 2000
 
 struct wslot {
-    pid_t pid;             /* 0 when not running */
-    uint64_t started_ms;   /* when the current process was forked */
+    pid_t pid;                     /* 0 when not running */
+    uint64_t started_ms;           /* when the current process was forked */
     uint64_t deaths[BRAKE_DEATHS]; /* ring of recent death times */
     unsigned ndeaths;
-    uint64_t restart_at;   /* 0: no restart pending */
+    uint64_t restart_at; /* 0: no restart pending */
     uint64_t backoff_ms;
 };
 
@@ -127,8 +127,7 @@ static int bind_socket(const struct config *cfg, char *err, size_t errlen)
         probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
             close(probe);
-            snprintf(err, errlen, "socket %s: another daemon is listening on it",
-                     cfg->socket_path);
+            snprintf(err, errlen, "socket %s: another daemon is listening on it", cfg->socket_path);
             return -1;
         }
         if (probe >= 0)
@@ -188,8 +187,7 @@ static void free_generation(struct generation *g)
 }
 
 /* A generation for cfg and mods (taken over: freed with it). NULL when out of memory. */
-static struct generation *new_generation(struct master *m, struct config *cfg,
-                                         struct modset *mods)
+static struct generation *new_generation(struct master *m, struct config *cfg, struct modset *mods)
 {
     struct generation *g = calloc(1, sizeof(*g));
     const char **names = NULL;
@@ -388,8 +386,8 @@ static void reap(struct master *m)
         g->w[i].restart_at = restart_time(&g->w[i], now_ms());
         atomic_fetch_add(&m->global->worker_restarts, 1);
         if (g->w[i].restart_at > now_ms())
-            log_error("worker %u (pid %d) %s; it keeps dying, restarting in %llu ms", i,
-                      (int)pid, how, (unsigned long long)g->w[i].backoff_ms);
+            log_error("worker %u (pid %d) %s; it keeps dying, restarting in %llu ms", i, (int)pid,
+                      how, (unsigned long long)g->w[i].backoff_ms);
         else
             log_error("worker %u (pid %d) %s; restarting it", i, (int)pid, how);
     }
@@ -626,20 +624,22 @@ int master_run(const char *path, bool foreground)
     if (foreground) {
         log_open(CFG_LOG_STDERR, NULL, cfg->log_level);
     } else if (log_open(cfg->log_target, cfg->log_file, cfg->log_level) < 0) {
-        fprintf(stderr, "wasmslotd: cannot open log file %s: %s\n", cfg->log_file,
-                strerror(errno));
+        fprintf(stderr, "wasmslotd: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
 
+    /* Until the daemon detaches, start-up errors also go to the terminal. */
     mods = modset_load(cfg, err, sizeof(err));
     if (mods == NULL) {
-        fprintf(stderr, "wasmslotd: %s\n", err);
+        if (!foreground)
+            fprintf(stderr, "wasmslotd: %s\n", err);
         fatal("%s", err);
     }
     m.listen_fd = bind_socket(cfg, err, sizeof(err));
     if (m.listen_fd < 0) {
-        fprintf(stderr, "wasmslotd: %s\n", err);
+        if (!foreground)
+            fprintf(stderr, "wasmslotd: %s\n", err);
         fatal("%s", err);
     }
     m.listen_path = strdup(cfg->socket_path);

@@ -114,9 +114,15 @@ void stats_publish_sample(void *arg, const char *name, enum stats_kind kind, uin
     uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
 
     /* The same names come back in the same order every time, so look there first. */
+    if (pub->cursor < n && strcmp(b->s[pub->cursor].name, name) == 0) {
+        atomic_store_explicit(&b->s[pub->cursor].value, value, memory_order_relaxed);
+        pub->cursor++;
+        return;
+    }
     for (uint32_t i = 0; i < n; i++) {
         if (strcmp(b->s[i].name, name) == 0) {
             atomic_store_explicit(&b->s[i].value, value, memory_order_relaxed);
+            pub->cursor = i + 1;
             return;
         }
     }
@@ -126,6 +132,7 @@ void stats_publish_sample(void *arg, const char *name, enum stats_kind kind, uin
     atomic_store_explicit(&b->s[n].kind, (int)kind, memory_order_relaxed);
     atomic_store_explicit(&b->s[n].value, value, memory_order_relaxed);
     atomic_store_explicit(&b->n, n + 1, memory_order_release);
+    pub->cursor = n + 1;
 }
 
 void stats_publish_end(struct stats_publisher *pub)

@@ -31,13 +31,13 @@ struct stats_shm;
  * processes add them up). */
 struct stats_worker {
     _Atomic int64_t pid;
-    _Atomic uint64_t requests[STATS_OPS]; /* request lines read, by enum proto_op; the last
-                                             entry counts lines that did not parse */
-    _Atomic uint64_t connections;       /* connections accepted */
-    _Atomic uint64_t connections_open;  /* connections open now */
-    _Atomic uint64_t instances_open;    /* instances alive now */
-    _Atomic uint64_t runs;              /* guest runs (run, call, instantiate's start) */
-    _Atomic uint64_t run_nanoseconds;   /* time spent in guest runs */
+    _Atomic uint64_t requests[STATS_OPS];     /* request lines read, by enum proto_op; the last
+                                                 entry counts lines that did not parse */
+    _Atomic uint64_t connections;             /* connections accepted */
+    _Atomic uint64_t connections_open;        /* connections open now */
+    _Atomic uint64_t instances_open;          /* instances alive now */
+    _Atomic uint64_t runs;                    /* guest runs (run, call, instantiate's start) */
+    _Atomic uint64_t run_nanoseconds;         /* time spent in guest runs */
     _Atomic uint64_t errors[STATS_ERR_CODES]; /* error replies by enum proto_err */
 };
 
@@ -65,6 +65,7 @@ struct stats_publisher {
     struct stats_shm *shm;
     unsigned worker;
     size_t pool;
+    uint32_t cursor; /* where the next sample is expected (they come in the same order) */
 };
 void stats_publish_begin(struct stats_publisher *pub);
 /* A stats_sink_fn: arg is the struct stats_publisher. */

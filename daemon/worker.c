@@ -32,11 +32,11 @@ void worker_publish_pool(struct worker *w, size_t mod)
 void worker_conn_gone(struct worker *w)
 {
     if (w->stopping && w->nconns == 0)
-        event_base_loopexit(w->base, NULL);
+        exec_pool_stop(w->exec);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
 {
     struct worker *w = arg;
 
@@ -64,7 +64,7 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
         log_info("grace period over: closing %u connection(s)", w->nconns);
     while (w->conns != NULL)
         conn_close(w->conns);
-    event_base_loopexit(w->base, NULL);
+    exec_pool_stop(w->exec);
 }
 
 static void on_sigterm(evutil_socket_t sig, short what, void *arg)
@@ -78,7 +78,7 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
     /* Stop accepting: the next generation (or nobody, when stopping) takes new clients. */
     evconnlistener_disable(w->listener);
     if (w->nconns == 0) {
-        event_base_loopexit(w->base, NULL);
+        exec_pool_stop(w->exec);
         return;
     }
     log_debug("retiring: %u connection(s) may finish within %llu ms", w->nconns,
@@ -118,7 +118,7 @@ int worker_main(const struct worker_args *a)
     }
     for (size_t i = 0; i < a->mods->n; i++)
         worker_publish_pool(&w, i);
-    w.exec = exec_pool_new(a->cfg->executor_threads, err, sizeof(err));
+    w.exec = exec_pool_new(w.base, a->cfg->executor_threads, err, sizeof(err));
     if (w.exec == NULL) {
         log_error("executor threads: %s", err);
         goto out;
@@ -131,7 +131,8 @@ int worker_main(const struct worker_args *a)
         goto out;
     }
     evconnlistener_set_error_cb(w.listener, on_accept_error);
-    if (event_base_dispatch(w.base) < 0) {
+    /* This thread joins the executor threads: whichever is free runs the event loop. */
+    if (exec_pool_run(w.exec) < 0) {
         log_error("event loop failed");
         goto out;
     }

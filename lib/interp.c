@@ -345,6 +345,17 @@ static int call_host(struct wasm_exec *ex, struct wasm_func *f, struct wasm_inst
         }                                                                                          \
     } while (0)
 
+/* Take the branch whose displacement is operand k. A branch backwards is a loop's back-edge,
+ * where a run can be interrupted. */
+#define JUMP(k)                                                                                    \
+    do {                                                                                           \
+        int32_t d_ = (int32_t)ip[k];                                                               \
+        ip += (k) + d_;                                                                            \
+        if (d_ <= 0)                                                                               \
+            POLL();                                                                                \
+        NEXT();                                                                                    \
+    } while (0)
+
 #define SWITCH_INSTANCE(ni)                                                                        \
     do {                                                                                           \
         inst = (ni);                                                                               \
@@ -401,28 +412,24 @@ L_UNREACHABLE:
     TRAP(UNREACHABLE);
 
 L_BR:
-    ip += 1 + (int32_t)ip[1];
-    NEXT();
+    JUMP(1);
 L_BR_IF:
     if (RI32(1))
-        ip += 2 + (int32_t)ip[2];
-    else
-        ip += 3;
+        JUMP(2);
+    ip += 3;
     NEXT();
 L_BR_UNLESS:
     if (!RI32(1))
-        ip += 2 + (int32_t)ip[2];
-    else
-        ip += 3;
+        JUMP(2);
+    ip += 3;
     NEXT();
 #define X(name, cond)                                                                              \
     L_BR_##name:                                                                                   \
     {                                                                                              \
         uint32_t a = RI32(1), b = RI32(2);                                                         \
         if (cond)                                                                                  \
-            ip += 3 + (int32_t)ip[3];                                                              \
-        else                                                                                       \
-            ip += 4;                                                                               \
+            JUMP(3);                                                                               \
+        ip += 4;                                                                                   \
         NEXT();                                                                                    \
     }
     INTERP_BRCMPS(X)
@@ -431,9 +438,7 @@ L_BR_TABLE : {
     uint32_t i = RI32(1), n = ip[2];
     if (i > n)
         i = n;
-    ip += 3 + i;
-    ip += (int32_t)*ip;
-    NEXT();
+    JUMP(3 + i);
 }
 L_LOOP_POLL:
     POLL();
@@ -500,7 +505,8 @@ call_wasm:
     depth++;
     for (uint32_t i = cf->nparams; i < cf->nlocals; i++)
         nfp[i] = 0;
-    memcpy(nfp + cf->const_base, cf->consts, cf->nconsts * sizeof *nfp);
+    for (uint32_t i = 0; i < cf->nconsts; i++)
+        nfp[cf->const_base + i] = cf->consts[i];
     if (ninst != inst)
         SWITCH_INSTANCE(ninst);
     fp = nfp;

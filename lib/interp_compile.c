@@ -289,6 +289,21 @@ static void rewind_last(struct comp *c)
     forget_last(c);
 }
 
+/* Make the last instruction write local (or result) slot l instead of its stack slot. */
+static void retarget_last(struct comp *c, uint32_t l)
+{
+    c->code[c->last_dst] = l;
+    /* Drop the operand's fixup, keeping the list sorted (rewind_last relies on it). */
+    for (size_t i = c->nfix; i-- > 0;) {
+        if (c->fix[i] == c->last_dst) {
+            memmove(&c->fix[i], &c->fix[i + 1], (c->nfix - i - 1) * sizeof *c->fix);
+            c->nfix--;
+            break;
+        }
+    }
+    forget_last(c);
+}
+
 /* ------------------------------------------------------------------ the operand stack */
 
 static uint32_t canon(uint32_t h)
@@ -517,7 +532,13 @@ static void emit_return(struct comp *c)
     if (dead(c))
         return;
     if (n == 1) {
-        emit_copy(c, 0, c->st[c->sp - 1].slot);
+        uint32_t src = c->st[c->sp - 1].slot;
+        if (last_valid(c) && src == canon(c->sp - 1) && c->code[c->last_dst] == src) {
+            /* the value was just computed: compute it straight into the result slot */
+            retarget_last(c, 0);
+        } else {
+            emit_copy(c, 0, src);
+        }
     } else if (n > 1) {
         /* Through the canonical slots, so that no result overwrites a local another one
          * still reads; the entries stay as they are (a br_if falls through with them). */
@@ -786,15 +807,7 @@ static void do_local_set(struct comp *c, uint32_t l, bool tee)
      * local directly, unless older stack entries still need the local's old value. */
     if (last_valid(c) && v.slot == canon(c->sp) && c->code[c->last_dst] == v.slot &&
         !local_referenced(c, l, UINT32_MAX)) {
-        c->code[c->last_dst] = l;
-        /* the dst is no longer a stack slot: drop its fixup */
-        for (size_t i = c->nfix; i-- > 0;) {
-            if (c->fix[i] == c->last_dst) {
-                c->fix[i] = c->fix[--c->nfix];
-                break;
-            }
-        }
-        forget_last(c);
+        retarget_last(c, l);
     } else {
         spill_local(c, l, UINT32_MAX);
         emit_copy(c, l, v.slot);
@@ -1068,11 +1081,9 @@ static void compile_body(struct comp *c)
                 materialize(c, 0);
             {
                 struct ctl *t = push_ctl(c, opc == 0x02 ? CTL_BLOCK : CTL_LOOP, s);
-                if (opc == 0x03) {
+                /* No instruction marks the loop: its back-edges poll for interruption. */
+                if (opc == 0x03)
                     t->loop_pos = (uint32_t)c->ncode;
-                    if (!dead(c))
-                        emit_op(c, IOP_LOOP_POLL);
-                }
             }
             break;
         case 0x04: /* if */

@@ -190,6 +190,10 @@ static void do_put(struct pool *p, struct slot *s, enum slot_state state)
 {
     struct bucket *b;
 
+    /* A slot that holds no image has no warm bucket to go to (0 marks unused buckets); it can
+     * only have got here through a failure, so it is treated as one. */
+    if (s->image_id == 0)
+        state = SLOT_UNKNOWN;
     s->state = state;
     if (state == SLOT_UNKNOWN) {
         s->next = p->unknown;
@@ -270,12 +274,15 @@ fail:
 
 int pool_release(struct pool *p, struct slot *s)
 {
+    (void)p;
+    return slot__drop(s);
+}
+
+int pool__recycle(struct pool *p, struct slot *s)
+{
     size_t discarded = 0;
     int rc;
 
-    rc = slot__stop(s);
-    if (rc < 0)
-        return rc;
     /* The reset runs outside the lock: it is the expensive part and touches only this slot. */
     rc = slot__reset(s, &discarded);
     if (rc < 0)

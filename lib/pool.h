@@ -24,4 +24,11 @@ bool pool__take_fault(struct pool *p, unsigned fault);
 /* A slot's memory grew (statistics). */
 void pool__count_grow(struct pool *p);
 
+struct slot;
+
+/* Reset a slot nobody uses any more and put it back on the free lists (as unknown when the
+ * reset failed). Returns 0 or the reset's -errno. Called from slot.c once the slot's memory
+ * has no reference left. */
+int pool__recycle(struct pool *p, struct slot *s);
+
 #endif

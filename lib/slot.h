@@ -21,7 +21,9 @@ enum slot_state {
 /* The layout is shared with pool.c, which threads free slots onto its lists; everything that
  * touches the mappings is in slot.c. */
 struct slot {
-    struct wasm_memory mem; /* initialised at every acquire; the pool holds one reference */
+    /* Initialised at every acquire with the pool's reference; an instance adds its own. When
+     * the last one goes, the slot is reset and returns to the pool's free lists. */
+    struct wasm_memory mem;
     struct pool *pool;
     uint8_t *base;         /* WASM_MEM_RESERVE + WASM_MEM_GUARD bytes inside the pool's slab */
     int ext_fd;            /* heap-extension memfd, -1 until the slot is first mapped */
@@ -53,9 +55,10 @@ int slot__wipe(struct slot *s);
 /* Make the slot's memory ready for a new instance (size = initial, one reference). */
 void slot__start(struct slot *s);
 
-/* Drop the pool's reference to the slot's memory; returns -EBUSY when someone else still
- * holds one. */
-int slot__stop(struct slot *s);
+/* Drop the pool's reference to the slot's memory. When it was the last one the slot is
+ * recycled (pool__recycle) right here and its result returned; otherwise returns 0 and the
+ * slot is recycled when the last holder lets go. */
+int slot__drop(struct slot *s);
 
 /* Close the slot's file descriptors (the pool unmaps the slab). */
 void slot__close(struct slot *s);

@@ -71,19 +71,19 @@ enum wasi_fdflags {
 };
 
 /* Rights bits reported by fd_fdstat_get for the standard streams. */
-#define WASI_RIGHT_FD_READ             ((uint64_t)1 << 1)
-#define WASI_RIGHT_FD_SEEK             ((uint64_t)1 << 2)
-#define WASI_RIGHT_FD_FDSTAT_SET_FLAGS ((uint64_t)1 << 3)
-#define WASI_RIGHT_FD_TELL             ((uint64_t)1 << 5)
-#define WASI_RIGHT_FD_WRITE            ((uint64_t)1 << 6)
-#define WASI_RIGHT_FD_FILESTAT_GET     ((uint64_t)1 << 21)
-#define WASI_RIGHT_FD_ALLOCATE         ((uint64_t)1 << 8)
-#define WASI_RIGHT_PATH_OPEN           ((uint64_t)1 << 13)
-#define WASI_RIGHT_FD_READDIR          ((uint64_t)1 << 14)
-#define WASI_RIGHT_PATH_READLINK       ((uint64_t)1 << 15)
-#define WASI_RIGHT_PATH_FILESTAT_GET   ((uint64_t)1 << 18)
+#define WASI_RIGHT_FD_READ              ((uint64_t)1 << 1)
+#define WASI_RIGHT_FD_SEEK              ((uint64_t)1 << 2)
+#define WASI_RIGHT_FD_FDSTAT_SET_FLAGS  ((uint64_t)1 << 3)
+#define WASI_RIGHT_FD_TELL              ((uint64_t)1 << 5)
+#define WASI_RIGHT_FD_WRITE             ((uint64_t)1 << 6)
+#define WASI_RIGHT_FD_FILESTAT_GET      ((uint64_t)1 << 21)
+#define WASI_RIGHT_FD_ALLOCATE          ((uint64_t)1 << 8)
+#define WASI_RIGHT_PATH_OPEN            ((uint64_t)1 << 13)
+#define WASI_RIGHT_FD_READDIR           ((uint64_t)1 << 14)
+#define WASI_RIGHT_PATH_READLINK        ((uint64_t)1 << 15)
+#define WASI_RIGHT_PATH_FILESTAT_GET    ((uint64_t)1 << 18)
 #define WASI_RIGHT_FD_FILESTAT_SET_SIZE ((uint64_t)1 << 22)
-#define WASI_RIGHT_POLL_FD_READWRITE   ((uint64_t)1 << 27)
+#define WASI_RIGHT_POLL_FD_READWRITE    ((uint64_t)1 << 27)
 
 /* path_open's oflags and lookupflags. */
 #define WASI_O_CREAT               1u

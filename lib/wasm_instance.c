@@ -146,10 +146,38 @@ static int check_imports(const struct wasm_module *m, const struct wasm_instance
 
 /* ---------------------------------------------------------------- instances */
 
-static void *alloc_array(size_t n, size_t size)
+/* One allocation holds the instance and all its per-instance arrays: instantiation is on the
+ * hot path of every request, and the arrays live exactly as long as the instance. Pointer and
+ * struct arrays come first, byte arrays last, so every part stays aligned. */
+static struct wasm_instance *instance_alloc(const struct wasm_module *m)
 {
-    /* calloc(0) may return NULL; one element keeps "NULL means out of memory" true. */
-    return calloc(n > 0 ? n : 1, size);
+    size_t funcs = (size_t)m->nfuncs_total * sizeof(struct wasm_func *);
+    size_t own = (size_t)m->nfuncs * sizeof(struct wasm_func);
+    size_t tables = (size_t)m->ntables_total * sizeof(struct wasm_table *);
+    size_t globals = (size_t)m->nglobals_total * sizeof(struct wasm_global *);
+    size_t total =
+        sizeof(struct wasm_instance) + funcs + own + tables + globals + m->nelems + m->ndatas;
+    struct wasm_instance *inst = calloc(1, total);
+    uint8_t *p;
+
+    if (inst == NULL)
+        return NULL;
+    p = (uint8_t *)(inst + 1);
+    inst->funcs = (struct wasm_func **)p;
+    p += funcs;
+    inst->own_funcs = (struct wasm_func *)p;
+    p += own;
+    inst->tables = (struct wasm_table **)p;
+    p += tables;
+    inst->globals = (struct wasm_global **)p;
+    p += globals;
+    inst->elem_dropped = p;
+    p += m->nelems;
+    inst->data_dropped = p;
+    inst->module = m;
+    inst->ntables = m->ntables_total;
+    inst->nglobals = m->nglobals_total;
+    return inst;
 }
 
 /* Release everything inst holds, except the reference it gave up to its keeper. */
@@ -158,27 +186,19 @@ static void instance_destroy(struct wasm_instance *inst)
     /* The keeper may be imported twice; only one of those references was given up. */
     bool skipped = inst->keeper == NULL;
 
-    if (inst->tables != NULL)
-        for (uint32_t i = 0; i < inst->ntables; i++) {
-            if (!skipped && inst->tables[i] == inst->keeper)
-                skipped = true;
-            else
-                wasm_table_unref(inst->tables[i]);
-        }
-    if (inst->globals != NULL)
-        for (uint32_t i = 0; i < inst->nglobals; i++) {
-            if (!skipped && (void *)inst->globals[i] == inst->keeper)
-                skipped = true;
-            else
-                wasm_global_unref(inst->globals[i]);
-        }
+    for (uint32_t i = 0; i < inst->ntables; i++) {
+        if (!skipped && inst->tables[i] == inst->keeper)
+            skipped = true;
+        else
+            wasm_table_unref(inst->tables[i]);
+    }
+    for (uint32_t i = 0; i < inst->nglobals; i++) {
+        if (!skipped && (void *)inst->globals[i] == inst->keeper)
+            skipped = true;
+        else
+            wasm_global_unref(inst->globals[i]);
+    }
     wasm_memory_unref(inst->memory);
-    free(inst->funcs);
-    free(inst->own_funcs);
-    free(inst->tables);
-    free(inst->globals);
-    free(inst->elem_dropped);
-    free(inst->data_dropped);
     free(inst);
 }
 
@@ -411,20 +431,8 @@ struct wasm_instance *wasm_instance_new(const struct wasm_module *m,
         err = &local_err;
     if (check_imports(m, opt, err) < 0)
         goto fail;
-    inst = calloc(1, sizeof(*inst));
+    inst = instance_alloc(m);
     if (inst == NULL)
-        goto nomem;
-    inst->module = m;
-    inst->ntables = m->ntables_total;
-    inst->nglobals = m->nglobals_total;
-    inst->funcs = alloc_array(m->nfuncs_total, sizeof(*inst->funcs));
-    inst->own_funcs = alloc_array(m->nfuncs, sizeof(*inst->own_funcs));
-    inst->tables = alloc_array(m->ntables_total, sizeof(*inst->tables));
-    inst->globals = alloc_array(m->nglobals_total, sizeof(*inst->globals));
-    inst->elem_dropped = alloc_array(m->nelems, 1);
-    inst->data_dropped = alloc_array(m->ndatas, 1);
-    if (inst->funcs == NULL || inst->own_funcs == NULL || inst->tables == NULL ||
-        inst->globals == NULL || inst->elem_dropped == NULL || inst->data_dropped == NULL)
         goto nomem;
     if (link_imports(inst, opt) < 0 || make_memory(inst, opt, err) < 0 ||
         make_objects(inst, err) < 0)

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 /* A cursor: reads advance p and never go past end. A failed read stores its message in err and
  * returns -WASM_EMALFORMED; callers stop and propagate that first failure. */

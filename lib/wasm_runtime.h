@@ -85,6 +85,7 @@ struct wasm_instance {
     struct wasm_global **globals; /* nglobals_total entries, each holding one reference */
     uint8_t *elem_dropped;        /* nelems flags */
     uint8_t *data_dropped;        /* ndatas flags */
+    /* (The arrays above live in the instance's own allocation; see wasm_instance.c.) */
     /* A failed instantiation whose functions may still be reachable through an imported table
      * or global is kept alive by that object (the keeper, whose reference the instance gives
      * up) on its orphans list, linked through next_orphan. */

@@ -375,8 +375,9 @@ int wasi_set_stdin(struct wasi *w, const void *bytes, size_t len);
  * wasi_run calls it itself. */
 void wasi_reset(struct wasi *w);
 
-/* Captured output of the current / last run; *len gets its length. The pointer stays valid
- * until the next run or wasi_reset; the bytes are not NUL-terminated. */
+/* Captured output of the current / last run; *len gets its length. The pointer (NULL when
+ * nothing was ever written) stays valid until the next write, run or wasi_free; the bytes
+ * are not NUL-terminated. */
 const uint8_t *wasi_stdout(const struct wasi *w, size_t *len);
 const uint8_t *wasi_stderr(const struct wasi *w, size_t *len);
 
@@ -491,8 +492,8 @@ struct pool_options {
  * space cannot be reserved) on failure. */
 struct pool *pool_new(const struct pool_options *o, struct wasm_error *err);
 
-/* Free a pool and unmap its slab. Every slot must have been released (their memories are gone
- * with the slab). Accepts NULL. */
+/* Free a pool and unmap its slab. Every slot must have been released and every instance on one
+ * freed (their memories are gone with the slab). Accepts NULL. */
 void pool_free(struct pool *p);
 
 /* Take a slot for an instance of img's module: its memory is at the module's initial size,
@@ -505,12 +506,15 @@ void pool_free(struct pool *p);
  * unknown and wiped before its next use). */
 struct slot *pool_acquire(struct pool *p, const struct image *img, struct wasm_error *err);
 
-/* Give a slot back: drops the pool's reference to the slot's memory and resets the slot
- * (madvise(MADV_DONTNEED) over what the instance could have dirtied, ftruncate of the heap
- * extension back to the initial size), outside the pool's lock. If a reset syscall fails the
+/* Give a slot back: drops the pool's reference to the slot's memory. Once no reference is left
+ * (normally at once: free the instance first) the slot is reset, outside the pool's lock:
+ * madvise(MADV_DONTNEED) over what the instance could have dirtied, and ftruncate of the heap
+ * extension back to the initial size if it grew. If something (an instance not yet freed, a
+ * reference taken with wasm_memory_ref) still holds the memory, the reset waits until it lets
+ * go, on that thread, and the slot counts as busy until then. If a reset syscall fails the
  * slot is marked unknown and wiped whole before its next use, so no data can leak. Returns 0,
- * -EBUSY (nothing done; the slot stays acquired) when the memory is still referenced (free the
- * instance first), or the reset's -errno (the slot is released all the same, as unknown). */
+ * or the reset's -errno (the slot is released all the same, as unknown). s is not valid after
+ * the call. */
 int pool_release(struct pool *p, struct slot *s);
 
 /* The slot's memory, for wasm_instance_options.memory; NULL when the module has no memory of

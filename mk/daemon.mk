@@ -10,6 +10,7 @@ proto_libwasmslot_proto_a_SOURCES = \
 	proto/proto.c \
 	proto/proto_value.c \
 	proto/proto_module.c \
+	proto/proto_bytes.c \
 	proto/framer.c \
 	proto/stats_render.c
 EXTRA_DIST += proto/PROTOCOL.md
@@ -27,6 +28,10 @@ TESTS += tests/check_proto
 tests_check_proto_SOURCES = tests/check_proto.c
 tests_check_proto_CFLAGS = $(CHECK_CFLAGS_ALL) $(JANSSON_CFLAGS)
 tests_check_proto_LDADD = proto/libwasmslot_proto.a $(CHECK_LDADD) $(JANSSON_LIBS) -lm
+
+# The client against a scripted stand-in for the daemon (python3, run like the e2e tests).
+TESTS += tests/client/test_client.py
+EXTRA_DIST += tests/client/test_client.py
 # --- proto/client end
 
 # wasmslotd: master, workers, config, statistics.
@@ -57,7 +62,8 @@ example_DATA = $(DAEMON_EXAMPLES) etc/wasmslotd.conf etc/wasmslotd.service
 dist_man_MANS += man/wasmslotd.8 man/wasmslotd.conf.5
 
 # End-to-end tests: each starts a real wasmslotd on a temporary socket.
-E2E_FIXTURES = tests/e2e/e2e.wasm tests/e2e/other.wasm tests/e2e/start_trap.wasm
+E2E_FIXTURES = tests/e2e/e2e.wasm tests/e2e/other.wasm tests/e2e/start_trap.wasm \
+	tests/e2e/atomics.wasm
 check_DATA += $(E2E_FIXTURES) $(DAEMON_EXAMPLES)
 CLEANFILES += $(E2E_FIXTURES)
 EXTRA_DIST += $(E2E_FIXTURES:.wasm=.wat) tests/e2e/e2elib.py
@@ -65,7 +71,8 @@ E2E_TESTS = \
 	tests/e2e/test_config.py \
 	tests/e2e/test_basic.py \
 	tests/e2e/test_signals.py \
-	tests/e2e/test_guest.py
+	tests/e2e/test_guest.py \
+	tests/e2e/test_client_daemon.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS)
 TEST_EXTENSIONS = .py
@@ -73,3 +80,14 @@ PY_LOG_COMPILER = python3
 AM_TESTS_ENVIRONMENT = \
 	WASMSLOT_BUILDDIR='$(abs_top_builddir)'; export WASMSLOT_BUILDDIR; \
 	WASMSLOT_SRCDIR='$(abs_top_srcdir)'; export WASMSLOT_SRCDIR;
+
+# The socket benchmark: `call` through a real wasmslotd against a bare Unix-socket ping-pong.
+# Built by `make` and `make bench`; `make bench-socket` runs it; never part of `make check`.
+noinst_PROGRAMS += tests/bench/socket-bench
+tests_bench_socket_bench_SOURCES = tests/bench/socket_bench.c
+tests_bench_socket_bench_CFLAGS = $(AM_CFLAGS) -O2
+tests_bench_socket_bench_LDADD = $(PTHREAD_LIBS)
+bench: tests/bench/socket-bench$(EXEEXT) daemon/wasmslotd$(EXEEXT) $(DAEMON_EXAMPLES)
+bench-socket: tests/bench/socket-bench$(EXEEXT) daemon/wasmslotd$(EXEEXT) $(DAEMON_EXAMPLES)
+	tests/bench/socket-bench$(EXEEXT)
+.PHONY: bench-socket

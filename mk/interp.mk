@@ -8,3 +8,14 @@ lib_libwasmslot_a_SOURCES += \
 	lib/exec.c \
 	lib/trap.c \
 	lib/trap.h
+
+INTERP_WAT = tests/wat/interp_ops.wat
+EXTRA_DIST += $(INTERP_WAT)
+check_DATA += $(INTERP_WAT:.wat=.wasm)
+CLEANFILES += $(INTERP_WAT:.wat=.wasm)
+
+check_PROGRAMS += tests/check_interp
+TESTS += tests/check_interp
+tests_check_interp_SOURCES = tests/check_interp.c
+tests_check_interp_CFLAGS = $(CHECK_CFLAGS_ALL) -DWAT_DIR='"$(abs_top_builddir)/tests/wat"'
+tests_check_interp_LDADD = $(CHECK_LDADD) -lm

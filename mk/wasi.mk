@@ -2,6 +2,8 @@
 # compiled to wasm32-wasi that run through them.
 lib_libwasmslot_a_SOURCES += \
 	lib/wasi.c \
+	lib/wasi_fs.c \
+	lib/wasi_run.c \
 	lib/wasi.h
 
 check_PROGRAMS += tests/check_wasi
@@ -37,7 +39,9 @@ WASI_PROGS_SRC = \
 	tests/wasi/grow.c \
 	tests/wasi/exit3.c \
 	tests/wasi/trap.c \
-	tests/wasi/clockrand.c
+	tests/wasi/clockrand.c \
+	tests/wasi/catfile.c \
+	tests/wasi/counter.c
 EXTRA_DIST += $(WASI_PROGS_SRC)
 
 if HAVE_WASM_CC
@@ -62,6 +66,10 @@ tests/wasi/trap.wasm: tests/wasi/trap.c
 	$(AM_V_GEN)$(WASI_CC_CMD) $(srcdir)/tests/wasi/trap.c
 tests/wasi/clockrand.wasm: tests/wasi/clockrand.c
 	$(AM_V_GEN)$(WASI_CC_CMD) $(srcdir)/tests/wasi/clockrand.c
+tests/wasi/catfile.wasm: tests/wasi/catfile.c
+	$(AM_V_GEN)$(WASI_CC_CMD) $(srcdir)/tests/wasi/catfile.c
+tests/wasi/counter.wasm: tests/wasi/counter.c
+	$(AM_V_GEN)$(WASI_CC_CMD) $(srcdir)/tests/wasi/counter.c
 else
 tests_check_wasi_run_CFLAGS = $(CHECK_CFLAGS_ALL) -DWASI_DIR='"$(abs_top_builddir)/tests/wasi"'
 endif

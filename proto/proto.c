@@ -549,7 +549,8 @@ int proto_reply_parse(struct proto_reply *rep, const char *line, size_t len, cha
 
     memset(rep, 0, sizeof(*rep));
     rep->message = "";
-    root = json_loadb(line, len, 0, &jerr);
+    /* NUL is allowed: program output may hold it. */
+    root = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
     if (root == NULL)
         return rep_fail(msg, msglen, "reply is not JSON");
     rep->root = root;
@@ -562,6 +563,13 @@ int proto_reply_parse(struct proto_reply *rep, const char *line, size_t len, cha
     if (!json_is_boolean(ok))
         return rep_fail(msg, msglen, "reply has no boolean \"ok\"");
     rep->ok = json_is_true(ok);
+    rep->stdout_data = json_object_get(root, "stdout");
+    rep->stderr_data = json_object_get(root, "stderr");
+    j = json_object_get(root, "exit_code");
+    if (json_is_integer(j)) {
+        rep->has_exit_code = true;
+        rep->exit_code = (int)json_integer_value(j);
+    }
 
     if (!rep->ok) {
         json_t *err = json_object_get(root, "error");

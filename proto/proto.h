@@ -33,7 +33,7 @@
 /* Default limits (PROTOCOL.md "Limits"); the daemon's config may change them. */
 #define PROTO_DEFAULT_MAX_LINE      (1024u * 1024u) /* bytes in one request line, '\n' excluded */
 #define PROTO_DEFAULT_MAX_INSTANCES 64u             /* live instances per connection */
-#define PROTO_DEFAULT_MAX_INFLIGHT  128u            /* requests per connection without a reply */
+#define PROTO_DEFAULT_MAX_INFLIGHT  64u             /* requests per connection without a reply */
 
 /* Hard limits of the protocol itself. */
 #define PROTO_MAX_VALUES 1000u /* args (or results) in one request (the WebAssembly limit) */
@@ -130,6 +130,16 @@ int proto_value_parse_text(const char *s, struct wasm_value *out);
  * "-inf", "nan" (canonical positive NaN) or the bit pattern "0x..." (any other NaN). Returns
  * the length snprintf would have written, or -EINVAL for a type without text form. */
 int proto_value_format_text(const struct wasm_value *v, char *buf, size_t len);
+
+/* Bytes on the wire (WASI stdin, stdout, stderr; PROTOCOL.md "WASI commands"): a JSON string
+ * when they are valid UTF-8 (NUL bytes included), else {"base64": "..."} (RFC 4648, padded).
+ * New reference, or NULL when out of memory. */
+json_t *proto_bytes_to_json(const void *data, size_t len);
+
+/* Decode either form into a new malloc'd buffer (*out, free() it; NUL-terminated for
+ * convenience, not counted in *len). Returns 0, -EINVAL when j is neither form or the base64
+ * is malformed, -ENOMEM. */
+int proto_bytes_from_json(const json_t *j, uint8_t **out, size_t *len);
 
 /* ---------------------------------------------------------------- requests */
 
@@ -231,6 +241,12 @@ json_t *proto_module_json(const char *name, const struct wasm_module *m);
 /* modules: {"id", "ok": true, "modules": array}. Steals the reference to `modules`. */
 json_t *proto_reply_modules(const json_t *id, json_t *modules);
 
+/* A complete reply line for when building one failed for lack of memory: the request still
+ * gets an answer, though its id is lost. */
+#define PROTO_OOM_REPLY_LINE                                                                       \
+    "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"internal_error\",\"message\":\"out of "       \
+    "memory\"}}\n"
+
 /* Dump a message as one wire line: compact JSON, UTF-8, ending in '\n'. Steals `msg` (also on
  * failure). Returns a malloc'd NUL-terminated string (free() it) and its length without the
  * NUL in *len, or NULL when out of memory or msg is NULL. */
@@ -256,6 +272,12 @@ struct proto_reply {
     json_t *stats;    /* stats: the "stats" array (borrowed) */
     const char *text; /* stats with format openmetrics: the text */
     json_t *modules;  /* modules: the "modules" array (borrowed) */
+    /* WASI commands (also on a trap reply): "exit_code", "stdout", "stderr" (borrowed; decode
+     * them with proto_bytes_from_json). */
+    bool has_exit_code;
+    int exit_code;
+    json_t *stdout_data;
+    json_t *stderr_data;
     char inst[PROTO_HANDLE_MAX];
 };
 

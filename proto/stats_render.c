@@ -127,12 +127,17 @@ int proto_stats_set_label(struct proto_stats *st, const char *name, const char *
 
     if (!valid_name(name))
         return -EINVAL;
-    if (new_set(st) < 0)
-        return -ENOMEM;
     ls = current(st);
     for (i = 0; i < ls->n; i++)
         if (strcmp(ls->names[i], name) == 0)
             break;
+    /* Setting what is already there is common (a label set before every sample) and must not
+     * copy the set each time. */
+    if (value == NULL ? i == ls->n : i < ls->n && strcmp(ls->values[i], value) == 0)
+        return 0;
+    if (new_set(st) < 0)
+        return -ENOMEM;
+    ls = current(st); /* new_set may have moved the array; the copy keeps the order */
     if (value == NULL) {
         if (i < ls->n) {
             free(ls->names[i]);

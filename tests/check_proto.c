@@ -615,6 +615,13 @@ START_TEST(test_replies)
     ck_assert_ptr_null(memchr(line, '\n', len - 1));
     free(line);
 
+    ck_assert_int_eq(
+        proto_reply_parse(&rep, PROTO_OOM_REPLY_LINE, strlen(PROTO_OOM_REPLY_LINE) - 1, NULL, 0),
+        0);
+    ck_assert_int_eq(rep.error, PROTO_E_INTERNAL);
+    ck_assert(json_is_null(rep.id));
+    proto_reply_release(&rep);
+
     ck_assert_int_eq(proto_reply_parse(&rep, "{\"id\":1}", 8, NULL, 0), -EINVAL);
     proto_reply_release(&rep);
     ck_assert_int_eq(proto_reply_parse(&rep, "nope", 4, NULL, 0), -EINVAL);
@@ -643,6 +650,87 @@ START_TEST(test_error_codes)
         parse(&req, line);
         ck_assert_int_ne(req.error, PROTO_E_UNKNOWN_OP);
         proto_request_release(&req);
+    }
+}
+END_TEST
+
+START_TEST(test_bytes)
+{
+    static const struct {
+        const char *data;
+        size_t len;
+        const char *json;
+    } cases[] = {
+        {"", 0, "\"\""},
+        {"hello\n", 6, "\"hello\\n\""},
+        {"a\0b", 3, "\"a\\u0000b\""},
+        {"\xc3\xa9t\xc3\xa9", 5, "\"\xc3\xa9t\xc3\xa9\""},
+        {"\xff", 1, "{\"base64\":\"/w==\"}"},
+        {"\xff\xfe", 2, "{\"base64\":\"//4=\"}"},
+        {"\xff\xfe\xfd", 3, "{\"base64\":\"//79\"}"},
+        {"abc\x80", 4, "{\"base64\":\"YWJjgA==\"}"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = proto_bytes_to_json(cases[i].data, cases[i].len), *back;
+        char *s = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+        uint8_t *out;
+        size_t len;
+
+        ck_assert_str_eq(s, cases[i].json);
+        back = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        ck_assert_int_eq(proto_bytes_from_json(back, &out, &len), 0);
+        ck_assert_uint_eq(len, cases[i].len);
+        ck_assert_int_eq(memcmp(out, cases[i].data, len), 0);
+        free(out);
+        free(s);
+        json_decref(back);
+        json_decref(j);
+    }
+
+    /* Malformed base64 and wrong shapes are refused. */
+    {
+        static const char *const bad[] = {
+            "{\"base64\":\"abc\"}",
+            "{\"base64\":\"a===\"}",
+            "{\"base64\":\"ab=c\"}",
+            "{\"base64\":\"ab==abcd\"}",
+            "{\"base64\":\"ab c\"}",
+            "{\"base64\":5}",
+            "5",
+            "[]",
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            json_t *j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+            uint8_t *out;
+            size_t len;
+
+            ck_assert_ptr_nonnull(j);
+            ck_assert_msg(proto_bytes_from_json(j, &out, &len) == -EINVAL, "%s", bad[i]);
+            json_decref(j);
+        }
+    }
+
+    /* A reply carrying WASI output, with a NUL byte, parses. */
+    {
+        struct proto_reply rep;
+        const char *line = "{\"id\":1,\"ok\":true,\"exit_code\":3,\"stdout\":\"a\\u0000\","
+                           "\"stderr\":{\"base64\":\"/w==\"}}";
+        uint8_t *out;
+        size_t len;
+
+        ck_assert_int_eq(proto_reply_parse(&rep, line, strlen(line), NULL, 0), 0);
+        ck_assert(rep.has_exit_code);
+        ck_assert_int_eq(rep.exit_code, 3);
+        ck_assert_int_eq(proto_bytes_from_json(rep.stdout_data, &out, &len), 0);
+        ck_assert_uint_eq(len, 2);
+        free(out);
+        ck_assert_int_eq(proto_bytes_from_json(rep.stderr_data, &out, &len), 0);
+        ck_assert_uint_eq(len, 1);
+        ck_assert_uint_eq(out[0], 0xff);
+        free(out);
+        proto_reply_release(&rep);
     }
 }
 END_TEST
@@ -838,6 +926,43 @@ START_TEST(test_stats_bad_names)
 }
 END_TEST
 
+/* Mutated and truncated versions of valid requests: whatever the bytes, parsing answers with
+ * a code and a message, and releasing is clean (the sanitizer build checks the memory). */
+START_TEST(test_parse_garbage)
+{
+    static const char *const seeds[] = {
+        "{\"id\":1,\"op\":\"call\",\"module\":\"m\",\"export\":\"f\",\"args\":[{\"type\":"
+        "\"f64\",\"value\":\"0x7ff8000000000001\"},{\"type\":\"i64\",\"value\":\"-1\"}],"
+        "\"deadline_ms\":5}",
+        "{\"id\":\"x\",\"op\":\"run\",\"instance\":\"i1\",\"export\":\"g\",\"args\":[]}",
+        "{\"op\":\"stats\",\"format\":\"openmetrics\"}",
+    };
+    unsigned seed = 12345;
+
+    for (int round = 0; round < 3000; round++) {
+        const char *src = seeds[round % 3];
+        size_t len = strlen(src);
+        char buf[256];
+        struct proto_request req;
+        enum proto_err e;
+
+        memcpy(buf, src, len);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[(seed >> 8) % len] = (char)(seed >> 20);
+        }
+        seed = seed * 1103515245u + 12345u;
+        if (round % 5 == 0)
+            len = (seed >> 8) % len;
+        e = proto_request_parse(&req, buf, len, 0);
+        ck_assert(e == PROTO_OK || (req.error == e && req.message[0] != '\0'));
+        if (e == PROTO_OK)
+            ck_assert(req.op <= PROTO_OP_MODULES);
+        proto_request_release(&req);
+    }
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
     Suite *s = suite_create("proto");
@@ -855,6 +980,7 @@ static Suite *proto_suite(void)
     tcase_add_test(tc, test_bad_typed_values);
     tcase_add_test(tc, test_oversize);
     tcase_add_test(tc, test_error_codes);
+    tcase_add_test(tc, test_parse_garbage);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("values");
@@ -862,6 +988,7 @@ static Suite *proto_suite(void)
     tcase_add_test(tc, test_float_round_trips);
     tcase_add_test(tc, test_value_input_forms);
     tcase_add_test(tc, test_value_text);
+    tcase_add_test(tc, test_bytes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("replies");

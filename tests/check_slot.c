@@ -622,15 +622,17 @@ START_TEST(test_wipe_leaves_nothing_mapped)
     s = acquire_ok(p, img);
     mem = wasm_memory_base(slot_memory(s));
     mem[PAGE] = 0x42;
-    ck_assert_int_eq(slot__stop(s), 0);
+    pool__inject_fault(p, POOL_FAULT_RESET);
+    ck_assert_int_eq(pool_release(p, s), -EIO);
+    /* The slot is free and unknown; nobody else uses this pool, so wipe it by hand. */
     ck_assert_int_eq(slot__wipe(s), 0);
     ck_assert_int_eq(s->ext_fd, -1);
     ck_assert_ptr_null(slot_memory(s));
     ck_assert_int_eq(probe(mem, -1), SIGSEGV);
     ck_assert_int_eq(probe(mem + PAGE, -1), SIGSEGV);
     /* Mapped again from nothing: image and zeros. */
-    ck_assert_int_eq(slot__map(s, image__layout(img), 2), 0);
-    slot__start(s);
+    s = acquire_ok(p, img);
+    ck_assert_ptr_eq(wasm_memory_base(slot_memory(s)), mem);
     ck_assert_mem_eq(mem, hello, sizeof(hello));
     ck_assert_int_eq(mem[PAGE], 0);
     ck_assert_int_eq(pool_release(p, s), 0);
@@ -639,22 +641,32 @@ START_TEST(test_wipe_leaves_nothing_mapped)
 }
 END_TEST
 
-START_TEST(test_release_refuses_a_referenced_memory)
+START_TEST(test_release_waits_for_the_last_reference)
 {
     struct fake f;
     struct image *img;
     struct pool *p = pool_ok(1, 0);
     struct slot *s;
+    struct wasm_memory *m;
+    uint8_t *mem;
 
     fake_init(&f, 1, 1);
+    fake_data(&f, 0, "I", 1);
     img = image_ok(&f.m);
     s = acquire_ok(p, img);
-    wasm_memory_ref(slot_memory(s)); /* what an instance holds */
-    ck_assert_int_eq(pool_release(p, s), -EBUSY);
-    ck_assert_uint_eq(stat(p, "slots_busy"), 1);
-    wasm_memory_unref(slot_memory(s));
+    m = wasm_memory_ref(slot_memory(s)); /* what an instance not yet freed holds */
+    mem = wasm_memory_base(m);
     ck_assert_int_eq(pool_release(p, s), 0);
+    /* Still in use: not reset, not free. */
+    mem[0] = 'S';
+    ck_assert_uint_eq(stat(p, "slots_busy"), 1);
+    ck_assert_uint_eq(stat(p, "resets"), 0);
+    wasm_memory_unref(m);
     ck_assert_uint_eq(stat(p, "slots_busy"), 0);
+    ck_assert_uint_eq(stat(p, "resets"), 1);
+    s = acquire_ok(p, img);
+    ck_assert_int_eq(wasm_memory_base(slot_memory(s))[0], 'I');
+    ck_assert_int_eq(pool_release(p, s), 0);
     pool_free(p);
     image_free(img);
 }
@@ -755,18 +767,21 @@ END_TEST
 
 struct worker {
     struct pool *pool;
-    struct image *img;
-    const uint8_t *expect;
+    struct image *img[2];
+    const uint8_t *expect[2];
     int failures;
 };
 
+/* Cycles on a pool shared with another thread, switching images every few rounds so that both
+ * the warm path and re-imaging run concurrently. */
 static void *worker_run(void *arg)
 {
     struct worker *w = arg;
 
     for (int i = 0; i < 200; i++) {
         struct wasm_error err;
-        struct slot *s = pool_acquire(w->pool, w->img, &err);
+        int which = (i / 7) % 2;
+        struct slot *s = pool_acquire(w->pool, w->img[which], &err);
         uint8_t *mem;
         uint32_t old;
 
@@ -775,7 +790,7 @@ static void *worker_run(void *arg)
             continue;
         }
         mem = wasm_memory_base(slot_memory(s));
-        if (!mem_is(mem, 0, 2 * PAGE, w->expect))
+        if (!mem_is(mem, 0, 2 * PAGE, w->expect[which]))
             w->failures++;
         memset(mem, i, 3 * 4096);
         if (i % 3 == 0 && wasm_memory_grow(slot_memory(s), 1, &old) == 0)
@@ -788,17 +803,25 @@ static void *worker_run(void *arg)
 
 START_TEST(test_threads_share_a_pool)
 {
-    struct fake f;
+    struct fake fa, fb;
     struct pool *p = pool_ok(2, 0);
     struct worker w[2];
     pthread_t t[2];
-    uint8_t *expect;
+    struct image *a, *b;
+    uint8_t *ea, *eb;
 
-    fake_init(&f, 2, 3);
-    fake_data(&f, 123, hello, sizeof(hello));
-    expect = expected_memory(&f, 2 * PAGE);
+    fake_init(&fa, 2, 3);
+    fake_data(&fa, 123, hello, sizeof(hello));
+    fake_init(&fb, 2, 3);
+    fake_data(&fb, PAGE + 9, world, sizeof(world));
+    a = image_ok(&fa.m);
+    b = image_ok(&fb.m);
+    ea = expected_memory(&fa, 2 * PAGE);
+    eb = expected_memory(&fb, 2 * PAGE);
     for (int i = 0; i < 2; i++) {
-        w[i] = (struct worker){.pool = p, .img = image_ok(&f.m), .expect = expect};
+        /* The threads start on different images. */
+        w[i] = (struct worker){
+            .pool = p, .img = {i ? b : a, i ? a : b}, .expect = {i ? eb : ea, i ? ea : eb}};
         pthread_create(&t[i], NULL, worker_run, &w[i]);
     }
     for (int i = 0; i < 2; i++) {
@@ -806,11 +829,14 @@ START_TEST(test_threads_share_a_pool)
         ck_assert_int_eq(w[i].failures, 0);
     }
     ck_assert_uint_eq(stat(p, "instantiations"), 400);
+    ck_assert_uint_eq(stat(p, "resets"), 400);
     ck_assert_uint_eq(stat(p, "slots_busy"), 0);
+    ck_assert_uint_eq(stat(p, "warm_hits") + stat(p, "cold_maps"), 400);
     pool_free(p);
-    image_free(w[0].img);
-    image_free(w[1].img);
-    free(expect);
+    image_free(a);
+    image_free(b);
+    free(ea);
+    free(eb);
 }
 END_TEST
 
@@ -958,6 +984,9 @@ START_TEST(test_instance_secret_is_gone)
     for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
         call_ok(ex, inst, "write_secret", 1, where[i], 0);
     ck_assert_uint_eq(call_ok(ex, inst, "load64", 1, 4 * PAGE - 8, 0), 0x2121544552434553ull);
+    /* A passive segment is not part of the image but still works. */
+    call_ok(ex, inst, "init_passive", 1, 200, 0);
+    ck_assert_uint_eq(call_ok(ex, inst, "load64", 1, 200, 0), 0x2165766973736170ull);
     wasm_instance_free(inst);
     ck_assert_int_eq(pool_release(p, s), 0);
 
@@ -969,6 +998,7 @@ START_TEST(test_instance_secret_is_gone)
     for (uint32_t i = 0; i < strlen(image); i++)
         ck_assert_uint_eq(call_ok(ex, inst, "load8", 1, 100 + i, 0), (uint8_t)image[i]);
     ck_assert_uint_eq(call_ok(ex, inst, "load64", 1, 40000, 0), 0);
+    ck_assert_uint_eq(call_ok(ex, inst, "load64", 1, 200, 0), 0);
     ck_assert_uint_eq(call_ok(ex, inst, "load64", 1, 70000, 0), 0x7020646e6f636573ull);
     call_oob(ex, inst, "load64", 1, 2 * PAGE + 8, 0);
     ck_assert_uint_eq(call_ok(ex, inst, "grow", 1, 2, 0), 2);
@@ -1123,7 +1153,7 @@ static Suite *slot_suite(void)
     tcase_add_test(tc, test_affinity_order);
     tcase_add_test(tc, test_failed_reset_wipes_the_slot);
     tcase_add_test(tc, test_wipe_leaves_nothing_mapped);
-    tcase_add_test(tc, test_release_refuses_a_referenced_memory);
+    tcase_add_test(tc, test_release_waits_for_the_last_reference);
     tcase_add_test(tc, test_module_without_memory);
     tcase_add_test(tc, test_stats_add_up);
     tcase_add_test(tc, test_threads_share_a_pool);

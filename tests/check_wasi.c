@@ -6,11 +6,15 @@
 #include "wasm_runtime.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The fixture: a state, a one-page memory (growable to four) and a hand-made call context
  * whose exec carries the state, as wasi_run arranges for a real run. */
@@ -168,7 +172,8 @@ START_TEST(test_lookup_and_signatures)
     ck_assert_str_eq(wasi__lookup("fd_seek", 7)->sig, "iIii:i");
     ck_assert_str_eq(wasi__lookup("clock_time_get", 14)->sig, "iIi:i");
     ck_assert_str_eq(wasi__lookup("proc_exit", 9)->sig, "i:");
-    ck_assert_ptr_null(wasi__lookup("path_open", 9));
+    ck_assert_ptr_null(wasi__lookup("sock_accept", 11));
+    ck_assert_ptr_null(wasi__lookup("fd_renumber", 11));
     ck_assert_ptr_null(wasi__lookup("fd_write_", 9));
     ck_assert_ptr_null(wasi__lookup("fd_writ", 7));
 }
@@ -648,6 +653,22 @@ START_TEST(test_random)
 }
 END_TEST
 
+START_TEST(test_random_large_respects_interrupt)
+{
+    struct wasm_memory *big = wasm_memory_new(64, 64, false, NULL);
+
+    ck_assert_ptr_nonnull(big);
+    inst.memory = big;
+    ck_assert_int_eq(CALL("random_get", 0, 64 * 65536), WASI_ESUCCESS);
+    /* A fill of more than one step stops at an interrupt, as a timeout trap. */
+    ex.interrupt = 1;
+    ck_assert_int_eq(CALL("random_get", 0, 64 * 65536), -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(CALL("random_get", 0, 4096), WASI_ESUCCESS);
+    inst.memory = mem;
+    wasm_memory_unref(big);
+}
+END_TEST
+
 START_TEST(test_sched_yield)
 {
     ck_assert_int_eq(call_fn("sched_yield", NULL, 0), WASI_ESUCCESS);
@@ -804,10 +825,461 @@ START_TEST(test_state_from_env_or_exec)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ a granted directory */
+
+/* The tree: <tmp>/secret.txt outside the grant, <tmp>/root granted, with files, a
+ * subdirectory, symbolic links that stay inside and ones that lead out, and a FIFO. */
+static char tmpdir[64], rootdir[96];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void link_at(const char *target, const char *name)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/%s", rootdir, name);
+    ck_assert_int_eq(symlink(target, path), 0);
+}
+
+static void dir_setup(void)
+{
+    struct wasi_options opt = {.dir = NULL};
+    struct wasm_error err;
+    char path[256];
+
+    setup();
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_wasi.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    snprintf(rootdir, sizeof(rootdir), "%s/root", tmpdir);
+    ck_assert_int_eq(mkdir(rootdir, 0755), 0);
+    snprintf(path, sizeof(path), "%s/sub", rootdir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    write_file(tmpdir, "secret.txt", "top secret\n");
+    write_file(rootdir, "a.txt", "alpha\n");
+    write_file(path, "b.txt", "bravo");
+    link_at("../secret.txt", "escape");
+    snprintf(path, sizeof(path), "%s/secret.txt", tmpdir);
+    link_at(path, "abs");
+    link_at("/etc", "etc");
+    link_at("a.txt", "inlink");
+    link_at("../a.txt", "sub/up");
+    link_at("sub/../../secret.txt", "sneaky");
+    snprintf(path, sizeof(path), "%s/fifo", rootdir);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+
+    wasi_free(w);
+    opt.dir = rootdir;
+    w = wasi_new(&opt, &err);
+    ck_assert_msg(w != NULL, "%s", err.message);
+    ck_assert_int_eq(wasi_set_args(w, 3, test_argv), 0);
+    wasm_exec_set_user(&ex, w);
+}
+
+static void dir_teardown(void)
+{
+    teardown();
+    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#define PATH_AT  6000u
+#define FDOUT_AT 7000u
+
+/* path_open(dirfd, path) with the given flags; the new fd goes to *fd. */
+static int open_at(uint32_t dirfd, const char *path, uint32_t lookup, uint32_t oflags,
+                   uint64_t rights, uint32_t fdflags, uint32_t *fd)
+{
+    int e;
+
+    memcpy(M + PATH_AT, path, strlen(path));
+    wr32(FDOUT_AT, 0xdddddddd);
+    e = CALL("path_open", dirfd, lookup, PATH_AT, strlen(path), oflags, rights, 0, fdflags,
+             FDOUT_AT);
+    if (fd)
+        *fd = rd32(FDOUT_AT);
+    if (e != WASI_ESUCCESS)
+        ck_assert_uint_eq(rd32(FDOUT_AT), 0xdddddddd);
+    return e;
+}
+
+static int open_ro(const char *path, uint32_t *fd)
+{
+    return open_at(3, path, WASI_LOOKUP_SYMLINK_FOLLOW, 0, WASI_RIGHT_FD_READ, 0, fd);
+}
+
+/* Read all of fd into a string (at most 255 bytes). */
+static const char *read_all(uint32_t fd)
+{
+    static char text[256];
+    size_t len = 0;
+
+    for (;;) {
+        wr32(300, 500);
+        wr32(304, 16);
+        ck_assert_int_eq(CALL("fd_read", fd, 300, 1, 400), WASI_ESUCCESS);
+        if (rd32(400) == 0)
+            break;
+        ck_assert_uint_lt(len + rd32(400), sizeof(text));
+        memcpy(text + len, M + 500, rd32(400));
+        len += rd32(400);
+    }
+    text[len] = '\0';
+    return text;
+}
+
+START_TEST(test_dir_preopen)
+{
+    ck_assert_int_eq(CALL("fd_prestat_get", 3, 100), WASI_ESUCCESS);
+    ck_assert_uint_eq(M[100], 0);
+    ck_assert_uint_eq(rd32(104), 1);
+    ck_assert_int_eq(CALL("fd_prestat_dir_name", 3, 200, 1), WASI_ESUCCESS);
+    ck_assert_int_eq(M[200], '/');
+    ck_assert_int_eq(CALL("fd_prestat_dir_name", 3, 200, 0), WASI_ENAMETOOLONG);
+    ck_assert_int_eq(CALL("fd_prestat_get", 4, 100), WASI_EBADF);
+    ck_assert_int_eq(CALL("fd_prestat_get", 0, 100), WASI_EBADF);
+    ck_assert_int_eq(CALL("fd_fdstat_get", 3, 100), WASI_ESUCCESS);
+    ck_assert_uint_eq(M[100], WASI_FILETYPE_DIRECTORY);
+    ck_assert(rd64(108) & WASI_RIGHT_PATH_OPEN);
+    ck_assert_int_eq(CALL("fd_filestat_get", 3, 200), WASI_ESUCCESS);
+    ck_assert_uint_eq(M[216], WASI_FILETYPE_DIRECTORY);
+    ck_assert_int_eq(CALL("fd_read", 3, 300, 0, 400), WASI_EISDIR);
+}
+END_TEST
+
+START_TEST(test_dir_guest_name_and_missing_dir)
+{
+    struct wasi_options opt = {.dir = rootdir, .dir_guest_name = "/data"};
+    struct wasm_error err;
+    struct wasi *other = wasi_new(&opt, &err);
+
+    ck_assert_ptr_nonnull(other);
+    bound = other;
+    ck_assert_int_eq(CALL("fd_prestat_get", 3, 100), WASI_ESUCCESS);
+    ck_assert_uint_eq(rd32(104), 5);
+    ck_assert_int_eq(CALL("fd_prestat_dir_name", 3, 200, 5), WASI_ESUCCESS);
+    ck_assert_int_eq(memcmp(M + 200, "/data", 5), 0);
+    bound = NULL;
+    wasi_free(other);
+    opt.dir = "/nonexistent/wasmslot/dir";
+    ck_assert_ptr_null(wasi_new(&opt, &err));
+    ck_assert_int_eq(err.code, -ENOENT);
+}
+END_TEST
+
+START_TEST(test_dir_open_and_read)
+{
+    uint32_t fd;
+
+    ck_assert_int_eq(open_ro("a.txt", &fd), WASI_ESUCCESS);
+    ck_assert_uint_eq(fd, 4);
+    ck_assert_str_eq(read_all(fd), "alpha\n");
+    ck_assert_int_eq(CALL("fd_seek", fd, 1, 0, 100), WASI_ESUCCESS);
+    ck_assert_uint_eq(rd64(100), 1);
+    ck_assert_int_eq(CALL("fd_seek", fd, (uint64_t)-2, 2, 100), WASI_ESUCCESS);
+    ck_assert_uint_eq(rd64(100), 4);
+    ck_assert_int_eq(CALL("fd_tell", fd, 100), WASI_ESUCCESS);
+    ck_assert_uint_eq(rd64(100), 4);
+    ck_assert_str_eq(read_all(fd), "a\n");
+    ck_assert_int_eq(CALL("fd_seek", fd, (uint64_t)-100, 1, 100), WASI_EINVAL);
+    ck_assert_int_eq(CALL("fd_filestat_get", fd, 200), WASI_ESUCCESS);
+    ck_assert_uint_eq(M[216], WASI_FILETYPE_REGULAR_FILE);
+    ck_assert_uint_eq(rd64(232), 6);
+    ck_assert_int_eq(CALL("fd_fdstat_get", fd, 100), WASI_ESUCCESS);
+    ck_assert_uint_eq(M[100], WASI_FILETYPE_REGULAR_FILE);
+    ck_assert(!(rd64(108) & WASI_RIGHT_FD_WRITE));
+    wr32(300, 500);
+    wr32(304, 3);
+    ck_assert_int_eq(CALL("fd_write", fd, 300, 1, 400), WASI_EBADF);
+    ck_assert_int_eq(CALL("fd_close", fd), WASI_ESUCCESS);
+    ck_assert_int_eq(CALL("fd_read", fd, 300, 1, 400), WASI_EBADF);
+    /* The fd number is reused, and paths that stay inside all work. */
+    ck_assert_int_eq(open_ro("sub/b.txt", &fd), WASI_ESUCCESS);
+    ck_assert_uint_eq(fd, 4);
+    ck_assert_str_eq(read_all(fd), "bravo");
+    ck_assert_int_eq(open_ro("sub/../a.txt", &fd), WASI_ESUCCESS);
+    ck_assert_str_eq(read_all(fd), "alpha\n");
+    ck_assert_int_eq(open_ro("./a.txt", &fd), WASI_ESUCCESS);
+    ck_assert_int_eq(open_ro("inlink", &fd), WASI_ESUCCESS);
+    ck_assert_str_eq(read_all(fd), "alpha\n");
+    ck_assert_int_eq(open_ro("sub/up", &fd), WASI_ESUCCESS);
+    ck_assert_str_eq(read_all(fd), "alpha\n");
+    ck_assert_int_eq(open_ro("missing.txt", &fd), WASI_ENOENT);
+    ck_assert_int_eq(open_ro("a.txt/x", &fd), WASI_ENOTDIR);
+    ck_assert_int_eq(open_at(3, "a.txt", 0, WASI_O_DIRECTORY, WASI_RIGHT_FD_READ, 0, &fd),
+                     WASI_ENOTDIR);
+    /* Without SYMLINK_FOLLOW a final symbolic link is not followed. */
+    ck_assert_int_eq(open_at(3, "inlink", 0, 0, WASI_RIGHT_FD_READ, 0, &fd), WASI_ELOOP);
+}
+END_TEST
+
+START_TEST(test_dir_paths_cannot_leave)
+{
+    /* Every way out: "..", absolute paths, links to outside (relative, absolute, to a
+     * directory, through a subdirectory), at the start, in the middle or at the end. */
+    char abs_secret[128];
+    const char *paths[] = {
+        "..",
+        "../secret.txt",
+        "sub/../../secret.txt",
+        "sub/../..",
+        "/etc/passwd",
+        abs_secret,
+        "/",
+        "escape",
+        "abs",
+        "etc/passwd",
+        "etc",
+        "sneaky",
+        "./../root/a.txt",
+    };
+    uint32_t fd;
+
+    snprintf(abs_secret, sizeof(abs_secret), "%s/secret.txt", tmpdir);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        ck_assert_msg(open_ro(paths[i], &fd) == WASI_ENOTCAPABLE, "open %s: %d", paths[i],
+                      open_ro(paths[i], &fd));
+        memcpy(M + PATH_AT, paths[i], strlen(paths[i]));
+        ck_assert_msg(CALL("path_filestat_get", 3, WASI_LOOKUP_SYMLINK_FOLLOW, PATH_AT,
+                           strlen(paths[i]), 200) == WASI_ENOTCAPABLE,
+                      "stat %s", paths[i]);
+    }
+    /* Nothing was opened by the refused calls. */
+    ck_assert_int_eq(CALL("fd_fdstat_get", 4, 100), WASI_EBADF);
+    /* A link's own metadata lives inside: stat without following sees the link. */
+    memcpy(M + PATH_AT, "escape", 6);
+    ck_assert_int_eq(CALL("path_filestat_get", 3, 0, PATH_AT, 6, 200), WASI_ESUCCESS);
+    ck_assert_uint_eq(M[216], WASI_FILETYPE_SYMBOLIC_LINK);
+    /* A NUL inside the path would hide its tail from the host. */
+    ck_assert_int_eq(open_at(3, "a.txt\0/../../secret.txt", 0, 0, 0, 0, &fd), WASI_ESUCCESS);
+    memcpy(M + PATH_AT, "a.txt\0x", 7);
+    ck_assert_int_eq(CALL("path_open", 3, 0, PATH_AT, 7, 0, WASI_RIGHT_FD_READ, 0, 0, FDOUT_AT),
+                     WASI_EINVAL);
+}
+END_TEST
+
+START_TEST(test_dir_nested_descriptor)
+{
+    uint32_t sub, fd, file;
+
+    ck_assert_int_eq(open_at(3, "sub", 0, WASI_O_DIRECTORY, WASI_RIGHT_FD_READDIR, 0, &sub),
+                     WASI_ESUCCESS);
+    ck_assert_int_eq(CALL("fd_fdstat_get", sub, 100), WASI_ESUCCESS);
+    ck_assert_uint_eq(M[100], WASI_FILETYPE_DIRECTORY);
+    ck_assert_int_eq(open_at(sub, "b.txt", 0, 0, WASI_RIGHT_FD_READ, 0, &file), WASI_ESUCCESS);
+    ck_assert_str_eq(read_all(file), "bravo");
+    /* A descriptor is a capability for what is beneath it only. */
+    ck_assert_int_eq(open_at(sub, "../a.txt", 0, 0, WASI_RIGHT_FD_READ, 0, &fd), WASI_ENOTCAPABLE);
+    ck_assert_int_eq(open_at(sub, "up", WASI_LOOKUP_SYMLINK_FOLLOW, 0, WASI_RIGHT_FD_READ, 0, &fd),
+                     WASI_ENOTCAPABLE);
+    ck_assert_int_eq(open_at(file, "x", 0, 0, WASI_RIGHT_FD_READ, 0, NULL), WASI_ENOTDIR);
+    ck_assert_int_eq(open_at(1, "x", 0, 0, WASI_RIGHT_FD_READ, 0, NULL), WASI_ENOTDIR);
+    ck_assert_int_eq(open_at(40, "x", 0, 0, WASI_RIGHT_FD_READ, 0, NULL), WASI_EBADF);
+}
+END_TEST
+
+START_TEST(test_dir_is_read_only)
+{
+    char path[256];
+    uint32_t fd;
+
+    ck_assert_int_eq(open_at(3, "new.txt", 0, WASI_O_CREAT, WASI_RIGHT_FD_READ, 0, &fd),
+                     WASI_EROFS);
+    ck_assert_int_eq(open_at(3, "a.txt", 0, WASI_O_TRUNC, WASI_RIGHT_FD_READ, 0, &fd), WASI_EROFS);
+    ck_assert_int_eq(open_at(3, "a.txt", 0, 0, WASI_RIGHT_FD_WRITE, 0, &fd), WASI_EROFS);
+    ck_assert_int_eq(open_at(3, "a.txt", 0, 0, WASI_RIGHT_FD_READ, WASI_FDFLAG_APPEND, &fd),
+                     WASI_EROFS);
+    ck_assert_int_eq(open_at(3, "a.txt", 0, 0x10, WASI_RIGHT_FD_READ, 0, &fd), WASI_EINVAL);
+    memcpy(M + PATH_AT, "a.txt", 5);
+    ck_assert_int_eq(CALL("path_unlink_file", 3, PATH_AT, 5), WASI_EROFS);
+    ck_assert_int_eq(CALL("path_create_directory", 3, PATH_AT, 5), WASI_EROFS);
+    ck_assert_int_eq(CALL("path_remove_directory", 3, PATH_AT, 5), WASI_EROFS);
+    ck_assert_int_eq(CALL("path_unlink_file", 9, PATH_AT, 5), WASI_EBADF);
+    snprintf(path, sizeof(path), "%s/new.txt", rootdir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert_int_eq(open_ro("a.txt", &fd), WASI_ESUCCESS);
+    ck_assert_str_eq(read_all(fd), "alpha\n");
+}
+END_TEST
+
+START_TEST(test_dir_special_files_refused)
+{
+    uint32_t fd;
+
+    /* Opening a FIFO must neither hang the run nor hand out a descriptor. */
+    ck_assert_int_eq(open_ro("fifo", &fd), WASI_EACCES);
+    ck_assert_int_eq(CALL("fd_fdstat_get", 4, 100), WASI_EBADF);
+}
+END_TEST
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* List fd with fd_readdir from cookie into a buffer of buf_len bytes: the complete entries'
+ * names, sorted and joined by spaces, go to names; *used gets the bytes filled. */
+static int list_dir(uint32_t fd, uint64_t cookie, uint32_t buf_len, char *names, size_t cap,
+                    uint32_t *used)
+{
+    char *v[64];
+    uint32_t n = 0, off = 0;
+    int e = CALL("fd_readdir", fd, 8192, buf_len, cookie, 400);
+
+    names[0] = '\0';
+    if (e != WASI_ESUCCESS)
+        return e;
+    *used = rd32(400);
+    ck_assert_uint_le(*used, buf_len);
+    while (off + 24 <= *used) {
+        uint32_t namelen = rd32(8192 + off + 16);
+
+        if (off + 24 + namelen > *used)
+            break;
+        ck_assert_uint_lt(n, 64);
+        v[n] = strndup((char *)M + 8192 + off + 24, namelen);
+        ck_assert_ptr_nonnull(v[n]);
+        n++;
+        off += 24 + namelen;
+    }
+    qsort(v, n, sizeof(v[0]), cmp_str);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            strncat(names, " ", cap - strlen(names) - 1);
+        strncat(names, v[i], cap - strlen(names) - 1);
+        free(v[i]);
+    }
+    return WASI_ESUCCESS;
+}
+
+START_TEST(test_dir_readdir)
+{
+    char names[512];
+    uint32_t used, sub, fd;
+
+    ck_assert_int_eq(list_dir(3, 0, 4096, names, sizeof(names), &used), WASI_ESUCCESS);
+    ck_assert_str_eq(names, ". .. a.txt abs escape etc fifo inlink sneaky sub");
+    ck_assert_uint_lt(used, 4096);
+    /* The first entry's cookie lists all but it. */
+    ck_assert_uint_eq(rd64(8192), 1);
+    ck_assert_int_eq(list_dir(3, 1, 4096, names, sizeof(names), &used), WASI_ESUCCESS);
+    ck_assert_uint_eq(strlen(names) > 0, 1);
+    ck_assert_int_eq(list_dir(3, 10, 4096, names, sizeof(names), &used), WASI_ESUCCESS);
+    ck_assert_uint_eq(used, 0);
+    /* A short buffer comes back full, the entry that did not fit cut. */
+    ck_assert_int_eq(list_dir(3, 0, 30, names, sizeof(names), &used), WASI_ESUCCESS);
+    ck_assert_uint_eq(used, 30);
+    ck_assert_int_eq(open_at(3, "sub", 0, WASI_O_DIRECTORY, WASI_RIGHT_FD_READDIR, 0, &sub),
+                     WASI_ESUCCESS);
+    ck_assert_int_eq(list_dir(sub, 0, 4096, names, sizeof(names), &used), WASI_ESUCCESS);
+    ck_assert_str_eq(names, ". .. b.txt up");
+    ck_assert_int_eq(open_ro("a.txt", &fd), WASI_ESUCCESS);
+    ck_assert_int_eq(list_dir(fd, 0, 4096, names, sizeof(names), &used), WASI_ENOTDIR);
+    ck_assert_int_eq(list_dir(1, 0, 4096, names, sizeof(names), &used), WASI_ENOTDIR);
+    ck_assert_int_eq(list_dir(50, 0, 4096, names, sizeof(names), &used), WASI_EBADF);
+}
+END_TEST
+
+static int open_host_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+START_TEST(test_dir_fd_limit_and_reset)
+{
+    int before = open_host_fds();
+    uint32_t fd, opened = 0;
+
+    while (open_ro("a.txt", &fd) == WASI_ESUCCESS)
+        opened++;
+    ck_assert_uint_eq(opened, WASI_MAX_FDS - 4);
+    ck_assert_int_eq(open_ro("a.txt", &fd), WASI_EMFILE);
+    ck_assert_int_eq(open_host_fds(), before + (int)opened);
+    /* A new run starts with fds 0-3 only, and the host descriptors are gone. */
+    ck_assert_int_eq(CALL("fd_close", 3), WASI_ESUCCESS);
+    wasi_reset(w);
+    ck_assert_int_eq(open_host_fds(), before);
+    ck_assert_int_eq(CALL("fd_fdstat_get", 5, 100), WASI_EBADF);
+    ck_assert_int_eq(open_ro("a.txt", &fd), WASI_ESUCCESS);
+    ck_assert_uint_eq(fd, 4);
+    ck_assert_int_eq(CALL("fd_prestat_get", 3, 100), WASI_ESUCCESS);
+}
+END_TEST
+
+/* Every pointer of the directory calls, as test_every_pointer_is_checked does for the
+ * others; a refused path_open must not leave a descriptor behind. */
+static const struct ptrcase dir_ptrcases[] = {
+    {"path_open", {3, 0, PATH_AT, 5, 0, WASI_RIGHT_FD_READ, 0, 0, FDOUT_AT}, 9, 2, 5},
+    {"path_open", {3, 0, PATH_AT, 5, 0, WASI_RIGHT_FD_READ, 0, 0, FDOUT_AT}, 9, 8, 4},
+    {"path_filestat_get", {3, 0, PATH_AT, 5, 200}, 5, 2, 5},
+    {"path_filestat_get", {3, 0, PATH_AT, 5, 200}, 5, 4, 64},
+    {"fd_readdir", {3, 8192, 256, 0, 400}, 5, 1, 256},
+    {"fd_readdir", {3, 8192, 256, 0, 400}, 5, 4, 4},
+    {"fd_prestat_get", {3, 100}, 2, 1, 8},
+    {"fd_prestat_dir_name", {3, 100, 1}, 3, 1, 1},
+    {"path_create_directory", {3, PATH_AT, 5}, 3, 1, 5},
+    {"path_unlink_file", {3, PATH_AT, 5}, 3, 1, 5},
+    {"path_remove_directory", {3, PATH_AT, 5}, 3, 1, 5},
+};
+
+START_TEST(test_dir_every_pointer_is_checked)
+{
+    const struct ptrcase *pc = &dir_ptrcases[_i];
+    uint8_t *before = malloc(msize());
+    uint32_t bad[8], nbad = bad_pointers(msize(), pc->len, bad);
+
+    ck_assert_ptr_nonnull(before);
+    memcpy(M + PATH_AT, "a.txt", 5);
+    ck_assert_int_ne(call_fn(pc->name, pc->args, pc->nargs), WASI_EFAULT);
+    wasi_reset(w);
+    for (uint32_t k = 0; k < nbad; k++) {
+        uint64_t args[9];
+
+        memcpy(args, pc->args, sizeof(args));
+        args[pc->ptr] = bad[k];
+        memcpy(before, M, msize());
+        ck_assert_msg(call_fn(pc->name, args, pc->nargs) == WASI_EFAULT,
+                      "%s arg %u = 0x%x (len %llu) is not EFAULT", pc->name, pc->ptr, bad[k],
+                      (unsigned long long)pc->len);
+        ck_assert_msg(memcmp(before, M, msize()) == 0, "%s wrote memory before EFAULT", pc->name);
+        ck_assert_int_eq(CALL("fd_fdstat_get", 4, 100), WASI_EBADF);
+    }
+    /* A length that wraps the path around 2^32. */
+    ck_assert_int_eq(
+        CALL("path_open", 3, 0, PATH_AT, UINT32_MAX - PATH_AT + 2, 0, 0, 0, 0, FDOUT_AT),
+        WASI_EFAULT);
+    free(before);
+}
+END_TEST
+
 static Suite *wasi_suite(void)
 {
     Suite *s = suite_create("wasi");
     TCase *tc = tcase_create("host");
+    TCase *td;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_lookup_and_signatures);
@@ -833,6 +1305,7 @@ static Suite *wasi_suite(void)
     tcase_add_test(tc, test_no_preopened_directories);
     tcase_add_test(tc, test_clocks);
     tcase_add_test(tc, test_random);
+    tcase_add_test(tc, test_random_large_respects_interrupt);
     tcase_add_test(tc, test_sched_yield);
     tcase_add_test(tc, test_poll_relative_clock_sleeps);
     tcase_add_test(tc, test_poll_earliest_of_two_clocks);
@@ -843,6 +1316,21 @@ static Suite *wasi_suite(void)
     tcase_add_test(tc, test_proc_exit);
     tcase_add_test(tc, test_state_from_env_or_exec);
     suite_add_tcase(s, tc);
+
+    td = tcase_create("dir");
+    tcase_add_checked_fixture(td, dir_setup, dir_teardown);
+    tcase_add_test(td, test_dir_preopen);
+    tcase_add_test(td, test_dir_guest_name_and_missing_dir);
+    tcase_add_test(td, test_dir_open_and_read);
+    tcase_add_test(td, test_dir_paths_cannot_leave);
+    tcase_add_test(td, test_dir_nested_descriptor);
+    tcase_add_test(td, test_dir_is_read_only);
+    tcase_add_test(td, test_dir_special_files_refused);
+    tcase_add_test(td, test_dir_readdir);
+    tcase_add_test(td, test_dir_fd_limit_and_reset);
+    tcase_add_loop_test(td, test_dir_every_pointer_is_checked, 0,
+                        (int)(sizeof(dir_ptrcases) / sizeof(dir_ptrcases[0])));
+    suite_add_tcase(s, td);
     return s;
 }
 

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef WASI_DIR
 #error "WASI_DIR must name the directory of the built test programs"
@@ -108,8 +111,9 @@ struct expect {
     uint32_t envc;
     const char *const *env;
     const char *in;
-    int rc;        /* 0 or the trap */
-    int exit_code; /* when rc == 0 */
+    const char *dir; /* granted directory, or NULL */
+    int rc;          /* 0 or the trap */
+    int exit_code;   /* when rc == 0 */
     const char *out, *err;
 };
 
@@ -126,16 +130,21 @@ static void check_result(const struct expect *e, const struct result *r, int rou
                   "%s round %d: stderr \"%s\", want \"%s\"", e->file, round, r->err, e->err);
 }
 
-/* Run the program twice with one state, each time in a fresh instance, and once more in an
- * instance made the way the daemon makes it (shared unbound imports); every run must give
- * exactly the expected output: nothing leaks from one run into the next. */
+/* Run the program twice with one state, each time in a fresh instance, once more in an
+ * instance made the way the daemon makes it (shared unbound imports), and twice in the same
+ * pool slot; every run must give exactly the expected output: nothing leaks from one run
+ * into the next. */
 static void check_program(const struct expect *e)
 {
     struct wasm_module *m = load(e->file);
-    struct wasi *w = wasi_new(NULL, NULL);
+    struct wasi_options wopt = {.dir = e->dir};
+    struct wasi *w = wasi_new(&wopt, NULL);
     struct wasi_imports *wi;
     struct wasm_instance_options opt = {0};
     struct wasm_instance *inst;
+    struct pool_options popt = {.slots = 1};
+    struct image *img;
+    struct pool *pool;
     struct wasm_error err;
     struct result r;
 
@@ -157,6 +166,28 @@ static void check_program(const struct expect *e)
     check_result(e, &r, 2);
     result_clear(&r);
     wasm_instance_free(inst);
+    /* Twice more in one pool slot, as the daemon runs them: the second run gets the slot
+     * the first one dirtied, reset. */
+    img = image_new(m, &err);
+    ck_assert_msg(img != NULL, "%s", err.message);
+    pool = pool_new(&popt, &err);
+    ck_assert_msg(pool != NULL, "%s", err.message);
+    for (int round = 3; round < 5; round++) {
+        struct slot *s = pool_acquire(pool, img, &err);
+
+        ck_assert_msg(s != NULL, "%s", err.message);
+        opt.memory = slot_memory(s);
+        opt.data_preloaded = slot_preloaded(s);
+        inst = wasm_instance_new(m, &opt, &err);
+        ck_assert_msg(inst != NULL, "%s: %s", e->file, err.message);
+        run(m, inst, w, 20000, &r);
+        check_result(e, &r, round);
+        result_clear(&r);
+        wasm_instance_free(inst);
+        ck_assert_int_eq(pool_release(pool, s), 0);
+    }
+    pool_free(pool);
+    image_free(img);
     wasi_imports_free(wi);
     wasi_free(w);
     wasm_module_free(m);
@@ -191,8 +222,8 @@ START_TEST(test_imports_link)
     ck_assert_uint_eq(wasm_func_type(ext[0].of.func)->nparams, 4);
     ck_assert_int_eq(ext[1].kind, WASM_EXTERN_GLOBAL);
     ck_assert_ptr_eq(ext[1].of.global, g);
-    ck_assert_int_eq(ext[2].kind, WASM_EXTERN_FUNC); /* path_open: a NOSYS stub */
-    ck_assert_uint_eq(wasm_func_type(ext[2].of.func)->nparams, 9);
+    ck_assert_int_eq(ext[2].kind, WASM_EXTERN_FUNC); /* sock_accept: a NOSYS stub */
+    ck_assert_uint_eq(wasm_func_type(ext[2].of.func)->nparams, 3);
     ck_assert_uint_eq(wasm_func_type(ext[3].of.func)->nresults, 0);
     wasi_imports_free(wi);
     wasm_global_unref(g);
@@ -393,6 +424,73 @@ START_TEST(test_trap_keeps_output)
 }
 END_TEST
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void put_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(test_granted_directory)
+{
+    static const char *const argv[] = {"catfile",        "a.txt",  "sub/b.txt",   "../secret.txt",
+                                       "/../secret.txt", "escape", "/etc/passwd", "sub"};
+    char tmp[64] = "/tmp/check_wasi_run.XXXXXX", root[128], path[256];
+    struct expect e = {
+        .file = "catfile.wasm",
+        .argc = 8,
+        .argv = argv,
+        .in = "",
+        .dir = root,
+        .out = "a.txt: alpha\nsub/b.txt: bravo\n../secret.txt: ENOTCAPABLE\n"
+               "/../secret.txt: ENOTCAPABLE\nescape: ENOTCAPABLE\n/etc/passwd: ENOENT\n"
+               "sub: read EISDIR\ncreate: EROFS\nls: a.txt escape sub\n",
+        .err = "",
+    };
+
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    snprintf(root, sizeof(root), "%s/root", tmp);
+    ck_assert_int_eq(mkdir(root, 0755), 0);
+    snprintf(path, sizeof(path), "%s/sub", root);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/secret.txt", tmp);
+    put_file(path, "top secret\n");
+    snprintf(path, sizeof(path), "%s/a.txt", root);
+    put_file(path, "alpha\n");
+    snprintf(path, sizeof(path), "%s/sub/b.txt", root);
+    put_file(path, "bravo\n");
+    snprintf(path, sizeof(path), "%s/escape", root);
+    ck_assert_int_eq(symlink("../secret.txt", path), 0);
+    check_program(&e);
+    snprintf(path, sizeof(path), "%s/new.txt", root);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
+START_TEST(test_no_state_survives_a_run)
+{
+    const struct expect e = {
+        .file = "counter.wasm",
+        .in = "",
+        .out = "runs=1 note=pristine bss=0 heap=0\n",
+        .err = "",
+    };
+
+    check_program(&e);
+}
+END_TEST
+
 START_TEST(test_clock_and_random)
 {
     const struct expect e = {
@@ -429,6 +527,8 @@ static Suite *wasi_run_suite(void)
     tcase_add_test(tg, test_exit3);
     tcase_add_test(tg, test_trap_keeps_output);
     tcase_add_test(tg, test_clock_and_random);
+    tcase_add_test(tg, test_granted_directory);
+    tcase_add_test(tg, test_no_state_survives_a_run);
 #endif
     suite_add_tcase(s, tg);
     return s;

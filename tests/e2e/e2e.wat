@@ -55,9 +55,6 @@
   (func (export "trap_indirect_mismatch") (result i32)
     (call_indirect $t (type $v_i) (i32.const 1)))
   (func $recurse (export "trap_stack") (call $recurse))
-  (func (export "trap_unaligned_atomic") (result i32) (i32.atomic.load (i32.const 1)))
-  (func (export "trap_expected_shared") (result i32)
-    (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 0)))
   (func (export "call_table") (param i32) (result i32)
     (call_indirect $t (type $v_i) (local.get 0)))
 

@@ -270,10 +270,12 @@ def test_limits(d):
     c.terminate(hs[0]["instance"])
     r = c.call("small", "nop")
     check(r.get("ok"), "a freed slot serves again", r)
-    more = [c.instantiate("e2e") for _ in range(3)]
-    check_eq([x.get("ok") for x in more], [True, True, False],
+    more = [c.instantiate("e2e") for _ in range(4)]  # one instance of "small" is still alive
+    check_eq([x.get("ok") for x in more], [True, True, True, False],
              "max_instances_per_connection (4) stops the 5th instance")
-    check_eq(err_code(more[2]), "too_many_instances", "   with too_many_instances")
+    check_eq(err_code(more[3]), "too_many_instances", "   with too_many_instances")
+    c.terminate(more[0]["instance"])
+    check(c.instantiate("e2e").get("ok"), "after a terminate there is room again")
     c.close()
 
     c = Conn(d.sock)

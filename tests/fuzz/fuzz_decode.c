@@ -26,12 +26,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = wasm_decode(&m, data, size, &err);
     if (rc == 0)
         rc = wasm_validate_module(&m, &err);
+    if (rc == 0) {
+        /* A valid module must be describable: every import and export, and its memory. */
+        struct wasm_extern_desc d;
+        struct wasm_limits lim;
+
+        for (uint32_t i = 0; i < wasm_module_import_count(&m); i++)
+            if (wasm_module_import(&m, i, &d) != 0 || d.name == NULL)
+                __builtin_trap();
+        for (uint32_t i = 0; i < wasm_module_export_count(&m); i++)
+            if (wasm_module_export(&m, i, &d) != 0 || d.name == NULL)
+                __builtin_trap();
+        (void)wasm_module_memory(&m, &lim);
+    }
 #ifdef FUZZ_COMPILE
     if (rc == 0)
         rc = interp_compile_module(&m, &err);
 #endif
     if (rc < 0 && (err.code != rc || err.message[0] == '\0'))
         __builtin_trap();
+#ifdef FUZZ_COMPILE
+    interp_free_module(&m); /* as wasm_module_free does */
+#endif
     wasm_module_clear(&m);
     return 0;
 }

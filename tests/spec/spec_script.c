@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* Values per call are bounded; no spec function comes near. */
 #define MAX_VALUES 256
@@ -32,6 +31,12 @@ struct registration {
     struct wasm_instance *inst;
 };
 
+/* --pool: a slot taken for one module's memory, and the image it was taken for. */
+struct held_slot {
+    struct image *image;
+    struct slot *slot;
+};
+
 struct script {
     const struct spec_script_options *opt;
     const struct spec_report *rep;
@@ -48,10 +53,7 @@ struct script {
      * the module's image; slots are released when the script ends. */
     struct pool *pool;
     uint32_t pool_slots; /* instantiations the script may attempt: enough slots for all */
-    struct held_slot {
-        struct image *image;
-        struct slot *slot;
-    } * held;
+    struct held_slot *held;
     size_t nheld, cap_held;
 
     /* The command being run, for failure lines. */

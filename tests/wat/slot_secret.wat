@@ -4,6 +4,13 @@
   (memory (export "memory") 2 4)
   (data (i32.const 100) "pristine image data")
   (data (i32.const 70000) "second page")
+  ;; passive: never in the image, copied by memory.init as usual
+  (data $passive "passive!")
+  (func (export "init_passive") (param i32)
+    local.get 0
+    i32.const 0
+    i32.const 8
+    memory.init $passive)
   (func (export "load8") (param i32) (result i32)
     local.get 0
     i32.load8_u)

@@ -1,0 +1,345 @@
+/* socket_bench.c: request latency and throughput of `call` through a real wasmslotd, against
+ * the floor of a bare Unix-socket ping-pong of lines of the same sizes, at 1 and 8 clients. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS 64
+
+static const char request[] = "{\"id\":1,\"op\":\"call\",\"module\":\"add\",\"export\":\"add\","
+                              "\"args\":[{\"type\":\"i32\",\"value\":1},{\"type\":\"i32\","
+                              "\"value\":2}]}\n";
+/* What the daemon answers; the ping-pong server sends the very same bytes. */
+static const char reply[] = "{\"id\":1,\"ok\":true,\"results\":[{\"type\":\"i32\",\"value\":3}]}\n";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int connect_to(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* Send one request and read until its reply's newline. Returns 0 or -1. */
+static int round_trip(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+
+    if (write(fd, request, sizeof(request) - 1) != (ssize_t)(sizeof(request) - 1))
+        return -1;
+    for (;;) {
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+        if (buf[got - 1] == '\n')
+            return 0;
+        if (got == cap)
+            return -1;
+    }
+}
+
+/* ---------------------------------------------------------------- the ping-pong floor */
+
+static void *echo_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char buf[4096];
+
+    /* Answer each complete line with the daemon's reply: same sizes, no work in between. */
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] == '\n' && write(fd, reply, sizeof(reply) - 1) < 0)
+                goto out;
+    }
+out:
+    close(fd);
+    return NULL;
+}
+
+/* A child process serving the ping-pong on path, one thread per connection. */
+static pid_t start_echo(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    pid_t pid;
+    int lfd;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0) {
+        perror("socket-bench: echo server");
+        exit(1);
+    }
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        for (;;) {
+            pthread_t t;
+            int fd = accept(lfd, NULL, NULL);
+            if (fd < 0)
+                continue;
+            if (pthread_create(&t, NULL, echo_conn, (void *)(intptr_t)fd) == 0)
+                pthread_detach(t);
+            else
+                close(fd);
+        }
+    }
+    close(lfd);
+    return pid;
+}
+
+/* ---------------------------------------------------------------- the daemon */
+
+static pid_t start_daemon(const char *daemon, const char *dir, const char *sock,
+                          const char *module, unsigned workers, unsigned threads)
+{
+    char conf[512];
+    FILE *f;
+    pid_t pid;
+
+    snprintf(conf, sizeof(conf), "%s/bench.conf", dir);
+    f = fopen(conf, "w");
+    if (f == NULL) {
+        perror(conf);
+        exit(1);
+    }
+    fprintf(f,
+            "[daemon]\nsocket = %s\nworkers = %u\nexecutor_threads = %u\nlog = stderr\n"
+            "log_level = warning\ngrace_period = 1s\nmax_inflight_per_connection = 1000\n"
+            "[module add]\npath = %s\nslots = 64\n",
+            sock, workers, threads, module);
+    fclose(f);
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        execl(daemon, "wasmslotd", "-f", "-c", conf, (char *)NULL);
+        fprintf(stderr, "socket-bench: cannot run %s: %s\n", daemon, strerror(errno));
+        _exit(127);
+    }
+    for (int i = 0; i < 500; i++) {
+        int fd = connect_to(sock);
+        if (fd >= 0) {
+            close(fd);
+            return pid;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            fprintf(stderr, "socket-bench: wasmslotd exited at start-up\n");
+            exit(1);
+        }
+        usleep(10000);
+    }
+    fprintf(stderr, "socket-bench: wasmslotd did not come up\n");
+    kill(pid, SIGKILL);
+    exit(1);
+}
+
+/* ---------------------------------------------------------------- clients */
+
+struct client {
+    pthread_t tid;
+    const char *path;
+    unsigned n;
+    double *lat; /* seconds per request */
+    pthread_barrier_t *go;
+    double done_at;
+    bool failed;
+};
+
+static void *client_main(void *arg)
+{
+    struct client *c = arg;
+    char buf[4096];
+    int fd = connect_to(c->path);
+
+    if (fd < 0) {
+        c->failed = true;
+        pthread_barrier_wait(c->go);
+        return NULL;
+    }
+    /* Warm up: connection set-up, the pool's first (cold) slot, caches. */
+    for (unsigned i = 0; i < 200 && !c->failed; i++)
+        c->failed = round_trip(fd, buf, sizeof(buf)) < 0;
+    pthread_barrier_wait(c->go);
+    for (unsigned i = 0; i < c->n && !c->failed; i++) {
+        double t0 = now_s();
+        c->failed = round_trip(fd, buf, sizeof(buf)) < 0;
+        c->lat[i] = now_s() - t0;
+    }
+    c->done_at = now_s();
+    close(fd);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+struct result {
+    double p50_us, p99_us, rps;
+};
+
+static struct result measure(const char *name, const char *path, unsigned nclients, unsigned n)
+{
+    struct client cl[MAX_CLIENTS];
+    pthread_barrier_t go;
+    double *all = malloc(sizeof(double) * nclients * n);
+    double start, end = 0;
+    struct result r;
+
+    if (all == NULL) {
+        perror("malloc");
+        exit(1);
+    }
+    pthread_barrier_init(&go, NULL, nclients + 1);
+    for (unsigned i = 0; i < nclients; i++) {
+        cl[i] = (struct client){.path = path, .n = n, .lat = all + (size_t)i * n, .go = &go};
+        if (pthread_create(&cl[i].tid, NULL, client_main, &cl[i]) != 0) {
+            perror("pthread_create");
+            exit(1);
+        }
+    }
+    pthread_barrier_wait(&go);
+    start = now_s();
+    for (unsigned i = 0; i < nclients; i++) {
+        pthread_join(cl[i].tid, NULL);
+        if (cl[i].failed) {
+            fprintf(stderr, "socket-bench: %s: a client failed\n", name);
+            exit(1);
+        }
+        if (cl[i].done_at > end)
+            end = cl[i].done_at;
+    }
+    pthread_barrier_destroy(&go);
+    qsort(all, (size_t)nclients * n, sizeof(double), cmp_double);
+    r.p50_us = all[(size_t)nclients * n / 2] * 1e6;
+    r.p99_us = all[(size_t)nclients * n * 99 / 100] * 1e6;
+    r.rps = (double)nclients * n / (end - start);
+    printf("%-9s clients=%-2u requests=%-7u p50=%8.2fus p99=%8.2fus rps=%10.0f\n", name,
+           nclients, nclients * n, r.p50_us, r.p99_us, r.rps);
+    fflush(stdout);
+    free(all);
+    return r;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: socket-bench [-d WASMSLOTD] [-m ADD.WASM] [-n REQUESTS] [-c CLIENTS]\n"
+                    "                    [-w WORKERS] [-t EXECUTOR_THREADS]\n"
+                    "defaults: -d daemon/wasmslotd -m etc/examples/add.wasm -n 20000 -c 8\n"
+                    "          -w 2 -t 2 (paths relative to the build directory)\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *daemon = "daemon/wasmslotd", *module = "etc/examples/add.wasm";
+    unsigned n = 20000, many = 8, workers = 2, threads = 2;
+    char dir[] = "/tmp/socket-bench-XXXXXX", echo_sock[64], daemon_sock[64], absmod[4096];
+    struct result pp1, call1, pp8, call8;
+    pid_t echo, wsd;
+    int opt;
+
+    while ((opt = getopt(argc, argv, "d:m:n:c:w:t:h")) != -1) {
+        switch (opt) {
+        case 'd':
+            daemon = optarg;
+            break;
+        case 'm':
+            module = optarg;
+            break;
+        case 'n':
+            n = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'c':
+            many = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'w':
+            workers = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 't':
+            threads = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        default:
+            usage();
+        }
+    }
+    if (n == 0 || many == 0 || many > MAX_CLIENTS || workers == 0 || threads == 0)
+        usage();
+    if (realpath(module, absmod) == NULL) {
+        fprintf(stderr, "socket-bench: %s: %s (run from the build directory or use -m)\n",
+                module, strerror(errno));
+        return 1;
+    }
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(echo_sock, sizeof(echo_sock), "%s/pingpong.sock", dir);
+    snprintf(daemon_sock, sizeof(daemon_sock), "%s/wasmslotd.sock", dir);
+    echo = start_echo(echo_sock);
+    wsd = start_daemon(daemon, dir, daemon_sock, absmod, workers, threads);
+    printf("socket-bench: %u requests per client; wasmslotd with %u worker(s) x %u executor "
+           "thread(s); request %zu bytes, reply %zu bytes\n",
+           n, workers, threads, sizeof(request) - 1, sizeof(reply) - 1);
+
+    pp1 = measure("pingpong", echo_sock, 1, n);
+    call1 = measure("call", daemon_sock, 1, n);
+    pp8 = measure("pingpong", echo_sock, many, n / many > 1000 ? n / many : 1000);
+    call8 = measure("call", daemon_sock, many, n / many > 1000 ? n / many : 1000);
+
+    kill(echo, SIGKILL);
+    waitpid(echo, NULL, 0);
+    kill(wsd, SIGTERM);
+    waitpid(wsd, NULL, 0);
+    unlink(echo_sock);
+    unlink(daemon_sock);
+    {
+        char conf[256];
+        snprintf(conf, sizeof(conf), "%s/bench.conf", dir);
+        unlink(conf);
+    }
+    rmdir(dir);
+
+    printf("socket-bench: %u clients: call/pingpong p50=%.2f rps=%.2f\n", many,
+           call8.p50_us / pp8.p50_us, call8.rps / pp8.rps);
+    printf("socket-bench: call/pingpong p50=%.2f rps=%.2f\n", call1.p50_us / pp1.p50_us,
+           call1.rps / pp1.rps);
+    return 0;
+}

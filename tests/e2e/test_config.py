@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""test_config.py: `wasmslotd -t` with the daemon's own parser: good files exit 0, every kind
+of bad value exits 1 with `file:line: message`, and the daemon refuses to start on them."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2elib import BUILDDIR, DAEMON, SRCDIR, Daemon, check, check_eq, fixture, run_main
+
+
+def t(conf):
+    r = subprocess.run([DAEMON, "-t", "-c", conf], capture_output=True, text=True, timeout=10)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_example(d):
+    # The shipped example, with its example modules beside it as in the source tree.
+    ex = os.path.join(d.dir, "example")
+    os.makedirs(os.path.join(ex, "examples"))
+    shutil.copy(os.path.join(SRCDIR, "etc", "wasmslotd.conf"), ex)
+    for m in ("add", "hello"):
+        shutil.copy(fixture(m), os.path.join(ex, "examples"))
+    rc, out = t(os.path.join(ex, "wasmslotd.conf"))
+    check_eq(rc, 0, "the example etc/wasmslotd.conf passes -t")
+    check("2 module(s)" in out, "   and names its 2 modules", out)
+
+
+def test_good(d):
+    rc, out = t(d.conf)
+    check_eq(rc, 0, "-t on a good config exits 0")
+    check("ok" in out, "   and says ok", out)
+    minimal = os.path.join(d.dir, "minimal.conf")
+    with open(minimal, "w") as f:
+        f.write("[module m]\npath = %s\n" % fixture("e2e"))
+    check_eq(t(minimal)[0], 0, "a module section alone is a complete config (all defaults)")
+    rel = os.path.join(d.dir, "rel.conf")
+    shutil.copy(fixture("e2e"), os.path.join(d.dir, "rel.wasm"))
+    with open(rel, "w") as f:
+        f.write("# comment\n; comment\n\n[daemon]\nworkers = 3   # trailing comment\n"
+                "socket = \"/tmp/x.sock\"\n[module m]\npath = rel.wasm\nslots=1\n"
+                "max_memory = 4M\ndeadline = 0\n")
+    check_eq(t(rel), (0, t(rel)[1]), "relative module paths, quotes, comments, 0 deadline")
+
+
+BAD = [
+    # (text after a good [daemon] header, line of the error, words of the message)
+    ("workers = 0\n", 2, "workers: 0 is out of range"),
+    ("workers = two\n", 2, "workers: expected a number"),
+    ("executor_threads = 1000\n", 2, "executor_threads"),
+    ("socket = relative.sock\n", 2, "absolute path"),
+    ("socket_mode = 0999\n", 2, "socket_mode"),
+    ("socket_mode = 0060\n", 2, "owner unable"),
+    ("socket_owner = no-such-user-xyz\n", 2, "unknown user"),
+    ("log = somewhere\n", 2, "log: expected stderr, syslog"),
+    ("log_level = loud\n", 2, "log_level"),
+    ("max_request_size = 10\n", 2, "max_request_size"),
+    ("max_request_size = 5X\n", 2, "unknown size unit"),
+    ("grace_period = 10\n", 2, "needs a unit"),
+    ("pid_file = pid\n", 2, "pid_file"),
+    ("frobnicate = 1\n", 2, "unknown directive 'frobnicate'"),
+    ("just words\n", 2, "expected 'key = value'"),
+    ("[daemon]\n", 2, "second [daemon]"),
+    ("[module]\n", 2, "the name must be"),
+    ("[module a b]\n", 2, "the name must be"),
+    ("[modules x]\n", 2, "unknown section"),
+    ("[shmem s]\n", 2, "reserved"),
+    ("[module m\n", 2, "closing ']'"),
+    ("[module m]\nslots = 0\n", 3, "slots: 0 is out of range"),
+    ("[module m]\nmax_memory = 100000\n", 3, "multiple of the 64K"),
+    ("[module m]\ndeadline = 2h\n", 3, "needs a unit"),
+    ("[module m]\npath = /no/such.wasm\n", 3, "cannot read '/no/such.wasm'"),
+    ("[module m]\nslots = 1\n", 2, "[module m] has no 'path'"),
+    ("[module m]\npath = %(e2e)s\n[module m]\n", 4, "defined twice"),
+    ("[module m]\npath = %(e2e)s\nmax_request_size = 2M\n", 2, "exceeds the daemon's"),
+    ("[module m]\npath = %(e2e)s\ncolour = blue\n", 4, "unknown directive 'colour' in [module m]"),
+    ("[module m]\npath = %(bad)s\n", 2, "module 'm'"),
+    ("", 0, "no [module NAME] section"),
+]
+
+
+def test_bad(d):
+    bad_wasm = os.path.join(d.dir, "bad.wasm")
+    with open(bad_wasm, "wb") as f:
+        f.write(b"\0asm\1\0\0\0\x0a\x02\x01")  # a code section cut short
+    conf = os.path.join(d.dir, "bad.conf")
+    for text, line, words in BAD:
+        body = "[daemon]\n" + text % {"e2e": fixture("e2e"), "bad": bad_wasm}
+        # Files without a module section get one at the end when the error is elsewhere.
+        if "[module" not in text and line:
+            body += "[module ok]\npath = %s\n" % fixture("e2e")
+        with open(conf, "w") as f:
+            f.write(body)
+        rc, out = t(conf)
+        where = "%s:%d: " % (conf, line) if line else "%s: " % conf
+        check(rc == 1 and out.startswith(where) and words in out,
+              "-t rejects %r with %s... %s" % (text.strip(), where, words), out)
+    with open(conf, "w") as f:
+        f.write("[daemon]\nworkers = 0\n")
+    r = subprocess.run([DAEMON, "-f", "-c", conf], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 1 and "%s:2: workers" % conf in r.stderr,
+          "the daemon refuses to start on a bad config, with file:line", r.stderr)
+    rc, out = t(os.path.join(d.dir, "missing.conf"))
+    check(rc == 1 and "missing.conf: cannot open" in out, "-t on a missing file exits 1", out)
+    r = subprocess.run([DAEMON, "-x"], capture_output=True, text=True)
+    check(r.returncode == 2 and "usage" in r.stderr, "a bad option prints the usage")
+
+
+def main():
+    d = Daemon(start=False)
+    test_example(d)
+    test_good(d)
+    test_bad(d)
+
+
+run_main(main)

@@ -1,0 +1,87 @@
+;; interp_ops.wat: interpreter fixture: arithmetic edge cases, every trap kind, calls,
+;; multi-value, recursion, loops and a host callback for re-entry (tests/check_interp.c).
+(module
+  (import "env" "callback" (func $cb (param i32) (result i32)))
+  (type $i_i (func (param i32) (result i32)))
+  (memory (export "mem") 1 4)
+  (table $t 4 funcref)
+  (elem (table $t) (i32.const 0) func $add1 $ret_f32)
+
+  (func $add1 (type $i_i) (i32.add (local.get 0) (i32.const 1)))
+  (func $ret_f32 (result f32) (f32.const 1.5))
+
+  ;; arithmetic
+  (func (export "div_s") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "rem_s") (param i32 i32) (result i32) (i32.rem_s (local.get 0) (local.get 1)))
+  (func (export "div_u64") (param i64 i64) (result i64) (i64.div_u (local.get 0) (local.get 1)))
+  (func (export "rotl") (param i32 i32) (result i32) (i32.rotl (local.get 0) (local.get 1)))
+  (func (export "clz64") (param i64) (result i64) (i64.clz (local.get 0)))
+  (func (export "trunc_f32_s") (param f32) (result i32) (i32.trunc_f32_s (local.get 0)))
+  (func (export "trunc_f64_u64") (param f64) (result i64) (i64.trunc_f64_u (local.get 0)))
+  (func (export "sat_f64_s") (param f64) (result i32) (i32.trunc_sat_f64_s (local.get 0)))
+  (func (export "f32_min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))
+  (func (export "f64_max") (param f64 f64) (result f64) (f64.max (local.get 0) (local.get 1)))
+  (func (export "f32_neg") (param f32) (result f32) (f32.neg (local.get 0)))
+  (func (export "f64_nearest") (param f64) (result f64) (f64.nearest (local.get 0)))
+  (func (export "f32_add") (param f32 f32) (result f32) (f32.add (local.get 0) (local.get 1)))
+  (func (export "extend8") (param i32) (result i32) (i32.extend8_s (local.get 0)))
+
+  ;; a loop with locals, compare-and-branch and local.set fusion: sum of 1..n
+  (func (export "sum") (param i32) (result i64) (local $acc i64)
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get 0)))
+        (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (local.get 0))))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br $l)))
+    (local.get $acc))
+
+  ;; pending reads of a local that is then overwritten: returns a*1000 + b with a, b swapped
+  (func (export "swap_pending") (param i32 i32) (result i32)
+    (local.get 0)
+    (local.set 0 (local.get 1))
+    (local.set 1)
+    (i32.add (i32.mul (local.get 0) (i32.const 1000)) (local.get 1)))
+
+  ;; traps
+  (func (export "unreachable") (unreachable))
+  (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "load_far") (param i32) (result i64) (i64.load offset=0xfffffff0 (local.get 0)))
+  (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "call_ind") (param i32 i32) (result i32)
+    (call_indirect $t (type $i_i) (local.get 0) (local.get 1)))
+  (func (export "table_get_null") (param i32) (result i32)
+    (ref.is_null (table.get $t (local.get 0))))
+
+  ;; recursion
+  (func $fac (export "fac") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.const 1))
+      (else (i64.mul (local.get 0) (call $fac (i64.sub (local.get 0) (i64.const 1)))))))
+  (func $runaway (export "runaway") (param i32) (result i32)
+    (call $runaway (i32.add (local.get 0) (i32.const 1))))
+  (func (export "spin") (loop $l (br $l)))
+
+  ;; multi-value
+  (func (export "swap") (param i32 i64) (result i64 i32) (local.get 1) (local.get 0))
+  (func (export "divmod") (param i32 i32) (result i32 i32)
+    (block (result i32 i32)
+      (br_if 0 (i32.const -1) (i32.const -1) (i32.eqz (local.get 1)))
+      (drop) (drop)
+      (i32.div_u (local.get 0) (local.get 1))
+      (i32.rem_u (local.get 0) (local.get 1))))
+  (func (export "pick") (param i32) (result i32 i32)
+    (block (result i32 i32)
+      (block (result i32 i32)
+        (i32.const 1) (i32.const 2)
+        (br_table 0 1 (local.get 0)))
+      (i32.const 10) (i32.add)))
+
+  ;; re-entry through the host: callback(n) calls "reenter"(n - 1) and adds 1
+  (func (export "reenter") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 100))
+      (else (call $cb (local.get 0)))))
+)
