@@ -643,8 +643,15 @@ static int read_code_entry(struct decoder *d, struct wasm_func_def *f)
     /* The body's last instruction must be its final `end`. Whether an earlier 0x0b is an `end`
      * or an immediate byte only the body compiler can tell. */
     if (f->body_len == 0 || f->body[f->body_len - 1] != 0x0b) {
+        /* Word it as a decoder reading on for the missing `end` would: into the next entry,
+         * past the end of the binary, or into the next section. */
+        const char *msg = "END opcode expected";
+
+        if (r->end == outer_end)
+            msg = outer_end == d->m->bytes + d->m->len ? "unexpected end of section or function"
+                                                       : "section size mismatch";
         r->p = r->end;
-        rc = wasm_rd_fail(r, "END opcode expected");
+        rc = wasm_rd_fail(r, msg);
         goto out;
     }
     r->p = r->end;
