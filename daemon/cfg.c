@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Which kind of section the parser is in. */
@@ -362,6 +363,35 @@ static int module_key(struct parser *p, const char *k, const char *v)
         m->max_request_size = (size_t)n;
         return 0;
     }
+    if (strcmp(k, "wasi_dir") == 0) {
+        struct stat st;
+        char *full;
+        if (*v == '\0') {
+            free(m->wasi_dir);
+            m->wasi_dir = NULL;
+            return 0;
+        }
+        if (v[0] == '/')
+            full = strdup(v);
+        else if (asprintf(&full, "%s/%s", p->dir, v) < 0)
+            full = NULL;
+        if (full == NULL)
+            return perr(p, "out of memory");
+        if (stat(full, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            perr(p, "wasi_dir: '%s' is not a directory", full);
+            free(full);
+            return -1;
+        }
+        free(m->wasi_dir);
+        m->wasi_dir = full;
+        return 0;
+    }
+    if (strcmp(k, "wasi_output_max") == 0) {
+        if (parse_size(p, k, v, 1, 1ULL << 30, &n) < 0)
+            return -1;
+        m->wasi_output_max = (size_t)n;
+        return 0;
+    }
     return perr(p, "unknown directive '%s' in [module %s]", k, m->name);
 }
 
@@ -408,6 +438,7 @@ static int section_header(struct parser *p, char *s)
         mods[c->nmodules].slots = CFG_DEFAULT_SLOTS;
         mods[c->nmodules].deadline_ms = CFG_DEFAULT_DEADLINE_MS;
         mods[c->nmodules].max_request_size = 0; /* the daemon's, filled in at the end */
+        mods[c->nmodules].wasi_output_max = CFG_DEFAULT_WASI_OUTPUT_MAX;
         mods[c->nmodules].line = p->line;
         c->nmodules++;
         if (mods[c->nmodules - 1].name == NULL)
@@ -573,6 +604,7 @@ void cfg_free(struct config *cfg)
     for (size_t i = 0; i < cfg->nmodules; i++) {
         free(cfg->modules[i].name);
         free(cfg->modules[i].path);
+        free(cfg->modules[i].wasi_dir);
     }
     free(cfg->modules);
     free(cfg->file);

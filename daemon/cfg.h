@@ -31,6 +31,8 @@ struct cfg_module {
     uint64_t max_memory;     /* bytes, a multiple of 64 KiB; 0 = the module's own maximum */
     uint64_t deadline_ms;    /* default run deadline; 0 = none */
     size_t max_request_size; /* longest request line naming this module */
+    char *wasi_dir;          /* WASI commands: a directory granted read-only, or NULL */
+    size_t wasi_output_max;  /* WASI commands: bytes of stdout and of stderr kept */
     int line;                /* line of the section header, for messages */
 };
 
@@ -71,6 +73,7 @@ struct config {
 #define CFG_DEFAULT_GRACE_MS         10000
 #define CFG_DEFAULT_SLOTS            16
 #define CFG_DEFAULT_DEADLINE_MS      1000
+#define CFG_DEFAULT_WASI_OUTPUT_MAX (1024 * 1024)
 
 /* Read and validate the file at path. Returns a config, or NULL with a message of the form
  * `file:line: message` (or `file: message`) in err. Nothing is logged. */

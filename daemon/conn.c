@@ -7,6 +7,7 @@
 #include "exec_pool.h"
 #include "log.h"
 #include "proto.h"
+#include "wasirun.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -256,22 +257,66 @@ static void count_run(struct worker *w, uint64_t t0)
     atomic_fetch_add_explicit(&w->st->run_nanoseconds, mono_ns() - t0, memory_order_relaxed);
 }
 
+/* Guest code of a WASI module may call WASI functions outside `_start` (a start function, a
+ * library export): give them the thread's state, with its output thrown away. */
+static void wasi_bind(struct worker *w, size_t mod, struct wasm_exec *ex)
+{
+    struct wasi *ws;
+
+    if (w->mods->e[mod].wasi == NULL)
+        return;
+    ws = wasirun_state(mod, w->mods->n, w->mods->e[mod].cfg);
+    if (ws != NULL)
+        wasi_reset(ws);
+    wasm_exec_set_user(ex, ws);
+}
+
+/* `_start` of a WASI module: a command with argv, env, stdin, exit code and output. */
+static void run_command(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
+{
+    struct worker *w = j->c->w;
+    const struct modset_entry *e = &w->mods->e[mi->mod];
+    enum proto_err code = PROTO_OK;
+    json_t *msg;
+    uint64_t t0;
+    int rc = 0;
+
+    if (j->req.nargs != 0) {
+        reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS,
+                    "_start takes no arguments (give the program argv instead)");
+        return;
+    }
+    if (!run_begin(j, ex))
+        return;
+    set_deadline(j, ex);
+    t0 = mono_ns();
+    msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code,
+                        &rc);
+    run_end(j);
+    count_run(w, t0);
+    if (wasm_is_trap(rc))
+        modset_count_trap(w->pools, mi->mod, rc);
+    reply(j->c, msg, code);
+}
+
 /* Instantiate j->mod on ex. Returns 0 with *mi filled, or replies the error itself. */
 static int instantiate_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
 {
     struct worker *w = j->c->w;
     struct wasm_error err = {0};
-    uint64_t t0;
     int rc;
 
     if (!run_begin(j, ex))
         return -ECANCELED;
+    /* The deadline covers the start function too. */
     set_deadline(j, ex);
-    t0 = mono_ns();
+    wasi_bind(w, j->mod, ex);
     rc = modset_instantiate(w->pools, j->mod, ex, mi, &err);
+    wasm_exec_set_user(ex, NULL);
     run_end(j);
-    count_run(w, t0);
-    worker_publish_pool(w, j->mod);
+    /* A call publishes once, after its release. */
+    if (rc < 0 || j->req.op == PROTO_OP_INSTANTIATE)
+        worker_publish_pool(w, j->mod);
     if (rc < 0) {
         if (rc == -WASM_EEXHAUSTED)
             reply_error(j->c, j->req.id, PROTO_E_POOL_EXHAUSTED,
@@ -339,6 +384,11 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
     uint64_t t0;
     int rc;
 
+    if (w->mods->e[mi->mod].wasi != NULL && j->req.export_len == 6 &&
+        memcmp(j->req.export_name, "_start", 6) == 0) {
+        run_command(j, ex, mi);
+        return;
+    }
     if (wasm_instance_export(mi->inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
         ext.kind != WASM_EXTERN_FUNC) {
         reply_error(j->c, j->req.id, PROTO_E_UNKNOWN_EXPORT, "module '%s' exports no function '%s'",
@@ -358,8 +408,10 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
     if (!run_begin(j, ex))
         goto done;
     set_deadline(j, ex);
+    wasi_bind(w, mi->mod, ex);
     t0 = mono_ns();
     rc = wasm_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
+    wasm_exec_set_user(ex, NULL);
     run_end(j);
     count_run(w, t0);
     if (rc == 0) {

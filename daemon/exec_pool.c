@@ -3,12 +3,22 @@
 
 #include "exec_pool.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+/* How long a job may run on the thread that led the loop before the standby thread takes the
+ * loop over: the most a long run can delay the other connections' requests. */
+#define EXEC_HANDOFF_NS 200000
 
 struct exec_thread {
     pthread_t tid;
@@ -26,8 +36,12 @@ struct exec_pool {
     unsigned running;             /* jobs running now */
     unsigned idle;                /* threads waiting on cv */
     bool leader;                  /* a thread is in the event loop */
+    bool standby;                 /* a thread sleeps on the handoff timer */
+    int tfd;                      /* the handoff timer (timerfd) */
+    int efd;                      /* eventfd: wakes the standby when the pool stops */
     bool stop;
     bool loop_failed;
+    const char *stop_reason;
     unsigned n; /* threads started by the pool */
     struct exec_thread *t;
     struct exec_thread main; /* the thread of exec_pool_run */
@@ -63,52 +77,87 @@ static void run_job(struct exec_pool *p, struct exec_thread *t, struct exec_job 
     p->running--;
 }
 
+/* Caller holds mu: run one iteration of the event loop, then, if it queued guest code, run
+ * the first job here while another thread takes the loop over. */
+static void lead(struct exec_pool *p, struct exec_thread *t)
+{
+    struct exec_job *j;
+    bool armed = false;
+    int rc;
+
+    p->leader = true;
+    pthread_mutex_unlock(&p->mu);
+    /* Callbacks answer quick requests themselves and queue guest code. */
+    rc = event_base_loop(p->base, EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY);
+    pthread_mutex_lock(&p->mu);
+    p->leader = false;
+    if (rc < 0) {
+        p->loop_failed = true;
+        p->stop = true;
+        p->stop_reason = "event loop failed";
+    }
+    j = do_take(p);
+    if (j == NULL)
+        return; /* nothing to run: lead again */
+    if (p->standby) {
+        /* The standby takes the loop over only if the job is still running when the timer
+         * fires: a short job (the common case) costs no wake-up at all. */
+        struct itimerspec its = {.it_value = {.tv_nsec = EXEC_HANDOFF_NS}};
+        armed = timerfd_settime(p->tfd, 0, &its, NULL) == 0;
+    }
+    if (!armed)
+        do_wake(p);
+    if (p->head != NULL)
+        do_wake(p); /* more jobs: an idle thread can run one now */
+    run_job(p, t, j);
+    if (armed) {
+        struct itimerspec off = {{0, 0}, {0, 0}};
+        timerfd_settime(p->tfd, 0, &off, NULL);
+    }
+}
+
+/* Caller holds mu: be the standby, asleep until the handoff timer fires or the pool stops. */
+static void standby(struct exec_pool *p)
+{
+    struct pollfd pfd[2] = {{.fd = p->tfd, .events = POLLIN}, {.fd = p->efd, .events = POLLIN}};
+    uint64_t ticks;
+
+    p->standby = true;
+    pthread_mutex_unlock(&p->mu);
+    while (poll(pfd, 2, -1) < 0 && errno == EINTR)
+        ;
+    if (read(p->tfd, &ticks, sizeof(ticks)) < 0) {
+        /* Nothing pending (disarmed in time, or a stop): fine. */
+    }
+    pthread_mutex_lock(&p->mu);
+    p->standby = false;
+}
+
 static void member(struct exec_thread *t)
 {
     struct exec_pool *p = t->pool;
 
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        struct exec_job *j = do_take(p);
+        struct exec_job *j;
 
-        if (j != NULL) {
-            run_job(p, t, j);
-            /* This runner is free again: a job waiting for one can go. */
-            if (p->head != NULL)
-                do_wake(p);
-            continue;
-        }
         if (p->stop && p->head == NULL) {
             /* Let the others see it too, then leave. */
             pthread_cond_broadcast(&p->cv);
             break;
         }
+        /* The loop first: someone must always be there to read requests. */
         if (!p->leader && !p->stop) {
-            int rc;
-            p->leader = true;
-            pthread_mutex_unlock(&p->mu);
-            /* Callbacks answer quick requests themselves and queue guest code. */
-            rc = event_base_loop(p->base, EVLOOP_ONCE);
-            pthread_mutex_lock(&p->mu);
-            if (rc < 0) {
-                p->loop_failed = true;
-                p->stop = true;
-            }
-            /* rc 1: no event left to wait for; leading again would spin. */
-            if (rc == 1)
-                p->stop = true;
-            if (event_base_got_exit(p->base) || event_base_got_break(p->base))
-                p->stop = true;
-            j = do_take(p);
-            if (j == NULL)
-                continue; /* nothing to run: lead again */
-            /* Hand the loop to another thread and run the job here, without a wake-up on the
-             * request's path. */
-            p->leader = false;
-            do_wake(p);
+            lead(p, t);
+            continue;
+        }
+        j = do_take(p);
+        if (j != NULL) {
             run_job(p, t, j);
-            if (p->head != NULL)
-                do_wake(p);
+            continue;
+        }
+        if (!p->standby && !p->stop) {
+            standby(p);
             continue;
         }
         p->idle++;
@@ -137,6 +186,18 @@ struct exec_pool *exec_pool_new(struct event_base *base, unsigned nrunners, char
     }
     p->base = base;
     p->nrunners = nrunners;
+    p->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (p->tfd < 0 || p->efd < 0) {
+        snprintf(err, errlen, "timerfd/eventfd: %s", strerror(errno));
+        if (p->tfd >= 0)
+            close(p->tfd);
+        if (p->efd >= 0)
+            close(p->efd);
+        free(p->t);
+        free(p);
+        return NULL;
+    }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->main.pool = p;
@@ -145,25 +206,15 @@ struct exec_pool *exec_pool_new(struct event_base *base, unsigned nrunners, char
         goto fail_exec;
     p->n = nrunners;
     for (unsigned i = 0; i < nrunners; i++) {
-        int rc;
-
         p->t[i].pool = p;
         p->t[i].ex = wasm_exec_new(NULL, &werr);
         if (p->t[i].ex == NULL)
             goto fail_exec;
-        rc = pthread_create(&p->t[i].tid, NULL, thread_main, &p->t[i]);
-        if (rc != 0) {
-            snprintf(err, errlen, "pthread_create: %s", strerror(rc));
-            goto fail;
-        }
-        p->t[i].started = true;
     }
     return p;
 fail_exec:
     snprintf(err, errlen, "execution context: %s",
              werr.message[0] ? werr.message : wasm_strerror(werr.code));
-fail:
-    exec_pool_stop(p);
     exec_pool_free(p);
     return NULL;
 }
@@ -177,24 +228,47 @@ void exec_pool_submit(struct exec_pool *p, struct exec_job *job)
     else
         p->head = job;
     p->tail = job;
-    /* The leader picks it up when its loop iteration ends; an idle thread can take it now. */
-    if (p->running < p->nrunners)
-        do_wake(p);
+    /* No wake-up: jobs are submitted by the loop's callbacks (the leader runs the job when its
+     * iteration ends) or by a job (its thread takes the next one when it finishes). */
     pthread_mutex_unlock(&p->mu);
 }
 
 int exec_pool_run(struct exec_pool *p)
 {
+    /* The threads start only now, once the caller has added its events to the base. */
+    for (unsigned i = 0; i < p->n; i++) {
+        int rc = pthread_create(&p->t[i].tid, NULL, thread_main, &p->t[i]);
+        if (rc != 0) {
+            pthread_mutex_lock(&p->mu);
+            p->stop_reason = "cannot start the executor threads";
+            pthread_mutex_unlock(&p->mu);
+            exec_pool_stop(p);
+            return -1;
+        }
+        p->t[i].started = true;
+    }
     member(&p->main);
     return p->loop_failed ? -1 : 0;
 }
 
+const char *exec_pool_stop_reason(struct exec_pool *p)
+{
+    return p->stop_reason != NULL ? p->stop_reason : "stopped";
+}
+
 void exec_pool_stop(struct exec_pool *p)
 {
+    uint64_t one = 1;
+
     pthread_mutex_lock(&p->mu);
     p->stop = true;
+    if (p->stop_reason == NULL)
+        p->stop_reason = "asked to stop";
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    if (write(p->efd, &one, sizeof(one)) < 0) {
+        /* The counter cannot overflow from a few stops; nothing else can fail here. */
+    }
     /* A thread blocked in the loop returns from it. */
     event_base_loopbreak(p->base);
 }
@@ -219,6 +293,8 @@ void exec_pool_free(struct exec_pool *p)
         pthread_mutex_unlock(&p->mu);
     }
     wasm_exec_free(p->main.ex);
+    close(p->tfd);
+    close(p->efd);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p->t);

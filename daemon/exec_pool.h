@@ -20,18 +20,22 @@ struct exec_job {
 
 struct exec_pool;
 
-/* A pool for base whose jobs run on at most nrunners threads at once. It starts nrunners
- * threads; the thread that calls exec_pool_run() makes nrunners + 1, so one is always free to
- * run the loop. NULL and a message in err on failure. */
+/* A pool for base whose jobs run on at most nrunners threads at once: exec_pool_run() starts
+ * nrunners threads and the calling thread makes nrunners + 1, so one is always free to run
+ * the loop. NULL and a message in err on failure. */
 struct exec_pool *exec_pool_new(struct event_base *base, unsigned nrunners, char *err,
                                 size_t errlen);
 
 /* Queue a job; it runs soon, jobs in submission order. Thread-safe. */
 void exec_pool_submit(struct exec_pool *p, struct exec_job *job);
 
-/* Take part in the pool from the calling thread (the worker's main thread) until
- * exec_pool_stop(); returns 0, or -1 when the event loop failed. */
+/* Start the threads and take part from the calling thread (the worker's main thread) until
+ * exec_pool_stop(); returns 0, or -1 when the threads or the event loop failed (see
+ * exec_pool_stop_reason). Add the base's events before calling it. */
 int exec_pool_run(struct exec_pool *p);
+
+/* Why the pool stopped, for the log. */
+const char *exec_pool_stop_reason(struct exec_pool *p);
 
 /* Make every thread leave once the queue is empty (call from an event callback or any thread). */
 void exec_pool_stop(struct exec_pool *p);

@@ -4,6 +4,8 @@
 
 #include "modset.h"
 
+#include "wasirun.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,6 +70,7 @@ struct modset *modset_load(const struct config *cfg, char *err, size_t errlen)
         struct wasm_error werr = {0};
         struct wasm_limits lim;
         unsigned char *bytes = NULL;
+        char msg[256];
         size_t len = 0;
         int r;
 
@@ -84,6 +87,10 @@ struct modset *modset_load(const struct config *cfg, char *err, size_t errlen)
         if (e->module == NULL) {
             snprintf(err, errlen, "%s:%d: module '%s': %s: %s", cfg->file, cm->line, cm->name,
                      cm->path, werr.message[0] ? werr.message : wasm_strerror(werr.code));
+            goto fail;
+        }
+        if (wasirun_imports(e->module, &e->wasi, msg, sizeof(msg)) < 0) {
+            snprintf(err, errlen, "%s:%d: module '%s': %s", cfg->file, cm->line, cm->name, msg);
             goto fail;
         }
         e->image = image_new(e->module, &werr);
@@ -115,6 +122,7 @@ void modset_free(struct modset *ms)
         return;
     for (size_t i = 0; i < ms->n; i++) {
         image_free(ms->e[i].image);
+        wasi_imports_free(ms->e[i].wasi);
         wasm_module_free(ms->e[i].module);
     }
     free(ms->e);
@@ -185,6 +193,8 @@ int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasm_exec *ex
     s = pool_acquire(mp->pools[mod], e->image, err);
     if (s == NULL)
         return err->code < 0 ? err->code : -WASM_EEXHAUSTED;
+    if (e->wasi != NULL)
+        opt.imports = wasi_imports_externs(e->wasi, &opt.nimports);
     opt.memory = slot_memory(s);
     opt.data_preloaded = opt.memory != NULL && slot_preloaded(s);
     out->inst = wasm_instance_new(e->module, &opt, err);

@@ -13,6 +13,7 @@ struct modset_entry {
     const struct cfg_module *cfg; /* borrowed from the config the set was loaded from */
     struct wasm_module *module;   /* immutable, shared by every worker after fork */
     struct image *image;          /* its memory image (sealed memfd), shared the same way */
+    struct wasi_imports *wasi;    /* its WASI import list, NULL when it imports nothing */
 };
 
 /* Every module of a config, in config order. */

@@ -36,7 +36,7 @@ struct stats_worker {
     _Atomic uint64_t connections;             /* connections accepted */
     _Atomic uint64_t connections_open;        /* connections open now */
     _Atomic uint64_t instances_open;          /* instances alive now */
-    _Atomic uint64_t runs;                    /* guest runs (run, call, instantiate's start) */
+    _Atomic uint64_t runs;                    /* exports run (run and call requests) */
     _Atomic uint64_t run_nanoseconds;         /* time spent in guest runs */
     _Atomic uint64_t errors[STATS_ERR_CODES]; /* error replies by enum proto_err */
 };

@@ -133,9 +133,12 @@ int worker_main(const struct worker_args *a)
     evconnlistener_set_error_cb(w.listener, on_accept_error);
     /* This thread joins the executor threads: whichever is free runs the event loop. */
     if (exec_pool_run(w.exec) < 0) {
-        log_error("event loop failed");
+        log_error("%s", exec_pool_stop_reason(w.exec));
         goto out;
     }
+    log_debug("leaving: %s", exec_pool_stop_reason(w.exec));
+    if (!w.stopping)
+        log_error("event loop ended unexpectedly: %s", exec_pool_stop_reason(w.exec));
     status = 0;
 out:
     while (w.conns != NULL)

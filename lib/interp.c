@@ -370,19 +370,35 @@ static inline const void *read_ptr(const uint32_t *p)
     return (const void *)(uintptr_t)v;
 }
 
-int interp__run(struct wasm_exec *ex, const struct interp_func *fn, wasm_cell *fp,
-                struct wasm_instance *inst)
+/* Frames have few locals and constants: plain loops beat the memset/memcpy calls that GCC
+ * would otherwise turn them into (and spill registers around). */
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) int
+interp__run(struct wasm_exec *ex, const struct interp_func *fn, wasm_cell *fp,
+            struct wasm_instance *inst)
 {
+    /* clang-format off */
     static const int32_t handlers[IOP__COUNT] = {
-#define X_MISC(name)           [IOP_##name] = (int32_t)(&&L_##name - &&L_base),
-#define X_NUM(code, name, ...) [IOP_##name] = (int32_t)(&&L_##name - &&L_base),
-#define X_BR(name, cond)       [IOP_BR_##name] = (int32_t)(&&L_BR_##name - &&L_base),
-        INTERP_MISCOPS(X_MISC) INTERP_NUMOPS(X_NUM) INTERP_SATOPS(X_NUM) INTERP_LOADS(X_NUM)
-            INTERP_STORES(X_NUM) INTERP_BRCMPS(X_BR)
+#define X_MISC(name)            [IOP_##name] = (int32_t)(&&L_##name - &&L_base),
+#define X_NUM(code, name, ...)  [IOP_##name] = (int32_t)(&&L_##name - &&L_base),
+#define X_BR(name, cond)        [IOP_BR_##name] = (int32_t)(&&L_BR_##name - &&L_base),
+#define X_MEMX(code, name, ...) [IOP_##name##_X] = (int32_t)(&&L_##name##_X - &&L_base),
+#define X_ADDBR(name, cond)     [IOP_ADD_BR_##name] = (int32_t)(&&L_ADD_BR_##name - &&L_base),
+        INTERP_MISCOPS(X_MISC)
+        INTERP_NUMOPS(X_NUM)
+        INTERP_SATOPS(X_NUM)
+        INTERP_LOADS(X_NUM)
+        INTERP_STORES(X_NUM)
+        INTERP_BRCMPS(X_BR)
+        INTERP_LOADS(X_MEMX)
+        INTERP_STORES(X_MEMX)
+        INTERP_BRCMPS(X_ADDBR)
 #undef X_MISC
 #undef X_NUM
 #undef X_BR
+#undef X_MEMX
+#undef X_ADDBR
     };
+    /* clang-format on */
     if (!ex) {
         handler_table = handlers;
         return 0;
@@ -430,6 +446,19 @@ L_BR_UNLESS:
         if (cond)                                                                                  \
             JUMP(3);                                                                               \
         ip += 4;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_BRCMPS(X)
+#undef X
+#define X(name, cond)                                                                              \
+    L_ADD_BR_##name:                                                                               \
+    {                                                                                              \
+        uint32_t a = RI32(2) + RI32(3);                                                            \
+        WI32(1, a);                                                                                \
+        uint32_t b = RI32(4);                                                                      \
+        if (cond)                                                                                  \
+            JUMP(5);                                                                               \
+        ip += 6;                                                                                   \
         NEXT();                                                                                    \
     }
     INTERP_BRCMPS(X)
@@ -551,7 +580,9 @@ L_REF_FUNC:
     NEXT();
 
 L_MEMORY_SIZE:
-    WI32(1, atomic_load_explicit(&mem->size, memory_order_acquire) / WASM_PAGE_SIZE);
+    /* wasm_memory__size, not mem->size: a memory shared across processes (shmem) keeps its
+     * size in a process-shared header; the same for the bounds checks below. */
+    WI32(1, wasm_memory__size(mem) / WASM_PAGE_SIZE);
     ip += 2;
     NEXT();
 L_MEMORY_GROW : {
@@ -564,7 +595,7 @@ L_MEMORY_GROW : {
 L_MEMORY_FILL : {
     uint64_t d = RI32(1), n = RI32(3);
     uint8_t v = (uint8_t)RI32(2);
-    if (unlikely(d + n > atomic_load_explicit(&mem->size, memory_order_acquire)))
+    if (unlikely(d + n > wasm_memory__size(mem)))
         TRAP(OOB_MEMORY);
     memset(mb + d, v, n);
     ip += 4;
@@ -572,7 +603,7 @@ L_MEMORY_FILL : {
 }
 L_MEMORY_COPY : {
     uint64_t d = RI32(1), s = RI32(2), n = RI32(3);
-    size_t size = atomic_load_explicit(&mem->size, memory_order_acquire);
+    size_t size = wasm_memory__size(mem);
     if (unlikely(d + n > size || s + n > size))
         TRAP(OOB_MEMORY);
     memmove(mb + d, mb + s, n);
@@ -584,7 +615,7 @@ L_MEMORY_INIT : {
     uint32_t seg = ip[4];
     const struct wasm_data *data = &inst->module->datas[seg];
     uint64_t len = (data->mode != WASM_SEG_PASSIVE || inst->data_dropped[seg]) ? 0 : data->len;
-    if (unlikely(s + n > len || d + n > atomic_load_explicit(&mem->size, memory_order_acquire)))
+    if (unlikely(s + n > len || d + n > wasm_memory__size(mem)))
         TRAP(OOB_MEMORY);
     memcpy(mb + d, data->bytes + s, n);
     ip += 5;
@@ -691,6 +722,29 @@ L_ELEM_DROP:
         ctype v = (ctype)S(2);                                                                     \
         memcpy(mb + (uint64_t)RI32(1) + ip[3], &v, sizeof v);                                      \
         ip += 4;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_STORES(X)
+#undef X
+
+    /* The same with the address computed by a fused i32.add (wrapping at 32 bits). */
+#define X(code, name, natural, type, ctype, conv)                                                  \
+    L_##name##_X:                                                                                  \
+    {                                                                                              \
+        ctype v;                                                                                   \
+        memcpy(&v, mb + (uint64_t)(uint32_t)(RI32(2) + RI32(3)) + ip[4], sizeof v);                \
+        S(1) = (conv);                                                                             \
+        ip += 5;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_LOADS(X)
+#undef X
+#define X(code, name, natural, type, ctype)                                                        \
+    L_##name##_X:                                                                                  \
+    {                                                                                              \
+        ctype v = (ctype)S(3);                                                                     \
+        memcpy(mb + (uint64_t)(uint32_t)(RI32(1) + RI32(2)) + ip[4], &v, sizeof v);                \
+        ip += 5;                                                                                   \
         NEXT();                                                                                    \
     }
     INTERP_STORES(X)

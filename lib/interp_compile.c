@@ -81,6 +81,11 @@ struct comp {
     const struct wasm_functype *ft;
     struct interp_func *all; /* the module's compiled functions (for direct calls) */
 
+    /* The last i32.add emitted, kept through a retarget of its result to a local, so that a
+     * following compare-and-branch on its result can absorb it (a loop latch). Valid while
+     * add_end == ncode and no label was bound since. */
+    size_t add_start, add_end;
+
     /* Peephole state: the last value-producing instruction, valid while ncode == last_end. */
     size_t last_start, last_dst, last_end;
     int last_op;
@@ -463,6 +468,7 @@ static struct ctl *push_ctl(struct comp *c, enum ctl_kind kind, struct sig s)
     t->patch = NO_PATCH;
     t->else_patch = NO_PATCH;
     forget_last(c);
+    c->add_end = SIZE_MAX;
     return t;
 }
 
@@ -504,6 +510,7 @@ static void link_label(struct comp *c, struct ctl *L, uint32_t pos)
 
 static void resolve_chain(struct comp *c, uint32_t chain, uint32_t target)
 {
+    c->add_end = SIZE_MAX; /* a label here: nothing before it may be fused with what follows */
     while (chain != NO_PATCH) {
         uint32_t next = c->code[chain];
         c->code[chain] = (uint32_t)((int32_t)target - (int32_t)chain);
@@ -590,6 +597,22 @@ static uint32_t emit_cond_jump(struct comp *c, struct ent cond, bool when_true)
         rewind_last(c);
         enum interp_op j =
             when_true ? (enum interp_op)(IOP_BR_EQ + (op - IOP_I32_EQ)) : inverse[op - IOP_I32_EQ];
+        if (c->add_end == c->ncode && c->code[c->add_start + 1] == a) {
+            /* i32.add; [local.tee]; i32.<cmp>; br_if: one instruction */
+            uint32_t d = c->code[c->add_start + 1], x = c->code[c->add_start + 2],
+                     y = c->code[c->add_start + 3];
+            c->ncode = c->add_start;
+            while (c->nfix && c->fix[c->nfix - 1] >= c->ncode)
+                c->nfix--;
+            c->add_end = SIZE_MAX;
+            emit_op(c, (enum interp_op)(IOP_ADD_BR_EQ + (j - IOP_BR_EQ)));
+            emit_slot(c, d);
+            emit_slot(c, x);
+            emit_slot(c, y);
+            emit_slot(c, b);
+            emit_u(c, NO_PATCH);
+            return (uint32_t)c->ncode - 1;
+        }
         emit_op(c, j);
         emit_slot(c, a);
         emit_slot(c, b);
@@ -750,6 +773,10 @@ static void emit_val_op(struct comp *c, enum interp_op op, uint32_t dst, const u
     for (unsigned i = 0; i < n; i++)
         emit_slot(c, srcs[i]);
     note_result(c, start, dpos, op, n > 0 ? srcs[0] : 0, n > 1 ? srcs[1] : 0);
+    if (op == IOP_I32_ADD) {
+        c->add_start = start;
+        c->add_end = c->ncode;
+    }
 }
 
 struct numinfo {
@@ -817,13 +844,35 @@ static void do_local_set(struct comp *c, uint32_t l, bool tee)
         push(c, (uint8_t)c->ltypes[l], l);
 }
 
+/* Was the address a just computed by an i32.add that nothing else reads? Then the access
+ * can do the (wrapping) addition itself. a was just popped: it sat at height c->sp. */
+static bool fusable_add(struct comp *c, struct ent a)
+{
+    return last_valid(c) && c->last_op == IOP_I32_ADD && a.slot == canon(c->sp) &&
+           c->code[c->last_dst] == a.slot;
+}
+
 static void do_load(struct comp *c, enum interp_op op, unsigned natural, uint8_t type)
 {
     uint32_t off = rd_memarg(c, natural);
     struct ent a = pop_t(c, WASM_I32);
+    bool fuse = fusable_add(c, a);
     uint32_t d = push_new(c, type);
     if (dead(c))
         return;
+    if (fuse) {
+        uint32_t x = c->last_a, y = c->last_b;
+        rewind_last(c);
+        size_t start = c->ncode;
+        enum interp_op opx = (enum interp_op)(IOP_I32_LOAD_X + (op - IOP_I32_LOAD));
+        emit_op(c, opx);
+        emit_slot(c, d);
+        emit_slot(c, x);
+        emit_slot(c, y);
+        emit_u(c, off);
+        note_result(c, start, start + 1, opx, x, y);
+        return;
+    }
     size_t start = c->ncode;
     emit_op(c, op);
     size_t dpos = c->ncode;
@@ -840,6 +889,17 @@ static void do_store(struct comp *c, enum interp_op op, unsigned natural, uint8_
     struct ent a = pop_t(c, WASM_I32);
     if (dead(c))
         return;
+    if (fusable_add(c, a) && v.slot != a.slot) {
+        uint32_t x = c->last_a, y = c->last_b;
+        rewind_last(c);
+        emit_op(c, (enum interp_op)(IOP_I32_STORE_X + (op - IOP_I32_STORE)));
+        emit_slot(c, x);
+        emit_slot(c, y);
+        emit_slot(c, v.slot);
+        emit_u(c, off);
+        forget_last(c);
+        return;
+    }
     emit_op(c, op);
     emit_slot(c, a.slot);
     emit_slot(c, v.slot);
@@ -992,13 +1052,21 @@ static void do_prefix_fc(struct comp *c)
     forget_last(c);
 }
 
-static void do_end(struct comp *c)
+/* The end of a block's instructions: exactly its results must be on the stack. They stay
+ * there (when the stack was polymorphic, only real entries are kept: the code is dead). */
+static void check_end(struct comp *c, const struct ctl *t)
 {
-    struct ctl *t = &c->ctl[c->nctl - 1];
+    uint32_t save = c->sp;
     pop_vals(c, t->sig.r, t->sig.nr);
     if (c->sp != t->height)
         invalid(c, "type mismatch");
-    c->sp += t->sig.nr; /* the entries are still there */
+    c->sp = save;
+}
+
+static void do_end(struct comp *c)
+{
+    struct ctl *t = &c->ctl[c->nctl - 1];
+    check_end(c, t);
     if (t->kind == CTL_IF) {
         if (t->sig.np != t->sig.nr)
             invalid(c, "type mismatch");
@@ -1006,7 +1074,7 @@ static void do_end(struct comp *c)
             if (t->sig.p[i] != t->sig.r[i])
                 invalid(c, "type mismatch");
     }
-    if (!dead(c))
+    if (t->kind != CTL_FUNC && !dead(c))
         materialize(c, t->height);
     if (t->kind == CTL_FUNC) {
         emit_return(c);
@@ -1030,10 +1098,7 @@ static void do_else(struct comp *c)
     struct ctl *t = &c->ctl[c->nctl - 1];
     if (t->kind != CTL_IF)
         malformed(c, "else without if");
-    pop_vals(c, t->sig.r, t->sig.nr);
-    if (c->sp != t->height)
-        invalid(c, "type mismatch");
-    c->sp += t->sig.nr;
+    check_end(c, t);
     if (!dead(c)) {
         materialize(c, t->height);
         emit_op(c, IOP_BR);
@@ -1075,8 +1140,7 @@ static void compile_body(struct comp *c)
         case 0x02: /* block */
         case 0x03: /* loop */
             s = rd_blocktype(c);
-            pop_vals(c, s.p, s.np);
-            c->sp += s.np;
+            pop_repush(c, s.p, s.np);
             if (!dead(c))
                 materialize(c, 0);
             {
@@ -1089,8 +1153,7 @@ static void compile_body(struct comp *c)
         case 0x04: /* if */
             s = rd_blocktype(c);
             e = pop_t(c, WASM_I32);
-            pop_vals(c, s.p, s.np);
-            c->sp += s.np;
+            pop_repush(c, s.p, s.np);
             {
                 bool was_dead = dead(c);
                 uint32_t pos = NO_PATCH;
@@ -1120,8 +1183,7 @@ static void compile_body(struct comp *c)
             x = rd_u32(c);
             {
                 struct ctl *L = label(c, x);
-                pop_vals(c, label_types(L), label_arity(L));
-                c->sp += label_arity(L);
+                check_vals(c, label_types(L), label_arity(L));
                 emit_br(c, x);
             }
             set_unreachable(c);
@@ -1133,8 +1195,7 @@ static void compile_body(struct comp *c)
             do_br_table(c);
             break;
         case 0x0f: /* return */
-            pop_vals(c, c->ft->results, c->ft->nresults);
-            c->sp += c->ft->nresults;
+            check_vals(c, c->ft->results, c->ft->nresults);
             emit_return(c);
             set_unreachable(c);
             break;
@@ -1413,6 +1474,7 @@ static int compile_function(struct comp *c, uint32_t k, struct interp_func *f)
     c->nctl = 0;
     c->nconsts = 0;
     c->ltypes = NULL;
+    c->add_end = SIZE_MAX;
     forget_last(c);
 
     c->rc = 0;

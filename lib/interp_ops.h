@@ -212,6 +212,9 @@
  *   TABLE_SIZE dst t                 TABLE_GROW dst init n t                 TABLE_FILL i v n t
  *   TABLE_COPY d s n dt st           TABLE_INIT d s n t seg                  ELEM_DROP seg
  *   BR_<cmp> a b r (i32 compare and branch)
+ *   <load> dst addr off              <store> addr v off
+ *   ADD_BR_<cmp> d x y b r (d = x + y as i32, then compare d with b and branch: a loop latch)
+ *   <load>_X dst a b off             <store>_X a b v off   (address (u32)(a + b), a fused i32.add)
  */
 #define INTERP_MISCOPS(X)                                                                          \
     X(UNREACHABLE)                                                                                 \
@@ -246,19 +249,32 @@
     X(TABLE_INIT)                                                                                  \
     X(ELEM_DROP)
 
+/* clang-format off */
 enum interp_op {
 #define INTERP_X_MISC(name)                             IOP_##name,
 #define INTERP_X_NUM(code, name, kind, tin, tout, expr) IOP_##name,
 #define INTERP_X_MEM(code, name, ...)                   IOP_##name,
+#define INTERP_X_MEMX(code, name, ...)                  IOP_##name##_X,
 #define INTERP_X_BRCMP(name, cond)                      IOP_BR_##name,
-    INTERP_MISCOPS(INTERP_X_MISC) INTERP_NUMOPS(INTERP_X_NUM) INTERP_SATOPS(INTERP_X_NUM)
-        INTERP_LOADS(INTERP_X_MEM) INTERP_STORES(INTERP_X_MEM) INTERP_BRCMPS(INTERP_X_BRCMP)
+#define INTERP_X_ADDBR(name, cond)                      IOP_ADD_BR_##name,
+    INTERP_MISCOPS(INTERP_X_MISC)
+    INTERP_NUMOPS(INTERP_X_NUM)
+    INTERP_SATOPS(INTERP_X_NUM)
+    INTERP_LOADS(INTERP_X_MEM)
+    INTERP_STORES(INTERP_X_MEM)
+    INTERP_BRCMPS(INTERP_X_BRCMP)
+    INTERP_LOADS(INTERP_X_MEMX)
+    INTERP_STORES(INTERP_X_MEMX)
+    INTERP_BRCMPS(INTERP_X_ADDBR)
 #undef INTERP_X_MISC
 #undef INTERP_X_NUM
 #undef INTERP_X_MEM
+#undef INTERP_X_MEMX
 #undef INTERP_X_BRCMP
-            IOP__COUNT
+#undef INTERP_X_ADDBR
+    IOP__COUNT
 };
+/* clang-format on */
 
 /* A compiled function body. Immutable after interp_compile_module. */
 struct interp_func {

@@ -55,8 +55,9 @@ uint8_t *wasm_memory_base(const struct wasm_memory *mem)
 size_t wasm_memory_size(const struct wasm_memory *mem)
 {
     /* Pairs with the release store in wasm_memory_grow: a reader that sees the new size also
-     * sees the pages made accessible for it. */
-    return atomic_load_explicit(&((struct wasm_memory *)mem)->size, memory_order_acquire);
+     * sees the pages made accessible for it. (shmem hook: a memory shared across processes
+     * reads its size from its process-shared header; see wasm_memory__size.) */
+    return wasm_memory__size(mem);
 }
 
 uint32_t wasm_memory_max_pages(const struct wasm_memory *mem)
@@ -75,6 +76,10 @@ int wasm_memory_grow(struct wasm_memory *mem, uint32_t delta_pages, uint32_t *ol
     uint64_t new_pages;
     int rc = 0;
 
+    /* shmem hook: a memory shared across processes grows under its own cross-process lock and
+     * publishes its size in its process-shared header (ops->grow_pages, shmem.c). */
+    if (mem->ops->grow_pages != NULL)
+        return mem->ops->grow_pages(mem, delta_pages, old_pages);
     pthread_mutex_lock(&mem->grow_lock);
     /* Under the lock nobody else changes the size; relaxed is enough. */
     old_size = atomic_load_explicit(&mem->size, memory_order_relaxed);

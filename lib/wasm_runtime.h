@@ -55,6 +55,14 @@ struct wasm_memory_ops {
     int (*grow)(struct wasm_memory *mem, size_t new_size);
     /* Last reference dropped: release the backing store and mem itself. */
     void (*destroy)(struct wasm_memory *mem);
+    /* Optional; NULL for memories private to one process. A memory shared across processes
+     * (shmem.c) keeps its authoritative size in a process-shared header, because the `size`
+     * field below is per process and would miss a grow made by another process.
+     * size: the current size, read with acquire semantics (see wasm_memory__size).
+     * grow_pages: all of memory.grow (limit check, growth, publication) under the store's own
+     * cross-process lock; wasm_memory_grow delegates to it and `grow` is then unused. */
+    size_t (*size)(const struct wasm_memory *mem);
+    int (*grow_pages)(struct wasm_memory *mem, uint32_t delta_pages, uint32_t *old_pages);
 };
 
 struct wasm_memory {
@@ -71,6 +79,17 @@ struct wasm_memory {
      * ceiling of a memory declared without one; import matching needs the difference. */
     bool has_max;
 };
+
+/* The current size of mem in bytes, as memory.size and every bounds check must read it: the
+ * backing store's size when it keeps one (a memory shared across processes), else `size`. The
+ * acquire load pairs with the release store of a grow, so the pages below the size returned are
+ * accessible. */
+static inline size_t wasm_memory__size(const struct wasm_memory *mem)
+{
+    if (__builtin_expect(mem->ops->size != NULL, 0))
+        return mem->ops->size(mem);
+    return atomic_load_explicit(&((struct wasm_memory *)mem)->size, memory_order_acquire);
+}
 
 /* Initialise the common part of a memory made by a backing store. */
 void wasm_memory__init(struct wasm_memory *mem, uint8_t *base, size_t size, uint32_t max_pages,

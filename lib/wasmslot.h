@@ -539,6 +539,90 @@ void pool_count_trap(struct pool *p, int err);
  * served by a slot), "traps", "timeouts", "exhaustions" (acquires refused). Thread-safe. */
 void pool_stats(struct pool *p, stats_sink_fn sink, void *arg);
 
+/* ---------------------------------------------------------------- shared memories */
+
+/*
+ * A shared memory (threads proposal) is made by the embedder, never by an instance, and
+ * imported by any number of instances of any modules, running on any threads at once.
+ *
+ * Layout: one reservation of WASM_MEM_RESERVE + WASM_MEM_GUARD bytes (PROT_NONE), with a memfd
+ * mapped MAP_SHARED over [0, maximum); the memfd is sized to the current size with ftruncate
+ * (sealed against shrinking), so an access in [size, maximum) raises SIGBUS, one beyond the
+ * maximum SIGSEGV, and both become "out of bounds memory access" traps. The base never moves.
+ *
+ * Growth: the current size, the grow lock (a robust, process-shared mutex) and the waiter
+ * queues live in a small process-shared header. memory.grow takes the lock, ftruncates the
+ * memfd, then publishes the new size with a release store; memory.size reads it with an
+ * acquire load, so a size is never seen before its pages are accessible.
+ *
+ * Threads and processes: within a process every thread sees the same bytes and size. A memory
+ * made before fork() is shared with the children too: the same bytes (MAP_SHARED), the same
+ * size and lock (the header), and wait/notify work across processes (waiters are queued in the
+ * header by offset and sleep on futexes without FUTEX_PRIVATE_FLAG). A memory made after
+ * fork() is private to the process that made it. Plain shared memories (wasm_memory_new with
+ * shared=true, what a module that defines a shared memory gets) are private to their process:
+ * a child of fork() gets a copy-on-write copy, not the same bytes.
+ *
+ * References: shmem_new returns the creator's reference; every instance that imports the
+ * memory takes one (wasm_instance_new does that); wasm_memory_unref drops one, and the last
+ * unref, on whichever thread, unmaps and closes everything. References are counted per process:
+ * a child of fork() inherits the references its parent held and drops them on its own.
+ *
+ * Limits: at most SHMEM_MAX_WAITERS threads wait on one memory at a time (a further wait fails
+ * with -WASM_ELIMIT). A process killed while one of its threads waits leaves that waiter queued:
+ * a later notify counts it once as woken. A process killed while holding the grow lock or a
+ * queue lock does not block the others (robust mutexes).
+ */
+
+#define SHMEM_MAX_WAITERS 1024
+
+/* Make a shared memory of min_pages pages that can grow to max_pages (<= 65536; the threads
+ * proposal requires a maximum). name (may be NULL) names the memfd, for /proc/PID/maps.
+ * Returns the memory with one reference (the creator's), or NULL with err filled: -EINVAL for
+ * bad limits, -errno of memfd_create/ftruncate/mmap. */
+struct wasm_memory *shmem_new(const char *name, uint32_t min_pages, uint32_t max_pages,
+                              struct wasm_error *err);
+
+/* True when mem was made by shmem_new (so it is shared with the children of a later fork). */
+bool shmem_is_shmem(const struct wasm_memory *mem);
+
+/* Results of shmem_wait32/64, as memory.atomic.wait32/64 returns them. */
+enum shmem_wait_result {
+    SHMEM_WAIT_OK = 0,        /* "ok": woken by a notify */
+    SHMEM_WAIT_NOT_EQUAL = 1, /* "not-equal": the value was not the expected one */
+    SHMEM_WAIT_TIMED_OUT = 2, /* "timed-out" */
+};
+
+/* memory.atomic.wait32 / wait64 on any memory (shmem_new, or wasm_memory_new with
+ * shared=true): if the 4- / 8-byte value at byte offset equals expected, sleep until a
+ * shmem_notify on that offset wakes this waiter or timeout_ns nanoseconds pass (negative:
+ * forever). The comparison and the queueing are atomic with respect to shmem_notify, so no
+ * wake-up is lost. Returns a shmem_wait_result, or a negative code: -WASM_TRAP_OOB_MEMORY when
+ * [offset, offset + 4/8) is not inside the current size, -WASM_TRAP_UNALIGNED_ATOMIC when
+ * offset is not a multiple of 4/8, -WASM_TRAP_EXPECTED_SHARED when the memory is not shared
+ * (checked in that order), -WASM_ELIMIT when SHMEM_MAX_WAITERS threads already wait, and
+ * -WASM_TRAP_TIMEOUT when ex (may be NULL) is interrupted or reaches its deadline meanwhile:
+ * the wait sleeps until ex's deadline at the latest and polls its interruption flag every
+ * 10 ms, so a guest that waits forever still ends with a timeout trap. Callable from the
+ * thread running guest code. */
+int shmem_wait32(struct wasm_memory *mem, uint64_t offset, uint32_t expected, int64_t timeout_ns,
+                 struct wasm_exec *ex);
+int shmem_wait64(struct wasm_memory *mem, uint64_t offset, uint64_t expected, int64_t timeout_ns,
+                 struct wasm_exec *ex);
+
+/* memory.atomic.notify: wake at most count of the threads waiting on offset (of any process
+ * sharing the memory), oldest first. Returns how many were woken (0 on an unshared memory,
+ * where nobody can wait), or -WASM_TRAP_OOB_MEMORY / -WASM_TRAP_UNALIGNED_ATOMIC as for a
+ * 4-byte wait (even when count is 0). */
+int shmem_notify(struct wasm_memory *mem, uint64_t offset, uint32_t count);
+
+/* Samples of a shared memory. Gauges: "size_bytes", "max_bytes", "waiters" (waiting now).
+ * Counters: "grows", "waits" (waits that slept), "wakeups" (waiters woken by a notify),
+ * "wait_timeouts", "notifies". For a shmem_new memory the counters sum every process sharing
+ * it; for a plain shared memory the wait counters are those of all such memories of the
+ * process. */
+void shmem_stats(const struct wasm_memory *mem, stats_sink_fn sink, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -45,7 +45,8 @@ daemon_wasmslotd_SOURCES = \
 	daemon/modset.c daemon/modset.h \
 	daemon/worker.c daemon/worker.h \
 	daemon/conn.c daemon/conn.h \
-	daemon/exec_pool.c daemon/exec_pool.h
+	daemon/exec_pool.c daemon/exec_pool.h \
+	daemon/wasirun.c daemon/wasirun.h
 daemon_wasmslotd_CPPFLAGS = $(AM_CPPFLAGS) -DWASMSLOTD_CONF='"$(sysconfdir)/wasmslotd.conf"'
 daemon_wasmslotd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) -O2
 daemon_wasmslotd_LDADD = proto/libwasmslot_proto.a lib/libwasmslot.a $(LIBEVENT_LIBS) \

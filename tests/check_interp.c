@@ -271,6 +271,11 @@ START_TEST(test_memory_faults_become_traps)
     ck_assert_int_eq(call1("load", &r, 1, I32(0xffffffffu)), -WASM_TRAP_OOB_MEMORY);
     ck_assert_int_eq(call1("load_far", &r, 1, I32(0xfffffff0u)), -WASM_TRAP_OOB_MEMORY);
     ck_assert_int_eq(call1("store", &r, 2, I32(65536), I32(1)), -WASM_TRAP_OOB_MEMORY);
+    /* 0xfffffffc + 8 wraps to 4 before the offset is added */
+    ck_assert_int_eq(call1("store_wrap", &r, 2, I32(0xfffffffcu), I32(0xabcdef01u)), 0);
+    ck_assert_uint_eq(call_i32("load", 1, I32(4)), 0xabcdef01u);
+    ck_assert_uint_eq(call_i32("load_wrap", 1, I32(0xfffffff8u)), 0xabcdef01u);
+    ck_assert_int_eq(call1("load_wrap", &r, 1, I32(65530)), -WASM_TRAP_OOB_MEMORY);
     /* the exec is usable after the jump out of the signal handler */
     ck_assert_uint_eq(call_i32("grow", 1, I32(1)), 1);
     ck_assert_uint_eq(call_i32("load", 1, I32(65536)), 0);

@@ -19,9 +19,11 @@
 
 #define MAX_CLIENTS 64
 
-static const char request[] = "{\"id\":1,\"op\":\"call\",\"module\":\"add\",\"export\":\"add\","
-                              "\"args\":[{\"type\":\"i32\",\"value\":1},{\"type\":\"i32\","
-                              "\"value\":2}]}\n";
+static const char ping_request[] = "{\"id\":1,\"op\":\"ping\"}\n";
+static const char call_request[] =
+    "{\"id\":1,\"op\":\"call\",\"module\":\"add\",\"export\":\"add\","
+    "\"args\":[{\"type\":\"i32\",\"value\":1},{\"type\":\"i32\","
+    "\"value\":2}]}\n";
 /* What the daemon answers; the ping-pong server sends the very same bytes. */
 static const char reply[] = "{\"id\":1,\"ok\":true,\"results\":[{\"type\":\"i32\",\"value\":3}]}\n";
 
@@ -45,12 +47,16 @@ static int connect_to(const char *path)
     return -1;
 }
 
+/* The request every client sends: the call, or a ping for the loop's own cost (-p). */
+static const char *request = call_request;
+static size_t request_len = sizeof(call_request) - 1;
+
 /* Send one request and read until its reply's newline. Returns 0 or -1. */
 static int round_trip(int fd, char *buf, size_t cap)
 {
     size_t got = 0;
 
-    if (write(fd, request, sizeof(request) - 1) != (ssize_t)(sizeof(request) - 1))
+    if (write(fd, request, request_len) != (ssize_t)request_len)
         return -1;
     for (;;) {
         ssize_t n = read(fd, buf + got, cap - got);
@@ -121,8 +127,8 @@ static pid_t start_echo(const char *path)
 
 /* ---------------------------------------------------------------- the daemon */
 
-static pid_t start_daemon(const char *daemon, const char *dir, const char *sock,
-                          const char *module, unsigned workers, unsigned threads)
+static pid_t start_daemon(const char *daemon, const char *dir, const char *sock, const char *module,
+                          unsigned workers, unsigned threads)
 {
     char conf[512];
     FILE *f;
@@ -250,8 +256,8 @@ static struct result measure(const char *name, const char *path, unsigned nclien
     r.p50_us = all[(size_t)nclients * n / 2] * 1e6;
     r.p99_us = all[(size_t)nclients * n * 99 / 100] * 1e6;
     r.rps = (double)nclients * n / (end - start);
-    printf("%-9s clients=%-2u requests=%-7u p50=%8.2fus p99=%8.2fus rps=%10.0f\n", name,
-           nclients, nclients * n, r.p50_us, r.p99_us, r.rps);
+    printf("%-9s clients=%-2u requests=%-7u p50=%8.2fus p99=%8.2fus rps=%10.0f\n", name, nclients,
+           nclients * n, r.p50_us, r.p99_us, r.rps);
     fflush(stdout);
     free(all);
     return r;
@@ -260,7 +266,8 @@ static struct result measure(const char *name, const char *path, unsigned nclien
 static void usage(void)
 {
     fprintf(stderr, "usage: socket-bench [-d WASMSLOTD] [-m ADD.WASM] [-n REQUESTS] [-c CLIENTS]\n"
-                    "                    [-w WORKERS] [-t EXECUTOR_THREADS]\n"
+                    "                    [-w WORKERS] [-t EXECUTOR_THREADS] [-p]\n"
+                    "-p also measures `ping` through the daemon (its loop without guest code)\n"
                     "defaults: -d daemon/wasmslotd -m etc/examples/add.wasm -n 20000 -c 8\n"
                     "          -w 2 -t 2 (paths relative to the build directory)\n");
     exit(2);
@@ -272,11 +279,15 @@ int main(int argc, char **argv)
     unsigned n = 20000, many = 8, workers = 2, threads = 2;
     char dir[] = "/tmp/socket-bench-XXXXXX", echo_sock[64], daemon_sock[64], absmod[4096];
     struct result pp1, call1, pp8, call8;
+    bool ping_too = false;
     pid_t echo, wsd;
     int opt;
 
-    while ((opt = getopt(argc, argv, "d:m:n:c:w:t:h")) != -1) {
+    while ((opt = getopt(argc, argv, "d:m:n:c:w:t:ph")) != -1) {
         switch (opt) {
+        case 'p':
+            ping_too = true;
+            break;
         case 'd':
             daemon = optarg;
             break;
@@ -302,8 +313,8 @@ int main(int argc, char **argv)
     if (n == 0 || many == 0 || many > MAX_CLIENTS || workers == 0 || threads == 0)
         usage();
     if (realpath(module, absmod) == NULL) {
-        fprintf(stderr, "socket-bench: %s: %s (run from the build directory or use -m)\n",
-                module, strerror(errno));
+        fprintf(stderr, "socket-bench: %s: %s (run from the build directory or use -m)\n", module,
+                strerror(errno));
         return 1;
     }
     if (mkdtemp(dir) == NULL) {
@@ -317,10 +328,18 @@ int main(int argc, char **argv)
     wsd = start_daemon(daemon, dir, daemon_sock, absmod, workers, threads);
     printf("socket-bench: %u requests per client; wasmslotd with %u worker(s) x %u executor "
            "thread(s); request %zu bytes, reply %zu bytes\n",
-           n, workers, threads, sizeof(request) - 1, sizeof(reply) - 1);
+           n, workers, threads, sizeof(call_request) - 1, sizeof(reply) - 1);
 
     pp1 = measure("pingpong", echo_sock, 1, n);
     call1 = measure("call", daemon_sock, 1, n);
+    if (ping_too) {
+        /* The daemon's own floor: a request answered by the event loop, no guest code. */
+        request = ping_request;
+        request_len = sizeof(ping_request) - 1;
+        measure("ping", daemon_sock, 1, n);
+        request = call_request;
+        request_len = sizeof(call_request) - 1;
+    }
     pp8 = measure("pingpong", echo_sock, many, n / many > 1000 ? n / many : 1000);
     call8 = measure("call", daemon_sock, many, n / many > 1000 ? n / many : 1000);
 

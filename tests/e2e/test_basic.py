@@ -304,6 +304,7 @@ def test_stats(d):
           "errors are counted by code")
     check(any(s["name"] == "worker_restarts" and s["labels"] == {} for s in s1),
           "worker_restarts is reported")
+    check_eq(stat_sum(s1, "worker_restarts"), 0, "no worker died during these tests")
     check_eq(len({s["labels"].get("worker") for s in s1 if "worker" in s["labels"]}), 2,
              "stats cover both workers")
     r = c.rq({"id": "om", "op": "stats", "format": "openmetrics"})

@@ -48,6 +48,11 @@
   (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
   (func (export "load_far") (param i32) (result i64) (i64.load offset=0xfffffff0 (local.get 0)))
   (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+  ;; an address computed by i32.add wraps at 32 bits even when the add is fused into the access
+  (func (export "load_wrap") (param i32) (result i32)
+    (i32.load offset=4 (i32.add (local.get 0) (i32.const 8))))
+  (func (export "store_wrap") (param i32 i32)
+    (i32.store (i32.add (local.get 0) (i32.const 8)) (local.get 1)))
   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
   (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))
   (func (export "call_ind") (param i32 i32) (result i32)

@@ -1,0 +1,266 @@
+/* wasirun.c: WASI commands for the daemon: per-thread WASI states, request argv/env/stdin in,
+ * exit code and captured stdout/stderr out (as UTF-8 text, or base64 when they are not). */
+#include "config.h"
+
+#include "wasirun.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+int wasirun_imports(const struct wasm_module *m, struct wasi_imports **out, char *err,
+                    size_t errlen)
+{
+    struct wasm_error werr = {0};
+
+    *out = NULL;
+    if (wasm_module_import_count(m) == 0)
+        return 0;
+    *out = wasi_imports_new(m, NULL, NULL, &werr);
+    if (*out == NULL) {
+        snprintf(err, errlen, "%s (wasmslotd provides wasi_snapshot_preview1 only)",
+                 werr.message[0] ? werr.message : wasm_strerror(werr.code));
+        return -1;
+    }
+    return 0;
+}
+
+/* Each executor thread keeps one state per module (the modules' options differ), freed with
+ * the thread. */
+struct thread_states {
+    size_t n;
+    struct wasi **w;
+};
+
+static pthread_key_t states_key;
+static pthread_once_t states_once = PTHREAD_ONCE_INIT;
+
+static void states_free(void *arg)
+{
+    struct thread_states *ts = arg;
+
+    for (size_t i = 0; i < ts->n; i++)
+        wasi_free(ts->w[i]);
+    free(ts->w);
+    free(ts);
+}
+
+static void states_init(void)
+{
+    pthread_key_create(&states_key, states_free);
+}
+
+struct wasi *wasirun_state(size_t mod, size_t nmods, const struct cfg_module *cm)
+{
+    struct thread_states *ts;
+
+    pthread_once(&states_once, states_init);
+    ts = pthread_getspecific(states_key);
+    if (ts == NULL) {
+        ts = calloc(1, sizeof(*ts));
+        if (ts == NULL || (ts->w = calloc(nmods, sizeof(*ts->w))) == NULL) {
+            free(ts);
+            return NULL;
+        }
+        ts->n = nmods;
+        pthread_setspecific(states_key, ts);
+    }
+    if (mod >= ts->n)
+        return NULL;
+    if (ts->w[mod] == NULL) {
+        struct wasi_options o = {
+            .stdout_max = cm->wasi_output_max,
+            .stderr_max = cm->wasi_output_max,
+            .dir = cm->wasi_dir,
+        };
+        struct wasm_error werr = {0};
+        ts->w[mod] = wasi_new(&o, &werr);
+    }
+    return ts->w[mod];
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *base64_encode(const uint8_t *p, size_t n)
+{
+    char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        *o++ = b64[(v >> 18) & 63];
+        *o++ = b64[(v >> 12) & 63];
+        *o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+        *o++ = i + 2 < n ? b64[v & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Decode base64 (padding optional, no whitespace). Returns the length or -1. */
+static ssize_t base64_decode(const char *s, uint8_t *out)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    ssize_t n = 0;
+
+    for (; *s && *s != '='; s++) {
+        const char *q = strchr(b64, *s);
+        if (q == NULL)
+            return -1;
+        acc = (acc << 6) | (uint32_t)(q - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return n;
+}
+
+/* Bytes as a JSON string when they are UTF-8, else {"base64": "..."}. */
+static json_t *bytes_json(const uint8_t *p, size_t n)
+{
+    json_t *s = json_stringn((const char *)p, n);
+    char *enc;
+
+    if (s != NULL)
+        return s;
+    enc = base64_encode(p, n);
+    if (enc == NULL)
+        return NULL;
+    s = json_pack("{s:s}", "base64", enc);
+    free(enc);
+    return s;
+}
+
+/* Copy a JSON array of strings into a malloc'd vector. */
+static const char **strings(const json_t *arr, size_t *n)
+{
+    const char **v;
+    size_t i;
+    json_t *x;
+
+    *n = json_array_size(arr);
+    v = calloc(*n ? *n : 1, sizeof(*v));
+    if (v == NULL)
+        return NULL;
+    json_array_foreach(arr, i, x)
+    {
+        v[i] = json_string_value(x);
+    }
+    return v;
+}
+
+/* Give w the request's arguments, environment and stdin. Returns 0 or -errno. */
+static int prepare(struct wasi *w, const struct proto_request *req, const char *name)
+{
+    const char **v;
+    size_t n;
+    int rc;
+
+    if (req->argv != NULL) {
+        v = strings(req->argv, &n);
+        if (v == NULL)
+            return -ENOMEM;
+        rc = wasi_set_args(w, (uint32_t)n, v);
+        free(v);
+    } else {
+        rc = wasi_set_args(w, 1, &name);
+    }
+    if (rc < 0)
+        return rc;
+    if (req->env != NULL) {
+        v = strings(req->env, &n);
+        if (v == NULL)
+            return -ENOMEM;
+        rc = wasi_set_env(w, (uint32_t)n, v);
+        free(v);
+    } else {
+        rc = wasi_set_env(w, 0, NULL);
+    }
+    if (rc < 0)
+        return rc;
+    if (req->stdin_data == NULL)
+        return wasi_set_stdin(w, "", 0);
+    if (json_is_string(req->stdin_data))
+        return wasi_set_stdin(w, json_string_value(req->stdin_data),
+                              json_string_length(req->stdin_data));
+    {
+        const char *enc = json_string_value(json_object_get(req->stdin_data, "base64"));
+        uint8_t *buf;
+        ssize_t len;
+
+        if (enc == NULL)
+            return -EINVAL;
+        buf = malloc(strlen(enc) / 4 * 3 + 3);
+        if (buf == NULL)
+            return -ENOMEM;
+        len = base64_decode(enc, buf);
+        rc = len < 0 ? -EINVAL : wasi_set_stdin(w, buf, (size_t)len);
+        free(buf);
+        return rc;
+    }
+}
+
+/* Add stdout and stderr (and whether they were cut) to a reply. */
+static void add_output(json_t *reply, struct wasi *w)
+{
+    size_t n;
+    const uint8_t *p;
+
+    p = wasi_stdout(w, &n);
+    json_object_set_new(reply, "stdout", bytes_json(p, n));
+    p = wasi_stderr(w, &n);
+    json_object_set_new(reply, "stderr", bytes_json(p, n));
+}
+
+json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
+                      const struct cfg_module *cm, const struct wasm_module *m,
+                      struct wasm_instance *inst, struct wasm_exec *ex, enum proto_err *code,
+                      int *rc)
+{
+    struct wasi *w = wasirun_state(mod, nmods, cm);
+    struct wasm_error werr = {0};
+    json_t *reply;
+    int exit_code = 0, r;
+
+    *rc = 0;
+    if (w == NULL) {
+        *code = PROTO_E_INTERNAL;
+        return proto_reply_error(req->id, *code, "cannot set up the WASI state of module '%s'",
+                                 cm->name);
+    }
+    r = prepare(w, req, cm->name);
+    if (r < 0) {
+        *code = r == -EINVAL || r == -E2BIG ? PROTO_E_BAD_FIELD : PROTO_E_INTERNAL;
+        return proto_reply_error(req->id, *code, "argv, env or stdin: %s", strerror(-r));
+    }
+    r = wasi_run(w, ex, m, inst, &exit_code, &werr);
+    *rc = r;
+    if (r == 0 && (wasi_stdout_truncated(w) || wasi_stderr_truncated(w))) {
+        *code = PROTO_E_LIMIT;
+        reply = proto_reply_error(req->id, *code,
+                                  "the program wrote more than wasi_output_max (%zu bytes)",
+                                  cm->wasi_output_max);
+        json_object_set_new(reply, "exit_code", json_integer(exit_code));
+    } else if (r == 0) {
+        *code = PROTO_OK;
+        reply = proto_reply_new(req->id, true);
+        json_object_set_new(reply, "exit_code", json_integer(exit_code));
+    } else {
+        *code = proto_err_from_wasm(r);
+        if (r == -WASM_ENOTFOUND)
+            *code = PROTO_E_UNKNOWN_EXPORT;
+        reply = proto_reply_wasm_error(req->id, r, wasm_is_trap(r) ? NULL : werr.message);
+    }
+    if (reply != NULL)
+        add_output(reply, w);
+    return reply;
+}

@@ -1,0 +1,400 @@
+/* atomic_bench.c: shared memories measured next to native C in the same run: contended atomic
+ * increments, wait/notify round trips (threads and processes) against a raw futex ping-pong,
+ * and one computation split over 1 and 2 threads, native and as guest code. */
+#include "config.h"
+
+#include "wasmslot.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SHMEM_GUEST_WASM
+#define SHMEM_GUEST_WASM "tests/wat/shmem_guest.wasm"
+#endif
+
+#define TRIALS      3
+#define INCS        2000000u /* increments per thread per trial */
+#define ROUND_TRIPS 20000u
+#define WORK_PAGES  16u /* the computation's memory: 1 MiB */
+#define WORK_ROUNDS 32u /* mixing steps per 32-bit word */
+
+/* Wall time: these cases are about threads running at once. The machine is shared, so each
+ * case keeps its best trial. */
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what, const char *why)
+{
+    fprintf(stderr, "atomic-bench: %s: %s\n", what, why);
+    exit(1);
+}
+
+/* ---------------------------------------------------------------- contended increments */
+
+struct inc_arg {
+    _Atomic uint32_t *word;
+    pthread_barrier_t *start;
+};
+
+static void *inc_thread(void *arg)
+{
+    struct inc_arg *a = arg;
+
+    pthread_barrier_wait(a->start);
+    for (uint32_t i = 0; i < INCS; i++)
+        atomic_fetch_add(a->word, 1);
+    return NULL;
+}
+
+/* ns per increment over all threads, best of TRIALS. */
+static double run_incs(_Atomic uint32_t *word, int nthreads)
+{
+    double best = 1e30;
+
+    for (int t = 0; t < TRIALS; t++) {
+        pthread_barrier_t start;
+        pthread_t th[2];
+        struct inc_arg a = {word, &start};
+        uint64_t t0;
+
+        pthread_barrier_init(&start, NULL, (unsigned)nthreads + 1);
+        atomic_store(word, 0);
+        for (int i = 0; i < nthreads; i++)
+            if (pthread_create(&th[i], NULL, inc_thread, &a) != 0)
+                die("pthread_create", strerror(errno));
+        pthread_barrier_wait(&start);
+        t0 = now_ns();
+        for (int i = 0; i < nthreads; i++)
+            pthread_join(th[i], NULL);
+        double ns = (double)(now_ns() - t0) / ((double)INCS * nthreads);
+        if (atomic_load(word) != INCS * (uint32_t)nthreads)
+            die("increments", "lost an increment");
+        pthread_barrier_destroy(&start);
+        if (ns < best)
+            best = ns;
+    }
+    return best;
+}
+
+/* ---------------------------------------------------------------- ping-pong */
+
+static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
+{
+    return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
+}
+
+/* The two players of a ping-pong: the one with parity p moves when the counter is 2r + p. */
+struct pp_arg {
+    struct wasm_memory *mem; /* NULL: the native futex version on word */
+    _Atomic uint32_t *word;
+    _Atomic uint32_t *sleepers; /* native: players inside FUTEX_WAIT (next word to word) */
+    uint64_t off;
+    uint32_t parity;
+    int futex_op_private;
+};
+
+static void pp_play(struct pp_arg *a)
+{
+    for (uint32_t r = 0; r < ROUND_TRIPS; r++) {
+        uint32_t mine = 2 * r + a->parity, v;
+        while ((v = atomic_load(a->word)) != mine) {
+            if (a->mem != NULL) {
+                shmem_wait32(a->mem, a->off, v, -1, NULL);
+            } else {
+                /* The native floor: FUTEX_WAKE only when someone may sleep (seq_cst on both
+                 * sides, so either the waker sees the sleeper or the sleeper sees the value). */
+                atomic_fetch_add(a->sleepers, 1);
+                futex(a->word, FUTEX_WAIT | a->futex_op_private, v);
+                atomic_fetch_sub(a->sleepers, 1);
+            }
+        }
+        atomic_store(a->word, mine + 1);
+        if (a->mem != NULL)
+            shmem_notify(a->mem, a->off, 1);
+        else if (atomic_load(a->sleepers) != 0)
+            futex(a->word, FUTEX_WAKE | a->futex_op_private, 1);
+    }
+}
+
+static void *pp_thread(void *arg)
+{
+    pp_play(arg);
+    return NULL;
+}
+
+/* Microseconds per round trip (two hand-offs), best of TRIALS; the second player runs on a
+ * thread, or in a child process when fork_it. */
+static double run_pingpong(struct wasm_memory *mem, _Atomic uint32_t *word, uint64_t off,
+                           int private_flag, int fork_it)
+{
+    double best = 1e30;
+
+    for (int t = 0; t < TRIALS; t++) {
+        struct pp_arg a = {mem, word, word + 1, off, 0, private_flag},
+                      b = {mem, word, word + 1, off, 1, private_flag};
+        pthread_t th;
+        pid_t pid = -1;
+        uint64_t t0;
+
+        atomic_store(word, 0);
+        atomic_store(word + 1, 0);
+        t0 = now_ns();
+        if (fork_it) {
+            pid = fork();
+            if (pid < 0)
+                die("fork", strerror(errno));
+            if (pid == 0) {
+                pp_play(&b);
+                _exit(0);
+            }
+        } else if (pthread_create(&th, NULL, pp_thread, &b) != 0) {
+            die("pthread_create", strerror(errno));
+        }
+        pp_play(&a);
+        if (fork_it) {
+            int st;
+            waitpid(pid, &st, 0);
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                die("ping-pong", "the child failed");
+        } else {
+            pthread_join(th, NULL);
+        }
+        double us = (double)(now_ns() - t0) / 1000.0 / ROUND_TRIPS;
+        if (atomic_load(word) != 2 * ROUND_TRIPS)
+            die("ping-pong", "wrong final count");
+        if (us < best)
+            best = us;
+    }
+    return best;
+}
+
+/* ---------------------------------------------------------------- parallel computation */
+
+/* The same kernel as the guest's "mix" export (tests/wat/shmem_guest.wat). */
+static uint64_t native_mix(uint8_t *base, uint32_t from, uint32_t to, uint32_t rounds)
+{
+    uint64_t sum = 0;
+
+    for (uint32_t p = from; p < to; p += 4) {
+        uint32_t x;
+        memcpy(&x, base + p, 4);
+        for (uint32_t r = rounds; r != 0; r--) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x *= 0x2545f491u;
+        }
+        memcpy(base + p, &x, 4);
+        sum += x;
+    }
+    return sum;
+}
+
+struct work_arg {
+    uint8_t *base;
+    struct wasm_instance *inst; /* NULL: native */
+    struct wasm_exec *ex;
+    uint32_t from, to;
+    uint64_t sum;
+    int rc;
+};
+
+static void *work_thread(void *arg)
+{
+    struct work_arg *w = arg;
+
+    if (w->inst == NULL) {
+        w->sum = native_mix(w->base, w->from, w->to, WORK_ROUNDS);
+        return NULL;
+    }
+    struct wasm_extern e;
+    struct wasm_value args[3] = {{.type = WASM_I32, .of.i32 = w->from},
+                                 {.type = WASM_I32, .of.i32 = w->to},
+                                 {.type = WASM_I32, .of.i32 = WORK_ROUNDS}};
+    struct wasm_value res = {.type = WASM_I64};
+
+    w->rc = wasm_instance_export(w->inst, "mix", 3, &e);
+    if (w->rc == 0)
+        w->rc = wasm_call(w->ex, e.of.func, args, 3, &res, 1);
+    w->sum = res.of.i64;
+    return NULL;
+}
+
+static void seed(uint8_t *base)
+{
+    for (uint32_t i = 0; i < WORK_PAGES * WASM_PAGE_SIZE / 4; i++) {
+        uint32_t v = i * 2654435761u + 1;
+        memcpy(base + 4 * (size_t)i, &v, 4);
+    }
+}
+
+/* Milliseconds for the whole memory split over nthreads, best of TRIALS; *sum gets the
+ * checksum (the same for every split and for guest and native). */
+static double run_work(struct wasm_memory *mem, struct wasm_instance **insts,
+                       struct wasm_exec **exs, int nthreads, uint64_t *sum)
+{
+    const uint32_t bytes = WORK_PAGES * WASM_PAGE_SIZE;
+    double best = 1e30;
+
+    for (int t = 0; t < TRIALS; t++) {
+        struct work_arg w[2];
+        pthread_t th[2];
+        uint64_t t0;
+
+        seed(wasm_memory_base(mem));
+        t0 = now_ns();
+        for (int i = 0; i < nthreads; i++) {
+            w[i] = (struct work_arg){.base = wasm_memory_base(mem),
+                                     .inst = insts ? insts[i] : NULL,
+                                     .ex = exs ? exs[i] : NULL,
+                                     .from = bytes / (uint32_t)nthreads * (uint32_t)i,
+                                     .to = bytes / (uint32_t)nthreads * (uint32_t)(i + 1)};
+            if (pthread_create(&th[i], NULL, work_thread, &w[i]) != 0)
+                die("pthread_create", strerror(errno));
+        }
+        *sum = 0;
+        for (int i = 0; i < nthreads; i++) {
+            pthread_join(th[i], NULL);
+            if (w[i].rc != 0)
+                die("guest mix", wasm_strerror(w[i].rc));
+            *sum += w[i].sum;
+        }
+        double ms = (double)(now_ns() - t0) / 1e6;
+        if (ms < best)
+            best = ms;
+    }
+    return best;
+}
+
+static struct wasm_module *load_guest(const char *path)
+{
+    struct wasm_error err = {0, ""};
+    FILE *f = fopen(path, "rb");
+    uint8_t buf[4096];
+    size_t len;
+
+    if (f == NULL)
+        return NULL;
+    len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    struct wasm_module *m = wasm_module_new(buf, len, &err);
+    if (m == NULL)
+        die(path, err.message);
+    return m;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    const char *wasm_path = argc > 1 ? argv[1] : SHMEM_GUEST_WASM;
+    struct wasm_error err = {0, ""};
+    struct wasm_memory *mem = shmem_new("atomic-bench", WORK_PAGES, 64, &err);
+    struct wasm_memory *plain = wasm_memory_new(1, 1, true, &err);
+    _Atomic uint32_t *native;
+    double n1, n2, s1, s2;
+
+    if (mem == NULL || plain == NULL)
+        die("shmem_new", err.message);
+    if (posix_memalign((void **)&native, 64, 64) != 0)
+        die("posix_memalign", "out of memory");
+
+    double load[3] = {0, 0, 0};
+    getloadavg(load, 3);
+    printf("atomic-bench: %u increments per thread, %u round trips, best of %d trials, wall "
+           "time; %ld CPUs online, load average %.2f\n\n",
+           INCS, ROUND_TRIPS, TRIALS, sysconf(_SC_NPROCESSORS_ONLN), load[0]);
+
+    /* Host code doing atomics on the shared memory's bytes: what the interpreter's atomic
+     * opcodes will execute, minus the dispatch. */
+    n1 = run_incs(native, 1);
+    s1 = run_incs((_Atomic uint32_t *)(wasm_memory_base(mem) + 128), 1);
+    n2 = run_incs(native, 2);
+    s2 = run_incs((_Atomic uint32_t *)(wasm_memory_base(mem) + 128), 2);
+    printf("contended atomic increment (ns/op)   native C11   shmem memory   ratio\n");
+    printf("  1 thread                           %10.2f   %12.2f   %5.2f\n", n1, s1, s1 / n1);
+    printf("  2 threads                          %10.2f   %12.2f   %5.2f\n\n", n2, s2, s2 / n2);
+
+    /* The native process case runs on an anonymous MAP_SHARED page, like the shmem header. */
+    _Atomic uint32_t *procword =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (procword == MAP_FAILED)
+        die("mmap", strerror(errno));
+    double f_priv = run_pingpong(NULL, native, 0, FUTEX_PRIVATE_FLAG, 0);
+    double f_shared = run_pingpong(NULL, native, 0, 0, 0);
+    double f_proc = run_pingpong(NULL, procword, 0, 0, 1);
+    double w_thr = run_pingpong(mem, (_Atomic uint32_t *)(wasm_memory_base(mem) + 256), 256, 0, 0);
+    double w_plain =
+        run_pingpong(plain, (_Atomic uint32_t *)(wasm_memory_base(plain) + 256), 256, 0, 0);
+    double w_proc = run_pingpong(mem, (_Atomic uint32_t *)(wasm_memory_base(mem) + 256), 256, 0, 1);
+    printf("wait/notify round trip (us)                          us   vs native futex\n");
+    printf("  native futex, private, 2 threads              %8.2f\n", f_priv);
+    printf("  native futex, shared, 2 threads               %8.2f\n", f_shared);
+    printf("  native futex, shared, 2 processes             %8.2f\n", f_proc);
+    printf("  shmem_wait32/notify, shmem, 2 threads         %8.2f   %5.2f (shared)\n", w_thr,
+           w_thr / f_shared);
+    printf("  shmem_wait32/notify, plain shared, 2 threads  %8.2f   %5.2f (private)\n", w_plain,
+           w_plain / f_priv);
+    printf("  shmem_wait32/notify, shmem, 2 processes       %8.2f   %5.2f (processes)\n\n", w_proc,
+           w_proc / f_proc);
+
+    uint64_t sum1, sum2, gsum1 = 0, gsum2 = 0;
+    double c1 = run_work(mem, NULL, NULL, 1, &sum1);
+    double c2 = run_work(mem, NULL, NULL, 2, &sum2);
+    double g1 = 0, g2 = 0;
+    struct wasm_module *m = load_guest(wasm_path);
+    if (sum1 != sum2)
+        die("native mix", "checksums differ");
+    if (m != NULL) {
+        struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = mem};
+        struct wasm_instance_options o = {.imports = &imp, .nimports = 1};
+        struct wasm_instance *insts[2];
+        struct wasm_exec *exs[2];
+
+        for (int i = 0; i < 2; i++) {
+            insts[i] = wasm_instance_new(m, &o, &err);
+            exs[i] = wasm_exec_new(NULL, &err);
+            if (insts[i] == NULL || exs[i] == NULL)
+                die("instance", err.message);
+        }
+        g1 = run_work(mem, insts, exs, 1, &gsum1);
+        g2 = run_work(mem, insts, exs, 2, &gsum2);
+        if (gsum1 != sum1 || gsum2 != sum1)
+            die("guest mix", "checksum differs from native");
+        for (int i = 0; i < 2; i++) {
+            wasm_instance_free(insts[i]);
+            wasm_exec_free(exs[i]);
+        }
+        wasm_module_free(m);
+    }
+    printf("parallel mix over one shared memory (%u KiB, %u rounds/word)\n",
+           WORK_PAGES * WASM_PAGE_SIZE / 1024, WORK_ROUNDS);
+    printf("                       1 thread (ms)   2 threads (ms)   speed-up\n");
+    printf("  native C             %13.2f   %14.2f   %8.2f\n", c1, c2, c1 / c2);
+    if (m != NULL)
+        printf("  guest (interpreter)  %13.2f   %14.2f   %8.2f   (guest/native %.1fx)\n", g1, g2,
+               g1 / g2, g1 / c1);
+    else
+        printf("  guest: %s not found, skipped\n", wasm_path);
+    printf("checksum %016llx\n", (unsigned long long)sum1);
+
+    munmap((void *)procword, 4096);
+    free((void *)native);
+    wasm_memory_unref(plain);
+    wasm_memory_unref(mem);
+    return 0;
+}
