@@ -73,7 +73,7 @@ struct config {
 #define CFG_DEFAULT_GRACE_MS         10000
 #define CFG_DEFAULT_SLOTS            16
 #define CFG_DEFAULT_DEADLINE_MS      1000
-#define CFG_DEFAULT_WASI_OUTPUT_MAX (1024 * 1024)
+#define CFG_DEFAULT_WASI_OUTPUT_MAX  (1024 * 1024)
 
 /* Read and validate the file at path. Returns a config, or NULL with a message of the form
  * `file:line: message` (or `file: message`) in err. Nothing is logged. */

@@ -22,6 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Unsent reply bytes above which a connection's requests are no longer read, and below
+ * which reading resumes. */
+#define OUT_HIGH (4u << 20)
+#define OUT_LOW  (1u << 20)
+
 struct job;
 
 /* An instance owned by a connection. */
@@ -57,6 +62,7 @@ struct conn {
     struct evbuffer *out;
     bool closed;
     bool read_eof;       /* the client shut its sending side: close once everything is answered */
+    bool read_paused;    /* replies pile up unread: stop reading requests for a while */
     unsigned inflight;   /* jobs not yet finished */
     unsigned ninstances; /* live instances plus instantiations under way */
     struct inst *insts;
@@ -129,6 +135,15 @@ static void reply(struct conn *c, json_t *msg, enum proto_err code)
         if (off < len) {
             evbuffer_add(c->out, line + off, len - off);
             event_add(c->wev, NULL);
+            /* A client that sends without reading must not make the daemon buffer replies
+             * without bound: read its requests again once it has caught up. */
+            /* The read event itself is removed by on_read, on the loop thread: deleting it
+             * here could wait for its running callback, which may wait for c->mu. */
+            if (!c->read_paused && !c->read_eof && evbuffer_get_length(c->out) > OUT_HIGH) {
+                c->read_paused = true;
+                log_debug("a client leaves %zu bytes of replies unread: pausing its requests",
+                          evbuffer_get_length(c->out));
+            }
         }
     }
     pthread_mutex_unlock(&c->mu);
@@ -290,8 +305,7 @@ static void run_command(struct job *j, struct wasm_exec *ex, struct modset_insta
         return;
     set_deadline(j, ex);
     t0 = mono_ns();
-    msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code,
-                        &rc);
+    msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code, &rc);
     run_end(j);
     count_run(w, t0);
     if (wasm_is_trap(rc))
@@ -801,8 +815,18 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     char buf[65536];
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    bool eof = false;
+    ssize_t n;
+    bool eof = false, paused;
+
+    pthread_mutex_lock(&c->mu);
+    paused = c->read_paused;
+    pthread_mutex_unlock(&c->mu);
+    if (paused) {
+        /* on_write adds the event again once the client has read enough. */
+        event_del(c->rev);
+        return;
+    }
+    n = recv(fd, buf, sizeof(buf), 0);
 
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
@@ -864,6 +888,11 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
             evbuffer_drain(c->out, evbuffer_get_length(c->out));
             event_del(c->wev);
             done = c->read_eof && c->inflight == 0;
+        }
+        if (c->read_paused && evbuffer_get_length(c->out) < OUT_LOW) {
+            c->read_paused = false;
+            if (!c->read_eof)
+                event_add(c->rev, NULL);
         }
     }
     pthread_mutex_unlock(&c->mu);

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef WASMSLOTD_CONF
 #define WASMSLOTD_CONF "/etc/wasmslotd.conf"
@@ -13,23 +14,32 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: wasmslotd [-f] [-c FILE]\n"
+    fprintf(f, "usage: wasmslotd [-f] [-c FILE] [-s SOCKET]\n"
                "       wasmslotd -t [-c FILE]\n"
-               "  -c FILE  config file (default " WASMSLOTD_CONF ")\n"
-               "  -f       stay in the foreground and log to stderr\n"
-               "  -t       check the config file and its modules, then exit 0 (good) or 1\n"
-               "  -V       print the version\n"
-               "  -h       this help\n");
+               "  -c FILE    config file (default " WASMSLOTD_CONF ")\n"
+               "  -f         stay in the foreground and log to stderr\n"
+               "  -s SOCKET  listen on SOCKET instead of the config's socket\n"
+               "  -t         check the config file and its modules, then exit 0 (good) or 1\n"
+               "  -V         print the version\n"
+               "  -h         this help\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *conf = WASMSLOTD_CONF;
+    const char *conf = WASMSLOTD_CONF, *sock = NULL;
     bool foreground = false, test = false;
     int c;
 
-    while ((c = getopt(argc, argv, "c:ftVh")) != -1) {
+    while ((c = getopt(argc, argv, "c:fs:tVh")) != -1) {
         switch (c) {
+        case 's':
+            if (optarg[0] != '/' || strlen(optarg) >= 108) {
+                fprintf(stderr, "wasmslotd: -s: the socket must be an absolute path of at most "
+                                "107 bytes\n");
+                return 2;
+            }
+            sock = optarg;
+            break;
         case 'c':
             conf = optarg;
             break;
@@ -56,5 +66,5 @@ int main(int argc, char **argv)
     }
     if (test)
         return master_check_config(conf);
-    return master_run(conf, foreground);
+    return master_run(conf, foreground, sock);
 }

@@ -71,6 +71,7 @@ struct master {
     struct stats_global *global;
     unsigned next_gen;
     bool foreground;
+    const char *socket_override; /* -s: replaces every config's socket path */
     bool stopping;
     uint64_t stop_kill_at;
     int ready_fd; /* daemon mode: tell the waiting parent we are up, then close */
@@ -393,6 +394,21 @@ static void reap(struct master *m)
     }
 }
 
+/* Apply -s to a freshly loaded config. Returns 0 or -1 (out of memory). */
+static int override_socket(struct config *cfg, const char *path)
+{
+    char *s;
+
+    if (path == NULL)
+        return 0;
+    s = strdup(path);
+    if (s == NULL)
+        return -1;
+    free(cfg->socket_path);
+    cfg->socket_path = s;
+    return 0;
+}
+
 static void reload(struct master *m)
 {
     char err[1024];
@@ -408,6 +424,11 @@ static void reload(struct master *m)
     if (cfg == NULL) {
         log_error("reload rejected, still serving the old config: %s", err);
         atomic_fetch_add(&m->global->reloads_failed, 1);
+        goto done;
+    }
+    if (override_socket(cfg, m->socket_override) < 0) {
+        log_error("reload failed: out of memory");
+        cfg_free(cfg);
         goto done;
     }
     mods = modset_load(cfg, err, sizeof(err));
@@ -606,9 +627,13 @@ int master_check_config(const char *path)
     return 0;
 }
 
-int master_run(const char *path, bool foreground)
+int master_run(const char *path, bool foreground, const char *socket)
 {
-    struct master m = {.sigfd = -1, .listen_fd = -1, .ready_fd = -1, .foreground = foreground};
+    struct master m = {.sigfd = -1,
+                       .listen_fd = -1,
+                       .ready_fd = -1,
+                       .foreground = foreground,
+                       .socket_override = socket};
     char err[1024];
     struct config *cfg;
     struct modset *mods;
@@ -618,6 +643,11 @@ int master_run(const char *path, bool foreground)
     cfg = cfg_load(path, err, sizeof(err));
     if (cfg == NULL) {
         fprintf(stderr, "wasmslotd: %s\n", err);
+        return 1;
+    }
+    if (override_socket(cfg, socket) < 0) {
+        fprintf(stderr, "wasmslotd: out of memory\n");
+        cfg_free(cfg);
         return 1;
     }
     detach = !foreground && getenv("NOTIFY_SOCKET") == NULL;

@@ -6,8 +6,9 @@
 
 /* Run the daemon on config file `path` until SIGTERM/SIGINT. foreground: stay attached and
  * log to stderr (otherwise detach, unless started by systemd with NOTIFY_SOCKET set, and
- * log where the config says). Returns the process exit status. */
-int master_run(const char *path, bool foreground);
+ * log where the config says). socket: when not NULL, listen there instead of the configured
+ * socket (also after reloads). Returns the process exit status. */
+int master_run(const char *path, bool foreground, const char *socket);
 
 /* Check the config file at path with the daemon's own parser and compile its modules; prints
  * `file:line: message` to stderr on failure. Returns 0 when the file is good, 1 otherwise. */

@@ -18,6 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How long a worker stops accepting after accept() failed (out of descriptors, memory). */
+#define ACCEPT_PAUSE_US 100000
+
 void worker_publish_pool(struct worker *w, size_t mod)
 {
     struct stats_publisher pub = {.shm = w->args->shm, .worker = w->args->index, .pool = mod};
@@ -47,12 +50,28 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     conn_new(w, fd);
 }
 
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+
+    if (!w->stopping)
+        evconnlistener_enable(w->listener);
+}
+
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
+    struct worker *w = arg;
     int e = EVUTIL_SOCKET_ERROR();
+    struct timeval pause = {0, ACCEPT_PAUSE_US};
 
-    /* Out of descriptors or memory: log it and keep listening; the next accept may work. */
-    log_warn("accept: %s", evutil_socket_error_to_string(e));
+    /* Out of descriptors or memory: the pending connection keeps the socket readable, so
+     * accepting again at once would spin. Pause, log once per pause, then try again. */
+    log_warn("accept: %s; pausing accepts for %d ms", evutil_socket_error_to_string(e),
+             ACCEPT_PAUSE_US / 1000);
+    if (w->accept_ev == NULL)
+        w->accept_ev = evtimer_new(w->base, on_accept_resume, w);
+    if (w->accept_ev != NULL && evtimer_add(w->accept_ev, &pause) == 0)
+        evconnlistener_disable(l);
 }
 
 /* The grace period is over: close what is left; runs in flight are interrupted. */
@@ -151,6 +170,8 @@ out:
         event_free(w.sigterm_ev);
     if (w.grace_ev != NULL)
         event_free(w.grace_ev);
+    if (w.accept_ev != NULL)
+        event_free(w.accept_ev);
     modset_pools_free(w.pools);
     event_base_free(w.base);
     pthread_mutex_destroy(&w.stats_mu);

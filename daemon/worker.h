@@ -37,7 +37,7 @@ struct worker {
     struct exec_pool *exec;
     struct event_base *base;
     struct evconnlistener *listener;
-    struct event *sigterm_ev, *sigint_ev, *grace_ev;
+    struct event *sigterm_ev, *grace_ev, *accept_ev;
     struct stats_worker *st;  /* this worker's shared counters */
     pthread_mutex_t stats_mu; /* serialises publications of pool samples */
     struct conn *conns;       /* loop thread only */

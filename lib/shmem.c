@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
@@ -17,8 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* helgrind does not model C11 atomics: the published size is declared an atomic (benign race)
- * and its release/acquire pair described explicitly (a few instructions, nothing without it). */
+/* helgrind models neither C11 atomics nor futexes: the published size and the waiters' futex
+ * words are declared benign races and their release/acquire pairs described explicitly (a few
+ * instructions each, nothing without valgrind's header). */
 #if defined(__has_include)
 #if __has_include(<valgrind/helgrind.h>)
 #include <valgrind/helgrind.h>
@@ -70,6 +72,7 @@ struct wq_waiter {
     uint64_t key;
     uint32_t next;          /* next in the bucket's FIFO, or in the free list */
     _Atomic uint32_t state; /* W_*, the futex word; changed under the bucket's lock */
+    pid_t pid;              /* the waiting process, to drop waiters of dead processes */
 };
 
 /* Everything in a bucket is under its lock, the statistics too (summed over the buckets when
@@ -253,6 +256,7 @@ static int wq_wait(struct waitq *q, uint64_t key, void *addr, bool is64, uint64_
     }
     w->key = key;
     w->next = WQ_NONE;
+    w->pid = getpid();
     atomic_store_explicit(&w->state, W_WAITING, memory_order_relaxed);
     if (b->tail == WQ_NONE)
         b->head = i;
@@ -307,19 +311,35 @@ out:
     return rc;
 }
 
+/* Whether waiter w belongs to a process that no longer exists (killed while it waited): only
+ * in a process-shared table, and only for another process (kill(0) is one cheap syscall). */
+static bool wq_waiter_dead(const struct waitq *q, const struct wq_waiter *w, pid_t self)
+{
+    return q->futex_private == 0 && w->pid != self && kill(w->pid, 0) != 0 && errno == ESRCH;
+}
+
 static int wq_notify(struct waitq *q, uint64_t key, uint32_t count)
 {
     struct wq_bucket *b = wq_bucket(q, key);
-    uint32_t prev = WQ_NONE, i, next, woken[64];
-    int n = 0, nw = 0;
+    uint32_t prev = WQ_NONE, i, next, woken[64], dead[16];
+    int n = 0, nw = 0, nd = 0;
+    pid_t self = getpid();
 
     lock_robust(&b->lock);
     for (i = b->head; i != WQ_NONE && (uint32_t)n < count; i = next) {
         struct wq_waiter *w = &q->waiters[i];
+        bool is_dead;
 
         next = w->next;
         if (w->key != key) {
             prev = i;
+            continue;
+        }
+        /* A waiter whose process died is not woken nor counted: it leaves the queue and its
+         * slot goes back to the free list (nobody else would free it). */
+        is_dead = wq_waiter_dead(q, w, self);
+        if (is_dead && nd == (int)(sizeof dead / sizeof dead[0])) {
+            prev = i; /* no room to free it now; a later notify will */
             continue;
         }
         if (prev == WQ_NONE)
@@ -328,6 +348,12 @@ static int wq_notify(struct waitq *q, uint64_t key, uint32_t count)
             q->waiters[prev].next = next;
         if (b->tail == i)
             b->tail = prev;
+        if (is_dead) {
+            atomic_store_explicit(&w->state, W_FREE, memory_order_relaxed);
+            b->nwaiting--;
+            dead[nd++] = i;
+            continue;
+        }
         ANNOTATE_HAPPENS_BEFORE(&w->state);
         atomic_store_explicit(&w->state, W_WOKEN, memory_order_release);
         /* Woken after the unlock, so it does not wake into a held lock; past the local
@@ -344,6 +370,8 @@ static int wq_notify(struct waitq *q, uint64_t key, uint32_t count)
     pthread_mutex_unlock(&b->lock);
     for (int k = 0; k < nw; k++)
         futex_wake_one(&q->waiters[woken[k]].state, q->futex_private);
+    for (int k = 0; k < nd; k++)
+        wq_free(q, dead[k]);
     return n;
 }
 

@@ -513,6 +513,67 @@ START_TEST(test_notify_counts_exactly)
 }
 END_TEST
 
+struct racer {
+    struct wasm_memory *mem;
+    uint32_t rounds;
+    uint32_t oks, timeouts, bad;
+    _Atomic int *left;
+};
+
+static void *race_waiter(void *arg)
+{
+    struct racer *r = arg;
+
+    for (uint32_t i = 0; i < r->rounds; i++) {
+        /* Timeouts of 0 to 63 us: about as long as a notify takes to come. */
+        int rc = shmem_wait32(r->mem, 32, 0, (int64_t)(i * 7919 % 64) * 1000, NULL);
+        if (rc == SHMEM_WAIT_OK)
+            r->oks++;
+        else if (rc == SHMEM_WAIT_TIMED_OUT)
+            r->timeouts++;
+        else
+            r->bad++;
+    }
+    atomic_fetch_sub(r->left, 1);
+    return NULL;
+}
+
+START_TEST(test_timeouts_racing_notifies_count_exactly)
+{
+    struct wasm_memory *mem = shmem_new(NULL, 1, 1, NULL);
+    _Atomic int left = 2;
+    struct racer r[2];
+    pthread_t t[2];
+    uint64_t notified = 0;
+
+    ck_assert_ptr_nonnull(mem);
+    for (int i = 0; i < 2; i++) {
+        r[i] =
+            (struct racer){.mem = mem, .rounds = RUNNING_ON_VALGRIND ? 300 : 3000, .left = &left};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, race_waiter, &r[i]), 0);
+    }
+    /* Every waiter a notify counts must return "ok", and no other: the totals match. */
+    while (atomic_load(&left) > 0) {
+        int n = shmem_notify(mem, 32, 1);
+        ck_assert_int_ge(n, 0);
+        notified += (uint64_t)n;
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_uint_eq(r[i].bad, 0);
+        ck_assert_uint_eq(r[i].oks + r[i].timeouts, r[i].rounds);
+    }
+    /* Both outcomes happened, so the races were really run. */
+    ck_assert_uint_gt(r[0].oks + r[1].oks, 0);
+    ck_assert_uint_gt(r[0].timeouts + r[1].timeouts, 0);
+    ck_assert_uint_eq(notified, r[0].oks + r[1].oks);
+    ck_assert_uint_eq(stat_of(mem, "wakeups"), notified);
+    ck_assert_uint_eq(stat_of(mem, "wait_timeouts"), r[0].timeouts + r[1].timeouts);
+    ck_assert_uint_eq(stat_of(mem, "waiters"), 0);
+    wasm_memory_unref(mem);
+}
+END_TEST
+
 START_TEST(test_wait_ends_with_exec_deadline_or_interrupt)
 {
     struct wasm_memory *mem = shmem_new(NULL, 1, 1, NULL);
@@ -899,6 +960,7 @@ static Suite *shmem_suite(void)
     tcase_add_test(tc, test_wait_not_equal_and_timeouts);
     tcase_add_test(tc, test_wait_notify_checks);
     tcase_add_test(tc, test_notify_counts_exactly);
+    tcase_add_test(tc, test_timeouts_racing_notifies_count_exactly);
     tcase_add_test(tc, test_wait_ends_with_exec_deadline_or_interrupt);
     tcase_add_test(tc, test_too_many_waiters);
     suite_add_tcase(s, tc);

@@ -22,14 +22,21 @@
 #define SHMEM_GUEST_WASM "tests/wat/shmem_guest.wasm"
 #endif
 
-#define TRIALS      3
+#define TRIALS      7
 #define INCS        2000000u /* increments per thread per trial */
 #define ROUND_TRIPS 20000u
 #define WORK_PAGES  16u /* the computation's memory: 1 MiB */
 #define WORK_ROUNDS 32u /* mixing steps per 32-bit word */
 
-/* Wall time: these cases are about threads running at once. The machine is shared, so each
- * case keeps its best trial. */
+/* Wall time: these cases are about threads running at once. The machine is shared, so every
+ * case runs once per trial, the cases of a table taking turns, and keeps its best trial. */
+#define KEEP_MIN(var, expr)                                                                        \
+    do {                                                                                           \
+        double v_ = (expr);                                                                        \
+        if (v_ < (var))                                                                            \
+            (var) = v_;                                                                            \
+    } while (0)
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -61,34 +68,28 @@ static void *inc_thread(void *arg)
     return NULL;
 }
 
-/* ns per increment over all threads, best of TRIALS. */
+/* One trial: ns per increment over all threads. */
 static double run_incs(_Atomic uint32_t *word, int nthreads)
 {
-    double best = 1e30;
+    pthread_barrier_t start;
+    pthread_t th[2];
+    struct inc_arg a = {word, &start};
+    uint64_t t0;
 
-    for (int t = 0; t < TRIALS; t++) {
-        pthread_barrier_t start;
-        pthread_t th[2];
-        struct inc_arg a = {word, &start};
-        uint64_t t0;
-
-        pthread_barrier_init(&start, NULL, (unsigned)nthreads + 1);
-        atomic_store(word, 0);
-        for (int i = 0; i < nthreads; i++)
-            if (pthread_create(&th[i], NULL, inc_thread, &a) != 0)
-                die("pthread_create", strerror(errno));
-        pthread_barrier_wait(&start);
-        t0 = now_ns();
-        for (int i = 0; i < nthreads; i++)
-            pthread_join(th[i], NULL);
-        double ns = (double)(now_ns() - t0) / ((double)INCS * nthreads);
-        if (atomic_load(word) != INCS * (uint32_t)nthreads)
-            die("increments", "lost an increment");
-        pthread_barrier_destroy(&start);
-        if (ns < best)
-            best = ns;
-    }
-    return best;
+    pthread_barrier_init(&start, NULL, (unsigned)nthreads + 1);
+    atomic_store(word, 0);
+    for (int i = 0; i < nthreads; i++)
+        if (pthread_create(&th[i], NULL, inc_thread, &a) != 0)
+            die("pthread_create", strerror(errno));
+    pthread_barrier_wait(&start);
+    t0 = now_ns();
+    for (int i = 0; i < nthreads; i++)
+        pthread_join(th[i], NULL);
+    double ns = (double)(now_ns() - t0) / ((double)INCS * nthreads);
+    if (atomic_load(word) != INCS * (uint32_t)nthreads)
+        die("increments", "lost an increment");
+    pthread_barrier_destroy(&start);
+    return ns;
 }
 
 /* ---------------------------------------------------------------- ping-pong */
@@ -137,50 +138,44 @@ static void *pp_thread(void *arg)
     return NULL;
 }
 
-/* Microseconds per round trip (two hand-offs), best of TRIALS; the second player runs on a
+/* One trial: microseconds per round trip (two hand-offs); the second player runs on a
  * thread, or in a child process when fork_it. */
 static double run_pingpong(struct wasm_memory *mem, _Atomic uint32_t *word, uint64_t off,
                            int private_flag, int fork_it)
 {
-    double best = 1e30;
+    struct pp_arg a = {mem, word, word + 1, off, 0, private_flag},
+                  b = {mem, word, word + 1, off, 1, private_flag};
+    pthread_t th;
+    pid_t pid = -1;
+    uint64_t t0;
 
-    for (int t = 0; t < TRIALS; t++) {
-        struct pp_arg a = {mem, word, word + 1, off, 0, private_flag},
-                      b = {mem, word, word + 1, off, 1, private_flag};
-        pthread_t th;
-        pid_t pid = -1;
-        uint64_t t0;
-
-        atomic_store(word, 0);
-        atomic_store(word + 1, 0);
-        t0 = now_ns();
-        if (fork_it) {
-            pid = fork();
-            if (pid < 0)
-                die("fork", strerror(errno));
-            if (pid == 0) {
-                pp_play(&b);
-                _exit(0);
-            }
-        } else if (pthread_create(&th, NULL, pp_thread, &b) != 0) {
-            die("pthread_create", strerror(errno));
+    atomic_store(word, 0);
+    atomic_store(word + 1, 0);
+    t0 = now_ns();
+    if (fork_it) {
+        pid = fork();
+        if (pid < 0)
+            die("fork", strerror(errno));
+        if (pid == 0) {
+            pp_play(&b);
+            _exit(0);
         }
-        pp_play(&a);
-        if (fork_it) {
-            int st;
-            waitpid(pid, &st, 0);
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                die("ping-pong", "the child failed");
-        } else {
-            pthread_join(th, NULL);
-        }
-        double us = (double)(now_ns() - t0) / 1000.0 / ROUND_TRIPS;
-        if (atomic_load(word) != 2 * ROUND_TRIPS)
-            die("ping-pong", "wrong final count");
-        if (us < best)
-            best = us;
+    } else if (pthread_create(&th, NULL, pp_thread, &b) != 0) {
+        die("pthread_create", strerror(errno));
     }
-    return best;
+    pp_play(&a);
+    if (fork_it) {
+        int st;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            die("ping-pong", "the child failed");
+    } else {
+        pthread_join(th, NULL);
+    }
+    double us = (double)(now_ns() - t0) / 1000.0 / ROUND_TRIPS;
+    if (atomic_load(word) != 2 * ROUND_TRIPS)
+        die("ping-pong", "wrong final count");
+    return us;
 }
 
 /* ---------------------------------------------------------------- parallel computation */
@@ -210,16 +205,23 @@ struct work_arg {
     struct wasm_exec *ex;
     uint32_t from, to;
     uint64_t sum;
+    uint64_t cpu_ns; /* the thread's CPU time */
     int rc;
 };
 
-static void *work_thread(void *arg)
+static uint64_t thread_cpu_ns(void)
 {
-    struct work_arg *w = arg;
+    struct timespec ts;
 
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void do_work(struct work_arg *w)
+{
     if (w->inst == NULL) {
         w->sum = native_mix(w->base, w->from, w->to, WORK_ROUNDS);
-        return NULL;
+        return;
     }
     struct wasm_extern e;
     struct wasm_value args[3] = {{.type = WASM_I32, .of.i32 = w->from},
@@ -231,6 +233,15 @@ static void *work_thread(void *arg)
     if (w->rc == 0)
         w->rc = wasm_call(w->ex, e.of.func, args, 3, &res, 1);
     w->sum = res.of.i64;
+}
+
+static void *work_thread(void *arg)
+{
+    struct work_arg *w = arg;
+    uint64_t c0 = thread_cpu_ns();
+
+    do_work(w);
+    w->cpu_ns = thread_cpu_ns() - c0;
     return NULL;
 }
 
@@ -242,42 +253,41 @@ static void seed(uint8_t *base)
     }
 }
 
-/* Milliseconds for the whole memory split over nthreads, best of TRIALS; *sum gets the
+/* One trial: milliseconds for the whole memory split over nthreads; *sum gets the
  * checksum (the same for every split and for guest and native). */
 static double run_work(struct wasm_memory *mem, struct wasm_instance **insts,
-                       struct wasm_exec **exs, int nthreads, uint64_t *sum)
+                       struct wasm_exec **exs, int nthreads, uint64_t *sum, double *cpu_ms)
 {
     const uint32_t bytes = WORK_PAGES * WASM_PAGE_SIZE;
-    double best = 1e30;
+    struct work_arg w[2];
+    pthread_t th[2];
+    uint64_t t0;
 
-    for (int t = 0; t < TRIALS; t++) {
-        struct work_arg w[2];
-        pthread_t th[2];
-        uint64_t t0;
-
-        seed(wasm_memory_base(mem));
-        t0 = now_ns();
-        for (int i = 0; i < nthreads; i++) {
-            w[i] = (struct work_arg){.base = wasm_memory_base(mem),
-                                     .inst = insts ? insts[i] : NULL,
-                                     .ex = exs ? exs[i] : NULL,
-                                     .from = bytes / (uint32_t)nthreads * (uint32_t)i,
-                                     .to = bytes / (uint32_t)nthreads * (uint32_t)(i + 1)};
-            if (pthread_create(&th[i], NULL, work_thread, &w[i]) != 0)
-                die("pthread_create", strerror(errno));
-        }
-        *sum = 0;
-        for (int i = 0; i < nthreads; i++) {
-            pthread_join(th[i], NULL);
-            if (w[i].rc != 0)
-                die("guest mix", wasm_strerror(w[i].rc));
-            *sum += w[i].sum;
-        }
-        double ms = (double)(now_ns() - t0) / 1e6;
-        if (ms < best)
-            best = ms;
+    seed(wasm_memory_base(mem));
+    t0 = now_ns();
+    for (int i = 0; i < nthreads; i++) {
+        w[i] = (struct work_arg){.base = wasm_memory_base(mem),
+                                 .inst = insts ? insts[i] : NULL,
+                                 .ex = exs ? exs[i] : NULL,
+                                 .from = bytes / (uint32_t)nthreads * (uint32_t)i,
+                                 .to = bytes / (uint32_t)nthreads * (uint32_t)(i + 1)};
+        if (pthread_create(&th[i], NULL, work_thread, &w[i]) != 0)
+            die("pthread_create", strerror(errno));
     }
-    return best;
+    *sum = 0;
+    uint64_t cpu = 0;
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(th[i], NULL);
+        if (w[i].rc != 0)
+            die("guest mix", wasm_strerror(w[i].rc));
+        *sum += w[i].sum;
+        if (w[i].cpu_ns > cpu)
+            cpu = w[i].cpu_ns;
+    }
+    double ms = (double)(now_ns() - t0) / 1e6;
+    /* The longest thread's CPU time: the wall time the split would take on idle cores. */
+    KEEP_MIN(*cpu_ms, (double)cpu / 1e6);
+    return ms;
 }
 
 static struct wasm_module *load_guest(const char *path)
@@ -306,7 +316,6 @@ int main(int argc, char **argv)
     struct wasm_memory *mem = shmem_new("atomic-bench", WORK_PAGES, 64, &err);
     struct wasm_memory *plain = wasm_memory_new(1, 1, true, &err);
     _Atomic uint32_t *native;
-    double n1, n2, s1, s2;
 
     if (mem == NULL || plain == NULL)
         die("shmem_new", err.message);
@@ -321,10 +330,14 @@ int main(int argc, char **argv)
 
     /* Host code doing atomics on the shared memory's bytes: what the interpreter's atomic
      * opcodes will execute, minus the dispatch. */
-    n1 = run_incs(native, 1);
-    s1 = run_incs((_Atomic uint32_t *)(wasm_memory_base(mem) + 128), 1);
-    n2 = run_incs(native, 2);
-    s2 = run_incs((_Atomic uint32_t *)(wasm_memory_base(mem) + 128), 2);
+    _Atomic uint32_t *sword = (_Atomic uint32_t *)(wasm_memory_base(mem) + 128);
+    double n1 = 1e30, n2 = 1e30, s1 = 1e30, s2 = 1e30;
+    for (int t = 0; t < TRIALS; t++) {
+        KEEP_MIN(n1, run_incs(native, 1));
+        KEEP_MIN(s1, run_incs(sword, 1));
+        KEEP_MIN(n2, run_incs(native, 2));
+        KEEP_MIN(s2, run_incs(sword, 2));
+    }
     printf("contended atomic increment (ns/op)   native C11   shmem memory   ratio\n");
     printf("  1 thread                           %10.2f   %12.2f   %5.2f\n", n1, s1, s1 / n1);
     printf("  2 threads                          %10.2f   %12.2f   %5.2f\n\n", n2, s2, s2 / n2);
@@ -334,13 +347,18 @@ int main(int argc, char **argv)
         mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (procword == MAP_FAILED)
         die("mmap", strerror(errno));
-    double f_priv = run_pingpong(NULL, native, 0, FUTEX_PRIVATE_FLAG, 0);
-    double f_shared = run_pingpong(NULL, native, 0, 0, 0);
-    double f_proc = run_pingpong(NULL, procword, 0, 0, 1);
-    double w_thr = run_pingpong(mem, (_Atomic uint32_t *)(wasm_memory_base(mem) + 256), 256, 0, 0);
-    double w_plain =
-        run_pingpong(plain, (_Atomic uint32_t *)(wasm_memory_base(plain) + 256), 256, 0, 0);
-    double w_proc = run_pingpong(mem, (_Atomic uint32_t *)(wasm_memory_base(mem) + 256), 256, 0, 1);
+    _Atomic uint32_t *mword = (_Atomic uint32_t *)(wasm_memory_base(mem) + 256);
+    _Atomic uint32_t *pword = (_Atomic uint32_t *)(wasm_memory_base(plain) + 256);
+    double f_priv = 1e30, f_shared = 1e30, f_proc = 1e30, w_thr = 1e30, w_plain = 1e30,
+           w_proc = 1e30;
+    for (int t = 0; t < TRIALS; t++) {
+        KEEP_MIN(f_priv, run_pingpong(NULL, native, 0, FUTEX_PRIVATE_FLAG, 0));
+        KEEP_MIN(f_shared, run_pingpong(NULL, native, 0, 0, 0));
+        KEEP_MIN(f_proc, run_pingpong(NULL, procword, 0, 0, 1));
+        KEEP_MIN(w_thr, run_pingpong(mem, mword, 256, 0, 0));
+        KEEP_MIN(w_plain, run_pingpong(plain, pword, 256, 0, 0));
+        KEEP_MIN(w_proc, run_pingpong(mem, mword, 256, 0, 1));
+    }
     printf("wait/notify round trip (us)                          us   vs native futex\n");
     printf("  native futex, private, 2 threads              %8.2f\n", f_priv);
     printf("  native futex, shared, 2 threads               %8.2f\n", f_shared);
@@ -352,44 +370,57 @@ int main(int argc, char **argv)
     printf("  shmem_wait32/notify, shmem, 2 processes       %8.2f   %5.2f (processes)\n\n", w_proc,
            w_proc / f_proc);
 
-    uint64_t sum1, sum2, gsum1 = 0, gsum2 = 0;
-    double c1 = run_work(mem, NULL, NULL, 1, &sum1);
-    double c2 = run_work(mem, NULL, NULL, 2, &sum2);
-    double g1 = 0, g2 = 0;
+    uint64_t sum1 = 0, sum2 = 0, gsum1 = 0, gsum2 = 0;
+    double c1 = 1e30, c2 = 1e30, g1 = 1e30, g2 = 1e30;
+    double cc1 = 1e30, cc2 = 1e30, gc1 = 1e30, gc2 = 1e30; /* CPU-time bounds */
     struct wasm_module *m = load_guest(wasm_path);
-    if (sum1 != sum2)
-        die("native mix", "checksums differ");
+    struct wasm_instance *insts[2] = {NULL, NULL};
+    struct wasm_exec *exs[2] = {NULL, NULL};
     if (m != NULL) {
         struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = mem};
         struct wasm_instance_options o = {.imports = &imp, .nimports = 1};
-        struct wasm_instance *insts[2];
-        struct wasm_exec *exs[2];
 
+        /* Two instances of the module import the one memory, one per thread. */
         for (int i = 0; i < 2; i++) {
             insts[i] = wasm_instance_new(m, &o, &err);
             exs[i] = wasm_exec_new(NULL, &err);
             if (insts[i] == NULL || exs[i] == NULL)
                 die("instance", err.message);
         }
-        g1 = run_work(mem, insts, exs, 1, &gsum1);
-        g2 = run_work(mem, insts, exs, 2, &gsum2);
-        if (gsum1 != sum1 || gsum2 != sum1)
-            die("guest mix", "checksum differs from native");
-        for (int i = 0; i < 2; i++) {
-            wasm_instance_free(insts[i]);
-            wasm_exec_free(exs[i]);
-        }
-        wasm_module_free(m);
     }
-    printf("parallel mix over one shared memory (%u KiB, %u rounds/word)\n",
+    for (int t = 0; t < TRIALS; t++) {
+        KEEP_MIN(c1, run_work(mem, NULL, NULL, 1, &sum1, &cc1));
+        KEEP_MIN(c2, run_work(mem, NULL, NULL, 2, &sum2, &cc2));
+        if (m != NULL) {
+            KEEP_MIN(g1, run_work(mem, insts, exs, 1, &gsum1, &gc1));
+            KEEP_MIN(g2, run_work(mem, insts, exs, 2, &gsum2, &gc2));
+        }
+    }
+    if (sum1 != sum2)
+        die("native mix", "checksums differ");
+    if (m != NULL && (gsum1 != sum1 || gsum2 != sum1))
+        die("guest mix", "checksum differs from native");
+    for (int i = 0; i < 2; i++) {
+        wasm_instance_free(insts[i]);
+        wasm_exec_free(exs[i]);
+    }
+    wasm_module_free(m);
+
+    printf("parallel mix over one shared memory (%u KiB, %u rounds/word, 2 instances)\n",
            WORK_PAGES * WASM_PAGE_SIZE / 1024, WORK_ROUNDS);
-    printf("                       1 thread (ms)   2 threads (ms)   speed-up\n");
-    printf("  native C             %13.2f   %14.2f   %8.2f\n", c1, c2, c1 / c2);
+    printf("                       wall: 1 thread   2 threads   speed-up | CPU-bound: speed-up\n");
+    printf("  native C             %11.2f ms %8.2f ms %9.2f  | %19.2f\n", c1, c2, c1 / c2,
+           cc1 / cc2);
     if (m != NULL)
-        printf("  guest (interpreter)  %13.2f   %14.2f   %8.2f   (guest/native %.1fx)\n", g1, g2,
-               g1 / g2, g1 / c1);
+        printf("  guest (interpreter)  %11.2f ms %8.2f ms %9.2f  | %19.2f\n", g1, g2, g1 / g2,
+               gc1 / gc2);
     else
         printf("  guest: %s not found, skipped\n", wasm_path);
+    if (m != NULL)
+        printf("  guest/native, 1 thread: %.1fx (wall), %.1fx (CPU)\n", g1 / c1, gc1 / cc1);
+    printf(
+        "  (CPU-bound: 1-thread CPU time over the longest thread's CPU time in the 2-thread\n"
+        "   run, i.e. the speed-up on two idle cores; wall speed-up needs a second free core)\n");
     printf("checksum %016llx\n", (unsigned long long)sum1);
 
     munmap((void *)procword, 4096);

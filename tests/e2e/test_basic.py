@@ -5,6 +5,7 @@ types, pipelining, bad input of every kind, limits, and connections owning their
 import json
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -249,6 +250,8 @@ def busy_slots(d, pool):
 
 
 def test_release_on_close(d):
+    # Connections of earlier tests are released as their workers see them close.
+    check(wait_until(lambda: busy_slots(d, "e2e") == 0), "no slot busy before the test")
     before = busy_slots(d, "e2e")
     c = Conn(d.sock)
     for _ in range(3):
@@ -333,6 +336,34 @@ def test_half_close(d):
     c.close()
 
 
+def test_backpressure(d):
+    """A client that writes without reading: the daemon stops reading it while its replies
+    pile up, resumes when they are read, and answers every request."""
+    c = Conn(d.sock, timeout=30)
+    n = 150000
+    data = "".join('{"id":%d,"op":"ping"}\n' % k for k in range(n)).encode()
+    t = threading.Thread(target=c.send_raw, args=(data,))
+    t.start()
+    time.sleep(1.0)  # let the unsent replies reach the daemon's high-water mark
+    f = c.s.makefile("rb")
+    seen = 0
+    last = -1
+    ordered = True
+    for line in f:
+        r = json.loads(line)
+        if not r.get("ok") or r.get("id") != last + 1:
+            ordered = False
+        last = r.get("id")
+        seen += 1
+        if seen == n:
+            break
+    t.join()
+    check_eq(seen, n, "150000 pipelined pings sent without reading are all answered")
+    check(ordered, "   in order, none failed")
+    check(c.rq({"id": "after", "op": "ping"}).get("ok"), "   and the connection still works")
+    c.close()
+
+
 def main():
     mods = {
         "e2e": {"path": fixture("e2e"), "slots": "16", "deadline": "2s"},
@@ -348,6 +379,7 @@ def main():
     test_release_on_close(d)
     test_stats(d)
     test_half_close(d)
+    test_backpressure(d)
     check_eq(d.stop(), 0, "SIGTERM stops the daemon with status 0")
     d2 = Daemon(modules=mods, daemon={"max_instances_per_connection": "4",
                                       "max_inflight_per_connection": "5"})

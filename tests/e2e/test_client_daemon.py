@@ -3,11 +3,15 @@
 arguments and results, exit statuses for traps and errors, stats in all three forms."""
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import CLIENT, SKIP, Daemon, check, check_eq, fixture, run_main
+from e2elib import (CLIENT, DAEMON, SKIP, SRCDIR, Daemon, check, check_eq, fixture, run_main,
+                    wait_until)
 
 
 def main():
@@ -80,6 +84,38 @@ def main():
           out.rstrip().endswith("# EOF"), "wasmslot stats --prometheus prints OpenMetrics",
           out[-200:])
     check_eq(d.stop(), 0, "the daemon stops cleanly")
+    quick_start()
+
+
+def quick_start():
+    """The README's quick start: the shipped example config and example modules, on a socket
+    given with -s, and one call through the client."""
+    d = Daemon(start=False)
+    ex = os.path.join(d.dir, "etc")
+    os.makedirs(os.path.join(ex, "examples"))
+    shutil.copy(os.path.join(SRCDIR, "etc", "wasmslotd.conf"), ex)
+    for m in ("add", "hello"):
+        shutil.copy(fixture(m), os.path.join(ex, "examples"))
+    sock = os.path.join(d.dir, "quick.sock")
+    p = subprocess.Popen([DAEMON, "-f", "-c", os.path.join(ex, "wasmslotd.conf"), "-s", sock],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ok = wait_until(lambda: os.path.exists(sock), timeout=5)
+        r = subprocess.run([CLIENT, "-s", sock, "call", "add", "add", "2", "40"],
+                           capture_output=True, text=True, timeout=10)
+        check(ok and r.returncode == 0 and r.stdout.strip() == "i32:42",
+              "quick start: example config, -s socket, `wasmslot call add add 2 40` = i32:42",
+              (r.returncode, r.stdout, r.stderr))
+        r = subprocess.run([CLIENT, "-s", sock, "call", "hello", "count"], capture_output=True,
+                           text=True, timeout=10)
+        check_eq(r.stdout.strip(), "i32:1", "quick start: the hello example answers")
+        p.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        r = subprocess.run([CLIENT, "-s", sock, "ping"], capture_output=True, timeout=10)
+        check_eq(r.returncode, 0, "-s stays in force after a reload")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        check_eq(p.wait(10), 0, "quick start: the daemon stops cleanly")
 
 
 run_main(main)

