@@ -569,9 +569,10 @@ void pool_stats(struct pool *p, stats_sink_fn sink, void *arg);
  * a child of fork() inherits the references its parent held and drops them on its own.
  *
  * Limits: at most SHMEM_MAX_WAITERS threads wait on one memory at a time (a further wait fails
- * with -WASM_ELIMIT). A process killed while one of its threads waits leaves that waiter queued:
- * a later notify counts it once as woken. A process killed while holding the grow lock or a
- * queue lock does not block the others (robust mutexes).
+ * with -WASM_ELIMIT). A process killed while one of its threads waits leaves that waiter queued
+ * until a notify on its address finds it: that notify drops it without counting it (unless its
+ * pid was reused meanwhile, then it is counted once). A process killed while holding the grow
+ * lock or a queue lock does not block the others (robust mutexes).
  */
 
 #define SHMEM_MAX_WAITERS 1024

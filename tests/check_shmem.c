@@ -941,6 +941,30 @@ START_TEST(test_guest_two_processes)
 }
 END_TEST
 
+START_TEST(test_waiter_of_killed_process_is_dropped)
+{
+    struct wasm_memory *mem = shmem_new(NULL, 1, 1, NULL);
+    pid_t pid;
+
+    ck_assert_ptr_nonnull(mem);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        shmem_wait32(mem, 40, 0, -1, NULL); /* forever: killed while waiting */
+        _exit(1);
+    }
+    wait_for_waiters(mem, 1);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(wait_child(pid), 128 + SIGKILL);
+    /* The dead waiter is not counted as woken, and leaves the queue. */
+    ck_assert_int_eq(shmem_notify(mem, 40, 1), 0);
+    ck_assert_uint_eq(stat_of(mem, "waiters"), 0);
+    /* The queue still works on that address. */
+    ck_assert_int_eq(shmem_wait32(mem, 40, 0, 1000, NULL), SHMEM_WAIT_TIMED_OUT);
+    wasm_memory_unref(mem);
+}
+END_TEST
+
 static Suite *shmem_suite(void)
 {
     Suite *s = suite_create("shmem");
@@ -969,6 +993,7 @@ static Suite *shmem_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_two_processes_bytes_size_wait_notify);
     tcase_add_test(tc, test_two_processes_grow_concurrently);
+    tcase_add_test(tc, test_waiter_of_killed_process_is_dropped);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("guest");
