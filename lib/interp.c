@@ -392,6 +392,7 @@ interp__run(struct wasm_exec *ex, const struct interp_func *fn, wasm_cell *fp,
         INTERP_LOADS(X_MEMX)
         INTERP_STORES(X_MEMX)
         INTERP_BRCMPS(X_ADDBR)
+        INTERP_ATOMIC_OPS(X_NUM)
 #undef X_MISC
 #undef X_NUM
 #undef X_BR
@@ -749,6 +750,9 @@ L_ELEM_DROP:
     }
     INTERP_STORES(X)
 #undef X
+
+    /* The threads proposal's atomics, wait/notify and fence. */
+#include "interp_atomic_run.h"
 
 trap:
     ex->depth = depth;

@@ -1052,6 +1052,9 @@ static void do_prefix_fc(struct comp *c)
     forget_last(c);
 }
 
+/* The 0xFE (threads) instructions, compiled with the helpers above. */
+#include "interp_atomic_compile.h"
+
 /* The end of a block's instructions: exactly its results must be on the stack. They stay
  * there (when the stack was polymorphic, only real entries are kept: the code is dead). */
 static void check_end(struct comp *c, const struct ctl *t)
@@ -1421,6 +1424,9 @@ static void compile_body(struct comp *c)
             break;
         case 0xfc:
             do_prefix_fc(c);
+            break;
+        case 0xfe:
+            do_prefix_fe(c);
             break;
         default:
             if (numtab[opc].kind) {

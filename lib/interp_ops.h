@@ -3,6 +3,7 @@
 #ifndef INTERP_OPS_H
 #define INTERP_OPS_H
 
+#include "interp_atomic.h"
 #include "wasm_runtime.h"
 
 #include <stdint.h>
@@ -266,6 +267,7 @@ enum interp_op {
     INTERP_LOADS(INTERP_X_MEMX)
     INTERP_STORES(INTERP_X_MEMX)
     INTERP_BRCMPS(INTERP_X_ADDBR)
+    INTERP_ATOMIC_OPS(INTERP_X_MEM)
 #undef INTERP_X_MISC
 #undef INTERP_X_NUM
 #undef INTERP_X_MEM

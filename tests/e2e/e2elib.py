@@ -83,7 +83,9 @@ class Daemon:
     def __init__(self, modules=None, daemon=None, extra="", start=True, foreground=True,
                  env=None):
         self.dir = tempfile.mkdtemp(prefix="wasmslot-e2e-")
-        atexit.register(shutil.rmtree, self.dir, True)
+        # WASMSLOT_E2E_KEEP=1 keeps the directories (configs, logs) for a post-mortem.
+        if not os.environ.get("WASMSLOT_E2E_KEEP"):
+            atexit.register(shutil.rmtree, self.dir, True)
         self.sock = os.path.join(self.dir, "s.sock")
         self.conf = os.path.join(self.dir, "wasmslotd.conf")
         self.log = os.path.join(self.dir, "log")
@@ -187,8 +189,14 @@ class Daemon:
                 d.stop()
             except Exception:
                 pass
-            if d.proc is not None and d.proc.returncode not in (0, None):
-                print("--- daemon log (%s) ---\n%s" % (d.dir, d.log_text()))
+            log = d.log_text()
+            # A sanitizer build reports memory errors in the log, even of a worker that the
+            # master quietly restarted.
+            bad = [l for l in log.splitlines()
+                   if "AddressSanitizer" in l or "runtime error:" in l or "LeakSanitizer" in l]
+            check(not bad, "no sanitizer report in the daemon's log (%s)" % d.dir, bad[:3])
+            if bad or (d.proc is not None and d.proc.returncode not in (0, None)):
+                print("--- daemon log (%s) ---\n%s" % (d.dir, log))
 
 
 class Conn:
