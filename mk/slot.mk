@@ -21,7 +21,7 @@ tests_check_slot_CFLAGS = $(CHECK_CFLAGS_ALL) -DWAT_DIR='"$(abs_top_builddir)/te
 tests_check_slot_LDADD = $(CHECK_LDADD)
 
 # The benchmark is built by `make` and `make bench`, never run by `make check`; `make bench-slot`
-# runs it. (noinst rather than EXTRA_PROGRAMS: spec.mk, included later, assigns that with `=`.)
+# runs it.
 noinst_PROGRAMS += tests/bench/slot-bench
 tests_bench_slot_bench_SOURCES = tests/bench/slot_bench.c
 tests_bench_slot_bench_CFLAGS = $(AM_CFLAGS) -O2
