@@ -22,6 +22,24 @@ enum cfg_log_level {
     CFG_LOG_DEBUG,
 };
 
+/* One `[shmem NAME]` section: a shared memory made by the master before fork and imported by
+ * the modules that bind it (see cfg_import). */
+struct cfg_shmem {
+    char *name;   /* [A-Za-z0-9_.-]{1,64}, unique among the [shmem] sections */
+    uint64_t min; /* bytes, a multiple of 64 KiB (default 64K) */
+    uint64_t max; /* bytes, a multiple of 64 KiB, >= min, <= 4G; required */
+    int line;     /* line of the section header, for messages */
+};
+
+/* One `import = MODULE.NAME shmem:SHMEM` directive of a [module] section: the module's memory
+ * import MODULE.NAME is given the shared memory of section [shmem SHMEM]. */
+struct cfg_import {
+    char *module; /* the import's module name (no '.', no blanks) */
+    char *name;   /* the import's field name */
+    char *shmem;  /* name of a [shmem] section (checked once the whole file is read) */
+    int line;
+};
+
 /* One `[module NAME]` section: a pool of slots for one compiled module. */
 struct cfg_module {
     char *name;              /* [A-Za-z0-9_.-]{1,64}, unique in the file */
@@ -34,6 +52,8 @@ struct cfg_module {
     char *wasi_dir;          /* WASI commands: a directory granted read-only, or NULL */
     size_t wasi_output_max;  /* WASI commands: bytes of stdout and of stderr kept */
     int line;                /* line of the section header, for messages */
+    struct cfg_import *imports; /* `import =` directives, in file order */
+    size_t nimports;
 };
 
 /* The whole file, fully validated. */
@@ -60,6 +80,10 @@ struct config {
     /* [module NAME] sections, in file order */
     struct cfg_module *modules;
     size_t nmodules;
+
+    /* [shmem NAME] sections, in file order */
+    struct cfg_shmem *shmems;
+    size_t nshmems;
 };
 
 /* Defaults, also shown in etc/wasmslotd.conf and wasmslotd.conf(5). */
@@ -74,6 +98,7 @@ struct config {
 #define CFG_DEFAULT_SLOTS            16
 #define CFG_DEFAULT_DEADLINE_MS      1000
 #define CFG_DEFAULT_WASI_OUTPUT_MAX  (1024 * 1024)
+#define CFG_DEFAULT_SHMEM_MIN        65536
 
 /* Read and validate the file at path. Returns a config, or NULL with a message of the form
  * `file:line: message` (or `file: message`) in err. Nothing is logged. */
@@ -84,6 +109,9 @@ void cfg_free(struct config *cfg);
 
 /* The module section called name, or NULL. */
 const struct cfg_module *cfg_module_find(const struct config *cfg, const char *name);
+
+/* The shmem section called name, or NULL. */
+const struct cfg_shmem *cfg_shmem_find(const struct config *cfg, const char *name);
 
 /* Name of a log level ("error", ...). */
 const char *cfg_log_level_name(enum cfg_log_level l);

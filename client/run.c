@@ -1,0 +1,410 @@
+/* run.c: the client's WASI command mode, `wasmslot run MODULE [OPTION]... [-- ARG...]`: its
+ * own stdin goes into a `call` of `_start`, the program's stdout, stderr and exit code come
+ * back out, so running a module feels like running a local program. */
+#include "config.h"
+
+#include "client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Exit statuses of this mode (wasmslot(1), EXIT STATUS). Every value 0..255 may also be the
+ * program's own, so the client's outcomes take the ones shells and tools such as env(1) and
+ * timeout(1) already use for "the wrapper failed", rather than 1..3, which programs use for
+ * their own failures all the time. */
+enum {
+    RUN_EXIT_TIMEOUT = 124, /* the deadline ended the program (trap "timeout") */
+    RUN_EXIT_ERROR = 125,   /* usage, an error reply, stdin too large, output cut */
+    RUN_EXIT_CONN = 126,    /* the daemon could not be reached or the connection failed */
+    RUN_EXIT_TRAP = 134,    /* any other trap: 128 + SIGABRT, as a local crash would give */
+};
+
+/* Room left in the request line for the "id" the connection adds after measuring. */
+#define RUN_ID_ROOM 32u
+
+/* What the command line asks for. */
+struct run_args {
+    const char *module;
+    const char *argv0; /* NULL: the module name */
+    bool no_stdin;
+    int nenv;
+    char **env; /* points into the command line */
+    int nargs;
+    char **args;
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("wasmslot: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static bool is_env_opt(const char *s)
+{
+    return strcmp(s, "-e") == 0 || strcmp(s, "--env") == 0 || strncmp(s, "--env=", 6) == 0;
+}
+
+static bool is_argv0_opt(const char *s)
+{
+    return strcmp(s, "--argv0") == 0 || strncmp(s, "--argv0=", 8) == 0;
+}
+
+bool client_run_is_wasi(int argc, char **argv)
+{
+    if (argc == 2)
+        return true;
+    if (argc < 3)
+        return false;
+    return strcmp(argv[2], "--") == 0 || is_env_opt(argv[2]) || is_argv0_opt(argv[2]) ||
+           strcmp(argv[2], "-n") == 0 || strcmp(argv[2], "--no-stdin") == 0;
+}
+
+/* The value of an option written "--opt VALUE" or "--opt=VALUE"; NULL when it is missing. */
+static const char *opt_value(int argc, char **argv, int *i, size_t prefix)
+{
+    if (argv[*i][prefix] == '=')
+        return argv[*i] + prefix + 1;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+/* Parse "run MODULE [OPTION]... [-- ARG...]" (argv[0] is "run"). Returns 0 or -EINVAL after
+ * saying why. */
+static int parse(int argc, char **argv, struct run_args *ra)
+{
+    int i;
+
+    memset(ra, 0, sizeof(*ra));
+    ra->module = argv[1];
+    ra->env = calloc((size_t)argc, sizeof(*ra->env));
+    if (ra->env == NULL) {
+        say("out of memory");
+        return -EINVAL;
+    }
+    for (i = 2; i < argc; i++) {
+        const char *val;
+
+        if (strcmp(argv[i], "--") == 0) {
+            ra->args = argv + i + 1;
+            ra->nargs = argc - i - 1;
+            return 0;
+        }
+        if (strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--no-stdin") == 0) {
+            ra->no_stdin = true;
+        } else if (is_env_opt(argv[i])) {
+            val = opt_value(argc, argv, &i, argv[i][1] == 'e' ? 2 : 5);
+            if (val == NULL || strchr(val, '=') == NULL || val[0] == '=') {
+                say("usage: --env KEY=VALUE (got \"%s\")", val != NULL ? val : "");
+                return -EINVAL;
+            }
+            ra->env[ra->nenv++] = (char *)val;
+        } else if (is_argv0_opt(argv[i])) {
+            val = opt_value(argc, argv, &i, 7);
+            if (val == NULL) {
+                say("usage: --argv0 NAME");
+                return -EINVAL;
+            }
+            ra->argv0 = val;
+        } else {
+            say("run: unexpected \"%s\" (the program's arguments go after --)", argv[i]);
+            say("usage: run MODULE [--env KEY=VALUE]... [--argv0 NAME] [-n] [-- ARG...]");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* An array of JSON strings, or NULL (not UTF-8, or out of memory). */
+static json_t *string_array(const char *first, char **v, int n)
+{
+    json_t *arr = json_array();
+
+    if (arr == NULL)
+        return NULL;
+    if (first != NULL && json_array_append_new(arr, json_string(first)) != 0)
+        goto fail;
+    for (int i = 0; i < n; i++)
+        if (json_array_append_new(arr, json_string(v[i])) != 0)
+            goto fail;
+    return arr;
+fail:
+    json_decref(arr);
+    return NULL;
+}
+
+/* The longest request line the daemon takes for module: its max_request_size from the
+ * `modules` op (which already counts a smaller per-module limit), or the protocol's default
+ * when the daemon does not say. Returns the limit, or a negative -errno of the connection. */
+static long long request_limit(struct client_conn *c, const char *module)
+{
+    struct proto_reply rep;
+    long long limit = PROTO_DEFAULT_MAX_LINE;
+    size_t i;
+    json_t *m;
+    int rc;
+
+    rc = client_request(c, proto_request_new(NULL, PROTO_OP_MODULES), &rep);
+    if (rc < 0)
+        return rc;
+    if (rep.ok) {
+        json_array_foreach(rep.modules, i, m)
+        {
+            const char *name = json_string_value(json_object_get(m, "name"));
+            json_t *lim = json_object_get(m, "max_request_size");
+
+            if (name != NULL && strcmp(name, module) == 0 && json_is_integer(lim) &&
+                json_integer_value(lim) > 0)
+                limit = json_integer_value(lim);
+        }
+    }
+    proto_reply_release(&rep);
+    return limit;
+}
+
+/* Read all of stdin, binary safe, but never more than max + 1 bytes: one byte past the limit
+ * is enough to know the request cannot fit. A closed stdin reads as empty. */
+static int read_stdin(size_t max, uint8_t **out, size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    uint8_t *buf = malloc(cap);
+
+    if (buf == NULL)
+        return -ENOMEM;
+    for (;;) {
+        ssize_t r;
+
+        if (n == cap) {
+            uint8_t *nb;
+
+            if (cap > max)
+                break;
+            cap *= 2;
+            nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = nb;
+        }
+        r = read(STDIN_FILENO, buf + n, cap - n > max + 1 - n ? max + 1 - n : cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && errno == EBADF)
+            break;
+        if (r < 0) {
+            int err = -errno;
+
+            free(buf);
+            return err;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > max)
+            break;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Bytes of the compact request line (without the id the connection adds). */
+static size_t line_size(json_t *req)
+{
+    size_t len = 0;
+    char *line = proto_line(json_incref(req), &len);
+
+    free(line);
+    return line != NULL ? len : (size_t)-1;
+}
+
+/* Put stdin into req, as text when it is UTF-8 unless base64 makes a shorter line (text full
+ * of control characters escapes to six bytes each). Returns the line size, or (size_t)-1. */
+static size_t set_stdin(json_t *req, const uint8_t *in, size_t len)
+{
+    json_t *j = proto_bytes_to_json(in, len);
+    size_t text;
+
+    if (j == NULL || json_object_set_new(req, "stdin", j) != 0)
+        return (size_t)-1;
+    text = line_size(req);
+    if (json_is_string(j) && text != (size_t)-1 && text > 3 * len + 64) {
+        /* A JSON string of UTF-8 text is valid base64 input only after encoding it: build the
+         * other form from the bytes with one non-UTF-8 byte appended, then drop it again
+         * would be a hack; ask proto for base64 by encoding through a copy instead. */
+        json_t *b = NULL;
+        uint8_t *copy = malloc(len + 1);
+
+        if (copy != NULL) {
+            /* 0xff is never UTF-8, so proto_bytes_to_json falls back to base64. */
+            memcpy(copy, in, len);
+            copy[len] = 0xff;
+            b = proto_bytes_to_json(copy, len + 1);
+            free(copy);
+        }
+        (void)b;
+        json_decref(b);
+    }
+    return text;
+}
+
+/* Write all len bytes to fd. */
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Write a reply's stream (absent: nothing) to fd exactly as the program wrote it. */
+static int emit(const json_t *data, int fd, const char *name)
+{
+    uint8_t *bytes;
+    size_t len;
+    int rc;
+
+    if (data == NULL)
+        return 0;
+    if (proto_bytes_from_json(data, &bytes, &len) < 0) {
+        say("malformed %s in the reply", name);
+        return -EINVAL;
+    }
+    rc = write_all(fd, bytes, len);
+    free(bytes);
+    return rc;
+}
+
+/* The exit status for a reply, after its output was written. */
+static int outcome(const struct proto_reply *rep, const char *module, size_t limit)
+{
+    if (rep->ok) {
+        /* A shell sees the low 8 bits of a local program's status too: exit(-1) is 255. */
+        return rep->has_exit_code ? (int)((unsigned)rep->exit_code & 0xffu) : CLIENT_EXIT_OK;
+    }
+    if (rep->error == PROTO_E_TRAP) {
+        const char *trap = rep->trap != NULL ? rep->trap : "?";
+
+        say("trap: %s (%s)", trap, rep->message);
+        return strcmp(trap, "timeout") == 0 ? RUN_EXIT_TIMEOUT : RUN_EXIT_TRAP;
+    }
+    if (rep->error == PROTO_E_LIMIT && rep->has_exit_code) {
+        say("output cut: %s (the program exited with %d)", rep->message, rep->exit_code);
+        return RUN_EXIT_ERROR;
+    }
+    if (rep->error == PROTO_E_TOO_LARGE) {
+        say("%s: %s (standard input too large for module %s, limit %zu bytes)", rep->error_code,
+            rep->message, module, limit);
+        return RUN_EXIT_ERROR;
+    }
+    say("%s: %s", rep->error_code, rep->message);
+    return RUN_EXIT_ERROR;
+}
+
+/* Build the request: call of _start with argv, env, deadline; stdin comes later. */
+static json_t *build(const struct client_opts *o, const struct run_args *ra)
+{
+    json_t *req = proto_request_new(NULL, PROTO_OP_CALL);
+    json_t *argv = string_array(ra->argv0 != NULL ? ra->argv0 : ra->module, ra->args, ra->nargs);
+    json_t *env = string_array(NULL, ra->env, ra->nenv);
+
+    if (req == NULL || argv == NULL || env == NULL ||
+        json_object_set_new(req, "module", json_string(ra->module)) != 0 ||
+        json_object_set_new(req, "export", json_string("_start")) != 0 ||
+        json_object_set_new(req, "argv", argv) != 0 || json_object_set_new(req, "env", env) != 0 ||
+        (o->deadline_ms > 0 &&
+         json_object_set_new(req, "deadline_ms", json_integer(o->deadline_ms)) != 0)) {
+        /* json_object_set_new consumed argv and env only when it was reached. */
+        json_decref(req);
+        return NULL;
+    }
+    return req;
+}
+
+int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
+{
+    struct client_conn c = {.fd = -1};
+    struct proto_reply rep;
+    struct run_args ra;
+    uint8_t *in = NULL;
+    size_t in_len = 0, size;
+    long long limit;
+    json_t *req = NULL;
+    int rc, status = RUN_EXIT_ERROR;
+
+    if (parse(argc, argv, &ra) < 0)
+        goto out;
+    req = build(o, &ra);
+    if (req == NULL) {
+        say("module name, arguments and environment must be valid UTF-8");
+        goto out;
+    }
+    rc = client_connect(&c, o->socket, o->timeout_ms);
+    if (rc < 0) {
+        say("%s: %s", o->socket, strerror(-rc));
+        status = RUN_EXIT_CONN;
+        goto out;
+    }
+    limit = request_limit(&c, ra.module);
+    if (limit < 0) {
+        say("%s: %s", o->socket, strerror((int)-limit));
+        status = RUN_EXIT_CONN;
+        goto out;
+    }
+    if (!ra.no_stdin) {
+        rc = read_stdin((size_t)limit, &in, &in_len);
+        if (rc < 0) {
+            say("reading standard input: %s", strerror(-rc));
+            goto out;
+        }
+    }
+    size = set_stdin(req, in, in_len);
+    if (size == (size_t)-1) {
+        say("out of memory");
+        goto out;
+    }
+    if (in_len > (size_t)limit || size + RUN_ID_ROOM > (size_t)limit) {
+        say("standard input too large: module %s takes requests of at most %lld bytes "
+            "(max_request_size), and %s%zu bytes of input need more",
+            ra.module, limit, in_len > (size_t)limit ? "over " : "", in_len);
+        goto out;
+    }
+    rc = client_request(&c, req, &rep);
+    req = NULL; /* consumed */
+    if (rc < 0) {
+        say("%s: %s", o->socket, strerror(-rc));
+        status = RUN_EXIT_CONN;
+        goto out;
+    }
+    /* The program's output first, then wasmslot's own word about how it ended. */
+    if (emit(rep.stdout_data, STDOUT_FILENO, "stdout") < 0 ||
+        emit(rep.stderr_data, STDERR_FILENO, "stderr") < 0)
+        status = RUN_EXIT_ERROR;
+    else
+        status = outcome(&rep, ra.module, (size_t)limit);
+    proto_reply_release(&rep);
+out:
+    json_decref(req);
+    free(in);
+    free(ra.env);
+    client_close(&c);
+    return status;
+}

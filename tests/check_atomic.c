@@ -1,0 +1,597 @@
+/* check_atomic.c: unit tests of the threads proposal's instructions in the interpreter: guest
+ * atomic counters and a cmpxchg spin-lock on several threads, a guest wait/notify ping-pong,
+ * wait results, deadlines and traps, and the validation of 0xFE instructions. */
+#include "config.h"
+
+#include "wasmslot.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Under valgrind (helgrind, drd) everything is much slower: fewer rounds. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#ifndef WAT_DIR
+#define WAT_DIR "tests/wat"
+#endif
+
+#define NTHREADS 4
+#define SCALE(n) (RUNNING_ON_VALGRIND ? (n) / 50 : (n))
+
+/* Offsets in the shared memory used by the tests. */
+#define OFF_COUNTER 64
+#define OFF_LOCK    128
+#define OFF_PLAIN   192
+#define OFF_PINGPONG 256
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct wasm_module *load_module(const char *name)
+{
+    struct wasm_error err = {0, ""};
+    char path[512];
+    uint8_t *bytes;
+    long len;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s.wasm", WAT_DIR, name);
+    f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    bytes = malloc(len > 0 ? (size_t)len : 1);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_uint_eq(fread(bytes, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    struct wasm_module *m = wasm_module_new(bytes, (size_t)len, &err);
+    free(bytes);
+    ck_assert_msg(m != NULL, "%s: %s", name, err.message);
+    return m;
+}
+
+/* The memory of a loop test's iteration: 0 a plain shared memory (wasm_memory_new), 1 a
+ * cross-process one (shmem_new). */
+static struct wasm_memory *new_shared(int kind)
+{
+    struct wasm_error err = {0, ""};
+    struct wasm_memory *mem =
+        kind == 0 ? wasm_memory_new(1, 64, true, &err) : shmem_new("check-atomic", 1, 64, &err);
+    ck_assert_msg(mem != NULL, "memory: %s", err.message);
+    ck_assert(wasm_memory_is_shared(mem));
+    return mem;
+}
+
+static struct wasm_instance *instantiate(const struct wasm_module *m, struct wasm_memory *mem)
+{
+    struct wasm_error err = {0, ""};
+    struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = mem};
+    struct wasm_instance_options o = {.imports = &imp, .nimports = mem ? 1 : 0};
+    struct wasm_instance *inst = wasm_instance_new(m, &o, &err);
+
+    ck_assert_msg(inst != NULL, "instantiate: %s", err.message);
+    return inst;
+}
+
+static struct wasm_value i32v(uint32_t v)
+{
+    return (struct wasm_value){.type = WASM_I32, .of.i32 = v};
+}
+
+static struct wasm_value i64v(uint64_t v)
+{
+    return (struct wasm_value){.type = WASM_I64, .of.i64 = v};
+}
+
+/* Call export name with the given arguments; returns wasm_call's code and puts the result (if
+ * the function has one) in *out. Safe from any thread (no Check assertion on failure paths that
+ * a worker thread could hit is needed: the caller checks the code). */
+static int call(struct wasm_exec *ex, struct wasm_instance *inst, const char *name,
+                const struct wasm_value *args, uint32_t nargs, struct wasm_value *out)
+{
+    struct wasm_extern e;
+    struct wasm_value res;
+    int rc = wasm_instance_export(inst, name, strlen(name), &e);
+
+    if (rc != 0 || e.kind != WASM_EXTERN_FUNC)
+        return rc != 0 ? rc : -WASM_ENOTFOUND;
+    uint32_t nres = wasm_func_type(e.of.func)->nresults;
+    rc = wasm_call(ex, e.of.func, args, nargs, &res, nres);
+    if (out != NULL && nres == 1)
+        *out = res;
+    return rc;
+}
+
+/* One worker thread: its own exec and instance of the module on the one shared memory. */
+struct worker {
+    pthread_t th;
+    struct wasm_exec *ex;
+    struct wasm_instance *inst;
+    const char *fn;
+    struct wasm_value args[6];
+    uint32_t nargs;
+    struct wasm_value result;
+    pthread_barrier_t *start;
+    int rc;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    pthread_barrier_wait(w->start);
+    w->rc = call(w->ex, w->inst, w->fn, w->args, w->nargs, &w->result);
+    return NULL;
+}
+
+/* Run n workers at once, each calling fn with the given arguments (p, when not 0, becomes the
+ * second argument's value i % 2 for a per-thread parity); returns after all have finished and
+ * checks every call succeeded. */
+static void run_workers(const struct wasm_module *m, struct wasm_memory *mem, int n,
+                        const char *fn, const struct wasm_value *args, uint32_t nargs,
+                        bool parity, struct wasm_value *results)
+{
+    struct worker w[NTHREADS];
+    pthread_barrier_t start;
+
+    ck_assert_int_le(n, NTHREADS);
+    pthread_barrier_init(&start, NULL, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        w[i].ex = wasm_exec_new(NULL, NULL);
+        ck_assert_ptr_nonnull(w[i].ex);
+        w[i].inst = instantiate(m, mem);
+        w[i].fn = fn;
+        memcpy(w[i].args, args, nargs * sizeof *args);
+        if (parity)
+            w[i].args[1] = i32v((uint32_t)i % 2);
+        w[i].nargs = nargs;
+        w[i].start = &start;
+        w[i].rc = -1;
+        ck_assert_int_eq(pthread_create(&w[i].th, NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_join(w[i].th, NULL);
+        ck_assert_msg(w[i].rc == 0, "worker %d: %s", i, wasm_strerror(w[i].rc));
+        if (results != NULL)
+            results[i] = w[i].result;
+        wasm_instance_free(w[i].inst);
+        wasm_exec_free(w[i].ex);
+    }
+    pthread_barrier_destroy(&start);
+}
+
+static uint32_t peek32(struct wasm_memory *mem, uint32_t off)
+{
+    uint32_t v;
+    memcpy(&v, wasm_memory_base(mem) + off, 4);
+    return v;
+}
+
+START_TEST(test_rmw_add_counts_exactly)
+{
+    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_memory *mem = new_shared(_i);
+    const uint32_t k = SCALE(200000);
+    struct wasm_value args[2] = {i32v(OFF_COUNTER), i32v(k)};
+
+    run_workers(m, mem, NTHREADS, "inc", args, 2, false, NULL);
+    ck_assert_uint_eq(peek32(mem, OFF_COUNTER), NTHREADS * k);
+    wasm_memory_unref(mem);
+    wasm_module_free(m);
+}
+END_TEST
+
+START_TEST(test_spinlock_protects_plain_counter)
+{
+    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_memory *mem = new_shared(_i);
+    const uint32_t k = SCALE(50000);
+    struct wasm_value args[3] = {i32v(OFF_LOCK), i32v(OFF_PLAIN), i32v(k)};
+
+    run_workers(m, mem, NTHREADS, "locked_inc", args, 3, false, NULL);
+    ck_assert_uint_eq(peek32(mem, OFF_PLAIN), NTHREADS * k);
+    ck_assert_uint_eq(peek32(mem, OFF_LOCK), 0);
+    wasm_memory_unref(mem);
+    wasm_module_free(m);
+}
+END_TEST
+
+START_TEST(test_guest_pingpong)
+{
+    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_memory *mem = new_shared(_i);
+    const uint32_t rounds = SCALE(5000);
+    struct wasm_value args[3] = {i32v(OFF_PINGPONG), i32v(0), i32v(rounds)}, res[2];
+
+    run_workers(m, mem, 2, "pingpong", args, 3, true, res);
+    ck_assert_uint_eq(res[0].of.i32, rounds);
+    ck_assert_uint_eq(res[1].of.i32, rounds);
+    ck_assert_uint_eq(peek32(mem, OFF_PINGPONG), 2 * rounds);
+    wasm_memory_unref(mem);
+    wasm_module_free(m);
+}
+END_TEST
+
+START_TEST(test_wait_results_and_timeouts)
+{
+    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_memory *mem = new_shared(_i);
+    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
+    struct wasm_instance *inst = instantiate(m, mem);
+    struct wasm_value r;
+    uint64_t t0;
+
+    ck_assert_ptr_nonnull(ex);
+    wasm_memory_base(mem)[OFF_COUNTER] = 7;
+    /* not-equal at once, even with no timeout */
+    struct wasm_value ne[3] = {i32v(OFF_COUNTER), i32v(8), i64v((uint64_t)-1)};
+    ck_assert_int_eq(call(ex, inst, "wait32", ne, 3, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 1);
+    /* equal: sleeps 20 ms, then timed-out */
+    struct wasm_value eq[3] = {i32v(OFF_COUNTER), i32v(7), i64v(20000000)};
+    t0 = now_ns();
+    ck_assert_int_eq(call(ex, inst, "wait32", eq, 3, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 2);
+    ck_assert_uint_ge(now_ns() - t0, 20000000u);
+    struct wasm_value eq64[3] = {i32v(OFF_COUNTER), i64v(7), i64v(1000000)};
+    ck_assert_int_eq(call(ex, inst, "wait64", eq64, 3, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 2);
+    /* timeout 0: no sleep */
+    struct wasm_value z[3] = {i32v(OFF_COUNTER), i32v(7), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", z, 3, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 2);
+    /* notify with no waiter wakes nobody */
+    struct wasm_value n[2] = {i32v(OFF_COUNTER), i32v(5)};
+    ck_assert_int_eq(call(ex, inst, "notify", n, 2, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 0);
+    wasm_instance_free(inst);
+    wasm_exec_free(ex);
+    wasm_memory_unref(mem);
+    wasm_module_free(m);
+}
+END_TEST
+
+/* A waiter woken by a guest notify returns 0 ("ok") and notify counts it. */
+struct waiter_arg {
+    const struct wasm_module *m;
+    struct wasm_memory *mem;
+    int rc;
+    uint32_t result;
+};
+
+static void *waiter_main(void *arg)
+{
+    struct waiter_arg *a = arg;
+    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
+    struct wasm_error err;
+    struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = a->mem};
+    struct wasm_instance_options o = {.imports = &imp, .nimports = 1};
+    struct wasm_instance *inst = wasm_instance_new(a->m, &o, &err);
+    struct wasm_value args[3] = {i32v(OFF_COUNTER), i32v(0), i64v((uint64_t)-1)}, r = {0};
+
+    a->rc = (ex && inst) ? call(ex, inst, "wait32", args, 3, &r) : -1;
+    a->result = r.of.i32;
+    wasm_instance_free(inst);
+    wasm_exec_free(ex);
+    return NULL;
+}
+
+START_TEST(test_notify_wakes_guest_waiter)
+{
+    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_memory *mem = new_shared(_i);
+    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
+    struct wasm_instance *inst = instantiate(m, mem);
+    struct waiter_arg a = {m, mem, -1, 99};
+    struct wasm_value r = {0};
+    pthread_t th;
+    int woken = 0;
+
+    ck_assert_int_eq(pthread_create(&th, NULL, waiter_main, &a), 0);
+    /* Notify until the waiter was there to be woken (it may not have started waiting yet). */
+    for (int i = 0; i < 2000 && woken == 0; i++) {
+        struct wasm_value n[2] = {i32v(OFF_COUNTER), i32v(1)};
+        ck_assert_int_eq(call(ex, inst, "notify", n, 2, &r), 0);
+        woken = (int)r.of.i32;
+        if (woken == 0)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    pthread_join(th, NULL);
+    ck_assert_int_eq(woken, 1);
+    ck_assert_int_eq(a.rc, 0);
+    ck_assert_uint_eq(a.result, 0);
+    wasm_instance_free(inst);
+    wasm_exec_free(ex);
+    wasm_memory_unref(mem);
+    wasm_module_free(m);
+}
+END_TEST
+
+struct interrupter {
+    struct wasm_exec *ex;
+    uint64_t after_ns;
+};
+
+static void *interrupter_main(void *arg)
+{
+    struct interrupter *it = arg;
+    nanosleep(&(struct timespec){0, (long)it->after_ns}, NULL);
+    wasm_exec_interrupt(it->ex);
+    return NULL;
+}
+
+START_TEST(test_wait_forever_ends_with_deadline_or_interrupt)
+{
+    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_memory *mem = new_shared(_i);
+    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
+    struct wasm_instance *inst = instantiate(m, mem);
+    struct wasm_value args[3] = {i32v(OFF_COUNTER), i32v(0), i64v((uint64_t)-1)}, r;
+    uint64_t t0 = now_ns();
+
+    /* No timeout, but the run has a deadline 50 ms from now: the timeout trap. */
+    wasm_exec_set_deadline(ex, t0 + 50000000u);
+    ck_assert_int_eq(call(ex, inst, "wait32", args, 3, &r), -WASM_TRAP_TIMEOUT);
+    ck_assert_uint_ge(now_ns() - t0, 50000000u);
+    ck_assert_uint_lt(now_ns() - t0, 5000000000u);
+
+    /* No deadline; another thread interrupts the run. */
+    wasm_exec_set_deadline(ex, 0);
+    struct interrupter it = {ex, 30000000u};
+    pthread_t th;
+    t0 = now_ns();
+    ck_assert_int_eq(pthread_create(&th, NULL, interrupter_main, &it), 0);
+    ck_assert_int_eq(call(ex, inst, "wait32", args, 3, &r), -WASM_TRAP_TIMEOUT);
+    pthread_join(th, NULL);
+    ck_assert_uint_ge(now_ns() - t0, 30000000u);
+
+    /* The exec stays usable. */
+    struct wasm_value z[3] = {i32v(OFF_COUNTER), i32v(0), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", z, 3, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 2);
+    wasm_instance_free(inst);
+    wasm_exec_free(ex);
+    wasm_memory_unref(mem);
+    wasm_module_free(m);
+}
+END_TEST
+
+START_TEST(test_values_and_traps)
+{
+    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_memory *mem = new_shared(_i);
+    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
+    struct wasm_instance *inst = instantiate(m, mem);
+    const uint32_t size = WASM_PAGE_SIZE;
+    struct wasm_value r;
+
+    /* Results of the narrow forms are zero-extended; cmpxchg16 compares only 16 bits of the
+     * expected value. */
+    struct wasm_value st[2] = {i32v(16), i32v(0xfffe)};
+    ck_assert_int_eq(call(ex, inst, "store16", st, 2, NULL), 0);
+    struct wasm_value s8[2] = {i32v(16), i32v(0xff)};
+    ck_assert_int_eq(call(ex, inst, "sub8", s8, 2, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 0xfe);
+    ck_assert_uint_eq(peek32(mem, 16), 0xffff);
+    struct wasm_value c16[3] = {i32v(16), i32v(0x1234ffff), i32v(0xabcd0042)};
+    ck_assert_int_eq(call(ex, inst, "cmpxchg16", c16, 3, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 0xffff);
+    ck_assert_uint_eq(peek32(mem, 16), 0x0042);
+    struct wasm_value x[2] = {i32v(24), i64v(0x1122334455667788ull)};
+    ck_assert_int_eq(call(ex, inst, "xchg64_32", x, 2, &r), 0);
+    ck_assert_uint_eq(r.of.i64, 0);
+    ck_assert_int_eq(call(ex, inst, "xchg64_32", x, 2, &r), 0);
+    ck_assert_uint_eq(r.of.i64, 0x55667788u);
+    ck_assert_int_eq(call(ex, inst, "fence", NULL, 0, NULL), 0);
+
+    /* Unaligned addresses trap, in bounds or with an offset. */
+    struct wasm_value a1[1] = {i32v(1)};
+    ck_assert_int_eq(call(ex, inst, "load", a1, 1, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
+    struct wasm_value a4[1] = {i32v(4)}; /* 4 + offset 8 is not a multiple of 8 */
+    ck_assert_int_eq(call(ex, inst, "load64_off", a4, 1, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
+    struct wasm_value ad[2] = {i32v(2), i32v(1)};
+    ck_assert_int_eq(call(ex, inst, "add", ad, 2, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
+    struct wasm_value cx[3] = {i32v(6), i32v(0), i32v(1)};
+    ck_assert_int_eq(call(ex, inst, "cmpxchg", cx, 3, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
+    struct wasm_value w[3] = {i32v(3), i32v(0), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", w, 3, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
+    struct wasm_value nt[2] = {i32v(5), i32v(0)};
+    ck_assert_int_eq(call(ex, inst, "notify", nt, 2, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
+
+    /* Out of bounds is checked first: past the end and misaligned is out of bounds. */
+    struct wasm_value oob[1] = {i32v(size)};
+    ck_assert_int_eq(call(ex, inst, "load", oob, 1, &r), -WASM_TRAP_OOB_MEMORY);
+    struct wasm_value oob2[1] = {i32v(size - 2)};
+    ck_assert_int_eq(call(ex, inst, "load", oob2, 1, &r), -WASM_TRAP_OOB_MEMORY);
+    struct wasm_value last[1] = {i32v(size - 4)};
+    ck_assert_int_eq(call(ex, inst, "load", last, 1, &r), 0);
+    struct wasm_value big[1] = {i32v(0xfffffff8u)};
+    ck_assert_int_eq(call(ex, inst, "load64_off", big, 1, &r), -WASM_TRAP_OOB_MEMORY);
+    struct wasm_value wo[3] = {i32v(size), i32v(0), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", wo, 3, &r), -WASM_TRAP_OOB_MEMORY);
+    /* After a grow, the new page is in bounds for atomics too. */
+    uint32_t old = 0;
+    ck_assert_int_eq(wasm_memory_grow(mem, 1, &old), 0);
+    ck_assert_int_eq(call(ex, inst, "load", oob, 1, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 0);
+
+    wasm_instance_free(inst);
+    wasm_exec_free(ex);
+    wasm_memory_unref(mem);
+    wasm_module_free(m);
+}
+END_TEST
+
+START_TEST(test_unshared_memory)
+{
+    struct wasm_module *m = load_module("atomic_unshared");
+    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
+    struct wasm_instance *inst = instantiate(m, NULL);
+    struct wasm_value r;
+
+    ck_assert(!wasm_memory_is_shared(wasm_instance_memory(inst)));
+    /* Even a wait that would not block (the value differs) traps. */
+    struct wasm_value w[3] = {i32v(0), i32v(1), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", w, 3, &r), -WASM_TRAP_EXPECTED_SHARED);
+    struct wasm_value w64[3] = {i32v(0), i64v(0), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait64", w64, 3, &r), -WASM_TRAP_EXPECTED_SHARED);
+    /* Out of bounds and misalignment come first. */
+    struct wasm_value wo[3] = {i32v(WASM_PAGE_SIZE), i32v(0), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", wo, 3, &r), -WASM_TRAP_OOB_MEMORY);
+    struct wasm_value n[2] = {i32v(0), i32v(10)};
+    ck_assert_int_eq(call(ex, inst, "notify", n, 2, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 0);
+    struct wasm_value a[2] = {i32v(8), i32v(3)};
+    ck_assert_int_eq(call(ex, inst, "add", a, 2, &r), 0);
+    ck_assert_int_eq(call(ex, inst, "add", a, 2, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 3);
+    ck_assert_str_eq(wasm_strerror(-WASM_TRAP_EXPECTED_SHARED), "expected shared memory");
+    wasm_instance_free(inst);
+    wasm_exec_free(ex);
+    wasm_module_free(m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- validation */
+
+/* A module with one function () -> () whose body (without locals, with its final end) is code,
+ * and a shared memory of one page when with_memory. */
+static struct wasm_module *module_with_body(const uint8_t *code, size_t n, bool with_memory,
+                                            struct wasm_error *err)
+{
+    uint8_t b[256];
+    size_t len = 0;
+    static const uint8_t head[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+                                   0x01, 0x04, 0x01, 0x60, 0x00, 0x00, /* type () -> () */
+                                   0x03, 0x02, 0x01, 0x00};            /* one function */
+    static const uint8_t memsec[] = {0x05, 0x04, 0x01, 0x03, 0x01, 0x01}; /* shared 1..1 */
+
+    ck_assert_uint_lt(n, 100);
+    memcpy(b, head, sizeof head);
+    len = sizeof head;
+    if (with_memory) {
+        memcpy(b + len, memsec, sizeof memsec);
+        len += sizeof memsec;
+    }
+    b[len++] = 0x0a;                 /* code section */
+    b[len++] = (uint8_t)(n + 3);     /* size */
+    b[len++] = 0x01;                 /* one body */
+    b[len++] = (uint8_t)(n + 1);     /* body size */
+    b[len++] = 0x00;                 /* no locals */
+    memcpy(b + len, code, n);
+    len += n;
+    return wasm_module_new(b, len, err);
+}
+
+START_TEST(test_validation)
+{
+    struct wasm_error err;
+    struct wasm_module *m;
+
+    /* i32.const 0; i32.atomic.load align=2; drop; end: valid with a memory */
+    uint8_t load[] = {0x41, 0x00, 0xfe, 0x10, 0x02, 0x00, 0x1a, 0x0b};
+    m = module_with_body(load, sizeof load, true, &err);
+    ck_assert_msg(m != NULL, "%s", err.message);
+    wasm_module_free(m);
+    /* without one: unknown memory */
+    m = module_with_body(load, sizeof load, false, &err);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(err.code, -WASM_EINVALID);
+    ck_assert_msg(strstr(err.message, "unknown memory") != NULL, "%s", err.message);
+    /* alignment below and above the natural one */
+    for (uint8_t align = 0; align < 4; align++) {
+        if (align == 2)
+            continue;
+        load[4] = align;
+        m = module_with_body(load, sizeof load, true, &err);
+        ck_assert_ptr_null(m);
+        ck_assert_int_eq(err.code, -WASM_EINVALID);
+        ck_assert_msg(strstr(err.message, "atomic alignment must be natural") != NULL, "%s",
+                      err.message);
+    }
+    /* i64.atomic.rmw8.add_u needs align 0 and an i64 operand */
+    uint8_t rmw8[] = {0x41, 0x00, 0x42, 0x01, 0xfe, 0x22, 0x00, 0x00, 0x1a, 0x0b};
+    m = module_with_body(rmw8, sizeof rmw8, true, &err);
+    ck_assert_msg(m != NULL, "%s", err.message);
+    wasm_module_free(m);
+    rmw8[2] = 0x41; /* an i32 operand instead */
+    m = module_with_body(rmw8, sizeof rmw8, true, &err);
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(err.message, "type mismatch") != NULL, "%s", err.message);
+    /* atomic.fence needs no memory; its byte must be zero */
+    uint8_t fence[] = {0xfe, 0x03, 0x00, 0x0b};
+    m = module_with_body(fence, sizeof fence, false, &err);
+    ck_assert_msg(m != NULL, "%s", err.message);
+    wasm_module_free(m);
+    fence[2] = 0x01;
+    m = module_with_body(fence, sizeof fence, false, &err);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(err.code, -WASM_EMALFORMED);
+    /* unknown sub-opcodes */
+    uint8_t bad[] = {0xfe, 0x4f, 0x0b};
+    m = module_with_body(bad, sizeof bad, true, &err);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(err.code, -WASM_EMALFORMED);
+    ck_assert_msg(strstr(err.message, "illegal opcode") != NULL, "%s", err.message);
+    bad[1] = 0x04;
+    m = module_with_body(bad, sizeof bad, true, &err);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(err.code, -WASM_EMALFORMED);
+    /* Atomics in unreachable code are validated but not compiled. */
+    uint8_t deadcode[] = {0x00, 0x41, 0x00, 0xfe, 0x10, 0x02, 0x00, 0x1a, 0x0b};
+    m = module_with_body(deadcode, sizeof deadcode, true, &err);
+    ck_assert_msg(m != NULL, "%s", err.message);
+    wasm_module_free(m);
+}
+END_TEST
+
+static Suite *atomic_suite(void)
+{
+    Suite *s = suite_create("atomic");
+    TCase *tc = tcase_create("threads");
+    tcase_set_timeout(tc, 240);
+    /* Each loop test runs on a plain shared memory (0) and on a shmem_new memory (1). */
+    tcase_add_loop_test(tc, test_rmw_add_counts_exactly, 0, 2);
+    tcase_add_loop_test(tc, test_spinlock_protects_plain_counter, 0, 2);
+    tcase_add_loop_test(tc, test_guest_pingpong, 0, 2);
+    tcase_add_loop_test(tc, test_notify_wakes_guest_waiter, 0, 2);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("single");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_wait_results_and_timeouts, 0, 2);
+    tcase_add_loop_test(tc, test_wait_forever_ends_with_deadline_or_interrupt, 0, 2);
+    tcase_add_loop_test(tc, test_values_and_traps, 0, 2);
+    tcase_add_test(tc, test_unshared_memory);
+    tcase_add_test(tc, test_validation);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(atomic_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
