@@ -47,11 +47,22 @@ struct client_opts {
     const char *socket;
     int timeout_ms;
     long long deadline_ms; /* 0: the pool's default */
+    unsigned threads;      /* call: "threads" (-T); 0: a plain call */
 };
 
 /* Commands; each returns an exit status. argv[0] is the command name. */
 int client_cmd_simple(const struct client_opts *o, int argc, char **argv);
 int client_cmd_session(const struct client_opts *o);
 int client_cmd_raw(const struct client_opts *o);
+
+/* Whether "run ..." (argv[0] is "run") is the WASI command form "run MODULE [OPTION]...
+ * [-- ARG...]" (client/run.c) rather than "run INSTANCE EXPORT [ARG...]": a module alone, or
+ * a word starting with '-' right after it ("--", -n, --env, ...). */
+bool client_run_is_wasi(int argc, char **argv);
+
+/* Run MODULE's `_start` as a WASI command: the client's stdin in, the program's stdout and
+ * stderr out on the client's own, its exit code as the exit status (124 timeout, 125 error,
+ * 126 connection failure, 134 other traps; see wasmslot(1)). */
+int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv);
 
 #endif

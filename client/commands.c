@@ -63,16 +63,6 @@ static int add_args(json_t *req, int argc, char **argv, char *err, size_t errlen
     return 0;
 }
 
-static bool is_wasi_run(int argc, char **argv)
-{
-    if (argc == 2)
-        return true;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--") == 0 || strncmp(argv[i], "--env", 5) == 0)
-            return true;
-    return false;
-}
-
 /* Build the request for argv (argv[0] is the command). Returns 0, or -EINVAL with a usage
  * message in err, or -ENOMEM. */
 static int build(const struct client_opts *o, int argc, char **argv, struct built *b, char *err,
@@ -113,10 +103,14 @@ static int build(const struct client_opts *o, int argc, char **argv, struct buil
         NEED(argc == 2, "terminate INSTANCE");
         b->op = PROTO_OP_TERMINATE;
     } else if (strcmp(cmd, "run") == 0) {
-        /* "run MODULE [--env K=V]... [-- ARG...]" is the WASI command form (to come);
-         * "run INSTANCE EXPORT [ARG...]" calls an export of an instance. */
-        if (argc >= 2 && is_wasi_run(argc, argv)) {
-            snprintf(err, errlen, "run MODULE -- ARGS (WASI programs) is not supported yet");
+        /* "run MODULE [--env K=V]... [-- ARG...]" is the WASI command form, which
+         * wasmslot.c sends to client_cmd_wasi_run (run.c); it streams the client's own stdin,
+         * which a session reads its commands from. "run INSTANCE EXPORT [ARG...]" calls an
+         * export of an instance. */
+        if (argc >= 2 && client_run_is_wasi(argc, argv)) {
+            snprintf(err, errlen,
+                     "run MODULE -- ARGS (WASI programs) works as a command only, "
+                     "not in a session");
             return -EINVAL;
         }
         NEED(argc >= 3, "run INSTANCE EXPORT [ARG...]");
@@ -152,6 +146,8 @@ static int build(const struct client_opts *o, int argc, char **argv, struct buil
             rc = json_object_set_new(b->req, "export", json_string(argv[2]));
         if (rc == 0 && o->deadline_ms > 0)
             rc = json_object_set_new(b->req, "deadline_ms", json_integer(o->deadline_ms));
+        if (rc == 0 && o->threads > 0 && b->op == PROTO_OP_CALL)
+            rc = json_object_set_new(b->req, "threads", json_integer(o->threads));
         if (rc == 0) {
             rc = add_args(b->req, argc - 3, argv + 3, err, errlen);
             if (rc == -EINVAL) {
@@ -328,6 +324,37 @@ static int print_stats(const struct proto_reply *rep, enum stats_mode mode)
     return CLIENT_EXIT_OK;
 }
 
+/* A call with threads: one line per thread, "thread I:" and its results as TYPE:VALUE.
+ * Returns false when the reply has no "thread_results". */
+static bool print_thread_results(const struct proto_reply *rep)
+{
+    json_t *arr = rep->root != NULL ? json_object_get(rep->root, "thread_results") : NULL;
+    size_t i;
+    json_t *res;
+
+    if (!json_is_array(arr))
+        return false;
+    json_array_foreach(arr, i, res)
+    {
+        struct wasm_value *v = NULL;
+        uint32_t n = 0;
+        char buf[64];
+
+        printf("thread %zu:", i);
+        if (proto_values_from_json(res, &v, &n, NULL, 0) == PROTO_OK) {
+            for (uint32_t k = 0; k < n; k++) {
+                proto_value_format_text(&v[k], buf, sizeof(buf));
+                printf(" %s", buf);
+            }
+        } else {
+            printf(" ?");
+        }
+        fputc('\n', stdout);
+        free(v);
+    }
+    return true;
+}
+
 /* Print the reply of a one-shot command; returns the exit status. */
 static int print_reply(const struct built *b, const struct proto_reply *rep)
 {
@@ -351,6 +378,8 @@ static int print_reply(const struct built *b, const struct proto_reply *rep)
         break;
     case PROTO_OP_RUN:
     case PROTO_OP_CALL:
+        if (print_thread_results(rep))
+            break;
         for (uint32_t i = 0; i < rep->nresults; i++) {
             proto_value_format_text(&rep->results[i], buf, sizeof(buf));
             printf("%s\n", buf);

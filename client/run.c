@@ -61,12 +61,9 @@ static bool is_argv0_opt(const char *s)
 
 bool client_run_is_wasi(int argc, char **argv)
 {
-    if (argc == 2)
-        return true;
-    if (argc < 3)
-        return false;
-    return strcmp(argv[2], "--") == 0 || is_env_opt(argv[2]) || is_argv0_opt(argv[2]) ||
-           strcmp(argv[2], "-n") == 0 || strcmp(argv[2], "--no-stdin") == 0;
+    /* Export names do not start with '-' in practice, so an option there means this form,
+     * and a misspelt one gets this form's usage message. */
+    return argc == 2 || (argc >= 3 && argv[2][0] == '-');
 }
 
 /* The value of an option written "--opt VALUE" or "--opt=VALUE"; NULL when it is missing. */
@@ -225,38 +222,21 @@ static size_t line_size(json_t *req)
     size_t len = 0;
     char *line = proto_line(json_incref(req), &len);
 
+    if (line == NULL)
+        return (size_t)-1;
     free(line);
-    return line != NULL ? len : (size_t)-1;
+    return len;
 }
 
-/* Put stdin into req, as text when it is UTF-8 unless base64 makes a shorter line (text full
- * of control characters escapes to six bytes each). Returns the line size, or (size_t)-1. */
+/* Put stdin into req: text when it is UTF-8, else base64 (PROTOCOL.md, WASI). Returns the
+ * size of the request line, or (size_t)-1 when out of memory. */
 static size_t set_stdin(json_t *req, const uint8_t *in, size_t len)
 {
-    json_t *j = proto_bytes_to_json(in, len);
-    size_t text;
+    json_t *j = proto_bytes_to_json(in != NULL ? in : (const uint8_t *)"", len);
 
     if (j == NULL || json_object_set_new(req, "stdin", j) != 0)
         return (size_t)-1;
-    text = line_size(req);
-    if (json_is_string(j) && text != (size_t)-1 && text > 3 * len + 64) {
-        /* A JSON string of UTF-8 text is valid base64 input only after encoding it: build the
-         * other form from the bytes with one non-UTF-8 byte appended, then drop it again
-         * would be a hack; ask proto for base64 by encoding through a copy instead. */
-        json_t *b = NULL;
-        uint8_t *copy = malloc(len + 1);
-
-        if (copy != NULL) {
-            /* 0xff is never UTF-8, so proto_bytes_to_json falls back to base64. */
-            memcpy(copy, in, len);
-            copy[len] = 0xff;
-            b = proto_bytes_to_json(copy, len + 1);
-            free(copy);
-        }
-        (void)b;
-        json_decref(b);
-    }
-    return text;
+    return line_size(req);
 }
 
 /* Write all len bytes to fd. */
@@ -319,20 +299,23 @@ static int outcome(const struct proto_reply *rep, const char *module, size_t lim
     return RUN_EXIT_ERROR;
 }
 
-/* Build the request: call of _start with argv, env, deadline; stdin comes later. */
+/* Build the request: a call of _start with argv, env and the deadline; stdin comes later.
+ * NULL when a string is not UTF-8 (or out of memory). */
 static json_t *build(const struct client_opts *o, const struct run_args *ra)
 {
     json_t *req = proto_request_new(NULL, PROTO_OP_CALL);
-    json_t *argv = string_array(ra->argv0 != NULL ? ra->argv0 : ra->module, ra->args, ra->nargs);
-    json_t *env = string_array(NULL, ra->env, ra->nenv);
 
-    if (req == NULL || argv == NULL || env == NULL ||
-        json_object_set_new(req, "module", json_string(ra->module)) != 0 ||
+    if (req == NULL)
+        return NULL;
+    /* json_object_set_new takes (and on failure drops) the value, NULL included. */
+    if (json_object_set_new(req, "module", json_string(ra->module)) != 0 ||
         json_object_set_new(req, "export", json_string("_start")) != 0 ||
-        json_object_set_new(req, "argv", argv) != 0 || json_object_set_new(req, "env", env) != 0 ||
+        json_object_set_new(
+            req, "argv",
+            string_array(ra->argv0 != NULL ? ra->argv0 : ra->module, ra->args, ra->nargs)) != 0 ||
+        json_object_set_new(req, "env", string_array(NULL, ra->env, ra->nenv)) != 0 ||
         (o->deadline_ms > 0 &&
          json_object_set_new(req, "deadline_ms", json_integer(o->deadline_ms)) != 0)) {
-        /* json_object_set_new consumed argv and env only when it was reached. */
         json_decref(req);
         return NULL;
     }
@@ -382,9 +365,14 @@ int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
         goto out;
     }
     if (in_len > (size_t)limit || size + RUN_ID_ROOM > (size_t)limit) {
-        say("standard input too large: module %s takes requests of at most %lld bytes "
-            "(max_request_size), and %s%zu bytes of input need more",
-            ra.module, limit, in_len > (size_t)limit ? "over " : "", in_len);
+        if (in_len > (size_t)limit)
+            say("standard input too large: over %lld bytes, and module %s takes requests of at "
+                "most %lld bytes (max_request_size)",
+                limit, ra.module, limit);
+        else
+            say("standard input too large: %zu bytes make a request of %zu bytes, and module %s "
+                "takes requests of at most %lld bytes (max_request_size)",
+                in_len, size + RUN_ID_ROOM, ra.module, limit);
         goto out;
     }
     rc = client_request(&c, req, &rep);

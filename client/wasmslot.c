@@ -13,11 +13,16 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: wasmslot [-s SOCKET] [-t TIMEOUT] [-d DEADLINE_MS] COMMAND [ARG...]\n"
+            "usage: wasmslot [-s SOCKET] [-t TIMEOUT] [-d DEADLINE_MS] [-T THREADS] COMMAND "
+            "[ARG...]\n"
             "\n"
             "commands:\n"
             "  call MODULE EXPORT [ARG...]    instantiate, run and terminate in one round trip\n"
+            "                                 (-T N: on N instances at once, thread index first)\n"
             "  instantiate MODULE             make an instance, print its handle\n"
+            "  run MODULE [--env K=V]... [--argv0 NAME] [-n] [-- ARG...]\n"
+            "                                 run a WASI program: stdin in, stdout/stderr out,\n"
+            "                                 its exit code as wasmslot's\n"
             "  run INSTANCE EXPORT [ARG...]   run an export of an instance of this connection\n"
             "  terminate INSTANCE             end an instance\n"
             "  session                        read commands from stdin on one connection\n"
@@ -29,7 +34,9 @@ static void usage(FILE *f)
             "arguments are TYPE:VALUE (i32:5, i64:-1, f32:1.5, f64:nan, f64:0x7ff8000000000001)\n"
             "or plain i32 numbers. Results print one per line as TYPE:VALUE.\n"
             "socket: -s, else $" PROTO_SOCKET_ENV ", else " PROTO_DEFAULT_SOCKET "\n"
-            "exit status: 0 ok, 1 error reply or usage, 2 connection failure, 3 guest trap\n");
+            "exit status: 0 ok, 1 error reply or usage, 2 connection failure, 3 guest trap;\n"
+            "run MODULE: the program's exit code, 124 timeout, 125 error, 126 connection\n"
+            "failure, 134 other traps\n");
 }
 
 /* Seconds (a decimal number) to milliseconds; 0 means no timeout. */
@@ -52,12 +59,13 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"socket", required_argument, NULL, 's'},   {"timeout", required_argument, NULL, 't'},
         {"deadline", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},        {"threads", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
     };
     int ch;
 
     /* "+": options end at the command, so arguments such as -5 reach it untouched. */
-    while ((ch = getopt_long(argc, argv, "+s:t:d:hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+s:t:d:T:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
             o.socket = optarg;
@@ -77,6 +85,20 @@ int main(int argc, char **argv)
                 fprintf(stderr, "wasmslot: bad deadline \"%s\" (milliseconds)\n", optarg);
                 return CLIENT_EXIT_ERROR;
             }
+            break;
+        }
+        case 'T': {
+            char *end;
+            unsigned long n;
+
+            errno = 0;
+            n = strtoul(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || n < 1 || n > PROTO_MAX_THREADS) {
+                fprintf(stderr, "wasmslot: bad thread count \"%s\" (1-%u)\n", optarg,
+                        PROTO_MAX_THREADS);
+                return CLIENT_EXIT_ERROR;
+            }
+            o.threads = (unsigned)n;
             break;
         }
         case 'h':
@@ -108,5 +130,7 @@ int main(int argc, char **argv)
         }
         return argv[0][0] == 's' ? client_cmd_session(&o) : client_cmd_raw(&o);
     }
+    if (strcmp(argv[0], "run") == 0 && client_run_is_wasi(argc, argv))
+        return client_cmd_wasi_run(&o, argc, argv);
     return client_cmd_simple(&o, argc, argv);
 }

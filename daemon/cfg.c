@@ -20,6 +20,7 @@ enum section {
     SEC_NONE,
     SEC_DAEMON,
     SEC_MODULE,
+    SEC_SHMEM,
 };
 
 struct parser {
@@ -310,6 +311,49 @@ static int daemon_key(struct parser *p, const char *k, const char *v)
     return perr(p, "unknown directive '%s' in [daemon]", k);
 }
 
+/* `import = MODULE.NAME shmem:SHMEM`: bind a memory import of the module to a shared memory.
+ * The import's module name ends at the first '.'; the section's existence is checked by
+ * finish(), and whether the module really has such an import by modset_load(). */
+static int module_import(struct parser *p, struct cfg_module *m, const char *v)
+{
+    static const char usage[] = "import: expected 'MODULE.NAME shmem:SHMEM' (e.g. "
+                                "'env.memory shmem:counter'), got '%s'";
+    const char *sp = v, *dot, *target;
+    struct cfg_import *imps, *im;
+
+    while (*sp && !isspace((unsigned char)*sp))
+        sp++;
+    target = sp;
+    while (isspace((unsigned char)*target))
+        target++;
+    dot = memchr(v, '.', (size_t)(sp - v));
+    if (*sp == '\0' || dot == NULL || dot == v || dot + 1 == sp ||
+        strncmp(target, "shmem:", 6) != 0)
+        return perr(p, usage, v);
+    target += 6;
+    if (!valid_name(target))
+        return perr(p, "import: '%s' is not a shmem name (1-64 characters of A-Z a-z 0-9 _ . -)",
+                    target);
+    for (size_t i = 0; i < m->nimports; i++)
+        if (strlen(m->imports[i].module) == (size_t)(dot - v) &&
+            strncmp(m->imports[i].module, v, (size_t)(dot - v)) == 0 &&
+            strlen(m->imports[i].name) == (size_t)(sp - dot - 1) &&
+            strncmp(m->imports[i].name, dot + 1, (size_t)(sp - dot - 1)) == 0)
+            return perr(p, "import: %.*s is bound twice", (int)(sp - v), v);
+    imps = realloc(m->imports, (m->nimports + 1) * sizeof(*imps));
+    if (imps == NULL)
+        return perr(p, "out of memory");
+    m->imports = imps;
+    im = &imps[m->nimports++];
+    im->module = strndup(v, (size_t)(dot - v));
+    im->name = strndup(dot + 1, (size_t)(sp - dot - 1));
+    im->shmem = strdup(target);
+    im->line = p->line;
+    if (im->module == NULL || im->name == NULL || im->shmem == NULL)
+        return perr(p, "out of memory");
+    return 0;
+}
+
 static int module_key(struct parser *p, const char *k, const char *v)
 {
     struct cfg_module *m = &p->cfg->modules[p->cfg->nmodules - 1];
@@ -392,7 +436,57 @@ static int module_key(struct parser *p, const char *k, const char *v)
         m->wasi_output_max = (size_t)n;
         return 0;
     }
+    if (strcmp(k, "import") == 0)
+        return module_import(p, m, v);
     return perr(p, "unknown directive '%s' in [module %s]", k, m->name);
+}
+
+/* A size of a [shmem] section: whole 64 KiB pages, at most 4 GiB (65536 pages). */
+static int shmem_size(struct parser *p, const char *k, const char *v, uint64_t *out)
+{
+    unsigned long long n;
+
+    if (parse_size(p, k, v, 0, 1ULL << 32, &n) < 0)
+        return -1;
+    if (n % 65536 != 0)
+        return perr(p, "%s: %llu is not a multiple of the 64K page size", k, n);
+    *out = n;
+    return 0;
+}
+
+static int shmem_key(struct parser *p, const char *k, const char *v)
+{
+    struct cfg_shmem *sh = &p->cfg->shmems[p->cfg->nshmems - 1];
+
+    if (strcmp(k, "min") == 0)
+        return shmem_size(p, k, v, &sh->min);
+    if (strcmp(k, "max") == 0)
+        return shmem_size(p, k, v, &sh->max);
+    return perr(p, "unknown directive '%s' in [shmem %s] (expected min or max)", k, sh->name);
+}
+
+static int shmem_section(struct parser *p, const char *name)
+{
+    struct config *c = p->cfg;
+    struct cfg_shmem *shs;
+
+    if (!valid_name(name))
+        return perr(p, "[shmem NAME]: the name must be 1-64 characters of A-Z a-z 0-9 _ . -");
+    if (cfg_shmem_find(c, name) != NULL)
+        return perr(p, "shmem '%s' is defined twice", name);
+    shs = realloc(c->shmems, (c->nshmems + 1) * sizeof(*shs));
+    if (shs == NULL)
+        return perr(p, "out of memory");
+    c->shmems = shs;
+    memset(&shs[c->nshmems], 0, sizeof(*shs));
+    shs[c->nshmems].min = CFG_DEFAULT_SHMEM_MIN;
+    shs[c->nshmems].line = p->line;
+    shs[c->nshmems].name = strdup(name);
+    c->nshmems++;
+    if (shs[c->nshmems - 1].name == NULL)
+        return perr(p, "out of memory");
+    p->sec = SEC_SHMEM;
+    return 0;
 }
 
 static int section_header(struct parser *p, char *s)
@@ -447,9 +541,9 @@ static int section_header(struct parser *p, char *s)
         return 0;
     }
     if (strcmp(kind, "shmem") == 0)
-        return perr(p, "[shmem] sections (shared memories) are reserved and not supported by "
-                       "this version");
-    return perr(p, "unknown section [%s] (expected [daemon] or [module NAME])", kind);
+        return shmem_section(p, name);
+    return perr(p, "unknown section [%s] (expected [daemon], [module NAME] or [shmem NAME])",
+                kind);
 }
 
 static int parse_line(struct parser *p, char *raw)
@@ -491,6 +585,8 @@ static int parse_line(struct parser *p, char *raw)
         return daemon_key(p, k, v);
     case SEC_MODULE:
         return module_key(p, k, v);
+    case SEC_SHMEM:
+        return shmem_key(p, k, v);
     }
     return perr(p, "internal error");
 }
@@ -515,6 +611,22 @@ static int finish(struct parser *p)
                         "[module %s] max_request_size %zu exceeds the daemon's max_request_size "
                         "%zu",
                         m->name, m->max_request_size, c->max_request_size);
+        for (size_t k = 0; k < m->nimports; k++) {
+            p->line = m->imports[k].line;
+            if (cfg_shmem_find(c, m->imports[k].shmem) == NULL)
+                return perr(p, "import %s.%s: no [shmem %s] section", m->imports[k].module,
+                            m->imports[k].name, m->imports[k].shmem);
+        }
+    }
+    for (size_t i = 0; i < c->nshmems; i++) {
+        const struct cfg_shmem *sh = &c->shmems[i];
+        p->line = sh->line;
+        if (sh->max == 0)
+            return perr(p, "[shmem %s] has no 'max' (a shared memory needs a maximum size)",
+                        sh->name);
+        if (sh->min > sh->max)
+            return perr(p, "[shmem %s] min %llu is larger than max %llu", sh->name,
+                        (unsigned long long)sh->min, (unsigned long long)sh->max);
     }
     p->line = 0;
     return 0;
@@ -605,8 +717,17 @@ void cfg_free(struct config *cfg)
         free(cfg->modules[i].name);
         free(cfg->modules[i].path);
         free(cfg->modules[i].wasi_dir);
+        for (size_t k = 0; k < cfg->modules[i].nimports; k++) {
+            free(cfg->modules[i].imports[k].module);
+            free(cfg->modules[i].imports[k].name);
+            free(cfg->modules[i].imports[k].shmem);
+        }
+        free(cfg->modules[i].imports);
     }
     free(cfg->modules);
+    for (size_t i = 0; i < cfg->nshmems; i++)
+        free(cfg->shmems[i].name);
+    free(cfg->shmems);
     free(cfg->file);
     free(cfg->socket_path);
     free(cfg->log_file);
@@ -619,6 +740,14 @@ const struct cfg_module *cfg_module_find(const struct config *cfg, const char *n
     for (size_t i = 0; i < cfg->nmodules; i++)
         if (strcmp(cfg->modules[i].name, name) == 0)
             return &cfg->modules[i];
+    return NULL;
+}
+
+const struct cfg_shmem *cfg_shmem_find(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nshmems; i++)
+        if (strcmp(cfg->shmems[i].name, name) == 0)
+            return &cfg->shmems[i];
     return NULL;
 }
 

@@ -7,6 +7,7 @@
 #include "exec_pool.h"
 #include "log.h"
 #include "proto.h"
+#include "mtcall.h"
 #include "wasirun.h"
 
 #include <errno.h>
@@ -49,6 +50,7 @@ struct job {
     struct wasm_exec *running; /* set while guest code runs, so a close can interrupt it */
     struct job *rnext, *rprev; /* the connection's list of running jobs */
     struct job *qnext;         /* an instance's waiting list */
+    struct mtcall *mt;         /* a call with threads: its other threads, interrupted with it */
 };
 
 struct conn {
@@ -106,23 +108,45 @@ static void conn_unref(struct conn *c)
 
 /* Send one reply (any thread). Writes straight to the socket when nothing is queued, so a
  * reply from an executor thread does not wait for the loop thread. */
+static void send_line(struct conn *c, const char *line, size_t len, enum proto_err code);
+
 static void reply(struct conn *c, json_t *msg, enum proto_err code)
 {
-    struct stats_worker *st = c->w->st;
-    size_t len = 0, off = 0;
+    size_t len = 0;
     char *line = proto_line(msg, &len);
-    bool owned = line != NULL;
 
-    if (code != PROTO_OK && (unsigned)code < STATS_ERR_CODES)
-        atomic_fetch_add_explicit(&st->errors[code], 1, memory_order_relaxed);
     if (line == NULL) {
         /* Out of memory while rendering: say so with a line that needs no allocation. */
         static const char oom[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
                                   "\"internal_error\",\"message\":\"out of memory\"}}\n";
         log_error("cannot render a reply: out of memory");
-        line = (char *)oom;
-        len = sizeof(oom) - 1;
+        send_line(c, oom, sizeof(oom) - 1, code);
+        return;
     }
+    send_line(c, line, len, code);
+    free(line);
+}
+
+/* A reply rendered by proto_render_*() into a stack buffer (no json_t, no malloc); len 0
+ * means the fast renderer declined, and msg() builds the reply for jansson instead. */
+#define REPLY_FAST(c, code, render, msg)                                                           \
+    do {                                                                                           \
+        char fast_[512];                                                                           \
+        size_t flen_ = render;                                                                     \
+        if (flen_ != 0)                                                                            \
+            send_line((c), fast_, flen_, (code));                                                  \
+        else                                                                                       \
+            reply((c), (msg), (code));                                                             \
+    } while (0)
+
+/* Send one complete reply line (any thread), counting its error code. */
+static void send_line(struct conn *c, const char *line, size_t len, enum proto_err code)
+{
+    struct stats_worker *st = c->w->st;
+    size_t off = 0;
+
+    if (code != PROTO_OK && (unsigned)code < STATS_ERR_CODES)
+        atomic_fetch_add_explicit(&st->errors[code], 1, memory_order_relaxed);
     pthread_mutex_lock(&c->mu);
     if (!c->closed) {
         if (evbuffer_get_length(c->out) == 0) {
@@ -147,8 +171,6 @@ static void reply(struct conn *c, json_t *msg, enum proto_err code)
         }
     }
     pthread_mutex_unlock(&c->mu);
-    if (owned)
-        free(line);
 }
 
 static void reply_error(struct conn *c, const json_t *id, enum proto_err code, const char *fmt, ...)
@@ -429,7 +451,9 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
     run_end(j);
     count_run(w, t0);
     if (rc == 0) {
-        reply(j->c, proto_reply_results(j->req.id, results, ft->nresults), PROTO_OK);
+        REPLY_FAST(j->c, PROTO_OK,
+                   proto_render_results(fast_, sizeof(fast_), j->req.id, results, ft->nresults),
+                   proto_reply_results(j->req.id, results, ft->nresults));
     } else {
         if (wasm_is_trap(rc))
             modset_count_trap(w->pools, mi->mod, rc);
@@ -438,6 +462,198 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
 done:
     if (results != small)
         free(results);
+}
+
+/* ---------------------------------------------------------------- calls with threads */
+
+/* mtcall's prepare hook: WASI functions of the module find the thread's state. */
+static void thread_prepare(void *arg, struct wasm_exec *ex)
+{
+    struct job *j = arg;
+
+    wasi_bind(j->c->w, j->mod, ex);
+}
+
+/* The export of a threaded call takes the thread index first (an i32), then the request's
+ * args. Replies the error itself and returns false when the signature does not fit. */
+static bool thread_args_match(struct job *j, const struct wasm_functype *ft)
+{
+    bool ok = ft->nparams == j->req.nargs + 1 && ft->params[0] == WASM_I32;
+
+    for (uint32_t i = 0; i < ft->nresults; i++) {
+        if (!wire_type(ft->results[i])) {
+            reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS,
+                        "export '%s' returns a %s, which the protocol cannot carry",
+                        j->req.export_name, wasm_valtype_name(ft->results[i]));
+            return false;
+        }
+    }
+    for (uint32_t i = 0; ok && i < j->req.nargs; i++)
+        ok = j->req.args[i].type == ft->params[i + 1];
+    if (!ok)
+        reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS,
+                    "with threads, export '%s' must take (i32 thread_index, then the %u "
+                    "argument(s) of the request) with matching types",
+                    j->req.export_name, j->req.nargs);
+    return ok;
+}
+
+/* Reply to a threaded call: every thread's results in thread order, or the first failure of
+ * the lowest thread index. */
+static void reply_threads(struct job *j, const struct mtcall_thread *t, unsigned n)
+{
+    json_t *msg, *arr;
+
+    for (unsigned i = 0; i < n; i++) {
+        if (t[i].rc != 0) {
+            char detail[224];
+            snprintf(detail, sizeof(detail), "thread %u: %s", i, wasm_strerror(t[i].rc));
+            msg = proto_reply_wasm_error(j->req.id, t[i].rc, detail);
+            if (msg != NULL && json_object_get(msg, "error") != NULL)
+                json_object_set_new(json_object_get(msg, "error"), "thread", json_integer(i));
+            reply(j->c, msg, proto_err_from_wasm(t[i].rc));
+            return;
+        }
+    }
+    msg = proto_reply_new(j->req.id, true);
+    arr = json_array();
+    for (unsigned i = 0; arr != NULL && i < n; i++)
+        if (json_array_append_new(arr, proto_values_to_json(t[i].results, t[i].nresults)) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    if (msg == NULL || arr == NULL || json_object_set_new(msg, "thread_results", arr) < 0) {
+        json_decref(msg);
+        reply_error(j->c, j->req.id, PROTO_E_INTERNAL, "out of memory");
+        return;
+    }
+    reply(j->c, msg, PROTO_OK);
+}
+
+/* A call with "threads": N instances of the module (N slots of its pool), the export called
+ * in each at once on N executor threads with the thread index as its first argument. */
+static void call_threads(struct job *j, struct wasm_exec *ex)
+{
+    struct worker *w = j->c->w;
+    const struct modset_entry *e = &w->mods->e[j->mod];
+    unsigned n = j->req.threads, made = 0;
+    struct modset_instance *mi = NULL;
+    struct mtcall_thread *t = NULL;
+    struct wasm_value *argv = NULL;
+    const struct wasm_functype *ft = NULL;
+    struct wasm_value *res = NULL;
+    struct wasm_error err = {0};
+    struct wasm_extern ext;
+    uint64_t t0, deadline_ms;
+    int rc = 0;
+
+    if (n > w->cfg->executor_threads) {
+        reply_error(j->c, j->req.id, PROTO_E_BAD_FIELD,
+                    "threads %u exceeds executor_threads (%u)", n, w->cfg->executor_threads);
+        return;
+    }
+    if (n > e->cfg->slots) {
+        reply_error(j->c, j->req.id, PROTO_E_POOL_EXHAUSTED,
+                    "threads %u needs %u slots, pool '%s' has %u", n, n, e->cfg->name,
+                    e->cfg->slots);
+        return;
+    }
+    if (e->wasi != NULL && j->req.export_len == 6 && memcmp(j->req.export_name, "_start", 6) == 0) {
+        reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS,
+                    "a WASI command (_start) cannot be called with threads");
+        return;
+    }
+    mi = calloc(n, sizeof(*mi));
+    t = calloc(n, sizeof(*t));
+    j->mt = mtcall_new(n);
+    if (mi == NULL || t == NULL || j->mt == NULL) {
+        reply_error(j->c, j->req.id, PROTO_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    if (!run_begin(j, ex))
+        goto out;
+    /* The deadline covers the start functions too. */
+    set_deadline(j, ex);
+    wasi_bind(w, j->mod, ex);
+    for (made = 0; made < n; made++) {
+        rc = modset_instantiate(w->pools, j->mod, ex, &mi[made], &err);
+        if (rc < 0)
+            break;
+        atomic_fetch_add_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+    }
+    wasm_exec_set_user(ex, NULL);
+    if (rc < 0) {
+        run_end(j);
+        if (rc == -WASM_EEXHAUSTED)
+            reply_error(j->c, j->req.id, PROTO_E_POOL_EXHAUSTED,
+                        "threads %u needs %u free slots, pool '%s' had %u", n, n, e->cfg->name,
+                        made);
+        else
+            reply_wasm_error(j->c, j->req.id, rc, wasm_is_trap(rc) ? NULL : err.message);
+        goto out;
+    }
+    if (wasm_instance_export(mi[0].inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
+        ext.kind != WASM_EXTERN_FUNC) {
+        run_end(j);
+        reply_error(j->c, j->req.id, PROTO_E_UNKNOWN_EXPORT, "module '%s' exports no function '%s'",
+                    e->cfg->name, j->req.export_name);
+        goto out;
+    }
+    ft = wasm_func_type(ext.of.func);
+    if (!thread_args_match(j, ft)) {
+        run_end(j);
+        goto out;
+    }
+    argv = calloc((size_t)n * (j->req.nargs + 1), sizeof(*argv));
+    res = calloc((size_t)n * (ft->nresults ? ft->nresults : 1), sizeof(*res));
+    if (argv == NULL || res == NULL) {
+        run_end(j);
+        reply_error(j->c, j->req.id, PROTO_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct wasm_value *a = &argv[(size_t)i * (j->req.nargs + 1)];
+        wasm_instance_export(mi[i].inst, j->req.export_name, j->req.export_len, &ext);
+        a[0].type = WASM_I32;
+        a[0].of.i32 = i;
+        if (j->req.nargs > 0)
+            memcpy(&a[1], j->req.args, j->req.nargs * sizeof(*a));
+        t[i] = (struct mtcall_thread){.func = ext.of.func,
+                                      .args = a,
+                                      .nargs = j->req.nargs + 1,
+                                      .results = &res[(size_t)i * ft->nresults],
+                                      .nresults = ft->nresults};
+    }
+    deadline_ms = e->cfg->deadline_ms;
+    if (j->req.has_deadline && (deadline_ms == 0 || j->req.deadline_ms < deadline_ms))
+        deadline_ms = j->req.deadline_ms;
+    t0 = mono_ns();
+    mtcall_run(j->mt, w->exec, ex, t, deadline_ms ? mono_ns() + deadline_ms * 1000000u : 0,
+               thread_prepare, j);
+    run_end(j);
+    for (unsigned i = 0; i < n; i++) {
+        count_run(w, t0);
+        if (wasm_is_trap(t[i].rc))
+            modset_count_trap(w->pools, j->mod, t[i].rc);
+    }
+    reply_threads(j, t, n);
+out:
+    for (unsigned i = 0; i < made; i++) {
+        if (modset_release(w->pools, &mi[i]) < 0)
+            log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
+                     e->cfg->name);
+        atomic_fetch_sub_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+    }
+    if (made > 0 || rc < 0)
+        worker_publish_pool(w, j->mod);
+    pthread_mutex_lock(&j->c->mu);
+    mtcall_free(j->mt);
+    j->mt = NULL;
+    pthread_mutex_unlock(&j->c->mu);
+    free(argv);
+    free(res);
+    free(t);
+    free(mi);
 }
 
 /* After a job of instance in finished: start the next one waiting, or release the instance
@@ -517,6 +733,10 @@ static void job_run(struct exec_job *ej, struct wasm_exec *ex)
         break;
     }
     case PROTO_OP_CALL:
+        if (j->req.threads > 0) {
+            call_threads(j, ex);
+            break;
+        }
         if (instantiate_on(j, ex, &mi) < 0)
             break;
         atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
@@ -626,6 +846,7 @@ static void op_stats(struct conn *c, const struct proto_request *req)
     for (size_t i = 0; i < w->mods->n; i++)
         worker_publish_pool(w, i);
     stats_shm_visit(w->args->shm, &v);
+    shm_stats_add(w->mods, st);
     reply(c, proto_reply_stats(req->id, st, req->stats_format), PROTO_OK);
     proto_stats_free(st);
 }
@@ -702,7 +923,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     }
     switch (req.op) {
     case PROTO_OP_PING:
-        reply(c, proto_reply_pong(req.id), PROTO_OK);
+        REPLY_FAST(c, PROTO_OK, proto_render_pong(fast_, sizeof(fast_), req.id),
+                   proto_reply_pong(req.id));
         goto out;
     case PROTO_OP_MODULES:
         op_modules(c, &req);
@@ -952,8 +1174,11 @@ void conn_close(struct conn *c)
     event_del(c->wev);
     /* Runs in flight end as soon as the interpreter notices; their instances are released
      * by the executor thread when they do. */
-    for (struct job *j = c->running; j != NULL; j = j->rnext)
+    for (struct job *j = c->running; j != NULL; j = j->rnext) {
         wasm_exec_interrupt(j->running);
+        if (j->mt != NULL)
+            mtcall_interrupt(j->mt);
+    }
     for (pp = &c->insts; *pp != NULL;) {
         struct inst *in = *pp;
         if (!in->busy) {

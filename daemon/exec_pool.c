@@ -300,3 +300,23 @@ void exec_pool_free(struct exec_pool *p)
     free(p->t);
     free(p);
 }
+
+void exec_pool_submit_wake(struct exec_pool *p, struct exec_job *job)
+{
+    bool nobody;
+
+    job->next = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (p->tail != NULL)
+        p->tail->next = job;
+    else
+        p->head = job;
+    p->tail = job;
+    nobody = p->idle == 0;
+    do_wake(p);
+    pthread_mutex_unlock(&p->mu);
+    /* No thread waits for work: the leader takes the job once its loop iteration ends, so end
+     * it now rather than at the next request. */
+    if (nobody)
+        event_base_loopbreak(p->base);
+}

@@ -29,6 +29,11 @@ struct exec_pool *exec_pool_new(struct event_base *base, unsigned nrunners, char
 /* Queue a job; it runs soon, jobs in submission order. Thread-safe. */
 void exec_pool_submit(struct exec_pool *p, struct exec_job *job);
 
+/* Queue a job and wake an idle thread to run it now (exec_pool_submit wakes nobody: the
+ * submitting loop or job picks it up when it is done). For jobs that must run at the same time
+ * as the submitter's, such as the other threads of a multi-threaded call. Thread-safe. */
+void exec_pool_submit_wake(struct exec_pool *p, struct exec_job *job);
+
 /* Start the threads and take part from the calling thread (the worker's main thread) until
  * exec_pool_stop(); returns 0, or -1 when the threads or the event loop failed (see
  * exec_pool_stop_reason). Add the base's events before calling it. */

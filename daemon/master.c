@@ -409,6 +409,22 @@ static int override_socket(struct config *cfg, const char *path)
     return 0;
 }
 
+/* Say what a reload does to each shared memory: kept (same bytes), made anew, or left to the
+ * old generation, which releases it when its last worker exits. */
+static void log_shm_reload(const struct modset *old, const struct modset *cur)
+{
+    for (size_t i = 0; i < cur->nshm; i++)
+        log_info("shmem '%s': %s", cur->shm[i].cfg->name,
+                 cur->shm[i].kept ? "kept across the reload (same bytes)"
+                                  : "new (empty) for this generation");
+    for (size_t i = 0; i < old->nshm; i++) {
+        int j = shm_find(cur, old->shm[i].cfg->name);
+        if (j < 0 || !cur->shm[j].kept)
+            log_info("shmem '%s' of the old generation is released when its last worker exits",
+                     old->shm[i].cfg->name);
+    }
+}
+
 static void reload(struct master *m)
 {
     char err[1024];
@@ -431,7 +447,8 @@ static void reload(struct master *m)
         cfg_free(cfg);
         goto done;
     }
-    mods = modset_load(cfg, err, sizeof(err));
+    /* Shared memories whose [shmem] section did not change are kept, bytes and all. */
+    mods = modset_load_reusing(cfg, m->cur->mods, err, sizeof(err));
     if (mods == NULL) {
         log_error("reload rejected, still serving the old config: %s", err);
         atomic_fetch_add(&m->global->reloads_failed, 1);
@@ -483,6 +500,7 @@ static void reload(struct master *m)
         log_error("reload failed: out of memory");
         goto done;
     }
+    log_shm_reload(m->cur->mods, g->mods);
     start_generation(m, g);
     retire_generation(m, m->cur);
     m->cur = g;

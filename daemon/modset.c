@@ -58,12 +58,21 @@ fail:
 
 struct modset *modset_load(const struct config *cfg, char *err, size_t errlen)
 {
+    return modset_load_reusing(cfg, NULL, err, errlen);
+}
+
+struct modset *modset_load_reusing(const struct config *cfg, const struct modset *prev, char *err,
+                                   size_t errlen)
+{
     struct modset *ms = calloc(1, sizeof(*ms));
 
     if (ms == NULL || (ms->e = calloc(cfg->nmodules, sizeof(*ms->e))) == NULL) {
         snprintf(err, errlen, "%s: out of memory", cfg->file);
         goto fail;
     }
+    /* Before the modules: their import lists hold the memories. */
+    if (shm_create(ms, cfg, prev, err, errlen) < 0)
+        goto fail;
     for (size_t i = 0; i < cfg->nmodules; i++) {
         const struct cfg_module *cm = &cfg->modules[i];
         struct modset_entry *e = &ms->e[i];
@@ -72,7 +81,7 @@ struct modset *modset_load(const struct config *cfg, char *err, size_t errlen)
         unsigned char *bytes = NULL;
         char msg[256];
         size_t len = 0;
-        int r;
+        int r, line;
 
         e->cfg = cm;
         ms->n = i + 1;
@@ -89,8 +98,9 @@ struct modset *modset_load(const struct config *cfg, char *err, size_t errlen)
                      cm->path, werr.message[0] ? werr.message : wasm_strerror(werr.code));
             goto fail;
         }
-        if (wasirun_imports(e->module, &e->wasi, msg, sizeof(msg)) < 0) {
-            snprintf(err, errlen, "%s:%d: module '%s': %s", cfg->file, cm->line, cm->name, msg);
+        line = cm->line;
+        if (shm_imports(ms, cm, e->module, &e->wasi, &line, msg, sizeof(msg)) < 0) {
+            snprintf(err, errlen, "%s:%d: module '%s': %s", cfg->file, line, cm->name, msg);
             goto fail;
         }
         e->image = image_new(e->module, &werr);
@@ -125,6 +135,7 @@ void modset_free(struct modset *ms)
         wasi_imports_free(ms->e[i].wasi);
         wasm_module_free(ms->e[i].module);
     }
+    shm_release(ms);
     free(ms->e);
     free(ms);
 }

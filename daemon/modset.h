@@ -4,6 +4,7 @@
 #define MODSET_H
 
 #include "cfg.h"
+#include "shm.h"
 #include "wasmslot.h"
 
 #include <stddef.h>
@@ -16,15 +17,22 @@ struct modset_entry {
     struct wasi_imports *wasi;    /* its WASI import list, NULL when it imports nothing */
 };
 
-/* Every module of a config, in config order. */
+/* Every module of a config, in config order, and its shared memories. */
 struct modset {
     size_t n;
     struct modset_entry *e;
+    size_t nshm;
+    struct modset_shm *shm; /* [shmem] sections, in config order (shm.h) */
 };
 
 /* Read, compile and image every module of cfg (which must outlive the set). Returns NULL and
  * `file:line: module 'name': reason` in err on the first failure. */
 struct modset *modset_load(const struct config *cfg, char *err, size_t errlen);
+
+/* modset_load for a reload: the shared memories of prev (the serving generation's set; NULL:
+ * none) whose [shmem] section is unchanged are taken over rather than made anew (shm.h). */
+struct modset *modset_load_reusing(const struct config *cfg, const struct modset *prev, char *err,
+                                   size_t errlen);
 
 /* Free the set and its modules. Every instance must be gone. Accepts NULL. */
 void modset_free(struct modset *ms);

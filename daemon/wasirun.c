@@ -80,66 +80,6 @@ struct wasi *wasirun_state(size_t mod, size_t nmods, const struct cfg_module *cm
     return ts->w[mod];
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *base64_encode(const uint8_t *p, size_t n)
-{
-    char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
-
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        *o++ = b64[(v >> 18) & 63];
-        *o++ = b64[(v >> 12) & 63];
-        *o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-        *o++ = i + 2 < n ? b64[v & 63] : '=';
-    }
-    *o = '\0';
-    return out;
-}
-
-/* Decode base64 (padding optional, no whitespace). Returns the length or -1. */
-static ssize_t base64_decode(const char *s, uint8_t *out)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    ssize_t n = 0;
-
-    for (; *s && *s != '='; s++) {
-        const char *q = strchr(b64, *s);
-        if (q == NULL)
-            return -1;
-        acc = (acc << 6) | (uint32_t)(q - b64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return n;
-}
-
-/* Bytes as a JSON string when they are UTF-8, else {"base64": "..."}. */
-static json_t *bytes_json(const uint8_t *p, size_t n)
-{
-    json_t *s = json_stringn((const char *)p, n);
-    char *enc;
-
-    if (s != NULL)
-        return s;
-    enc = base64_encode(p, n);
-    if (enc == NULL)
-        return NULL;
-    s = json_pack("{s:s}", "base64", enc);
-    free(enc);
-    return s;
-}
-
 /* Copy a JSON array of strings into a malloc'd vector. */
 static const char **strings(const json_t *arr, size_t *n)
 {
@@ -189,21 +129,16 @@ static int prepare(struct wasi *w, const struct proto_request *req, const char *
         return rc;
     if (req->stdin_data == NULL)
         return wasi_set_stdin(w, "", 0);
-    if (json_is_string(req->stdin_data))
-        return wasi_set_stdin(w, json_string_value(req->stdin_data),
-                              json_string_length(req->stdin_data));
     {
-        const char *enc = json_string_value(json_object_get(req->stdin_data, "base64"));
+        /* The same decoding as every other byte string of the protocol: strict, padded
+         * base64, so a malformed one is refused rather than silently shortened. */
         uint8_t *buf;
-        ssize_t len;
+        size_t len;
 
-        if (enc == NULL)
-            return -EINVAL;
-        buf = malloc(strlen(enc) / 4 * 3 + 3);
-        if (buf == NULL)
-            return -ENOMEM;
-        len = base64_decode(enc, buf);
-        rc = len < 0 ? -EINVAL : wasi_set_stdin(w, buf, (size_t)len);
+        rc = proto_bytes_from_json(req->stdin_data, &buf, &len);
+        if (rc < 0)
+            return rc == -EINVAL ? -EBADMSG : rc;
+        rc = wasi_set_stdin(w, buf, len);
         free(buf);
         return rc;
     }
@@ -216,9 +151,15 @@ static void add_output(json_t *reply, struct wasi *w)
     const uint8_t *p;
 
     p = wasi_stdout(w, &n);
-    json_object_set_new(reply, "stdout", bytes_json(p, n));
+    json_object_set_new(reply, "stdout", proto_bytes_to_json(n ? p : (const uint8_t *)"", n));
     p = wasi_stderr(w, &n);
-    json_object_set_new(reply, "stderr", bytes_json(p, n));
+    json_object_set_new(reply, "stderr", proto_bytes_to_json(n ? p : (const uint8_t *)"", n));
+    /* Only when true, so the common reply stays short; a trap reply needs them most, as its
+     * code cannot say that the output was cut too. */
+    if (wasi_stdout_truncated(w))
+        json_object_set_new(reply, "stdout_truncated", json_true());
+    if (wasi_stderr_truncated(w))
+        json_object_set_new(reply, "stderr_truncated", json_true());
 }
 
 json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
@@ -238,6 +179,11 @@ json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
                                  cm->name);
     }
     r = prepare(w, req, cm->name);
+    if (r == -EBADMSG) {
+        *code = PROTO_E_BAD_FIELD;
+        return proto_reply_error(req->id, *code,
+                                 "field \"stdin\": malformed base64 (RFC 4648, padded)");
+    }
     if (r < 0) {
         *code = r == -EINVAL || r == -E2BIG ? PROTO_E_BAD_FIELD : PROTO_E_INTERNAL;
         return proto_reply_error(req->id, *code, "argv, env or stdin: %s", strerror(-r));

@@ -1,5 +1,27 @@
 /* interp.c: the interpreter's dispatch loop: runs compiled code with frames on the exec's value
  * stack (no C recursion between wasm functions), calls host functions, raises traps. */
+
+/*
+ * How a run works
+ * - A frame is a window of the exec's value stack: [locals | constants | operand slots] of the
+ *   running function (see interp_ops.h). A call's arguments already sit in the caller's top
+ *   operand slots, so the callee's frame simply starts there; its results come back in the
+ *   same cells. Nothing is copied but the callee's zeroed locals and its constants.
+ * - Calls between wasm functions push an interp_frame (return code address, caller frame,
+ *   caller instance) on the exec's frame array and jump: the C stack does not grow, and depth
+ *   is bounded by max_call_depth and by the value stack's end ("call stack exhausted").
+ * - Host functions are called from here with a wasm_call_ctx; they may re-enter wasm_call on
+ *   the same exec, which then stacks its frames above the caller's frame (ex->sp, ex->depth).
+ * - Memory accesses use the instance memory's base pointer, which never moves (a reservation
+ *   of WASM_MEM_RESERVE + WASM_MEM_GUARD bytes): no bounds checks; an access past the size
+ *   faults and trap.c turns the fault into a trap. Bulk operations check their whole range.
+ * - Traps end interp__run with a negative code; the exec stays usable. Back-edges (branches
+ *   with a non-positive displacement) and calls poll the interrupt flag and, every
+ *   POLL_PERIOD polls, the deadline.
+ * - The code is only read here, never written: one compiled module serves every thread and,
+ *   after fork, every process. The atomics of the threads proposal (0xFE) will be compiled to
+ *   more handlers of this same loop.
+ */
 #include "config.h"
 
 #include "interp.h"
@@ -406,8 +428,9 @@ interp__run(struct wasm_exec *ex, const struct interp_func *fn, wasm_cell *fp,
     }
 
     struct interp_frame *frames = ex->frames;
-    uint32_t depth = ex->depth;
-    const uint32_t max_depth = ex->max_call_depth;
+    /* The next free frame; frames_end is max_call_depth frames in. */
+    struct interp_frame *frp = frames + ex->depth;
+    struct interp_frame *const frames_end = frames + ex->max_call_depth;
     wasm_cell *const stack_end = ex->stack_end;
     struct wasm_memory *mem = inst->memory;
     uint8_t *mb = mem ? mem->base : NULL;
@@ -508,12 +531,12 @@ L_CALL_INDIRECT : {
 
 call_func:
     if (callee->host) {
-        if (unlikely(depth >= max_depth || ex->nesting >= INTERP_MAX_NESTING))
+        if (unlikely(frp >= frames_end || ex->nesting >= INTERP_MAX_NESTING))
             TRAP(STACK_EXHAUSTED);
         POLL();
-        int rc = call_host(ex, callee, inst, nfp, top, depth);
+        int rc = call_host(ex, callee, inst, nfp, top, (uint32_t)(frp - frames));
         if (unlikely(rc != 0)) {
-            ex->depth = depth;
+            ex->depth = (uint32_t)(frp - frames);
             return rc;
         }
         if (unlikely(atomic_load_explicit(&ex->interrupt, memory_order_relaxed)))
@@ -526,13 +549,13 @@ call_func:
     goto call_wasm;
 
 call_wasm:
-    if (unlikely(depth >= max_depth || nfp + cf->frame_cells > stack_end))
+    if (unlikely(frp >= frames_end || nfp + cf->frame_cells > stack_end))
         TRAP(STACK_EXHAUSTED);
     POLL();
-    frames[depth].ip = ret_ip;
-    frames[depth].fp = fp;
-    frames[depth].inst = inst;
-    depth++;
+    frp->ip = ret_ip;
+    frp->fp = fp;
+    frp->inst = inst;
+    frp++;
     for (uint32_t i = cf->nparams; i < cf->nlocals; i++)
         nfp[i] = 0;
     for (uint32_t i = 0; i < cf->nconsts; i++)
@@ -544,7 +567,7 @@ call_wasm:
     NEXT();
 
 L_RET : {
-    struct interp_frame *fr = &frames[--depth];
+    struct interp_frame *fr = --frp;
     ip = fr->ip;
     fp = fr->fp;
     if (unlikely(fr->inst != inst))
@@ -552,7 +575,7 @@ L_RET : {
     NEXT();
 }
 L_EXIT:
-    ex->depth = depth;
+    ex->depth = (uint32_t)(frp - frames);
     return 0;
 
 L_COPY:
@@ -588,7 +611,10 @@ L_MEMORY_SIZE:
     NEXT();
 L_MEMORY_GROW : {
     uint32_t old = 0;
+    /* Not guest code: a fault in there (holding the grow lock) must not become a trap. */
+    trap__tls.in_guest = false;
     int rc = wasm_memory_grow(mem, RI32(2), &old);
+    trap__tls.in_guest = true;
     WI32(1, rc == 0 ? old : 0xffffffffu);
     ip += 3;
     NEXT();
@@ -755,6 +781,6 @@ L_ELEM_DROP:
 #include "interp_atomic_run.h"
 
 trap:
-    ex->depth = depth;
+    ex->depth = (uint32_t)(frp - frames);
     return -trapc;
 }

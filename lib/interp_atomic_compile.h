@@ -18,10 +18,10 @@ enum atomic_kind {
 };
 
 struct atomic_info {
-    uint8_t kind;  /* enum atomic_kind */
-    uint8_t log2;  /* access size log2 = the required alignment */
-    uint8_t type;  /* value type accessed (the expected value's type for waits) */
-    uint16_t op;   /* enum interp_op */
+    uint8_t kind; /* enum atomic_kind */
+    uint8_t log2; /* access size log2 = the required alignment */
+    uint8_t type; /* value type accessed (the expected value's type for waits) */
+    uint16_t op;  /* enum interp_op */
 };
 
 #define ATOMIC_SUBOPS 0x4f /* sub-opcodes 0x00..0x4e */

@@ -109,8 +109,10 @@ L_ATOMIC_WAIT64:
     NEXT();
 }
 L_ATOMIC_FENCE:
+{
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     ip += 1;
     NEXT();
+}
 
 #endif

@@ -12,7 +12,7 @@
  * Internal code is an array of 32-bit units. An instruction is its handler (the offset of its
  * label from the dispatch loop's base label, so dispatch is one add and an indirect jump)
  * followed by its operands. Operands are frame slot indices (a frame is an array of 64-bit
- * cells: locals, then the operand stack, then the function's constants), pre-decoded
+ * cells: locals, then the function's constants, then the operand stack), pre-decoded
  * immediates, or branch displacements relative to the displacement's own unit.
  */
 
@@ -284,9 +284,9 @@ struct interp_func {
     uint32_t ncode;
     uint32_t nparams, nresults;
     uint32_t nlocals;    /* params + declared locals */
-    uint32_t const_base; /* first constant slot (= nlocals + maximum operand height) */
+    uint32_t const_base; /* first constant slot (= nlocals); the operand stack follows them */
     uint32_t nconsts;
-    uint32_t frame_cells; /* const_base + nconsts */
+    uint32_t frame_cells; /* nlocals + nconsts + maximum operand height (at least nresults) */
     const wasm_cell *consts;
     const struct wasm_functype *type;
 };

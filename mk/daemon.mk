@@ -8,6 +8,7 @@ proto_libwasmslot_proto_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -O2
 proto_libwasmslot_proto_a_SOURCES = \
 	proto/proto.h \
 	proto/proto.c \
+	proto/proto_fast.c \
 	proto/proto_value.c \
 	proto/proto_module.c \
 	proto/proto_bytes.c \
@@ -29,10 +30,23 @@ tests_check_proto_SOURCES = tests/check_proto.c
 tests_check_proto_CFLAGS = $(CHECK_CFLAGS_ALL) $(JANSSON_CFLAGS)
 tests_check_proto_LDADD = proto/libwasmslot_proto.a $(CHECK_LDADD) $(JANSSON_LIBS) -lm
 
+# The fast request parser and reply renderer against the jansson ones (differential).
+check_PROGRAMS += tests/check_proto_fast
+TESTS += tests/check_proto_fast
+tests_check_proto_fast_SOURCES = tests/check_proto_fast.c
+tests_check_proto_fast_CFLAGS = $(CHECK_CFLAGS_ALL) $(JANSSON_CFLAGS)
+tests_check_proto_fast_LDADD = proto/libwasmslot_proto.a $(CHECK_LDADD) $(JANSSON_LIBS) -lm
+
 # The client against a scripted stand-in for the daemon (python3, run like the e2e tests).
 TESTS += tests/client/test_client.py
 EXTRA_DIST += tests/client/test_client.py
 # --- proto/client end
+
+# The client's WASI command mode, `wasmslot run MODULE -- ARGS` (client/run.c), and its
+# end-to-end test: the WASI test programs through the client and raw JSON against a daemon.
+client_wasmslot_SOURCES += client/run.c
+TESTS += tests/e2e/test_wasi_client.py
+EXTRA_DIST += tests/e2e/test_wasi_client.py
 
 # wasmslotd: master, workers, config, statistics.
 sbin_PROGRAMS += daemon/wasmslotd
@@ -46,7 +60,9 @@ daemon_wasmslotd_SOURCES = \
 	daemon/worker.c daemon/worker.h \
 	daemon/conn.c daemon/conn.h \
 	daemon/exec_pool.c daemon/exec_pool.h \
-	daemon/wasirun.c daemon/wasirun.h
+	daemon/wasirun.c daemon/wasirun.h \
+	daemon/shm.c daemon/shm.h \
+	daemon/mtcall.c daemon/mtcall.h
 daemon_wasmslotd_CPPFLAGS = $(AM_CPPFLAGS) -DWASMSLOTD_CONF='"$(sysconfdir)/wasmslotd.conf"'
 daemon_wasmslotd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) -O2
 daemon_wasmslotd_LDADD = proto/libwasmslot_proto.a lib/libwasmslot.a $(LIBEVENT_LIBS) \
@@ -82,6 +98,14 @@ PY_LOG_COMPILER = python3
 AM_TESTS_ENVIRONMENT = \
 	WASMSLOT_BUILDDIR='$(abs_top_builddir)'; export WASMSLOT_BUILDDIR; \
 	WASMSLOT_SRCDIR='$(abs_top_srcdir)'; export WASMSLOT_SRCDIR;
+
+# Shared memories ([shmem] sections, calls with threads): the counter example, and the
+# end-to-end test with its fixtures (a second module over the same memory, and one importing
+# an unshared memory, which -t must reject).
+DAEMON_EXAMPLES += etc/examples/counter.wasm
+E2E_FIXTURES += tests/e2e/shm_reader.wasm tests/e2e/shm_unshared.wasm
+TESTS += tests/e2e/test_shmem.py
+EXTRA_DIST += tests/e2e/test_shmem.py
 
 # The socket benchmark: `call` through a real wasmslotd against a bare Unix-socket ping-pong.
 # Built by `make` and `make bench`; `make bench-socket` runs it; never part of `make check`.

@@ -218,6 +218,25 @@ static enum proto_err get_deadline(struct proto_request *req)
     return PROTO_OK;
 }
 
+/* threads: a call on N instances at once, 1..PROTO_MAX_THREADS (the daemon caps it further);
+ * run names one instance, so it takes no threads. */
+static enum proto_err get_threads(struct proto_request *req)
+{
+    json_t *j = json_object_get(req->root, "threads");
+
+    if (j == NULL)
+        return PROTO_OK;
+    if (req->op != PROTO_OP_CALL)
+        return req_fail(req, PROTO_E_BAD_FIELD,
+                        "field \"threads\" is a field of call only (an instance is one thread)");
+    if (!json_is_integer(j) || json_integer_value(j) < 1 ||
+        json_integer_value(j) > (json_int_t)PROTO_MAX_THREADS)
+        return req_fail(req, PROTO_E_BAD_FIELD, "field \"threads\" must be an integer in [1, %u]",
+                        PROTO_MAX_THREADS);
+    req->threads = (uint32_t)json_integer_value(j);
+    return PROTO_OK;
+}
+
 static bool is_string_array(const json_t *j, bool need_equals)
 {
     size_t i;
@@ -289,6 +308,16 @@ static bool op_from_name(const char *s, enum proto_op *op)
 enum proto_err proto_request_parse(struct proto_request *req, const char *line, size_t len,
                                    size_t max_line)
 {
+    /* The common shapes skip jansson's tree; the fast parser hands everything else back. */
+    if (len <= (max_line != 0 ? max_line : PROTO_DEFAULT_MAX_LINE) &&
+        proto_request_parse_fast(req, line, len) == 1)
+        return PROTO_OK;
+    return proto_request_parse_json(req, line, len, max_line);
+}
+
+enum proto_err proto_request_parse_json(struct proto_request *req, const char *line, size_t len,
+                                        size_t max_line)
+{
     json_error_t jerr;
     json_t *root, *id, *op;
     enum proto_err e = PROTO_OK;
@@ -353,6 +382,8 @@ enum proto_err proto_request_parse(struct proto_request *req, const char *line, 
             e = get_deadline(req);
         if (e == PROTO_OK)
             e = get_wasi(req);
+        if (e == PROTO_OK)
+            e = get_threads(req);
         break;
     }
     return e;
@@ -361,6 +392,8 @@ enum proto_err proto_request_parse(struct proto_request *req, const char *line, 
 void proto_request_release(struct proto_request *req)
 {
     free(req->args);
+    free(req->fast_buf);
+    json_decref(req->fast_id);
     json_decref(req->root);
     memset(req, 0, sizeof(*req));
 }

@@ -39,6 +39,7 @@
 #define PROTO_MAX_VALUES 1000u /* args (or results) in one request (the WebAssembly limit) */
 #define PROTO_HANDLE_MAX 64u   /* bytes of an instance handle, NUL included */
 #define PROTO_NAME_MAX   1024u /* bytes of a module or export name */
+#define PROTO_MAX_THREADS 1024u /* "threads" of a call (the daemon's own cap is lower) */
 
 /* ---------------------------------------------------------------- ops and error codes */
 
@@ -170,6 +171,10 @@ struct proto_request {
 
     enum proto_stats_format stats_format; /* stats: "format" ("json" or "openmetrics") */
 
+    /* call: "threads" (PROTOCOL.md "Threads"), 1..PROTO_MAX_THREADS; 0 when absent (a plain
+     * call). run rejects the field. */
+    uint32_t threads;
+
     /* WASI commands (run/call of "_start"; PROTOCOL.md "WASI"): borrowed, validated shapes.
      * argv: array of strings; env: array of "KEY=VALUE" strings; stdin: string, or an object
      * {"base64": "..."}. NULL when absent. */
@@ -180,6 +185,11 @@ struct proto_request {
     /* When parsing failed: the code and a readable message for the error reply. */
     enum proto_err error;
     char message[192];
+
+    /* Set by the fast parser (root is NULL then): its own reference to id, and the block
+     * holding the names when there are no args (with args, the block is args). */
+    json_t *fast_id;
+    void *fast_buf;
 };
 
 /* Parse and validate one request line (len bytes, without the '\n'; need not be
@@ -194,6 +204,18 @@ enum proto_err proto_request_parse(struct proto_request *req, const char *line, 
 /* Free what a parsed request holds; the struct can be parsed into again. Accepts a zeroed
  * struct. */
 void proto_request_release(struct proto_request *req);
+
+/* The jansson parser behind proto_request_parse: it takes every line, and it is the reference
+ * the fast parser is tested against. Same contract as proto_request_parse. */
+enum proto_err proto_request_parse_json(struct proto_request *req, const char *line, size_t len,
+                                        size_t max_line);
+
+/* The fast parser proto_request_parse tries first (proto_fast.c): a strict reader for the
+ * common request shapes (ASCII names without escapes, integer values, no WASI fields) that
+ * fills *req exactly as proto_request_parse_json would and returns 1, or returns 0 with *req
+ * zeroed for any line it does not take, valid or not (so every error comes from the jansson
+ * parser). It does not check the line length. */
+int proto_request_parse_fast(struct proto_request *req, const char *line, size_t len);
 
 /* Build a request object (for the client and tests): {"id": id, "op": op}. id is borrowed
  * (NULL: no id). Add fields with json_object_set_new. New reference or NULL. */
@@ -246,6 +268,15 @@ json_t *proto_reply_modules(const json_t *id, json_t *modules);
 #define PROTO_OOM_REPLY_LINE                                                                       \
     "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"internal_error\",\"message\":\"out of "       \
     "memory\"}}\n"
+
+/* Fast renderers of the common replies straight into buf (cap bytes), no json_t: the same
+ * bytes as proto_line() of proto_reply_results / proto_reply_pong / proto_reply_ok, '\n'
+ * included. Return the length, or 0 when the reply needs the jansson renderer (a float
+ * result, an id string that needs escaping, buf too small). */
+size_t proto_render_results(char *buf, size_t cap, const json_t *id,
+                            const struct wasm_value *results, uint32_t n);
+size_t proto_render_pong(char *buf, size_t cap, const json_t *id);
+size_t proto_render_ok(char *buf, size_t cap, const json_t *id);
 
 /* Dump a message as one wire line: compact JSON, UTF-8, ending in '\n'. Steals `msg` (also on
  * failure). Returns a malloc'd NUL-terminated string (free() it) and its length without the

@@ -31,9 +31,9 @@
 #define SCALE(n) (RUNNING_ON_VALGRIND ? (n) / 50 : (n))
 
 /* Offsets in the shared memory used by the tests. */
-#define OFF_COUNTER 64
-#define OFF_LOCK    128
-#define OFF_PLAIN   192
+#define OFF_COUNTER  64
+#define OFF_LOCK     128
+#define OFF_PLAIN    192
 #define OFF_PINGPONG 256
 
 static uint64_t now_ns(void)
@@ -144,9 +144,9 @@ static void *worker_main(void *arg)
 /* Run n workers at once, each calling fn with the given arguments (p, when not 0, becomes the
  * second argument's value i % 2 for a per-thread parity); returns after all have finished and
  * checks every call succeeded. */
-static void run_workers(const struct wasm_module *m, struct wasm_memory *mem, int n,
-                        const char *fn, const struct wasm_value *args, uint32_t nargs,
-                        bool parity, struct wasm_value *results)
+static void run_workers(const struct wasm_module *m, struct wasm_memory *mem, int n, const char *fn,
+                        const struct wasm_value *args, uint32_t nargs, bool parity,
+                        struct wasm_value *results)
 {
     struct worker w[NTHREADS];
     pthread_barrier_t start;
@@ -478,10 +478,10 @@ static struct wasm_module *module_with_body(const uint8_t *code, size_t n, bool 
 {
     uint8_t b[256];
     size_t len = 0;
-    static const uint8_t head[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-                                   0x01, 0x04, 0x01, 0x60, 0x00, 0x00, /* type () -> () */
-                                   0x03, 0x02, 0x01, 0x00};            /* one function */
-    static const uint8_t memsec[] = {0x05, 0x04, 0x01, 0x03, 0x01, 0x01}; /* shared 1..1 */
+    static const uint8_t head[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00,
+                                   0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, /* type () -> () */
+                                   0x03, 0x02, 0x01, 0x00};                  /* one function */
+    static const uint8_t memsec[] = {0x05, 0x04, 0x01, 0x03, 0x01, 0x01};    /* shared 1..1 */
 
     ck_assert_uint_lt(n, 100);
     memcpy(b, head, sizeof head);
@@ -490,11 +490,11 @@ static struct wasm_module *module_with_body(const uint8_t *code, size_t n, bool 
         memcpy(b + len, memsec, sizeof memsec);
         len += sizeof memsec;
     }
-    b[len++] = 0x0a;                 /* code section */
-    b[len++] = (uint8_t)(n + 3);     /* size */
-    b[len++] = 0x01;                 /* one body */
-    b[len++] = (uint8_t)(n + 1);     /* body size */
-    b[len++] = 0x00;                 /* no locals */
+    b[len++] = 0x0a;             /* code section */
+    b[len++] = (uint8_t)(n + 3); /* size */
+    b[len++] = 0x01;             /* one body */
+    b[len++] = (uint8_t)(n + 1); /* body size */
+    b[len++] = 0x00;             /* no locals */
     memcpy(b + len, code, n);
     len += n;
     return wasm_module_new(b, len, err);

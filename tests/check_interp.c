@@ -232,6 +232,9 @@ START_TEST(test_loops_and_local_fusion)
     ck_assert_int_eq(call1("sum", &r, 1, I32(100000)), 0);
     ck_assert_uint_eq(r.of.i64, 5000050000ull);
     ck_assert_uint_eq(call_i32("swap_pending", 2, I32(7), I32(3)), 3007);
+    ck_assert_uint_eq(call_i32("latch", 1, I32(0)), 5);
+    ck_assert_uint_eq(call_i32("latch", 1, I32(10)), 100);
+    ck_assert_uint_eq(call_i32("latch_tee", 1, I32(0)), 30);
     ck_assert_int_eq(call1("fac", &r, 1, I64(20)), 0);
     ck_assert_uint_eq(r.of.i64, 2432902008176640000ull);
 }

@@ -1,6 +1,8 @@
 /* atomic_bench.c: shared memories measured next to native C in the same run: contended atomic
  * increments, wait/notify round trips (threads and processes) against a raw futex ping-pong,
- * and one computation split over 1 and 2 threads, native and as guest code. */
+ * and one computation split over 1 and 2 threads, native and as guest code; then the same
+ * cases run by the interpreter's atomic instructions (tests/wat/atomic_guest.wat).
+ * Usage: atomic-bench [shmem_guest.wasm [atomic_guest.wasm]] */
 #include "config.h"
 
 #include "wasmslot.h"
@@ -307,6 +309,231 @@ static struct wasm_module *load_guest(const char *path)
     return m;
 }
 
+/* ---------------------------------------------------------------- guest atomics (interpreter) */
+
+#ifndef ATOMIC_GUEST_WASM
+#define ATOMIC_GUEST_WASM "tests/wat/atomic_guest.wasm"
+#endif
+
+#define WORK_CHUNK 4096u /* bytes a guest worker takes from the shared counter at a time */
+
+/* One guest call on a thread of its own: its instance and exec on the one shared memory. */
+struct gcall {
+    struct wasm_instance *inst;
+    struct wasm_exec *ex;
+    const char *fn;
+    struct wasm_value args[6];
+    uint32_t nargs;
+    struct wasm_value result;
+    pthread_barrier_t *start;
+    uint64_t cpu_ns;
+    int rc;
+};
+
+static void *gcall_thread(void *arg)
+{
+    struct gcall *g = arg;
+    struct wasm_extern e;
+
+    g->rc = wasm_instance_export(g->inst, g->fn, strlen(g->fn), &e);
+    pthread_barrier_wait(g->start);
+    uint64_t c0 = thread_cpu_ns();
+    if (g->rc == 0)
+        g->rc = wasm_call(g->ex, e.of.func, g->args, g->nargs, &g->result,
+                          wasm_func_type(e.of.func)->nresults);
+    g->cpu_ns = thread_cpu_ns() - c0;
+    return NULL;
+}
+
+/* Run g[0..n) at once, each on its own thread; returns the wall time in ns from the moment all
+ * are ready, and *cpu_ns the longest thread's CPU time. */
+static uint64_t run_gcalls(struct gcall *g, int n, uint64_t *cpu_ns)
+{
+    pthread_barrier_t start;
+    pthread_t th[2];
+    uint64_t t0;
+
+    pthread_barrier_init(&start, NULL, (unsigned)n + 1);
+    for (int i = 0; i < n; i++) {
+        g[i].start = &start;
+        if (pthread_create(&th[i], NULL, gcall_thread, &g[i]) != 0)
+            die("pthread_create", strerror(errno));
+    }
+    pthread_barrier_wait(&start);
+    t0 = now_ns();
+    *cpu_ns = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        if (g[i].rc != 0)
+            die(g[i].fn, wasm_strerror(g[i].rc));
+        if (g[i].cpu_ns > *cpu_ns)
+            *cpu_ns = g[i].cpu_ns;
+    }
+    uint64_t ns = now_ns() - t0;
+    pthread_barrier_destroy(&start);
+    return ns;
+}
+
+static struct wasm_value i32v(uint32_t v)
+{
+    return (struct wasm_value){.type = WASM_I32, .of.i32 = v};
+}
+
+/* The guest's "inc" (i32.atomic.rmw.add in a loop) on nthreads: ns per increment. */
+static double guest_incs(struct gcall *g, struct wasm_memory *mem, uint32_t off, int nthreads)
+{
+    _Atomic uint32_t *word = (_Atomic uint32_t *)(wasm_memory_base(mem) + off);
+    uint64_t cpu;
+
+    atomic_store(word, 0);
+    for (int i = 0; i < nthreads; i++) {
+        g[i].fn = "inc";
+        g[i].args[0] = i32v(off);
+        g[i].args[1] = i32v(INCS);
+        g[i].nargs = 2;
+    }
+    double ns = (double)run_gcalls(g, nthreads, &cpu) / ((double)INCS * nthreads);
+    if (atomic_load(word) != INCS * (uint32_t)nthreads)
+        die("guest increments", "lost an increment");
+    return ns;
+}
+
+/* The guest's "pingpong" (wait32 / store / notify) on two threads: us per round trip. */
+static double guest_pingpong(struct gcall *g, struct wasm_memory *mem, uint32_t off)
+{
+    _Atomic uint32_t *word = (_Atomic uint32_t *)(wasm_memory_base(mem) + off);
+    uint64_t cpu;
+
+    atomic_store(word, 0);
+    for (int i = 0; i < 2; i++) {
+        g[i].fn = "pingpong";
+        g[i].args[0] = i32v(off);
+        g[i].args[1] = i32v((uint32_t)i);
+        g[i].args[2] = i32v(ROUND_TRIPS);
+        g[i].nargs = 3;
+    }
+    double us = (double)run_gcalls(g, 2, &cpu) / 1000.0 / ROUND_TRIPS;
+    if (atomic_load(word) != 2 * ROUND_TRIPS || g[0].result.of.i32 != ROUND_TRIPS)
+        die("guest ping-pong", "wrong final count");
+    return us;
+}
+
+/* The guest's "work" on nthreads over the first WORK_PAGES pages of mem (seeded as for the
+ * native mix), taking WORK_CHUNK bytes at a time from an atomic counter; its i64 total must be
+ * the native checksum. Returns ms; *cpu_ms keeps the best longest-thread CPU time. */
+static double guest_work(struct gcall *g, struct wasm_memory *mem, int nthreads, uint64_t want,
+                         double *cpu_ms)
+{
+    const uint32_t bytes = WORK_PAGES * WASM_PAGE_SIZE;
+    uint8_t *base = wasm_memory_base(mem);
+    uint64_t cpu, total;
+
+    seed(base);
+    memset(base + bytes, 0, 16); /* the chunk counter, then the i64 total */
+    for (int i = 0; i < nthreads; i++) {
+        g[i].fn = "work";
+        g[i].args[0] = i32v(bytes);
+        g[i].args[1] = i32v(0);
+        g[i].args[2] = i32v(bytes);
+        g[i].args[3] = i32v(WORK_CHUNK);
+        g[i].args[4] = i32v(WORK_ROUNDS);
+        g[i].args[5] = i32v(bytes + 8);
+        g[i].nargs = 6;
+    }
+    double ms = (double)run_gcalls(g, nthreads, &cpu) / 1e6;
+    memcpy(&total, base + bytes + 8, 8);
+    if (total != want)
+        die("guest work", "checksum differs from native");
+    KEEP_MIN(*cpu_ms, (double)cpu / 1e6);
+    return ms;
+}
+
+/* The guest section: the same cases as above, executed by the interpreter's atomic
+ * instructions, next to the native numbers of this run. */
+static void guest_section(const char *path, double n1, double n2, double f_priv, double f_shared,
+                          double c1, double c2, double cc1, double cc2, uint64_t native_sum)
+{
+    struct wasm_error err = {0, ""};
+    struct wasm_module *m = load_guest(path);
+    /* One page more than the computation's data, for its counter and total. */
+    struct wasm_memory *mem = shmem_new("atomic-bench-guest", WORK_PAGES + 1, 64, &err);
+    struct wasm_memory *plain = wasm_memory_new(WORK_PAGES + 1, 64, true, &err);
+    struct gcall gs[2], gp[2];
+
+    printf("\nguest code (interpreter, %s)\n", path);
+    if (m == NULL) {
+        printf("  not found, skipped\n");
+        return;
+    }
+    if (mem == NULL || plain == NULL)
+        die("guest memory", err.message);
+    memset(gs, 0, sizeof gs);
+    memset(gp, 0, sizeof gp);
+    for (int i = 0; i < 2; i++) {
+        struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = mem};
+        struct wasm_instance_options o = {.imports = &imp, .nimports = 1};
+        gs[i].inst = wasm_instance_new(m, &o, &err);
+        imp.of.memory = plain;
+        gp[i].inst = wasm_instance_new(m, &o, &err);
+        gs[i].ex = wasm_exec_new(NULL, &err);
+        gp[i].ex = wasm_exec_new(NULL, &err);
+        if (!gs[i].inst || !gp[i].inst || !gs[i].ex || !gp[i].ex)
+            die("guest instance", err.message);
+    }
+
+    double i1 = 1e30, i2 = 1e30, p1 = 1e30, p2 = 1e30;
+    for (int t = 0; t < TRIALS; t++) {
+        KEEP_MIN(i1, guest_incs(gs, mem, 128, 1));
+        KEEP_MIN(p1, guest_incs(gp, plain, 128, 1));
+        KEEP_MIN(i2, guest_incs(gs, mem, 128, 2));
+        KEEP_MIN(p2, guest_incs(gp, plain, 128, 2));
+    }
+    printf("contended i32.atomic.rmw.add (ns/op)  native C11   guest shmem   ratio   guest plain   "
+           "ratio\n");
+    printf("  1 thread                            %10.2f   %11.2f   %5.2f   %11.2f   %5.2f\n", n1,
+           i1, i1 / n1, p1, p1 / n1);
+    printf("  2 threads                           %10.2f   %11.2f   %5.2f   %11.2f   %5.2f\n\n", n2,
+           i2, i2 / n2, p2, p2 / n2);
+
+    double ws = 1e30, wp = 1e30;
+    for (int t = 0; t < TRIALS; t++) {
+        KEEP_MIN(ws, guest_pingpong(gs, mem, 256));
+        KEEP_MIN(wp, guest_pingpong(gp, plain, 256));
+    }
+    printf("guest wait32/notify round trip (us)               us   vs native futex\n");
+    printf("  native futex, private, 2 threads           %8.2f\n", f_priv);
+    printf("  native futex, shared, 2 threads            %8.2f\n", f_shared);
+    printf("  guest, shmem, 2 threads                    %8.2f   %5.2f (shared)\n", ws,
+           ws / f_shared);
+    printf("  guest, plain shared, 2 threads             %8.2f   %5.2f (private)\n\n", wp,
+           wp / f_priv);
+
+    double g1 = 1e30, g2 = 1e30, gc1 = 1e30, gc2 = 1e30;
+    for (int t = 0; t < TRIALS; t++) {
+        KEEP_MIN(g1, guest_work(gs, mem, 1, native_sum, &gc1));
+        KEEP_MIN(g2, guest_work(gs, mem, 2, native_sum, &gc2));
+    }
+    printf("parallel guest work: mix in %u-byte chunks taken with i32.atomic.rmw.add, total with "
+           "i64.atomic.rmw.add\n",
+           WORK_CHUNK);
+    printf("                       wall: 1 thread   2 threads   speed-up | CPU-bound: speed-up\n");
+    printf("  native C (mix)       %11.2f ms %8.2f ms %9.2f  | %19.2f\n", c1, c2, c1 / c2,
+           cc1 / cc2);
+    printf("  guest work           %11.2f ms %8.2f ms %9.2f  | %19.2f\n", g1, g2, g1 / g2,
+           gc1 / gc2);
+    printf("  checksum matches native: %016llx\n", (unsigned long long)native_sum);
+
+    for (int i = 0; i < 2; i++) {
+        wasm_instance_free(gs[i].inst);
+        wasm_instance_free(gp[i].inst);
+        wasm_exec_free(gs[i].ex);
+        wasm_exec_free(gp[i].ex);
+    }
+    wasm_memory_unref(plain);
+    wasm_memory_unref(mem);
+    wasm_module_free(m);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -422,6 +649,9 @@ int main(int argc, char **argv)
         "  (CPU-bound: 1-thread CPU time over the longest thread's CPU time in the 2-thread\n"
         "   run, i.e. the speed-up on two idle cores; wall speed-up needs a second free core)\n");
     printf("checksum %016llx\n", (unsigned long long)sum1);
+
+    guest_section(argc > 2 ? argv[2] : ATOMIC_GUEST_WASM, n1, n2, f_priv, f_shared, c1, c2, cc1,
+                  cc2, sum1);
 
     munmap((void *)procword, 4096);
     free((void *)native);

@@ -202,11 +202,22 @@ def main():
 
     for args, what in ((["frobnicate"], "unknown command"), (["call", "add"], "missing export"),
                        (["call", "add", "add", "x:1"], "bad argument"), (["call", "add", "add", "1.5"], "untyped float"),
-                       (["run", "add", "--", "x"], "WASI run is reserved"), (["stats", "--xml"], "bad stats option"),
+                       (["stats", "--xml"], "bad stats option"),
                        ([], "no command")):
         n = len(stub.requests)
         rc, out, err = client(S + args)
         check_eq((rc, len(stub.requests)), (1, n), "usage error exits 1 and sends nothing: " + what)
+
+    # `run MODULE` (a WASI program) has its own statuses, so that the program's 1, 2, 3 stay
+    # its own: a usage error there is 125, still before anything is sent.
+    for args, what in ((["run", "add", "--env", "NOEQUALS", "--", "x"], "env without ="),
+                       (["run", "add", "--bogus"], "unknown run option"),
+                       (["run", "add", "--env"], "--env without a value")):
+        n = len(stub.requests)
+        rc, out, err = client(S + args)
+        check_eq((rc, len(stub.requests)), (125, n), "run MODULE usage error exits 125: " + what)
+    rc, out, err = client(S + ["session"], stdin="run add -- x\n")
+    check("error usage" in out and "session" in out, "run MODULE is refused in a session", out)
 
     rc, out, err = client(S + ["stats"])
     lines = out.splitlines()

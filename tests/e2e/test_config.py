@@ -21,11 +21,11 @@ def test_example(d):
     ex = os.path.join(d.dir, "example")
     os.makedirs(os.path.join(ex, "examples"))
     shutil.copy(os.path.join(SRCDIR, "etc", "wasmslotd.conf"), ex)
-    for m in ("add", "hello"):
+    for m in ("add", "hello", "counter"):
         shutil.copy(fixture(m), os.path.join(ex, "examples"))
     rc, out = t(os.path.join(ex, "wasmslotd.conf"))
     check_eq(rc, 0, "the example etc/wasmslotd.conf passes -t")
-    check("2 module(s)" in out, "   and names its 2 modules", out)
+    check("3 module(s)" in out, "   and names its 3 modules", out)
 
 
 def test_good(d):
@@ -66,7 +66,7 @@ BAD = [
     ("[module]\n", 2, "the name must be"),
     ("[module a b]\n", 2, "the name must be"),
     ("[modules x]\n", 2, "unknown section"),
-    ("[shmem s]\n", 2, "reserved"),
+    ("[shmem s]\n", 2, "[shmem s] has no 'max'"),
     ("[module m\n", 2, "closing ']'"),
     ("[module m]\nslots = 0\n", 3, "slots: 0 is out of range"),
     ("[module m]\nmax_memory = 100000\n", 3, "multiple of the 64K"),

@@ -36,6 +36,21 @@
         (br $l)))
     (local.get $acc))
 
+  ;; loop latches fused into add-compare-branch; the first add sits before the loop label and
+  ;; must not be fused with the loop's first compare
+  (func (export "latch") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.add (local.get 0) (i32.const 1)))
+    (block $b
+      (loop $l
+        (br_if $b (i32.eq (local.get 1) (i32.const 5)))
+        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get 1) (i32.const 100)))))
+    (local.get 1))
+  (func (export "latch_tee") (param i32) (result i32)
+    (loop $l
+      (br_if $l (i32.ne (local.tee 0 (i32.add (local.get 0) (i32.const 3))) (i32.const 30))))
+    (local.get 0))
+
   ;; pending reads of a local that is then overwritten: returns a*1000 + b with a, b swapped
   (func (export "swap_pending") (param i32 i32) (result i32)
     (local.get 0)
