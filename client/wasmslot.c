@@ -57,9 +57,12 @@ int main(int argc, char **argv)
 {
     struct client_opts o = {.socket = NULL, .timeout_ms = -1, .deadline_ms = 0};
     static const struct option longopts[] = {
-        {"socket", required_argument, NULL, 's'},   {"timeout", required_argument, NULL, 't'},
-        {"deadline", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},        {"threads", required_argument, NULL, 'T'},
+        {"socket", required_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 't'},
+        {"deadline", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"threads", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     int ch;

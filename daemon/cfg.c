@@ -542,8 +542,7 @@ static int section_header(struct parser *p, char *s)
     }
     if (strcmp(kind, "shmem") == 0)
         return shmem_section(p, name);
-    return perr(p, "unknown section [%s] (expected [daemon], [module NAME] or [shmem NAME])",
-                kind);
+    return perr(p, "unknown section [%s] (expected [daemon], [module NAME] or [shmem NAME])", kind);
 }
 
 static int parse_line(struct parser *p, char *raw)

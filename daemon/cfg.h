@@ -52,7 +52,8 @@ struct cfg_module {
     char *wasi_dir;          /* WASI commands: a directory granted read-only, or NULL */
     size_t wasi_output_max;  /* WASI commands: bytes of stdout and of stderr kept */
     int line;                /* line of the section header, for messages */
-    struct cfg_import *imports; /* `import =` directives, in file order */
+    /* `import =` directives, in file order */
+    struct cfg_import *imports;
     size_t nimports;
 };
 

@@ -548,8 +548,8 @@ static void call_threads(struct job *j, struct wasm_exec *ex)
     int rc = 0;
 
     if (n > w->cfg->executor_threads) {
-        reply_error(j->c, j->req.id, PROTO_E_BAD_FIELD,
-                    "threads %u exceeds executor_threads (%u)", n, w->cfg->executor_threads);
+        reply_error(j->c, j->req.id, PROTO_E_BAD_FIELD, "threads %u exceeds executor_threads (%u)",
+                    n, w->cfg->executor_threads);
         return;
     }
     if (n > e->cfg->slots) {

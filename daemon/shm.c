@@ -95,8 +95,9 @@ static bool is_wasi(const struct wasm_extern_desc *d)
 
 static bool names_equal(const struct wasm_extern_desc *d, const struct cfg_import *im)
 {
-    return d->module_len == strlen(im->module) && memcmp(d->module, im->module, d->module_len) == 0 &&
-           d->name_len == strlen(im->name) && memcmp(d->name, im->name, d->name_len) == 0;
+    return d->module_len == strlen(im->module) &&
+           memcmp(d->module, im->module, d->module_len) == 0 && d->name_len == strlen(im->name) &&
+           memcmp(d->name, im->name, d->name_len) == 0;
 }
 
 static const char *kind_name(enum wasm_externkind k)
@@ -128,8 +129,8 @@ static int bind_one(const struct wasm_module *m, const struct cfg_import *im,
         if (wasm_module_import(m, i, &d) < 0 || !names_equal(&d, im))
             continue;
         if (d.kind != WASM_EXTERN_MEMORY) {
-            snprintf(err, errlen, "import = %s.%s: that import is a %s, not a memory",
-                     im->module, im->name, kind_name(d.kind));
+            snprintf(err, errlen, "import = %s.%s: that import is a %s, not a memory", im->module,
+                     im->name, kind_name(d.kind));
             return -1;
         }
         if (!d.limits.shared) {
@@ -143,8 +144,8 @@ static int bind_one(const struct wasm_module *m, const struct cfg_import *im,
             snprintf(err, errlen,
                      "import = %s.%s: the module needs at least %llu pages, shmem '%s' "
                      "starts at %llu",
-                     im->module, im->name, (unsigned long long)d.limits.min,
-                     sh->cfg->name, (unsigned long long)min_pages);
+                     im->module, im->name, (unsigned long long)d.limits.min, sh->cfg->name,
+                     (unsigned long long)min_pages);
             return -1;
         }
         if (d.limits.has_max && d.limits.max < max_pages) {
@@ -159,8 +160,8 @@ static int bind_one(const struct wasm_module *m, const struct cfg_import *im,
         others[i].of.memory = sh->mem;
         return 0;
     }
-    snprintf(err, errlen, "import = %s.%s: the module has no import %s.%s", im->module,
-             im->name, im->module, im->name);
+    snprintf(err, errlen, "import = %s.%s: the module has no import %s.%s", im->module, im->name,
+             im->module, im->name);
     return -1;
 }
 

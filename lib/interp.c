@@ -394,9 +394,14 @@ static inline const void *read_ptr(const uint32_t *p)
 
 /* Frames have few locals and constants: plain loops beat the memset/memcpy calls that GCC
  * would otherwise turn them into (and spill registers around). */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) int
-interp__run(struct wasm_exec *ex, const struct interp_func *fn, wasm_cell *fp,
-            struct wasm_instance *inst)
+#if defined(__GNUC__) && !defined(__clang__)
+#define INTERP_PLAIN_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define INTERP_PLAIN_LOOPS
+#endif
+
+INTERP_PLAIN_LOOPS int interp__run(struct wasm_exec *ex, const struct interp_func *fn,
+                                   wasm_cell *fp, struct wasm_instance *inst)
 {
     /* clang-format off */
     static const int32_t handlers[IOP__COUNT] = {
@@ -493,10 +498,6 @@ L_BR_TABLE : {
         i = n;
     JUMP(3 + i);
 }
-L_LOOP_POLL:
-    POLL();
-    ip += 1;
-    NEXT();
 
 L_CALL:
     cf = read_ptr(ip + 2);

@@ -204,7 +204,7 @@
  * Every other instruction, with its operand layout (s = slot, i = immediate, r = branch
  * displacement, p = pointer in two units):
  *   UNREACHABLE                      BR r                BR_IF s r           BR_UNLESS s r
- *   BR_TABLE s n r0..rn              LOOP_POLL           RET                 EXIT
+ *   BR_TABLE s n r0..rn              RET                 EXIT
  *   CALL base p(func)                CALL_IMPORT base funcidx top
  *   CALL_INDIRECT base s(elem) table typeidx top        COPY dst s          CONST dst lo hi
  *   SELECT dst a b cond              GLOBAL_GET dst idx  GLOBAL_SET idx s    REF_FUNC dst idx
@@ -223,7 +223,6 @@
     X(BR_IF)                                                                                       \
     X(BR_UNLESS)                                                                                   \
     X(BR_TABLE)                                                                                    \
-    X(LOOP_POLL)                                                                                   \
     X(RET)                                                                                         \
     X(EXIT)                                                                                        \
     X(CALL)                                                                                        \

@@ -39,7 +39,9 @@
 #define PROTO_MAX_VALUES 1000u /* args (or results) in one request (the WebAssembly limit) */
 #define PROTO_HANDLE_MAX 64u   /* bytes of an instance handle, NUL included */
 #define PROTO_NAME_MAX   1024u /* bytes of a module or export name */
-#define PROTO_MAX_THREADS 1024u /* "threads" of a call (the daemon's own cap is lower) */
+
+/* "threads" of a call, at most (the daemon's own cap, its executor_threads, is lower). */
+#define PROTO_MAX_THREADS 1024u
 
 /* ---------------------------------------------------------------- ops and error codes */
 

@@ -424,6 +424,11 @@ START_TEST(test_reentry_through_a_host_function)
     /* unbounded re-entry ends cleanly */
     ck_assert_int_eq(call1("reenter", &r, 1, I32(1000000)), -WASM_TRAP_STACK_EXHAUSTED);
     ck_assert_uint_eq(call_i32("reenter", 1, I32(3)), 103);
+    /* a fault three host calls deep is a trap that unwinds through the host functions */
+    fx.reenter = fn("reenter_trap");
+    ck_assert_int_eq(call1("reenter_trap", &r, 1, I32(3)), -WASM_TRAP_OOB_MEMORY);
+    fx.reenter = fn("reenter");
+    ck_assert_uint_eq(call_i32("reenter", 1, I32(2)), 102);
 }
 END_TEST
 

@@ -104,4 +104,9 @@
     (if (result i32) (i32.eqz (local.get 0))
       (then (i32.const 100))
       (else (call $cb (local.get 0)))))
+  ;; the same, but the innermost call faults in memory
+  (func (export "reenter_trap") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.load (i32.const 70000)))
+      (else (call $cb (local.get 0)))))
 )
