@@ -40,19 +40,6 @@ static void sig_type(const char *sig, struct wasm_functype *ft, enum wasm_valtyp
     }
 }
 
-static bool functype_eq(const struct wasm_functype *a, const struct wasm_functype *b)
-{
-    if (a->nparams != b->nparams || a->nresults != b->nresults)
-        return false;
-    for (uint32_t i = 0; i < a->nparams; i++)
-        if (a->params[i] != b->params[i])
-            return false;
-    for (uint32_t i = 0; i < a->nresults; i++)
-        if (a->results[i] != b->results[i])
-            return false;
-    return true;
-}
-
 /* The host function for WASI import d, or NULL with err filled. */
 static struct wasm_func *wasi_import_func(const struct wasm_extern_desc *d, struct wasi *bound,
                                           struct wasm_error *err)
@@ -68,7 +55,7 @@ static struct wasm_func *wasi_import_func(const struct wasm_extern_desc *d, stru
     }
     if (fn) {
         sig_type(fn->sig, &ft, params, results);
-        if (!functype_eq(&ft, &d->func)) {
+        if (!wasm_functype_equal(&ft, &d->func)) {
             wasm_error_set(err, WASM_EUNLINKABLE, "%s::%.*s: incompatible import type",
                            WASI_MODULE_NAME, (int)d->name_len, d->name);
             return NULL;

@@ -87,7 +87,7 @@ static bool import_matches(const struct wasm_module *m, const struct wasm_import
         return false;
     switch (imp->kind) {
     case WASM_EXTERN_FUNC:
-        return wasm_functype__equal(ext->of.func->type, &m->types[imp->u.func_type].ft);
+        return wasm_functype_equal(ext->of.func->type, &m->types[imp->u.func_type].ft);
     case WASM_EXTERN_TABLE: {
         const struct wasm_table *t = ext->of.table;
         return t->elem == imp->u.table.elem &&

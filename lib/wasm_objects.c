@@ -268,7 +268,7 @@ const struct wasm_functype *wasm_func_type(const struct wasm_func *f)
     return f->type;
 }
 
-bool wasm_functype__equal(const struct wasm_functype *a, const struct wasm_functype *b)
+bool wasm_functype_equal(const struct wasm_functype *a, const struct wasm_functype *b)
 {
     if (a == b)
         return true;

@@ -230,6 +230,9 @@ struct wasm_func *wasm_func_new_host(const struct wasm_functype *type, wasm_host
  * their instance. Accepts NULL. */
 void wasm_func_free_host(struct wasm_func *f);
 const struct wasm_functype *wasm_func_type(const struct wasm_func *f);
+/* True when a and b have the same parameter and result types (the structural equality that
+ * import matching and call_indirect use). */
+bool wasm_functype_equal(const struct wasm_functype *a, const struct wasm_functype *b);
 
 struct wasm_instance *wasm_call_ctx_instance(struct wasm_call_ctx *ctx);
 /* The calling instance's memory (NULL if it has none). Host functions must bounds-check every

@@ -268,10 +268,10 @@ START_TEST(test_functype_equality_is_structural)
     enum wasm_valtype a[] = {WASM_I32, WASM_I64}, b[] = {WASM_I32, WASM_I64};
     struct wasm_functype x = {1, 1, a, a + 1}, y = {1, 1, b, b + 1}, z = {2, 0, a, NULL};
 
-    ck_assert(wasm_functype__equal(&x, &y));
-    ck_assert(!wasm_functype__equal(&x, &z));
+    ck_assert(wasm_functype_equal(&x, &y));
+    ck_assert(!wasm_functype_equal(&x, &z));
     b[1] = WASM_F64;
-    ck_assert(!wasm_functype__equal(&x, &y));
+    ck_assert(!wasm_functype_equal(&x, &y));
 }
 END_TEST
 
