@@ -163,6 +163,38 @@ START_TEST(test_parse_stats)
 }
 END_TEST
 
+/* "threads" of a call (PROTOCOL.md 4.6.1): an integer in [1, PROTO_MAX_THREADS], call only. */
+START_TEST(test_parse_threads)
+{
+    struct proto_request req;
+
+    ck_assert_int_eq(parse(&req, "{\"op\":\"call\",\"module\":\"m\",\"export\":\"f\"}"), PROTO_OK);
+    ck_assert_uint_eq(req.threads, 0);
+    proto_request_release(&req);
+    ck_assert_int_eq(parse(&req, "{\"op\":\"call\",\"module\":\"m\",\"export\":\"f\","
+                                 "\"args\":[{\"type\":\"i32\",\"value\":5}],\"threads\":4}"),
+                     PROTO_OK);
+    ck_assert_uint_eq(req.threads, 4);
+    ck_assert_uint_eq(req.nargs, 1);
+    proto_request_release(&req);
+    ck_assert_int_eq(parse(&req, "{\"op\":\"call\",\"module\":\"m\",\"export\":\"f\","
+                                 "\"threads\":1024}"),
+                     PROTO_OK);
+    ck_assert_uint_eq(req.threads, PROTO_MAX_THREADS);
+    proto_request_release(&req);
+    expect_error("{\"id\":1,\"op\":\"call\",\"module\":\"m\",\"export\":\"f\",\"threads\":0}",
+                 PROTO_E_BAD_FIELD, "1");
+    expect_error("{\"id\":1,\"op\":\"call\",\"module\":\"m\",\"export\":\"f\",\"threads\":1025}",
+                 PROTO_E_BAD_FIELD, "1");
+    expect_error("{\"id\":1,\"op\":\"call\",\"module\":\"m\",\"export\":\"f\",\"threads\":\"2\"}",
+                 PROTO_E_BAD_FIELD, "1");
+    expect_error("{\"id\":1,\"op\":\"call\",\"module\":\"m\",\"export\":\"f\",\"threads\":1.5}",
+                 PROTO_E_BAD_FIELD, "1");
+    expect_error("{\"id\":1,\"op\":\"run\",\"instance\":\"7\",\"export\":\"f\",\"threads\":2}",
+                 PROTO_E_BAD_FIELD, "1");
+}
+END_TEST
+
 /* ---------------------------------------------------------------- every error */
 
 START_TEST(test_not_json)
@@ -973,6 +1005,7 @@ static Suite *proto_suite(void)
     tcase_add_test(tc, test_parse_instantiate_terminate);
     tcase_add_test(tc, test_parse_run_call);
     tcase_add_test(tc, test_parse_stats);
+    tcase_add_test(tc, test_parse_threads);
     tcase_add_test(tc, test_not_json);
     tcase_add_test(tc, test_not_object);
     tcase_add_test(tc, test_bad_op);

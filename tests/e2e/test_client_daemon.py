@@ -94,7 +94,7 @@ def quick_start():
     ex = os.path.join(d.dir, "etc")
     os.makedirs(os.path.join(ex, "examples"))
     shutil.copy(os.path.join(SRCDIR, "etc", "wasmslotd.conf"), ex)
-    for m in ("add", "hello"):
+    for m in ("add", "hello", "counter"):
         shutil.copy(fixture(m), os.path.join(ex, "examples"))
     sock = os.path.join(d.dir, "quick.sock")
     p = subprocess.Popen([DAEMON, "-f", "-c", os.path.join(ex, "wasmslotd.conf"), "-s", sock],

@@ -149,6 +149,16 @@ def test_counter(d):
     s = c.stats()
     check(stat_sum(s, "shmem_notifies", shmem="counter") >= 1,
           "stats count the rendezvous' notify")
+    check(stat_sum(s, "shmem_waits", shmem="counter") >= 1, "   and the wait that slept")
+    # Waiting for a third thread that never comes: every thread ends at the deadline.
+    c.call("counter", "reset")
+    t0 = time.time()
+    r = c.call("counter", "rendezvous", [i32(3)], threads=2, deadline_ms=300)
+    check_eq((err_code(r), trap_name(r), (r.get("error") or {}).get("thread")),
+             ("trap", "timeout", 0), "threads waiting past the deadline end with timeout")
+    check(time.time() - t0 < 5, "   at the deadline")
+    r = c.call("counter", "add", [i32(10)], threads=2)
+    check_eq(thread_results(r), [[0], [1]], "the slots serve the next threaded call")
     c.close()
 
 
