@@ -444,7 +444,7 @@ static int module_key(struct parser *p, const char *k, const char *v)
 /* A size of a [shmem] section: whole 64 KiB pages, at most 4 GiB (65536 pages). */
 static int shmem_size(struct parser *p, const char *k, const char *v, uint64_t *out)
 {
-    unsigned long long n;
+    unsigned long long n = 0; /* gcc -O3 cannot see that perr returns -1 */
 
     if (parse_size(p, k, v, 0, 1ULL << 32, &n) < 0)
         return -1;

@@ -28,6 +28,9 @@
 #define OUT_HIGH (4u << 20)
 #define OUT_LOW  (1u << 20)
 
+/* Request lines served per read event before the loop turns to other connections. */
+#define LINES_PER_TURN 128u
+
 struct job;
 
 /* An instance owned by a connection. */
@@ -65,6 +68,8 @@ struct conn {
     bool closed;
     bool read_eof;       /* the client shut its sending side: close once everything is answered */
     bool read_paused;    /* replies pile up unread: stop reading requests for a while */
+    bool backlog;        /* loop thread: complete lines wait in the framer for another turn */
+    bool eof_pending;    /* loop thread: the peer's end of input came behind the backlog */
     unsigned inflight;   /* jobs not yet finished */
     unsigned ninstances; /* live instances plus instantiations under way */
     struct inst *insts;
@@ -274,6 +279,9 @@ static void run_end(struct job *j)
         c->running = j->rnext;
     if (j->rnext != NULL)
         j->rnext->rprev = j->rprev;
+    /* Unlisted, no close can interrupt it any more: drop a request that came after the guest
+     * code ended, which the next job on this executor would otherwise inherit. */
+    wasm_exec_clear_interrupt(j->running);
     j->running = NULL;
     pthread_mutex_unlock(&c->mu);
 }
@@ -303,9 +311,25 @@ static void wasi_bind(struct worker *w, size_t mod, struct wasm_exec *ex)
     if (w->mods->e[mod].wasi == NULL)
         return;
     ws = wasirun_state(mod, w->mods->n, w->mods->e[mod].cfg);
+    /* wasi_reset keeps the argv, environment and stdin of the thread's last command, which
+     * may have been another connection's: this guest code gets none (without a state, its
+     * WASI calls fail instead). */
+    if (ws != NULL && (wasi_set_args(ws, 0, NULL) < 0 || wasi_set_env(ws, 0, NULL) < 0 ||
+                       wasi_set_stdin(ws, "", 0) < 0))
+        ws = NULL;
     if (ws != NULL)
         wasi_reset(ws);
     wasm_exec_set_user(ex, ws);
+}
+
+/* A call's instance is finished with once its run has ended: its slot goes back before the
+ * reply, so a client that sends its next request on reading the reply finds the slot free (a
+ * one-slot pool serves call after call). job_run's release afterwards is then a no-op. */
+static void call_release(struct job *j, struct modset_instance *mi)
+{
+    if (j->req.op == PROTO_OP_CALL && modset_release(j->c->w->pools, mi) < 0)
+        log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
+                 j->c->w->mods->e[mi->mod].cfg->name);
 }
 
 /* `_start` of a WASI module: a command with argv, env, stdin, exit code and output. */
@@ -330,6 +354,7 @@ static void run_command(struct job *j, struct wasm_exec *ex, struct modset_insta
     msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code, &rc);
     run_end(j);
     count_run(w, t0);
+    call_release(j, mi);
     if (wasm_is_trap(rc))
         modset_count_trap(w->pools, mi->mod, rc);
     reply(j->c, msg, code);
@@ -450,6 +475,7 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
     wasm_exec_set_user(ex, NULL);
     run_end(j);
     count_run(w, t0);
+    call_release(j, mi);
     if (rc == 0) {
         REPLY_FAST(j->c, PROTO_OK,
                    proto_render_results(fast_, sizeof(fast_), j->req.id, results, ft->nresults),
@@ -545,6 +571,7 @@ static void call_threads(struct job *j, struct wasm_exec *ex)
     struct wasm_error err = {0};
     struct wasm_extern ext;
     uint64_t t0, deadline_ms;
+    bool ran = false;
     int rc = 0;
 
     if (n > w->cfg->executor_threads) {
@@ -636,7 +663,7 @@ static void call_threads(struct job *j, struct wasm_exec *ex)
         if (wasm_is_trap(t[i].rc))
             modset_count_trap(w->pools, j->mod, t[i].rc);
     }
-    reply_threads(j, t, n);
+    ran = true;
 out:
     for (unsigned i = 0; i < made; i++) {
         if (modset_release(w->pools, &mi[i]) < 0)
@@ -646,6 +673,10 @@ out:
     }
     if (made > 0 || rc < 0)
         worker_publish_pool(w, j->mod);
+    /* After the release, as for a plain call: the client's next request finds the slots free.
+     * The results live in res, not in the instances. */
+    if (ran)
+        reply_threads(j, t, n);
     pthread_mutex_lock(&j->c->mu);
     mtcall_free(j->mt);
     j->mt = NULL;
@@ -1048,6 +1079,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         event_del(c->rev);
         return;
     }
+    /* Lines left from an earlier turn are served before anything more is read. */
+    if (c->backlog)
+        goto lines;
     n = recv(fd, buf, sizeof(buf), 0);
 
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -1073,13 +1107,28 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
+    c->eof_pending = eof;
+lines:
+    c->backlog = false;
     /* Hold a reference: a reply may fail and the loop below must not see c freed. */
     atomic_fetch_add(&c->refs, 1);
-    for (;;) {
+    for (unsigned turn = 0;; turn++) {
         const char *line;
         size_t len;
-        enum proto_frame f = proto_framer_next(c->fr, &line, &len);
+        enum proto_frame f;
 
+        /* One 64K read can hold thousands of requests. Serve a bounded number per turn, so
+         * the other connections of this worker are not stalled, and none while the client
+         * leaves its replies unread, so they cannot pile up without bound: the rest wait in
+         * the framer until on_write resumes reading. */
+        pthread_mutex_lock(&c->mu);
+        paused = c->read_paused || c->closed;
+        pthread_mutex_unlock(&c->mu);
+        if (paused || turn == LINES_PER_TURN) {
+            c->backlog = proto_framer_pending(c->fr) > 0;
+            break;
+        }
+        f = proto_framer_next(c->fr, &line, &len);
         if (f == PROTO_FRAME_NONE)
             break;
         if (f == PROTO_FRAME_TOO_LARGE) {
@@ -1091,8 +1140,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         }
         handle_line(c, line, len);
     }
-    if (eof)
+    if (c->backlog) {
+        /* Another turn once the loop has served the others (when not paused: on_write
+         * resumes a paused one). */
+        if (!paused)
+            event_active(c->rev, EV_READ, 0);
+    } else if (c->eof_pending) {
+        c->eof_pending = false;
         read_eof(c);
+    }
     conn_unref(c);
 }
 
@@ -1115,6 +1171,9 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
             c->read_paused = false;
             if (!c->read_eof)
                 event_add(c->rev, NULL);
+            /* Lines already received may be all the client sends: serve them now. */
+            if (c->backlog)
+                event_active(c->rev, EV_READ, 0);
         }
     }
     pthread_mutex_unlock(&c->mu);
@@ -1175,7 +1234,9 @@ void conn_close(struct conn *c)
     /* Runs in flight end as soon as the interpreter notices; their instances are released
      * by the executor thread when they do. */
     for (struct job *j = c->running; j != NULL; j = j->rnext) {
-        wasm_exec_interrupt(j->running);
+        /* Sticky: the job may be between run_begin and its wasm_call (mapping a slot, say),
+         * and a plain request would be cleared as stale when the guest code starts. */
+        wasm_exec_interrupt_sticky(j->running);
         if (j->mt != NULL)
             mtcall_interrupt(j->mt);
     }

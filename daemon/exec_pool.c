@@ -14,11 +14,19 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /* How long a job may run on the thread that led the loop before the standby thread takes the
  * loop over: the most a long run can delay the other connections' requests. */
 #define EXEC_HANDOFF_NS 200000
+
+/* While jobs keep coming, the standby checks the leader's job this often instead of being
+ * woken by a timer armed for each job: arming and disarming a timer costs two system calls
+ * (and, in a VM, timer reprogramming exits) on the path of every request. After this many
+ * checks without a new job it goes back to sleeping until a job arms the timer. */
+#define EXEC_TICK_NS    200000
+#define EXEC_IDLE_TICKS 25
 
 struct exec_thread {
     pthread_t tid;
@@ -37,8 +45,12 @@ struct exec_pool {
     unsigned idle;                /* threads waiting on cv */
     bool leader;                  /* a thread is in the event loop */
     bool standby;                 /* a thread sleeps on the handoff timer */
-    int tfd;                      /* the handoff timer (timerfd) */
-    int efd;                      /* eventfd: wakes the standby when the pool stops */
+    bool deep;          /* the standby sleeps until the handoff timer fires: jobs arm it */
+    unsigned lead_jobs; /* jobs running on threads that led the loop */
+    uint64_t lead_t0;   /* when the latest of them started (CLOCK_MONOTONIC ns) */
+    uint64_t lead_seq;  /* jobs started by threads that led the loop, so far */
+    int tfd;            /* the handoff timer (timerfd) */
+    int efd;            /* eventfd: wakes the standby when the pool stops */
     bool stop;
     bool loop_failed;
     const char *stop_reason;
@@ -46,6 +58,14 @@ struct exec_pool {
     struct exec_thread *t;
     struct exec_thread main; /* the thread of exec_pool_run */
 };
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* Caller holds mu: pop the next job when a runner is free. */
 static struct exec_job *do_take(struct exec_pool *p)
@@ -99,37 +119,64 @@ static void lead(struct exec_pool *p, struct exec_thread *t)
     j = do_take(p);
     if (j == NULL)
         return; /* nothing to run: lead again */
-    if (p->standby) {
+    /* Before the timer is armed, so that its firing always finds the job old enough. */
+    p->lead_jobs++;
+    p->lead_seq++;
+    p->lead_t0 = mono_ns();
+    if (p->standby && p->deep) {
         /* The standby takes the loop over only if the job is still running when the timer
-         * fires: a short job (the common case) costs no wake-up at all. */
+         * fires. The timer is not disarmed: when it finds the job done, the standby starts
+         * checking on its own (EXEC_TICK_NS), so the next jobs need no timer at all. */
         struct itimerspec its = {.it_value = {.tv_nsec = EXEC_HANDOFF_NS}};
         armed = timerfd_settime(p->tfd, 0, &its, NULL) == 0;
+    } else if (p->standby) {
+        armed = true; /* a ticking standby watches lead_t0 */
     }
     if (!armed)
         do_wake(p);
     if (p->head != NULL)
         do_wake(p); /* more jobs: an idle thread can run one now */
     run_job(p, t, j);
-    if (armed) {
-        struct itimerspec off = {{0, 0}, {0, 0}};
-        timerfd_settime(p->tfd, 0, &off, NULL);
-    }
+    p->lead_jobs--;
 }
 
-/* Caller holds mu: be the standby, asleep until the handoff timer fires or the pool stops. */
+/* Caller holds mu: be the standby until a job that led the loop has run for EXEC_HANDOFF_NS
+ * (then return, and the caller takes the loop over) or the pool stops. Asleep on the handoff
+ * timer when jobs are rare ("deep"), checking every EXEC_TICK_NS while they keep coming. */
 static void standby(struct exec_pool *p)
 {
     struct pollfd pfd[2] = {{.fd = p->tfd, .events = POLLIN}, {.fd = p->efd, .events = POLLIN}};
-    uint64_t ticks;
+    const struct timespec tick = {.tv_nsec = EXEC_TICK_NS};
+    uint64_t ticks, seq = p->lead_seq;
+    unsigned idle = 0;
 
     p->standby = true;
-    pthread_mutex_unlock(&p->mu);
-    while (poll(pfd, 2, -1) < 0 && errno == EINTR)
-        ;
-    if (read(p->tfd, &ticks, sizeof(ticks)) < 0) {
-        /* Nothing pending (disarmed in time, or a stop): fine. */
+    while (!p->stop) {
+        bool deep = p->deep;
+
+        pthread_mutex_unlock(&p->mu);
+        pfd[0].revents = 0;
+        while (ppoll(pfd, 2, deep ? NULL : &tick, NULL) < 0 && errno == EINTR)
+            ;
+        /* Only when the timer fired: a tick costs one system call, not two. */
+        if ((pfd[0].revents & POLLIN) != 0 && read(p->tfd, &ticks, sizeof(ticks)) < 0) {
+            /* Disarmed or already read: fine. */
+        }
+        pthread_mutex_lock(&p->mu);
+        if (p->lead_jobs > 0 && mono_ns() - p->lead_t0 >= EXEC_HANDOFF_NS)
+            break;
+        if (deep) {
+            /* The timer of a job that ended in time: jobs are coming, watch them. */
+            p->deep = false;
+            idle = 0;
+            seq = p->lead_seq;
+        } else if (p->lead_seq != seq || p->lead_jobs > 0) {
+            seq = p->lead_seq;
+            idle = 0;
+        } else if (++idle >= EXEC_IDLE_TICKS) {
+            p->deep = true;
+        }
     }
-    pthread_mutex_lock(&p->mu);
     p->standby = false;
 }
 
@@ -186,6 +233,7 @@ struct exec_pool *exec_pool_new(struct event_base *base, unsigned nrunners, char
     }
     p->base = base;
     p->nrunners = nrunners;
+    p->deep = true;
     p->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (p->tfd < 0 || p->efd < 0) {

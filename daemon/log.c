@@ -54,7 +54,10 @@ void log_close(void)
     log_target = CFG_LOG_STDERR;
 }
 
-static void vlog(enum cfg_log_level level, const char *fmt, va_list ap)
+/* The format attribute lets the compiler check vsnprintf's use of fmt (clang's
+ * -Wformat-nonliteral asks for it; gcc's -Wformat=2 does not). */
+__attribute__((format(printf, 2, 0))) static void vlog(enum cfg_log_level level, const char *fmt,
+                                                       va_list ap)
 {
     static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
     char msg[1024], line[1200];

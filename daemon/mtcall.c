@@ -86,6 +86,10 @@ static void run_thread(struct mtcall *mt, unsigned i, struct wasm_exec *ex)
         wasm_exec_set_user(ex, NULL);
     }
     pthread_mutex_lock(&mt->mu);
+    /* Unlisted, no interrupt can come any more: drop one that came after the guest code
+     * ended, so the next job on this executor does not inherit it. */
+    if (!stop)
+        wasm_exec_clear_interrupt(ex);
     mt->running[i] = NULL;
     mt->done++;
     pthread_cond_broadcast(&mt->cv);
@@ -135,8 +139,10 @@ void mtcall_interrupt(struct mtcall *mt)
 {
     pthread_mutex_lock(&mt->mu);
     mt->interrupted = true;
+    /* Sticky: thread i may be listed but not yet in its wasm_call, which would clear a plain
+     * request as stale. */
     for (unsigned i = 0; i < mt->n; i++)
         if (mt->running[i] != NULL)
-            wasm_exec_interrupt(mt->running[i]);
+            wasm_exec_interrupt_sticky(mt->running[i]);
     pthread_mutex_unlock(&mt->mu);
 }

@@ -52,9 +52,28 @@ void wasm_exec_set_deadline(struct wasm_exec *ex, uint64_t deadline_ns)
     ex->deadline_ns = deadline_ns;
 }
 
+/* Values of ex->interrupt: the interpreter stops on any non-zero one; wasm_call clears only
+ * a plain request on entry, since a sticky one may have been meant for the run it starts. */
+#define INTERRUPT_PLAIN  1
+#define INTERRUPT_STICKY 2
+
 void wasm_exec_interrupt(struct wasm_exec *ex)
 {
-    atomic_store_explicit(&ex->interrupt, 1, memory_order_relaxed);
+    int none = 0;
+
+    /* A sticky request is never weakened into one the next call would clear. */
+    atomic_compare_exchange_strong_explicit(&ex->interrupt, &none, INTERRUPT_PLAIN,
+                                            memory_order_relaxed, memory_order_relaxed);
+}
+
+void wasm_exec_interrupt_sticky(struct wasm_exec *ex)
+{
+    atomic_store_explicit(&ex->interrupt, INTERRUPT_STICKY, memory_order_relaxed);
+}
+
+void wasm_exec_clear_interrupt(struct wasm_exec *ex)
+{
+    atomic_store_explicit(&ex->interrupt, 0, memory_order_relaxed);
 }
 
 void wasm_exec_set_exit_code(struct wasm_exec *ex, int code)
@@ -112,7 +131,9 @@ int wasm_call(struct wasm_exec *ex, struct wasm_func *f, const struct wasm_value
 
     bool outermost = ex->nesting == 0;
     if (outermost) {
-        atomic_store_explicit(&ex->interrupt, 0, memory_order_relaxed);
+        int stale = INTERRUPT_PLAIN;
+        atomic_compare_exchange_strong_explicit(&ex->interrupt, &stale, 0, memory_order_relaxed,
+                                                memory_order_relaxed);
         ex->depth = 0;
         ex->sp = ex->stack;
     }

@@ -628,7 +628,7 @@ static int read_code_entry(struct decoder *d, struct wasm_func_def *f)
 
         again.p = decls;
         for (uint32_t i = 0; i < ndecl; i++) {
-            uint32_t cnt;
+            uint32_t cnt = 0; /* gcc -O3 cannot see that the read succeeds this time */
             enum wasm_valtype t;
 
             (void)wasm_rd_u32(&again, &cnt);

@@ -312,6 +312,13 @@ void wasm_exec_free(struct wasm_exec *ex);
 void wasm_exec_set_deadline(struct wasm_exec *ex, uint64_t deadline_ns);
 /* Ask the current run on ex to stop with WASM_TRAP_TIMEOUT. Safe from any thread. */
 void wasm_exec_interrupt(struct wasm_exec *ex);
+/* Like wasm_exec_interrupt, but also for a run about to start: the next outermost wasm_call on
+ * ex keeps this request instead of clearing it as stale, so an embedder that registers a run
+ * before calling wasm_call cannot lose an interrupt sent in between. It stays until
+ * wasm_exec_clear_interrupt. Safe from any thread. */
+void wasm_exec_interrupt_sticky(struct wasm_exec *ex);
+/* Drop any interrupt request on ex, sticky or not. Call it when no run is under way on ex. */
+void wasm_exec_clear_interrupt(struct wasm_exec *ex);
 /* Exit code set by a host function before returning -WASM_EEXIT (WASI proc_exit). */
 void wasm_exec_set_exit_code(struct wasm_exec *ex, int code);
 int wasm_exec_exit_code(const struct wasm_exec *ex);

@@ -117,3 +117,21 @@ bench: tests/bench/socket-bench$(EXEEXT) daemon/wasmslotd$(EXEEXT) $(DAEMON_EXAM
 bench-socket: tests/bench/socket-bench$(EXEEXT) daemon/wasmslotd$(EXEEXT) $(DAEMON_EXAMPLES)
 	tests/bench/socket-bench$(EXEEXT)
 .PHONY: bench-socket
+
+# Hostile input against a real daemon: mutated and malformed request lines, line-limit edges,
+# floods and clients that never read, forged handles, secrets left behind in a slot or in a
+# thread's WASI state, malformed modules in the config, runaway guests
+# (tests/e2e/test_hostile.py).
+E2E_FIXTURES += tests/e2e/hostile_secret.wasm tests/e2e/hostile_runaway.wasm \
+	tests/e2e/hostile_start_loop.wasm tests/e2e/hostile_wasi.wasm \
+	tests/e2e/hostile_start_plant.wasm
+TESTS += tests/e2e/test_hostile.py
+EXTRA_DIST += tests/e2e/test_hostile.py
+
+# Interrupt requests that must not be lost between registering a run and starting it (the
+# daemon interrupts the runs of a closing connection that way).
+check_PROGRAMS += tests/check_interrupt
+TESTS += tests/check_interrupt
+tests_check_interrupt_SOURCES = tests/check_interrupt.c
+tests_check_interrupt_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_interrupt_LDADD = $(CHECK_LDADD) -lm

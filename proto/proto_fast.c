@@ -14,8 +14,9 @@
  * Why a second parser: jansson builds a tree with one malloc per value and key, which cost
  * more than the whole rest of a `call`. This reader builds struct proto_request directly.
  * It is deliberately narrow: it accepts only what it can prove the jansson path accepts with
- * the very same result (ASCII strings without escapes, integers of at most 18 digits, shallow
- * nesting, few keys) and answers "not mine" for anything else, valid or not. Every error
+ * the very same result (only the fields id, op, module, export, instance, args and
+ * deadline_ms; ASCII strings without escapes; integers of at most 18 digits; shallow nesting)
+ * and answers "not mine" for anything else, valid or not. Every error
  * reply therefore still comes from the jansson path, with its exact codes and messages.
  */
 
@@ -326,9 +327,10 @@ static int fp_field(struct fp_req *r, const char *k, size_t n, const struct fp_v
             return -1;
         r->args = v->s;
         r->has_args = true;
-    } else if (KEY("format") || KEY("argv") || KEY("env") || KEY("stdin") || KEY("threads")) {
-        /* Rare, and they need json_t values (stats format, WASI command input) or checks
-         * only the full parser makes (threads of a call). */
+    } else {
+        /* Any other field goes to the jansson path: the stats "format", the WASI fields,
+         * "threads", fields added later, and fields the protocol says to ignore. A field the
+         * fast lane skipped but the jansson path reads would silently change a request. */
         return -1;
     }
 #undef KEY

@@ -188,7 +188,7 @@ START_TEST(test_rmw_add_counts_exactly)
 {
     struct wasm_module *m = load_module("atomic_guest");
     struct wasm_memory *mem = new_shared(_i);
-    const uint32_t k = SCALE(200000);
+    const uint32_t k = SCALE(1000000);
     struct wasm_value args[2] = {i32v(OFF_COUNTER), i32v(k)};
 
     run_workers(m, mem, NTHREADS, "inc", args, 2, false, NULL);
@@ -202,7 +202,7 @@ START_TEST(test_spinlock_protects_plain_counter)
 {
     struct wasm_module *m = load_module("atomic_guest");
     struct wasm_memory *mem = new_shared(_i);
-    const uint32_t k = SCALE(50000);
+    const uint32_t k = SCALE(200000);
     struct wasm_value args[3] = {i32v(OFF_LOCK), i32v(OFF_PLAIN), i32v(k)};
 
     run_workers(m, mem, NTHREADS, "locked_inc", args, 3, false, NULL);

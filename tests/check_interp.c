@@ -323,10 +323,12 @@ static void crash_in_host_function(void)
 }
 
 /* The child died of the fault: killed by SIGSEGV, or, under AddressSanitizer (whose handler
- * ours chains to), exited with the sanitizer's status 1. */
+ * ours chains to), exited with the sanitizer's status 1, or aborted after its report when
+ * ASAN_OPTIONS/UBSAN_OPTIONS ask for abort_on_error=1. */
 static bool died_of_fault(int st)
 {
-    return (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV) || (WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    return (WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGABRT)) ||
+           (WIFEXITED(st) && WEXITSTATUS(st) == 1);
 }
 
 START_TEST(test_other_faults_are_not_swallowed)

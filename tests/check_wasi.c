@@ -844,7 +844,7 @@ static void write_file(const char *dir, const char *name, const char *text)
     char path[256];
     FILE *f;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", dir, name), (int)sizeof(path));
     f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);

@@ -173,6 +173,51 @@ static pid_t start_daemon(const char *daemon, const char *dir, const char *sock,
     exit(1);
 }
 
+/* ---------------------------------------------------------------- server CPU time */
+
+/* User + system CPU seconds of process pid (its exited threads included), or 0. */
+static double proc_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The fields after the command name: state is field 3, utime 14, stime 15. */
+    p = strrchr(buf, ')');
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of pid and of its children (the daemon's workers), recursively. Latency on a
+ * shared machine moves with everyone else's load; the server's CPU time per request much
+ * less, so both are printed. */
+static double tree_cpu_s(pid_t pid)
+{
+    char path[64];
+    double sum = proc_cpu_s(pid);
+    FILE *f;
+    int child;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return sum;
+    while (fscanf(f, "%d", &child) == 1)
+        sum += tree_cpu_s((pid_t)child);
+    fclose(f);
+    return sum;
+}
+
 /* ---------------------------------------------------------------- clients */
 
 struct client {
@@ -218,14 +263,16 @@ static int cmp_double(const void *a, const void *b)
 
 struct result {
     double p50_us, p99_us, rps;
+    double cpu_us; /* server CPU time per request */
 };
 
-static struct result measure(const char *name, const char *path, unsigned nclients, unsigned n)
+static struct result measure(const char *name, const char *path, pid_t server, unsigned nclients,
+                             unsigned n)
 {
     struct client cl[MAX_CLIENTS];
     pthread_barrier_t go;
     double *all = malloc(sizeof(double) * nclients * n);
-    double start, end = 0;
+    double start, end = 0, cpu0;
     struct result r;
 
     if (all == NULL) {
@@ -242,6 +289,7 @@ static struct result measure(const char *name, const char *path, unsigned nclien
     }
     pthread_barrier_wait(&go);
     start = now_s();
+    cpu0 = tree_cpu_s(server);
     for (unsigned i = 0; i < nclients; i++) {
         pthread_join(cl[i].tid, NULL);
         if (cl[i].failed) {
@@ -251,13 +299,16 @@ static struct result measure(const char *name, const char *path, unsigned nclien
         if (cl[i].done_at > end)
             end = cl[i].done_at;
     }
+    /* Warm-up requests ended before the barrier, so this is the measured requests' share. */
+    r.cpu_us = (tree_cpu_s(server) - cpu0) * 1e6 / ((double)nclients * n);
     pthread_barrier_destroy(&go);
     qsort(all, (size_t)nclients * n, sizeof(double), cmp_double);
     r.p50_us = all[(size_t)nclients * n / 2] * 1e6;
     r.p99_us = all[(size_t)nclients * n * 99 / 100] * 1e6;
     r.rps = (double)nclients * n / (end - start);
-    printf("%-9s clients=%-2u requests=%-7u p50=%8.2fus p99=%8.2fus rps=%10.0f\n", name, nclients,
-           nclients * n, r.p50_us, r.p99_us, r.rps);
+    printf("%-9s clients=%-2u requests=%-7u p50=%8.2fus p99=%8.2fus rps=%10.0f "
+           "server-cpu/req=%6.2fus\n",
+           name, nclients, nclients * n, r.p50_us, r.p99_us, r.rps, r.cpu_us);
     fflush(stdout);
     free(all);
     return r;
@@ -330,18 +381,18 @@ int main(int argc, char **argv)
            "thread(s); request %zu bytes, reply %zu bytes\n",
            n, workers, threads, sizeof(call_request) - 1, sizeof(reply) - 1);
 
-    pp1 = measure("pingpong", echo_sock, 1, n);
-    call1 = measure("call", daemon_sock, 1, n);
+    pp1 = measure("pingpong", echo_sock, echo, 1, n);
+    call1 = measure("call", daemon_sock, wsd, 1, n);
     if (ping_too) {
         /* The daemon's own floor: a request answered by the event loop, no guest code. */
         request = ping_request;
         request_len = sizeof(ping_request) - 1;
-        measure("ping", daemon_sock, 1, n);
+        measure("ping", daemon_sock, wsd, 1, n);
         request = call_request;
         request_len = sizeof(call_request) - 1;
     }
-    pp8 = measure("pingpong", echo_sock, many, n / many > 1000 ? n / many : 1000);
-    call8 = measure("call", daemon_sock, many, n / many > 1000 ? n / many : 1000);
+    pp8 = measure("pingpong", echo_sock, echo, many, n / many > 1000 ? n / many : 1000);
+    call8 = measure("call", daemon_sock, wsd, many, n / many > 1000 ? n / many : 1000);
 
     kill(echo, SIGKILL);
     waitpid(echo, NULL, 0);
@@ -358,6 +409,9 @@ int main(int argc, char **argv)
 
     printf("socket-bench: %u clients: call/pingpong p50=%.2f rps=%.2f\n", many,
            call8.p50_us / pp8.p50_us, call8.rps / pp8.rps);
+    printf("socket-bench: server CPU per request: pingpong %.2fus, call %.2fus (1 client); "
+           "pingpong %.2fus, call %.2fus (%u clients)\n",
+           pp1.cpu_us, call1.cpu_us, pp8.cpu_us, call8.cpu_us, many);
     printf("socket-bench: call/pingpong p50=%.2f rps=%.2f\n", call1.p50_us / pp1.p50_us,
            call1.rps / pp1.rps);
     return 0;

@@ -1,0 +1,169 @@
+/* check_interrupt.c: unit tests of interrupt requests on an execution context: a plain one
+ * sent before a run is stale and cleared, a sticky one stops the run it was meant for even when
+ * sent before wasm_call starts, stays until cleared, and is never weakened by a plain one. */
+#include "config.h"
+
+#include "wasmslot.h"
+
+#include <check.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+/* (func "spin" (loop br 0)) and (func "answer" (result i32) i32.const 42). */
+static const uint8_t module_bytes[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,                   /* header */
+    0x01, 0x08, 0x02, 0x60, 0x00, 0x00, 0x60, 0x00, 0x01, 0x7f,       /* types */
+    0x03, 0x03, 0x02, 0x00, 0x01,                                     /* functions */
+    0x07, 0x11, 0x02, 0x04, 's',  'p',  'i',  'n',  0x00, 0x00, 0x06, /* exports */
+    'a',  'n',  's',  'w',  'e',  'r',  0x00, 0x01,                   /* */
+    0x0a, 0x0e, 0x02, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, /* code: spin */
+    0x04, 0x00, 0x41, 0x2a, 0x0b};                                    /* answer */
+
+static struct wasm_module *mod;
+static struct wasm_instance *inst;
+static struct wasm_exec *ex;
+
+static void setup(void)
+{
+    struct wasm_error err = {0};
+
+    mod = wasm_module_new(module_bytes, sizeof(module_bytes), &err);
+    ck_assert_msg(mod != NULL, "module: %s", err.message);
+    inst = wasm_instance_new(mod, NULL, &err);
+    ck_assert_msg(inst != NULL, "instance: %s", err.message);
+    ex = wasm_exec_new(NULL, &err);
+    ck_assert_ptr_nonnull(ex);
+}
+
+static void teardown(void)
+{
+    wasm_exec_free(ex);
+    wasm_instance_free(inst);
+    wasm_module_free(mod);
+}
+
+static struct wasm_func *func(const char *name)
+{
+    struct wasm_extern e;
+
+    ck_assert_int_eq(wasm_instance_export(inst, name, strlen(name), &e), 0);
+    ck_assert_int_eq(e.kind, WASM_EXTERN_FUNC);
+    return e.of.func;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Run "spin" with a 5 s safety deadline; returns its code and the milliseconds it took. */
+static int spin(uint64_t *ms)
+{
+    struct timespec ts;
+    uint64_t t0 = now_ms();
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    wasm_exec_set_deadline(ex, ((uint64_t)ts.tv_sec + 5) * 1000000000u + (uint64_t)ts.tv_nsec);
+    rc = wasm_call(ex, func("spin"), NULL, 0, NULL, 0);
+    wasm_exec_set_deadline(ex, 0);
+    *ms = now_ms() - t0;
+    return rc;
+}
+
+static int answer(void)
+{
+    struct wasm_value r;
+    int rc = wasm_call(ex, func("answer"), NULL, 0, &r, 1);
+
+    return rc < 0 ? rc : (int)r.of.i32;
+}
+
+START_TEST(test_plain_request_before_a_run_is_stale)
+{
+    wasm_exec_interrupt(ex);
+    ck_assert_int_eq(answer(), 42);
+}
+END_TEST
+
+START_TEST(test_sticky_request_before_a_run_stops_it)
+{
+    uint64_t ms;
+
+    /* As when a daemon's connection closes after the run was registered, before wasm_call. */
+    wasm_exec_interrupt_sticky(ex);
+    ck_assert_int_eq(spin(&ms), -WASM_TRAP_TIMEOUT);
+    ck_assert_uint_lt(ms, 1000);
+    /* It stays for later calls too, until the embedder clears it. */
+    ck_assert_int_eq(spin(&ms), -WASM_TRAP_TIMEOUT);
+    ck_assert_uint_lt(ms, 1000);
+    wasm_exec_clear_interrupt(ex);
+    ck_assert_int_eq(answer(), 42);
+}
+END_TEST
+
+START_TEST(test_plain_request_does_not_weaken_a_sticky_one)
+{
+    uint64_t ms;
+
+    wasm_exec_interrupt_sticky(ex);
+    wasm_exec_interrupt(ex);
+    ck_assert_int_eq(spin(&ms), -WASM_TRAP_TIMEOUT);
+    ck_assert_uint_lt(ms, 1000);
+    wasm_exec_clear_interrupt(ex);
+    ck_assert_int_eq(answer(), 42);
+}
+END_TEST
+
+static void *sticky_later(void *arg)
+{
+    struct timespec ts = {0, 30 * 1000000};
+
+    nanosleep(&ts, NULL);
+    wasm_exec_interrupt_sticky(arg);
+    return NULL;
+}
+
+START_TEST(test_sticky_request_during_a_run)
+{
+    pthread_t t;
+    uint64_t ms;
+
+    ck_assert_int_eq(pthread_create(&t, NULL, sticky_later, ex), 0);
+    ck_assert_int_eq(spin(&ms), -WASM_TRAP_TIMEOUT);
+    pthread_join(t, NULL);
+    ck_assert_uint_lt(ms, 1000);
+    wasm_exec_clear_interrupt(ex);
+    ck_assert_int_eq(answer(), 42);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("interrupt");
+    TCase *tc = tcase_create("requests");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_plain_request_before_a_run_is_stale);
+    tcase_add_test(tc, test_sticky_request_before_a_run_stops_it);
+    tcase_add_test(tc, test_plain_request_does_not_weaken_a_sticky_one);
+    tcase_add_test(tc, test_sticky_request_during_a_run);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
