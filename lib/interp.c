@@ -148,21 +148,6 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-bool interp__functype_eq(const struct wasm_functype *a, const struct wasm_functype *b)
-{
-    if (a == b)
-        return true;
-    if (a->nparams != b->nparams || a->nresults != b->nresults)
-        return false;
-    for (uint32_t i = 0; i < a->nparams; i++)
-        if (a->params[i] != b->params[i])
-            return false;
-    for (uint32_t i = 0; i < a->nresults; i++)
-        if (a->results[i] != b->results[i])
-            return false;
-    return true;
-}
-
 static void init_handlers(void)
 {
     interp__run(NULL, NULL, NULL, NULL);
@@ -522,7 +507,7 @@ L_CALL_INDIRECT : {
     if (unlikely(!callee))
         TRAP(UNINIT_ELEM);
     const struct wasm_functype *want = &inst->module->types[ip[4]].ft;
-    if (unlikely(callee->type != want && !interp__functype_eq(callee->type, want)))
+    if (unlikely(callee->type != want && !wasm_functype_equal(callee->type, want)))
         TRAP(INDIRECT_MISMATCH);
     nfp = fp + ip[1];
     top = fp + ip[5];

@@ -298,7 +298,5 @@ const int32_t *interp__handlers(void);
 int interp__run(struct wasm_exec *ex, const struct interp_func *fn, wasm_cell *fp,
                 struct wasm_instance *inst);
 
-/* Structural equality of two function types. */
-bool interp__functype_eq(const struct wasm_functype *a, const struct wasm_functype *b);
 
 #endif
