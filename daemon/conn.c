@@ -286,6 +286,15 @@ static void run_end(struct job *j)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* The monotonic time ms milliseconds from now; 0 (none) for 0. A deadline past 2^63 ns
+ * (292 years) is none too: ms * 10^6 would wrap around to a time already passed. */
+static uint64_t deadline_ns(uint64_t ms)
+{
+    if (ms == 0 || ms > (UINT64_C(1) << 63) / 1000000u)
+        return 0;
+    return mono_ns() + ms * 1000000u;
+}
+
 /* The run's deadline: the request's, capped by the module's configured one (0: none). */
 static void set_deadline(struct job *j, struct wasm_exec *ex)
 {
@@ -293,7 +302,7 @@ static void set_deadline(struct job *j, struct wasm_exec *ex)
 
     if (j->req.has_deadline && (ms == 0 || j->req.deadline_ms < ms))
         ms = j->req.deadline_ms;
-    wasm_exec_set_deadline(ex, ms ? mono_ns() + ms * 1000000u : 0);
+    wasm_exec_set_deadline(ex, deadline_ns(ms));
 }
 
 static void count_run(struct worker *w, uint64_t t0)
@@ -655,8 +664,7 @@ static void call_threads(struct job *j, struct wasm_exec *ex)
     if (j->req.has_deadline && (deadline_ms == 0 || j->req.deadline_ms < deadline_ms))
         deadline_ms = j->req.deadline_ms;
     t0 = mono_ns();
-    mtcall_run(j->mt, w->exec, ex, t, deadline_ms ? mono_ns() + deadline_ms * 1000000u : 0,
-               thread_prepare, j);
+    mtcall_run(j->mt, w->exec, ex, t, deadline_ns(deadline_ms), thread_prepare, j);
     run_end(j);
     for (unsigned i = 0; i < n; i++) {
         count_run(w, t0);

@@ -134,10 +134,6 @@ struct wasm_exec {
     int exit_code;
     void *user;
 
-    /* Fault recovery: set by the outermost wasm_call on this thread. */
-    sigjmp_buf *trap_jmp;
-    struct wasm_memory *trap_memory; /* memory whose reservation faults are trapped in */
-
     /* Interpreter state (interp.c): call frames and the re-entry watermark. */
     void *frames;      /* max_call_depth + 1 struct interp_frame */
     wasm_cell *sp;     /* first free cell: where a (re-entered) wasm_call puts its frame */

@@ -53,4 +53,15 @@
         (br_if $done (i32.ge_u (local.get $n) (i32.const 100000)))
         (br $l)))
     (table.size $big))
+  ;; A finite loop of n iterations; returns n.
+  (func $count (export "count") (param $n i32) (result i32)
+    (local $i i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    local.get $i)
+  ;; The same as a threaded call's export: the thread index first.
+  (func (export "count_t") (param i32 i32) (result i32) (call $count (local.get 1)))
   (func (export "ok") (result i32) i32.const 42))

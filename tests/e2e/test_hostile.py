@@ -2,8 +2,10 @@
 """test_hostile.py: hostile input against a real wasmslotd: mutated and malformed request
 lines, line-limit edges, floods and clients that never read or vanish mid-line or mid-run,
 forged instance handles, secrets left in a slot by trapped, timed-out, interrupted or
-abandoned instances, malformed modules in the config, and runaway guests. After every batch
-the daemon must answer a fresh connection and a bystander's instance must be untouched."""
+abandoned instances (and by start functions and threaded calls that trap), a WASI command's
+input left for the next user of the thread, WASI calls with pointers outside the memory,
+malformed modules in the config, runaway guests and far deadlines. After every batch the
+daemon must answer a fresh connection and a bystander's instance must be untouched."""
 
 import json
 import os
@@ -278,6 +280,20 @@ def test_flood(d, by):
     check(good, "2000 pipelined calls: each answered, right or too_many_requests")
     check_eq(sorted(r["id"] for r in replies), list(range(n)), "   exactly one reply each")
     c.close()
+    # Many lines, then the end of input: all answered (a last one without its newline too),
+    # then the daemon closes.
+    c = Conn(d.sock, timeout=30)
+    n = 3000
+    c.send_raw("".join('{"id":%d,"op":"ping"}\n' % k for k in range(n)) + '{"id":"last","op":"ping"}')
+    c.s.shutdown(socket.SHUT_WR)
+    ids = [r.get("id") for r in read_replies(c, n + 1)]
+    check_eq(ids, list(range(n)) + ["last"], "3001 pings then SHUT_WR: all answered in order")
+    try:
+        c.read_line()
+        check(False, "   then the daemon closes")
+    except EOFError:
+        check(True, "   then the daemon closes")
+    c.close()
     by.verify("the flood")
 
 
@@ -325,6 +341,20 @@ def test_never_reads(d, by):
     by.verify("a client that never reads")
     c.close()
     by.verify("closing the non-reader")
+    # A client that reads late: requests left unserved while it did not read are all served
+    # once it does, though it sends nothing more.
+    c = Conn(d.sock, timeout=20)
+    c.send_raw(b'{"op":"stats"}\n')
+    size = len(read_raw_line(c))
+    # Twice the daemon's 4 MiB high-water mark of unsent replies, so it does pause.
+    n = min(4000, 2 * (4 << 20) // size + 10)
+    c.send_raw(b'{"op":"stats","id":0}\n' + b'{"op":"stats"}\n' * (n - 2) +
+               b'{"op":"ping","id":"end"}\n')
+    time.sleep(0.5)
+    replies = read_replies(c, n)
+    check(all(is_reply(r) and r["ok"] for r in replies) and replies[-1].get("id") == "end",
+          "a late reader gets all %d replies (of %d bytes), the last one last" % (n, size))
+    c.close()
 
 
 def test_disconnects(d, by):
@@ -564,6 +594,14 @@ def test_runaway(d, by):
     check_eq(trap_name(r), "timeout", "   also through call")
     check(wait_until(lambda: busy(d, "start_loop") == 0), "   and its slot is freed")
     check_eq(c.run(h, "ok").get("results"), [i32(42)], "the runaway instance still works")
+    # Far deadlines on a pool without one: 584 years of nanoseconds wrap 64 bits, and must
+    # not turn into a deadline already passed.
+    for ms in (18446744073710, 2 ** 53 - 1, 10 ** 13):
+        r = c.call("nodeadline", "count", [i32(2000000)], deadline_ms=ms)
+        check_eq(r.get("results"), [i32(2000000)], "deadline_ms %d on a pool without one" % ms)
+        r = c.call("nodeadline", "count_t", [i32(2000000)], deadline_ms=ms, threads=2)
+        check_eq(r.get("thread_results") or r, [[i32(2000000)]] * 2,
+                 "   also for a call with threads")
     c.close()
     by.verify("runaway guests")
 
@@ -682,6 +720,7 @@ def main():
         "secret2": {"path": fixture("hostile_secret"), "slots": "2", "deadline": "1s"},
         "runaway": {"path": fixture("hostile_runaway"), "slots": "2", "deadline": "300ms",
                     "max_memory": "16M"},
+        "nodeadline": {"path": fixture("hostile_runaway"), "slots": "2", "deadline": "0"},
         "start_loop": {"path": fixture("hostile_start_loop"), "slots": "1", "deadline": "200ms"},
         "wasi": {"path": fixture("hostile_wasi"), "slots": "2", "deadline": "1s"},
         "start_plant": {"path": fixture("hostile_start_plant"), "slots": "1",
