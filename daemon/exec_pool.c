@@ -134,9 +134,15 @@ static void lead(struct exec_pool *p, struct exec_thread *t)
     }
     if (!armed)
         do_wake(p);
-    if (p->head != NULL)
-        do_wake(p); /* more jobs: an idle thread can run one now */
-    run_job(p, t, j);
+    /* Then every job the iteration queued that no other thread took: going back to the loop
+     * would leave them waiting for a request that may never come (with one runner, no other
+     * thread would run them). The loop is unattended meanwhile, so lead_t0 stays the first
+     * job's start: the standby takes the loop over once the whole run gets too long. */
+    do {
+        if (p->head != NULL)
+            do_wake(p); /* more jobs: an idle thread can run one now */
+        run_job(p, t, j);
+    } while ((j = do_take(p)) != NULL && (p->lead_seq++, true));
     p->lead_jobs--;
 }
 

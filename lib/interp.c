@@ -334,6 +334,19 @@ static int call_host(struct wasm_exec *ex, struct wasm_func *f, struct wasm_inst
         r_;                                                                                        \
     })
 
+/* Immediate operands (the _I forms): one unit for 32-bit types, two for 64-bit ones. */
+#define IMM_I32(k)  ((uint32_t)ip[k])
+#define IMM_F32(k)  f32_from((uint32_t)ip[k])
+#define IMM_I64(k)  ((uint64_t)ip[k] | (uint64_t)ip[(k) + 1] << 32)
+#define IMM_F64(k)  f64_from(IMM_I64(k))
+#define ADV_IMM_I32 4
+#define ADV_IMM_F32 4
+#define ADV_IMM_I64 5
+#define ADV_IMM_F64 5
+/* Unary ops have no _I form: their table entry is the UNREACHABLE handler, never emitted. */
+#define HANDLER_I_UN(name)  0
+#define HANDLER_I_BIN(name) (int32_t)(&&L_##name##_I - &&L_base)
+
 #define LOAD_B_UN(t)
 #define LOAD_B_BIN(t) CT_##t b = R##t(3);
 #define ADV_UN        3
@@ -395,6 +408,14 @@ INTERP_PLAIN_LOOPS int interp__run(struct wasm_exec *ex, const struct interp_fun
 #define X_BR(name, cond)        [IOP_BR_##name] = (int32_t)(&&L_BR_##name - &&L_base),
 #define X_MEMX(code, name, ...) [IOP_##name##_X] = (int32_t)(&&L_##name##_X - &&L_base),
 #define X_ADDBR(name, cond)     [IOP_ADD_BR_##name] = (int32_t)(&&L_ADD_BR_##name - &&L_base),
+#define X_NUMI(code, name, kind, ...) [IOP_##name##_I] = HANDLER_I_##kind(name),
+#define X_BRI(name, cond)       [IOP_BR_##name##_I] = (int32_t)(&&L_BR_##name##_I - &&L_base),
+#define X_ADDBRI(name, cond)    [IOP_ADD_BR_##name##_I] = (int32_t)(&&L_ADD_BR_##name##_I - &&L_base),
+#define X_ADDBRSI(name, cond)   [IOP_ADD_BR_##name##_SI] = (int32_t)(&&L_ADD_BR_##name##_SI - &&L_base),
+#define X_ADDBRII(name, cond)   [IOP_ADD_BR_##name##_II] = (int32_t)(&&L_ADD_BR_##name##_II - &&L_base),
+#define X_MEMXI(code, name, ...) [IOP_##name##_XI] = (int32_t)(&&L_##name##_XI - &&L_base),
+#define X_FMEM(name, expr)      [IOP_##name##_M] = (int32_t)(&&L_##name##_M - &&L_base), \
+                                [IOP_##name##_MXI] = (int32_t)(&&L_##name##_MXI - &&L_base),
         INTERP_MISCOPS(X_MISC)
         INTERP_NUMOPS(X_NUM)
         INTERP_SATOPS(X_NUM)
@@ -405,6 +426,24 @@ INTERP_PLAIN_LOOPS int interp__run(struct wasm_exec *ex, const struct interp_fun
         INTERP_STORES(X_MEMX)
         INTERP_BRCMPS(X_ADDBR)
         INTERP_ATOMIC_OPS(X_NUM)
+        INTERP_NUMOPS(X_NUMI)
+        INTERP_BRCMPS(X_BRI)
+        INTERP_BRCMPS(X_ADDBRI)
+        INTERP_BRCMPS(X_ADDBRII)
+        INTERP_BRCMPS(X_ADDBRSI)
+        INTERP_LOADS(X_MEMXI)
+        INTERP_STORES(X_MEMXI)
+        INTERP_FMEMOPS(X_FMEM)
+        [IOP_F64_MULADD] = (int32_t)(&&L_F64_MULADD - &&L_base),
+        [IOP_F64_MULM_ADD] = (int32_t)(&&L_F64_MULM_ADD - &&L_base),
+        [IOP_F64_MULMXI_ADD] = (int32_t)(&&L_F64_MULMXI_ADD - &&L_base),
+#undef X_FMEM
+#undef X_NUMI
+#undef X_BRI
+#undef X_ADDBRI
+#undef X_ADDBRII
+#undef X_ADDBRSI
+#undef X_MEMXI
 #undef X_MISC
 #undef X_NUM
 #undef X_BR
@@ -477,6 +516,50 @@ L_BR_UNLESS:
     }
     INTERP_BRCMPS(X)
 #undef X
+#define X(name, cond)                                                                              \
+    L_BR_##name##_I:                                                                               \
+    {                                                                                              \
+        uint32_t a = RI32(1), b = ip[2];                                                           \
+        if (cond)                                                                                  \
+            JUMP(3);                                                                               \
+        ip += 4;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_BRCMPS(X)
+#undef X
+#define X(name, cond)                                                                              \
+    L_ADD_BR_##name##_I:                                                                           \
+    {                                                                                              \
+        uint32_t a = RI32(2) + ip[3];                                                              \
+        WI32(1, a);                                                                                \
+        uint32_t b = RI32(4);                                                                      \
+        if (cond)                                                                                  \
+            JUMP(5);                                                                               \
+        ip += 6;                                                                                   \
+        NEXT();                                                                                    \
+    }                                                                                              \
+    L_ADD_BR_##name##_SI:                                                                          \
+    {                                                                                              \
+        uint32_t a = RI32(2) + RI32(3);                                                            \
+        WI32(1, a);                                                                                \
+        uint32_t b = ip[4];                                                                        \
+        if (cond)                                                                                  \
+            JUMP(5);                                                                               \
+        ip += 6;                                                                                   \
+        NEXT();                                                                                    \
+    }                                                                                              \
+    L_ADD_BR_##name##_II:                                                                          \
+    {                                                                                              \
+        uint32_t a = RI32(2) + ip[3];                                                              \
+        WI32(1, a);                                                                                \
+        uint32_t b = ip[4];                                                                        \
+        if (cond)                                                                                  \
+            JUMP(5);                                                                               \
+        ip += 6;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_BRCMPS(X)
+#undef X
 L_BR_TABLE : {
     uint32_t i = RI32(1), n = ip[2];
     if (i > n)
@@ -542,8 +625,16 @@ call_wasm:
     frp->fp = fp;
     frp->inst = inst;
     frp++;
-    for (uint32_t i = cf->nparams; i < cf->nlocals; i++)
-        nfp[i] = 0;
+    {
+        /* Most functions have few locals: straight stores (harmless on the constant and
+         * operand cells they may reach, which are written before they are read). */
+        wasm_cell *z = nfp + cf->nparams;
+        for (unsigned i = 0; i < INTERP_ZERO_CELLS; i++)
+            z[i] = 0;
+        for (uint32_t i = cf->nparams + INTERP_ZERO_CELLS; i < cf->nlocals; i++)
+            nfp[i] = 0;
+    }
+    /* Constants that the compiler could not turn into immediates (usually none). */
     for (uint32_t i = 0; i < cf->nconsts; i++)
         nfp[cf->const_base + i] = cf->consts[i];
     if (ninst != inst)
@@ -718,6 +809,23 @@ L_ELEM_DROP:
     INTERP_SATOPS(X)
 #undef X
 
+    /* Binary ops whose second operand is an immediate. */
+#define X_UN(name, ti, to, expr)
+#define X_BIN(name, ti, to, expr)                                                                  \
+    L_##name##_I:                                                                                  \
+    {                                                                                              \
+        CT_##ti a = R##ti(2);                                                                      \
+        CT_##ti b = IMM_##ti(3);                                                                   \
+        W##to(1, (expr));                                                                          \
+        ip += ADV_IMM_##ti;                                                                        \
+        NEXT();                                                                                    \
+    }
+#define X(code, name, kind, ti, to, expr) X_##kind(name, ti, to, expr)
+    INTERP_NUMOPS(X)
+#undef X
+#undef X_UN
+#undef X_BIN
+
 #define X(code, name, natural, type, ctype, conv)                                                  \
     L_##name:                                                                                      \
     {                                                                                              \
@@ -763,7 +871,89 @@ L_ELEM_DROP:
     INTERP_STORES(X)
 #undef X
 
-    /* The threads proposal's atomics, wait/notify and fence. */
+    /* The same with an immediate addend (k in the code). */
+#define X(code, name, natural, type, ctype, conv)                                                  \
+    L_##name##_XI:                                                                                 \
+    {                                                                                              \
+        ctype v;                                                                                   \
+        memcpy(&v, mb + (uint64_t)(uint32_t)(RI32(2) + ip[3]) + ip[4], sizeof v);                  \
+        S(1) = (conv);                                                                             \
+        ip += 5;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_LOADS(X)
+#undef X
+#define X(code, name, natural, type, ctype)                                                        \
+    L_##name##_XI:                                                                                 \
+    {                                                                                              \
+        ctype v = (ctype)S(3);                                                                     \
+        memcpy(mb + (uint64_t)(uint32_t)(RI32(1) + ip[2]) + ip[4], &v, sizeof v);                  \
+        ip += 5;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_STORES(X)
+#undef X
+
+    /* f64 arithmetic with a fused load of the second operand. */
+#define X(name, expr)                                                                              \
+    L_##name##_M:                                                                                  \
+    {                                                                                              \
+        uint64_t u;                                                                                \
+        memcpy(&u, mb + (uint64_t)RI32(3) + ip[4], sizeof u);                                      \
+        double a = RF64(2), b = f64_from(u);                                                       \
+        WF64(1, (expr));                                                                           \
+        ip += 5;                                                                                   \
+        NEXT();                                                                                    \
+    }                                                                                              \
+    L_##name##_MXI:                                                                                \
+    {                                                                                              \
+        uint64_t u;                                                                                \
+        memcpy(&u, mb + (uint64_t)(uint32_t)(RI32(3) + ip[4]) + ip[5], sizeof u);                  \
+        double a = RF64(2), b = f64_from(u);                                                       \
+        WF64(1, (expr));                                                                           \
+        ip += 6;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_FMEMOPS(X)
+#undef X
+
+    /* Multiply-add as two roundings, as wasm requires: the empty asm keeps the compiler from
+     * contracting the product and the sum into one FMA. */
+#if defined(__x86_64__) || defined(__i386__)
+#define MULADD_REG "+x"
+#elif defined(__aarch64__)
+#define MULADD_REG "+w"
+#else
+#define MULADD_REG "+g"
+#endif
+#define MULADD(a, b, c)                                                                            \
+    ({                                                                                             \
+        double p_ = (a) * (b);                                                                     \
+        __asm__("" : MULADD_REG(p_));                                                              \
+        p_ + (c);                                                                                  \
+    })
+L_F64_MULADD:
+    WF64(1, MULADD(RF64(2), RF64(3), RF64(4)));
+    ip += 5;
+    NEXT();
+L_F64_MULM_ADD : {
+    uint64_t u;
+    memcpy(&u, mb + (uint64_t)RI32(3) + ip[4], sizeof u);
+    WF64(1, MULADD(RF64(2), f64_from(u), RF64(5)));
+    ip += 6;
+    NEXT();
+}
+L_F64_MULMXI_ADD : {
+    uint64_t u;
+    memcpy(&u, mb + (uint64_t)(uint32_t)(RI32(3) + ip[4]) + ip[5], sizeof u);
+    WF64(1, MULADD(RF64(2), f64_from(u), RF64(6)));
+    ip += 7;
+    NEXT();
+}
+#undef MULADD
+#undef MULADD_REG
+
+/* The threads proposal's atomics, wait/notify and fence. */
 #include "interp_atomic_run.h"
 
 trap:

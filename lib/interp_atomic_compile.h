@@ -1,6 +1,6 @@
 /* interp_atomic_compile.h: validation and compilation of the threads proposal's 0xFE
- * instructions. Included once by interp_compile.c, after its operand-stack and emit helpers,
- * which are static there and which this code uses like the other instructions do. */
+ * instructions. Included once by interp_compile.c; uses the operand-stack and emit helpers of
+ * interp_compile.h and interp_compile.c's check_memory like the other instructions do. */
 #ifndef INTERP_ATOMIC_COMPILE_H
 #define INTERP_ATOMIC_COMPILE_H
 
@@ -55,81 +55,81 @@ static const struct atomic_info atomic_tab[ATOMIC_SUBOPS] = {
 static void emit_atomic(struct comp *c, const struct atomic_info *ai, const uint32_t *slots,
                         unsigned n, uint32_t off, bool has_dst)
 {
-    if (dead(c))
+    if (interp__dead(c))
         return;
     size_t start = c->ncode;
-    emit_op(c, (enum interp_op)ai->op);
+    interp__emit_op(c, (enum interp_op)ai->op);
     for (unsigned i = 0; i < n; i++)
-        emit_slot(c, slots[i]);
-    emit_u(c, off);
+        interp__emit_slot(c, slots[i]);
+    interp__emit_u(c, off);
     if (has_dst)
-        note_result(c, start, start + 1, ai->op, slots[1], 0);
+        interp__note_result(c, start, start + 1, ai->op, slots[1], 0);
     else
-        forget_last(c);
+        interp__forget_last(c);
 }
 
 /* One 0xFE instruction: the sub-opcode, then a memory argument whose alignment must be exactly
  * the access size (or, for atomic.fence, one zero byte). */
 static void do_prefix_fe(struct comp *c)
 {
-    uint32_t sub = rd_u32(c);
+    uint32_t sub = interp__rd_u32(c);
     const struct atomic_info *ai = sub < ATOMIC_SUBOPS ? &atomic_tab[sub] : NULL;
     if (!ai || ai->kind == ATOMIC_NONE)
-        malformed(c, "illegal opcode");
+        interp__malformed(c, "illegal opcode");
     if (ai->kind == ATOMIC_FENCE) {
-        rd_zero(c);
-        if (!dead(c))
-            emit_op(c, IOP_ATOMIC_FENCE);
-        forget_last(c);
+        interp__rd_zero(c);
+        if (!interp__dead(c))
+            interp__emit_op(c, IOP_ATOMIC_FENCE);
+        interp__forget_last(c);
         return;
     }
 
-    uint32_t align = rd_u32(c);
-    uint32_t off = rd_u32(c);
+    uint32_t align = interp__rd_u32(c);
+    uint32_t off = interp__rd_u32(c);
     check_memory(c);
     if (align != ai->log2)
-        invalid(c, "atomic alignment must be natural");
+        interp__invalid(c, "atomic alignment must be natural");
 
     struct ent a, v, w;
     uint32_t s[5];
     switch ((enum atomic_kind)ai->kind) {
     case ATOMIC_LOAD:
-        a = pop_t(c, WASM_I32);
-        s[0] = push_new(c, ai->type);
+        a = interp__pop_t(c, WASM_I32);
+        s[0] = interp__push_new(c, ai->type);
         s[1] = a.slot;
         emit_atomic(c, ai, s, 2, off, true);
         break;
     case ATOMIC_STORE:
-        v = pop_t(c, ai->type);
-        a = pop_t(c, WASM_I32);
+        v = interp__pop_t(c, ai->type);
+        a = interp__pop_t(c, WASM_I32);
         s[0] = a.slot;
         s[1] = v.slot;
         emit_atomic(c, ai, s, 2, off, false);
         break;
     case ATOMIC_RMW:
     case ATOMIC_NOTIFY: /* the count is an i32 like the i32 RMW operand */
-        v = pop_t(c, ai->type);
-        a = pop_t(c, WASM_I32);
-        s[0] = push_new(c, ai->type);
+        v = interp__pop_t(c, ai->type);
+        a = interp__pop_t(c, WASM_I32);
+        s[0] = interp__push_new(c, ai->type);
         s[1] = a.slot;
         s[2] = v.slot;
         emit_atomic(c, ai, s, 3, off, true);
         break;
     case ATOMIC_CMPXCHG:
-        w = pop_t(c, ai->type); /* replacement */
-        v = pop_t(c, ai->type); /* expected */
-        a = pop_t(c, WASM_I32);
-        s[0] = push_new(c, ai->type);
+        w = interp__pop_t(c, ai->type); /* replacement */
+        v = interp__pop_t(c, ai->type); /* expected */
+        a = interp__pop_t(c, WASM_I32);
+        s[0] = interp__push_new(c, ai->type);
         s[1] = a.slot;
         s[2] = v.slot;
         s[3] = w.slot;
         emit_atomic(c, ai, s, 4, off, true);
         break;
     case ATOMIC_WAIT:
-        w = pop_t(c, WASM_I64); /* timeout in ns, negative: forever */
-        v = pop_t(c, ai->type); /* expected */
-        a = pop_t(c, WASM_I32);
-        s[0] = push_new(c, WASM_I32);
+        w = interp__pop_t(c, WASM_I64); /* timeout in ns, negative: forever */
+        v = interp__pop_t(c, ai->type); /* expected */
+        a = interp__pop_t(c, WASM_I32);
+        s[0] = interp__push_new(c, WASM_I32);
         s[1] = a.slot;
         s[2] = v.slot;
         s[3] = w.slot;

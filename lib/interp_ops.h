@@ -216,6 +216,17 @@
  *   <load> dst addr off              <store> addr v off
  *   ADD_BR_<cmp> d x y b r (d = x + y as i32, then compare d with b and branch: a loop latch)
  *   <load>_X dst a b off             <store>_X a b v off   (address (u32)(a + b), a fused i32.add)
+ * Forms with an immediate (k, in the code: one unit for i32/f32, two for i64/f64, low first)
+ * in place of a constant slot, so that a function whose constants are all immediates needs
+ * none copied into its frames:
+ *   <binop>_I dst a k                BR_<cmp>_I a k r
+ *   ADD_BR_<cmp>_I d x k b r         ADD_BR_<cmp>_II d x k kb r     ADD_BR_<cmp>_SI d x y kb r
+ *   <load>_XI dst a k off            <store>_XI a k v off
+ * f64 arithmetic whose second operand is loaded from memory (a fused f64.load):
+ *   F64_<op>_M dst a addr off        F64_<op>_MXI dst a x k off   (address (u32)(x + k) + off)
+ * f64.add whose first operand is a product just computed (rounded before the add, no FMA):
+ *   F64_MULADD dst a b c             (dst = a * b + c)
+ *   F64_MULM_ADD dst a addr off c    F64_MULMXI_ADD dst a x k off c   (b loaded as above)
  */
 #define INTERP_MISCOPS(X)                                                                          \
     X(UNREACHABLE)                                                                                 \
@@ -249,6 +260,12 @@
     X(TABLE_INIT)                                                                                  \
     X(ELEM_DROP)
 
+/* f64 binary ops that absorb a load of their second operand: X(NAME, C expression). */
+#define INTERP_FMEMOPS(X)                                                                          \
+    X(F64_ADD, a + b)                                                                              \
+    X(F64_SUB, a - b)                                                                              \
+    X(F64_MUL, a *b)
+
 /* clang-format off */
 enum interp_op {
 #define INTERP_X_MISC(name)                             IOP_##name,
@@ -257,6 +274,14 @@ enum interp_op {
 #define INTERP_X_MEMX(code, name, ...)                  IOP_##name##_X,
 #define INTERP_X_BRCMP(name, cond)                      IOP_BR_##name,
 #define INTERP_X_ADDBR(name, cond)                      IOP_ADD_BR_##name,
+#define INTERP_X_NUMI(code, name, kind, tin, tout, expr) IOP_##name##_I,
+#define INTERP_X_MEMXI(code, name, ...)                 IOP_##name##_XI,
+#define INTERP_X_BRCMPI(name, cond)                     IOP_BR_##name##_I,
+#define INTERP_X_ADDBRI(name, cond)                     IOP_ADD_BR_##name##_I,
+#define INTERP_X_ADDBRII(name, cond)                    IOP_ADD_BR_##name##_II,
+#define INTERP_X_ADDBRSI(name, cond)                    IOP_ADD_BR_##name##_SI,
+#define INTERP_X_FMEM(name, expr)                       IOP_##name##_M,
+#define INTERP_X_FMEMXI(name, expr)                     IOP_##name##_MXI,
     INTERP_MISCOPS(INTERP_X_MISC)
     INTERP_NUMOPS(INTERP_X_NUM)
     INTERP_SATOPS(INTERP_X_NUM)
@@ -267,6 +292,26 @@ enum interp_op {
     INTERP_STORES(INTERP_X_MEMX)
     INTERP_BRCMPS(INTERP_X_ADDBR)
     INTERP_ATOMIC_OPS(INTERP_X_MEM)
+    INTERP_NUMOPS(INTERP_X_NUMI) /* unary ones have no handler: never emitted */
+    INTERP_BRCMPS(INTERP_X_BRCMPI)
+    INTERP_BRCMPS(INTERP_X_ADDBRI)
+    INTERP_BRCMPS(INTERP_X_ADDBRII)
+    INTERP_BRCMPS(INTERP_X_ADDBRSI)
+    INTERP_LOADS(INTERP_X_MEMXI)
+    INTERP_STORES(INTERP_X_MEMXI)
+    INTERP_FMEMOPS(INTERP_X_FMEM)
+    INTERP_FMEMOPS(INTERP_X_FMEMXI)
+    IOP_F64_MULADD,
+    IOP_F64_MULM_ADD,
+    IOP_F64_MULMXI_ADD,
+#undef INTERP_X_FMEM
+#undef INTERP_X_FMEMXI
+#undef INTERP_X_NUMI
+#undef INTERP_X_MEMXI
+#undef INTERP_X_BRCMPI
+#undef INTERP_X_ADDBRI
+#undef INTERP_X_ADDBRII
+#undef INTERP_X_ADDBRSI
 #undef INTERP_X_MISC
 #undef INTERP_X_NUM
 #undef INTERP_X_MEM
@@ -285,10 +330,15 @@ struct interp_func {
     uint32_t nlocals;    /* params + declared locals */
     uint32_t const_base; /* first constant slot (= nlocals); the operand stack follows them */
     uint32_t nconsts;
-    uint32_t frame_cells; /* nlocals + nconsts + maximum operand height (at least nresults) */
+    uint32_t frame_cells; /* nlocals + nconsts + maximum operand height (at least nresults
+                             and nparams + INTERP_ZERO_CELLS) */
     const wasm_cell *consts;
     const struct wasm_functype *type;
 };
+
+/* A call zeroes this many cells after the arguments with straight stores (then loops over any
+ * further locals): frames are at least this big, so the stores stay inside the frame. */
+#define INTERP_ZERO_CELLS 4
 
 /* Handler offsets of every internal op, indexed by enum interp_op (filled on first use). */
 const int32_t *interp__handlers(void);
@@ -297,6 +347,5 @@ const int32_t *interp__handlers(void);
  * 0 its results are in fp[0..nresults). Returns 0 or a negative trap code. */
 int interp__run(struct wasm_exec *ex, const struct interp_func *fn, wasm_cell *fp,
                 struct wasm_instance *inst);
-
 
 #endif

@@ -3,7 +3,10 @@ lib_libwasmslot_a_SOURCES += \
 	lib/interp.h \
 	lib/interp_ops.h \
 	lib/interp_run.h \
+	lib/interp_compile.h \
 	lib/interp_compile.c \
+	lib/interp_compile_stack.c \
+	lib/interp_compile_ctl.c \
 	lib/interp.c \
 	lib/exec.c \
 	lib/trap.c \

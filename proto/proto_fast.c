@@ -509,6 +509,8 @@ fallback:
 
 /* ---------------------------------------------------------------- replies */
 
+static bool fr_int(char *buf, size_t cap, size_t *off, int64_t v);
+
 /* Append the id as jansson's compact dump writes it; false when it needs escaping (or is not
  * a scalar), so the caller uses the jansson renderer. */
 static bool fr_id(char *buf, size_t cap, size_t *off, const json_t *id)
@@ -522,7 +524,7 @@ static bool fr_id(char *buf, size_t cap, size_t *off, const json_t *id)
     } else if (json_is_false(id)) {
         n = snprintf(buf + *off, cap - *off, "false");
     } else if (json_is_integer(id)) {
-        n = snprintf(buf + *off, cap - *off, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+        return fr_int(buf, cap, off, (int64_t)json_integer_value(id));
     } else if (json_is_string(id)) {
         const char *s = json_string_value(id);
         size_t len = json_string_length(id);
@@ -558,6 +560,27 @@ static bool fr_put(char *buf, size_t cap, size_t *off, const char *s)
     return true;
 }
 
+/* A signed decimal integer, as printf's %lld writes it; snprintf was most of the render's cost. */
+static bool fr_int(char *buf, size_t cap, size_t *off, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    /* The magnitude as unsigned, so INT64_MIN needs no special case. */
+    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        tmp[n++] = (char)('0' + m % 10);
+        m /= 10;
+    } while (m != 0);
+    if (v < 0)
+        tmp[n++] = '-';
+    if (n >= cap - *off)
+        return false;
+    while (n > 0)
+        buf[(*off)++] = tmp[--n];
+    return true;
+}
+
 /* {"id":<id>,"ok":true then the rest. */
 static bool fr_head(char *buf, size_t cap, size_t *off, const json_t *id)
 {
@@ -575,27 +598,26 @@ size_t proto_render_results(char *buf, size_t cap, const json_t *id,
         return 0;
     for (uint32_t i = 0; i < n; i++) {
         const struct wasm_value *v = &results[i];
-        int64_t s;
-        int k;
+        bool ok;
 
+        if (i > 0 && !fr_put(buf, cap, &off, ","))
+            return 0;
         if (v->type == WASM_I32) {
-            k = snprintf(buf + off, cap - off, "%s{\"type\":\"i32\",\"value\":%" PRId32 "}",
-                         i ? "," : "", (int32_t)v->of.i32);
+            ok = fr_put(buf, cap, &off, "{\"type\":\"i32\",\"value\":") &&
+                 fr_int(buf, cap, &off, (int32_t)v->of.i32) && fr_put(buf, cap, &off, "}");
         } else if (v->type == WASM_I64) {
-            s = (int64_t)v->of.i64;
+            int64_t s = (int64_t)v->of.i64;
             /* Beyond +-2^53 a decimal string, as proto_value_to_json writes it. */
-            if (s > (INT64_C(1) << 53) || s < -(INT64_C(1) << 53))
-                k = snprintf(buf + off, cap - off, "%s{\"type\":\"i64\",\"value\":\"%" PRId64 "\"}",
-                             i ? "," : "", s);
-            else
-                k = snprintf(buf + off, cap - off, "%s{\"type\":\"i64\",\"value\":%" PRId64 "}",
-                             i ? "," : "", s);
+            const char *q = s > (INT64_C(1) << 53) || s < -(INT64_C(1) << 53) ? "\"" : "";
+
+            ok = fr_put(buf, cap, &off, "{\"type\":\"i64\",\"value\":") &&
+                 fr_put(buf, cap, &off, q) && fr_int(buf, cap, &off, s) &&
+                 fr_put(buf, cap, &off, q) && fr_put(buf, cap, &off, "}");
         } else {
             return 0; /* floats: jansson's real formatting is the reference */
         }
-        if (k < 0 || (size_t)k >= cap - off)
+        if (!ok)
             return 0;
-        off += (size_t)k;
     }
     if (!fr_put(buf, cap, &off, "]}\n"))
         return 0;

@@ -240,6 +240,36 @@ START_TEST(test_loops_and_local_fusion)
 }
 END_TEST
 
+/* Constants that became immediates, and the fused f64 forms, give the plain results. */
+START_TEST(test_immediates_and_fused_f64)
+{
+    struct wasm_value r;
+    ck_assert_uint_eq(call_i32("imm_i32", 1, I32(10)), (10 - 5 + 7) * 4 * 3);
+    ck_assert_int_eq(call1("imm_i64", &r, 1, I64(0xffffffffull)), 0);
+    ck_assert_uint_eq(r.of.i64, ~0x200000000ull);
+    ck_assert_int_eq(call1("imm_f64", &r, 1, F64(1.0)), 0);
+    ck_assert(as_f64(&r) == 0.75);
+    ck_assert_uint_eq(call_i32("count_to", 2, I32(35), I32(0)), 10 + 5);
+    ck_assert_uint_eq(call_i32("count_to", 2, I32(0), I32(101)), (uint32_t)-1);
+    ck_assert_uint_eq(call_i32("step_to", 1, I32(7)), 8);
+    ck_assert_uint_eq(call_i32("step_to", 1, I32(50)), 1);
+    /* 0xfffffff0 + 32 wraps to 16: the access lands at 20, not past 4 GiB */
+    ck_assert_uint_eq(call_i32("xi_store_load", 1, I32(0xfffffff0u)), 0x5a5a);
+    ck_assert_uint_eq(call_i32("xi_store_load", 1, I32(64)), 0x5a5a);
+    ck_assert_int_eq(call1("set_f64", &r, 2, I32(256), F64(0.1)), 0);
+    ck_assert_int_eq(call1("set_f64", &r, 2, I32(264), F64(10.0)), 0);
+    /* 0.1 * 10 rounds to exactly 1, so the sum is 0; a fused multiply-add would not round */
+    ck_assert_int_eq(call1("muladd", &r, 2, I32(256), F64(-1.0)), 0);
+    ck_assert(as_f64(&r) == 0.0);
+    ck_assert_int_eq(call1("muladd_regs", &r, 3, F64(0.1), F64(10.0), F64(-1.0)), 0);
+    ck_assert(as_f64(&r) == 0.0);
+    ck_assert_int_eq(call1("mul_load", &r, 2, I32(256), F64(12.5)), 0);
+    ck_assert(as_f64(&r) == 2.5);
+    /* a fused load still faults into a trap */
+    ck_assert_int_eq(call1("muladd", &r, 2, I32(0xfffffff8u), F64(0.0)), -WASM_TRAP_OOB_MEMORY);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- traps */
 
 START_TEST(test_each_trap)
@@ -559,6 +589,7 @@ static Suite *interp_suite(void)
     tcase_add_test(tc, test_integer_edge_cases);
     tcase_add_test(tc, test_float_edge_cases);
     tcase_add_test(tc, test_loops_and_local_fusion);
+    tcase_add_test(tc, test_immediates_and_fused_f64);
     tcase_add_test(tc, test_each_trap);
     tcase_add_test(tc, test_memory_faults_become_traps);
     tcase_add_test(tc, test_other_faults_are_not_swallowed);

@@ -109,4 +109,44 @@
     (if (result i32) (i32.eqz (local.get 0))
       (then (i32.load (i32.const 70000)))
       (else (call $cb (local.get 0)))))
+
+  ;; constants as immediates and fused f64 forms (test_immediates_and_fused_f64)
+  (func (export "imm_i32") (param i32) (result i32)
+    ;; sub by a constant, a constant first operand of a commutative op, shl, mul by a constant
+    (i32.mul (i32.shl (i32.add (i32.const 7) (i32.sub (local.get 0) (i32.const 5)))
+                      (i32.const 2))
+             (i32.const 3)))
+  (func (export "imm_i64") (param i64) (result i64)
+    (i64.xor (i64.add (local.get 0) (i64.const 0x100000001)) (i64.const -1)))
+  (func (export "imm_f64") (param f64) (result f64) (f64.sub (local.get 0) (f64.const 0.25)))
+  ;; latches comparing with a constant bound and a local bound; a compare with a constant
+  (func (export "count_to") (param i32 i32) (result i32) (local $i i32) (local $n i32)
+    (loop $l
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 3))) (i32.const 30))))
+    (loop $m
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $m (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get 0))))
+    (if (i32.gt_s (local.get 1) (i32.const 100)) (then (local.set $n (i32.const -1))))
+    (local.get $n))
+  ;; a latch adding a local step and comparing with a constant bound: iterations to reach 50
+  (func (export "step_to") (param i32) (result i32) (local $i i32) (local $n i32)
+    (loop $l
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (local.get 0))) (i32.const 50))))
+    (local.get $n))
+  ;; loads and stores at (u32)(a + constant), which wraps at 32 bits
+  (func (export "xi_store_load") (param i32) (result i32)
+    (i32.store offset=4 (i32.add (local.get 0) (i32.const 32)) (i32.const 0x5a5a))
+    (i32.load offset=4 (i32.add (local.get 0) (i32.const 32))))
+  ;; a*b + c over memory operands; each product is rounded before the add
+  (func (export "muladd") (param i32 f64) (result f64)
+    (f64.add
+      (f64.mul (f64.load (i32.add (local.get 0) (i32.const 8))) (f64.load (local.get 0)))
+      (local.get 1)))
+  (func (export "muladd_regs") (param f64 f64 f64) (result f64)
+    (f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
+  (func (export "mul_load") (param i32 f64) (result f64)
+    (f64.sub (local.get 1) (f64.load offset=8 (local.get 0))))
+  (func (export "set_f64") (param i32 f64) (f64.store (local.get 0) (local.get 1)))
 )
