@@ -177,6 +177,35 @@ static bool valid_name(const char *s)
     return true;
 }
 
+/* The [daemon] limits on connections: how many, how long idle, how many unsent bytes. */
+static int daemon_limit_key(struct parser *p, const char *k, const char *v)
+{
+    struct config *c = p->cfg;
+    unsigned long long n;
+    uint64_t ms;
+
+    if (strcmp(k, "max_connections") == 0) {
+        if (parse_uint(p, k, v, 1, 1000000, &n) < 0)
+            return -1;
+        c->max_connections = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "idle_timeout") == 0) {
+        if (parse_duration(p, k, v, 24 * 3600 * 1000, &ms) < 0)
+            return -1;
+        c->idle_timeout_ms = ms;
+        return 0;
+    }
+    if (strcmp(k, "max_reply_buffer") == 0) {
+        /* At least the 4 MiB above which a connection's requests are no longer read. */
+        if (parse_size(p, k, v, 4ULL << 20, 1ULL << 32, &n) < 0)
+            return -1;
+        c->max_reply_buffer = (size_t)n;
+        return 0;
+    }
+    return perr(p, "unknown directive '%s' in [daemon]", k);
+}
+
 static int daemon_key(struct parser *p, const char *k, const char *v)
 {
     struct config *c = p->cfg;
@@ -308,7 +337,7 @@ static int daemon_key(struct parser *p, const char *k, const char *v)
         c->grace_period_ms = ms;
         return 0;
     }
-    return perr(p, "unknown directive '%s' in [daemon]", k);
+    return daemon_limit_key(p, k, v);
 }
 
 /* `import = MODULE.NAME shmem:SHMEM`: bind a memory import of the module to a shared memory.
@@ -385,6 +414,12 @@ static int module_key(struct parser *p, const char *k, const char *v)
         if (parse_uint(p, k, v, 1, 65536, &n) < 0)
             return -1;
         m->slots = (uint32_t)n;
+        return 0;
+    }
+    if (strcmp(k, "max_table_elements") == 0) {
+        if (parse_uint(p, k, v, 1, 10000000, &n) < 0)
+            return -1;
+        m->max_table_elements = (uint32_t)n;
         return 0;
     }
     if (strcmp(k, "max_memory") == 0) {
@@ -533,6 +568,7 @@ static int section_header(struct parser *p, char *s)
         mods[c->nmodules].deadline_ms = CFG_DEFAULT_DEADLINE_MS;
         mods[c->nmodules].max_request_size = 0; /* the daemon's, filled in at the end */
         mods[c->nmodules].wasi_output_max = CFG_DEFAULT_WASI_OUTPUT_MAX;
+        mods[c->nmodules].max_table_elements = CFG_DEFAULT_MAX_TABLE;
         mods[c->nmodules].line = p->line;
         c->nmodules++;
         if (mods[c->nmodules - 1].name == NULL)
@@ -673,6 +709,9 @@ struct config *cfg_load(const char *path, char *err, size_t errlen)
     c->max_instances_per_connection = CFG_DEFAULT_MAX_INSTANCES;
     c->max_inflight_per_connection = CFG_DEFAULT_MAX_INFLIGHT;
     c->grace_period_ms = CFG_DEFAULT_GRACE_MS;
+    c->max_connections = CFG_DEFAULT_MAX_CONNECTIONS;
+    c->idle_timeout_ms = CFG_DEFAULT_IDLE_TIMEOUT_MS;
+    c->max_reply_buffer = CFG_DEFAULT_MAX_REPLY_BUFFER;
 
     f = fopen(path, "re");
     if (f == NULL) {

@@ -55,6 +55,8 @@ struct cfg_module {
     /* `import =` directives, in file order */
     struct cfg_import *imports;
     size_t nimports;
+    /* entries of each table an instance defines (its own maximum still applies) */
+    uint32_t max_table_elements;
 };
 
 /* The whole file, fully validated. */
@@ -77,6 +79,9 @@ struct config {
     unsigned max_instances_per_connection;
     unsigned max_inflight_per_connection;
     uint64_t grace_period_ms; /* how long retiring workers may finish their connections */
+    unsigned max_connections; /* open connections per worker; more are refused */
+    uint64_t idle_timeout_ms; /* a connection idle this long is closed; 0 = never */
+    size_t max_reply_buffer;  /* unsent reply bytes per connection before it is closed */
 
     /* [module NAME] sections, in file order */
     struct cfg_module *modules;
@@ -96,6 +101,10 @@ struct config {
 #define CFG_DEFAULT_MAX_INSTANCES    64
 #define CFG_DEFAULT_MAX_INFLIGHT     128
 #define CFG_DEFAULT_GRACE_MS         10000
+#define CFG_DEFAULT_MAX_CONNECTIONS  1024
+#define CFG_DEFAULT_IDLE_TIMEOUT_MS  300000
+#define CFG_DEFAULT_MAX_REPLY_BUFFER (16u * 1024 * 1024)
+#define CFG_DEFAULT_MAX_TABLE        100000
 #define CFG_DEFAULT_SLOTS            16
 #define CFG_DEFAULT_DEADLINE_MS      1000
 #define CFG_DEFAULT_WASI_OUTPUT_MAX  (1024 * 1024)

@@ -54,6 +54,7 @@ struct job {
     struct job *rnext, *rprev; /* the connection's list of running jobs */
     struct job *qnext;         /* an instance's waiting list */
     struct mtcall *mt;         /* a call with threads: its other threads, interrupted with it */
+    size_t reserve;            /* what it adds to c->reserved until it is freed */
 };
 
 struct conn {
@@ -74,6 +75,9 @@ struct conn {
     unsigned ninstances; /* live instances plus instantiations under way */
     struct inst *insts;
     struct job *running;
+    size_t reserved;         /* worst-case bytes of its WASI replies in flight */
+    uint64_t last_active_ns; /* last request bytes read, reply bytes taken or run finished */
+    struct event *idle_ev;   /* idle_timeout's timer (loop thread); NULL when there is none */
 
     struct conn *prev, *next; /* the worker's list (loop thread) */
 };
@@ -92,6 +96,8 @@ static uint64_t mono_ns(void)
 
 static void conn_free(struct conn *c)
 {
+    if (c->idle_ev != NULL)
+        event_free(c->idle_ev);
     if (c->rev != NULL)
         event_free(c->rev);
     if (c->wev != NULL)
@@ -109,6 +115,16 @@ static void conn_unref(struct conn *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) == 1)
         conn_free(c);
+}
+
+/* The connection did something (loop thread): request bytes came in. */
+static void conn_touch(struct conn *c)
+{
+    if (c->idle_ev == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->last_active_ns = mono_ns();
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* Send one reply (any thread). Writes straight to the socket when nothing is queued, so a
@@ -197,12 +213,73 @@ static void reply_wasm_error(struct conn *c, const json_t *id, int rc, const cha
     reply(c, proto_reply_wasm_error(id, rc, detail), proto_err_from_wasm(rc));
 }
 
+/* ---------------------------------------------------------------- max_reply_buffer
+ *
+ * Reading stops at OUT_HIGH unsent bytes, but the requests already in flight still reply, and
+ * a WASI command's reply holds two streams of up to wasi_output_max bytes each, which JSON may
+ * write six bytes per byte (\u0000): with max_inflight_per_connection of them the buffer would
+ * have no useful bound. So each WASI command reserves its worst case while in flight, and no
+ * more request lines are taken while unsent bytes plus reservations reach max_reply_buffer.
+ * One line is always taken when nothing is buffered or reserved, so the total stays under
+ * max_reply_buffer plus one command's worst case (plus the small replies of other requests).
+ * All of these run with c->mu held. */
+
+/* The worst-case reply of a WASI command of mod: two streams at six bytes per byte. */
+static size_t wasi_reply_max(const struct conn *c, size_t mod)
+{
+    return 2 * 6 * c->w->mods->e[mod].cfg->wasi_output_max + 4096;
+}
+
+static bool reply_budget_full(const struct conn *c)
+{
+    size_t used = evbuffer_get_length(c->out) + c->reserved;
+
+    return used > 0 && used >= c->w->cfg->max_reply_buffer;
+}
+
+/* The loop thread is about to take a request line: whether it must wait instead. */
+static bool reply_budget_pause(struct conn *c)
+{
+    if (!reply_budget_full(c))
+        return false;
+    /* on_write or job_free resumes it once the total falls below the limit. */
+    c->read_paused = true;
+    atomic_fetch_add_explicit(&c->w->st->reply_buffer_pauses, 1, memory_order_relaxed);
+    return true;
+}
+
+/* A job is accepted: a WASI command reserves its worst-case reply. */
+static void reply_budget_take(struct conn *c, struct job *j)
+{
+    const struct modset_entry *e = &c->w->mods->e[j->mod];
+
+    if ((j->req.op == PROTO_OP_CALL || j->req.op == PROTO_OP_RUN) && e->wasi != NULL &&
+        j->req.export_len == 6 && memcmp(j->req.export_name, "_start", 6) == 0) {
+        j->reserve = wasi_reply_max(c, j->mod);
+        c->reserved += j->reserve;
+    }
+}
+
+/* A job's reply is out (in c->out or sent): its reservation goes, and a connection that waits
+ * only for it is read again, by on_write on the loop thread. */
+static void reply_budget_release(struct conn *c, size_t reserve)
+{
+    if (reserve == 0)
+        return;
+    c->reserved -= reserve;
+    if (c->read_paused && !c->closed && !reply_budget_full(c))
+        event_active(c->wev, EV_WRITE, 1);
+}
+
 static void job_free(struct job *j)
 {
     struct conn *c = j->c;
 
     pthread_mutex_lock(&c->mu);
     c->inflight--;
+    if (c->inflight == 0)
+        c->last_active_ns = mono_ns();
+    reply_budget_release(c, j->reserve);
     /* A half-closed connection closes once its last reply is out: the loop thread does it. */
     if (c->read_eof && c->inflight == 0 && !c->closed)
         event_active(c->wev, EV_WRITE, 1);
@@ -843,6 +920,12 @@ static void stats_worker_cb(void *arg, unsigned worker, pid_t pid, const struct 
     proto_stats_set_label(st, "op", NULL);
     proto_stats_add(st, "connections", STATS_COUNTER, atomic_load(&sw->connections));
     proto_stats_add(st, "connections_open", STATS_GAUGE, atomic_load(&sw->connections_open));
+    proto_stats_add(st, "connections_refused", STATS_COUNTER,
+                    atomic_load(&sw->connections_refused));
+    proto_stats_add(st, "connections_idle_closed", STATS_COUNTER,
+                    atomic_load(&sw->connections_idle_closed));
+    proto_stats_add(st, "reply_buffer_pauses", STATS_COUNTER,
+                    atomic_load(&sw->reply_buffer_pauses));
     proto_stats_add(st, "instances_open", STATS_GAUGE, atomic_load(&sw->instances_open));
     proto_stats_add(st, "runs", STATS_COUNTER, atomic_load(&sw->runs));
     proto_stats_add(st, "run_nanoseconds", STATS_COUNTER, atomic_load(&sw->run_nanoseconds));
@@ -1026,6 +1109,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     }
     j->mod = (size_t)mod;
     j->inst = in;
+    reply_budget_take(c, j);
     c->inflight++;
     if (j->req.op == PROTO_OP_INSTANTIATE)
         c->ninstances++;
@@ -1094,6 +1178,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
+    if (n > 0)
+        conn_touch(c);
     if (n < 0) {
         if (errno != ECONNRESET)
             log_debug("connection read: %s", strerror(errno));
@@ -1130,7 +1216,7 @@ lines:
          * leaves its replies unread, so they cannot pile up without bound: the rest wait in
          * the framer until on_write resumes reading. */
         pthread_mutex_lock(&c->mu);
-        paused = c->read_paused || c->closed;
+        paused = c->read_paused || c->closed || reply_budget_pause(c);
         pthread_mutex_unlock(&c->mu);
         if (paused || turn == LINES_PER_TURN) {
             c->backlog = proto_framer_pending(c->fr) > 0;
@@ -1167,15 +1253,19 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 
     pthread_mutex_lock(&c->mu);
     if (!c->closed) {
+        size_t before = evbuffer_get_length(c->out);
+
         if (evbuffer_get_length(c->out) > 0 && evbuffer_write(c->out, fd) < 0 && errno != EAGAIN &&
             errno != EINTR)
             failed = true;
+        if (evbuffer_get_length(c->out) < before)
+            c->last_active_ns = mono_ns();
         if (failed || evbuffer_get_length(c->out) == 0) {
             evbuffer_drain(c->out, evbuffer_get_length(c->out));
             event_del(c->wev);
             done = c->read_eof && c->inflight == 0;
         }
-        if (c->read_paused && evbuffer_get_length(c->out) < OUT_LOW) {
+        if (c->read_paused && evbuffer_get_length(c->out) < OUT_LOW && !reply_budget_full(c)) {
             c->read_paused = false;
             if (!c->read_eof)
                 event_add(c->rev, NULL);
@@ -1189,10 +1279,96 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
 }
 
+/* One error line to a connection over max_connections, then close it: it has not sent
+ * anything yet, so the line is the whole conversation (PROTOCOL.md 6). */
+static void conn_refuse(struct worker *w, int fd)
+{
+    static uint64_t last_warn_ns;
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":"
+                     "\"this worker already serves %u connections (max_connections)\"}}\n",
+                     proto_err_code(PROTO_E_TOO_MANY_CONNS), w->cfg->max_connections);
+    uint64_t now = mono_ns();
+
+    /* A fresh socket's send buffer takes one short line; if not, the client loses only the
+     * explanation. */
+    if (n > 0 && (size_t)n < sizeof(line) &&
+        send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        log_debug("refusing a connection: %s", strerror(errno));
+    close(fd);
+    atomic_fetch_add_explicit(&w->st->connections_refused, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->st->errors[PROTO_E_TOO_MANY_CONNS], 1, memory_order_relaxed);
+    /* One warning every 10 s at most: a flood of refusals must not flood the log. */
+    if (last_warn_ns == 0 || now - last_warn_ns > UINT64_C(10000000000)) {
+        last_warn_ns = now;
+        log_warn("refusing connections: %u are open in this worker (max_connections)",
+                 w->cfg->max_connections);
+    }
+}
+
+static void idle_arm(struct conn *c, uint64_t ns)
+{
+    struct timeval tv = {.tv_sec = (time_t)(ns / 1000000000u),
+                         .tv_usec = (suseconds_t)(ns % 1000000000u / 1000u)};
+
+    event_add(c->idle_ev, &tv);
+}
+
+/* idle_timeout's timer (loop thread). A connection is idle when no request of it is in flight
+ * and, for the whole timeout, it sent no bytes and took no reply bytes; the instances it holds
+ * do not count (PROTOCOL.md 6): it is closed and they are terminated. The timer is not moved
+ * on every read: it fires, looks at the last activity and sleeps for what is left. */
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    uint64_t timeout = c->w->cfg->idle_timeout_ms * 1000000u, now = mono_ns(), left = 0;
+    bool idle, closed;
+
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&c->mu);
+    if (c->inflight > 0)
+        left = timeout;
+    else if (now - c->last_active_ns < timeout)
+        left = timeout - (now - c->last_active_ns);
+    idle = left == 0;
+    closed = c->closed;
+    pthread_mutex_unlock(&c->mu);
+    if (closed)
+        return;
+    if (!idle) {
+        idle_arm(c, left);
+        return;
+    }
+    atomic_fetch_add_explicit(&c->w->st->connections_idle_closed, 1, memory_order_relaxed);
+    log_debug("closing a connection idle for %" PRIu64 " ms (idle_timeout)",
+              c->w->cfg->idle_timeout_ms);
+    conn_close(c);
+}
+
+/* Start c's idle timer, when idle_timeout is set. */
+static int idle_timer_new(struct conn *c)
+{
+    c->last_active_ns = mono_ns();
+    if (c->w->cfg->idle_timeout_ms == 0)
+        return 0;
+    c->idle_ev = evtimer_new(c->w->base, on_idle, c);
+    if (c->idle_ev == NULL)
+        return -1;
+    idle_arm(c, c->w->cfg->idle_timeout_ms * 1000000u);
+    return 0;
+}
+
 struct conn *conn_new(struct worker *w, int fd)
 {
-    struct conn *c = calloc(1, sizeof(*c));
+    struct conn *c;
 
+    if (w->nconns >= w->cfg->max_connections) {
+        conn_refuse(w, fd);
+        return NULL;
+    }
+    c = calloc(1, sizeof(*c));
     if (c == NULL) {
         close(fd);
         return NULL;
@@ -1206,7 +1382,7 @@ struct conn *conn_new(struct worker *w, int fd)
     c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_read, c);
     c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     if (c->fr == NULL || c->out == NULL || c->rev == NULL || c->wev == NULL ||
-        event_add(c->rev, NULL) < 0) {
+        idle_timer_new(c) < 0 || event_add(c->rev, NULL) < 0) {
         log_error("cannot set up a connection: out of memory");
         conn_free(c);
         return NULL;
@@ -1239,6 +1415,8 @@ void conn_close(struct conn *c)
     c->closed = true;
     event_del(c->rev);
     event_del(c->wev);
+    if (c->idle_ev != NULL)
+        event_del(c->idle_ev);
     /* Runs in flight end as soon as the interpreter notices; their instances are released
      * by the executor thread when they do. */
     for (struct job *j = c->running; j != NULL; j = j->rnext) {

@@ -5,6 +5,7 @@
 #include "modset.h"
 
 #include "wasirun.h"
+#include "wasm_module.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +55,24 @@ fail:
     free(buf);
     close(fd);
     return -e;
+}
+
+/* A module whose own table starts larger than max_table_elements could never be
+ * instantiated: refuse it at load, like a memory starting above max_memory. */
+static bool table_over_cap(const struct cfg_module *cm, const struct wasm_module *m, char *err,
+                           size_t errlen, const char *file)
+{
+    for (uint32_t i = m->ntable_imports; i < m->ntables_total; i++) {
+        if (cm->max_table_elements != 0 && m->tables[i].limits.min > cm->max_table_elements) {
+            snprintf(err, errlen,
+                     "%s:%d: module '%s': its table %u starts with %llu entries, more than "
+                     "max_table_elements (%u)",
+                     file, cm->line, cm->name, i, (unsigned long long)m->tables[i].limits.min,
+                     cm->max_table_elements);
+            return true;
+        }
+    }
+    return false;
 }
 
 struct modset *modset_load(const struct config *cfg, char *err, size_t errlen)
@@ -119,6 +138,8 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
                      (unsigned long long)(cm->max_memory / WASM_PAGE_SIZE));
             goto fail;
         }
+        if (table_over_cap(cm, e->module, err, errlen, cfg->file))
+            goto fail;
     }
     return ms;
 fail:
@@ -195,7 +216,8 @@ int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasm_exec *ex
                        struct modset_instance *out, struct wasm_error *err)
 {
     const struct modset_entry *e = &mp->ms->e[mod];
-    struct wasm_instance_options opt = {.exec = ex};
+    struct wasm_instance_options opt = {.exec = ex,
+                                        .max_table_elements = e->cfg->max_table_elements};
     struct slot *s;
     int rc;
 

@@ -39,6 +39,9 @@ struct stats_worker {
     _Atomic uint64_t runs;                    /* exports run (run and call requests) */
     _Atomic uint64_t run_nanoseconds;         /* time spent in guest runs */
     _Atomic uint64_t errors[STATS_ERR_CODES]; /* error replies by enum proto_err */
+    _Atomic uint64_t connections_refused;     /* over max_connections: refused */
+    _Atomic uint64_t connections_idle_closed; /* closed after idle_timeout */
+    _Atomic uint64_t reply_buffer_pauses;     /* reading stopped at max_reply_buffer */
 };
 
 /* Map a region for nworkers workers of a generation whose pools are named names[0..npools).

@@ -414,6 +414,9 @@ INTERP_PLAIN_LOOPS int interp__run(struct wasm_exec *ex, const struct interp_fun
 #define X_ADDBRSI(name, cond)   [IOP_ADD_BR_##name##_SI] = (int32_t)(&&L_ADD_BR_##name##_SI - &&L_base),
 #define X_ADDBRII(name, cond)   [IOP_ADD_BR_##name##_II] = (int32_t)(&&L_ADD_BR_##name##_II - &&L_base),
 #define X_MEMXI(code, name, ...) [IOP_##name##_XI] = (int32_t)(&&L_##name##_XI - &&L_base),
+#define X_MEMAL(code, name, ...) [IOP_##name##_AL] = (int32_t)(&&L_##name##_AL - &&L_base),
+#define X_MEMPA(code, name, ...) [IOP_##name##_PA] = (int32_t)(&&L_##name##_PA - &&L_base), \
+                                 [IOP_##name##_PAI] = (int32_t)(&&L_##name##_PAI - &&L_base),
 #define X_FMEM(name, expr)      [IOP_##name##_M] = (int32_t)(&&L_##name##_M - &&L_base), \
                                 [IOP_##name##_MXI] = (int32_t)(&&L_##name##_MXI - &&L_base),
         INTERP_MISCOPS(X_MISC)
@@ -433,11 +436,15 @@ INTERP_PLAIN_LOOPS int interp__run(struct wasm_exec *ex, const struct interp_fun
         INTERP_BRCMPS(X_ADDBRSI)
         INTERP_LOADS(X_MEMXI)
         INTERP_STORES(X_MEMXI)
+        INTERP_LOADS(X_MEMAL)
+        INTERP_STORES(X_MEMPA)
         INTERP_FMEMOPS(X_FMEM)
         [IOP_F64_MULADD] = (int32_t)(&&L_F64_MULADD - &&L_base),
         [IOP_F64_MULM_ADD] = (int32_t)(&&L_F64_MULM_ADD - &&L_base),
         [IOP_F64_MULMXI_ADD] = (int32_t)(&&L_F64_MULMXI_ADD - &&L_base),
 #undef X_FMEM
+#undef X_MEMPA
+#undef X_MEMAL
 #undef X_NUMI
 #undef X_BRI
 #undef X_ADDBRI
@@ -888,6 +895,44 @@ L_ELEM_DROP:
     {                                                                                              \
         ctype v = (ctype)S(3);                                                                     \
         memcpy(mb + (uint64_t)(uint32_t)(RI32(1) + ip[2]) + ip[4], &v, sizeof v);                  \
+        ip += 5;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_STORES(X)
+#undef X
+
+    /* Loads through a pointer bumped just before: l = x + k, then the access at l + off. */
+#define X(code, name, natural, type, ctype, conv)                                                  \
+    L_##name##_AL:                                                                                 \
+    {                                                                                              \
+        ctype v;                                                                                   \
+        uint32_t l = RI32(3) + ip[4];                                                              \
+        WI32(2, l);                                                                                \
+        memcpy(&v, mb + (uint64_t)l + ip[5], sizeof v);                                            \
+        S(1) = (conv);                                                                             \
+        ip += 6;                                                                                   \
+        NEXT();                                                                                    \
+    }
+    INTERP_LOADS(X)
+#undef X
+
+    /* Stores through a local that then advances it (a post-increment). */
+#define X(code, name, natural, type, ctype)                                                        \
+    L_##name##_PA:                                                                                 \
+    {                                                                                              \
+        ctype v = (ctype)S(2);                                                                     \
+        uint32_t l = RI32(1);                                                                      \
+        memcpy(mb + (uint64_t)l + ip[3], &v, sizeof v);                                            \
+        WI32(1, l + RI32(4));                                                                      \
+        ip += 5;                                                                                   \
+        NEXT();                                                                                    \
+    }                                                                                              \
+    L_##name##_PAI:                                                                                \
+    {                                                                                              \
+        ctype v = (ctype)S(2);                                                                     \
+        uint32_t l = RI32(1);                                                                      \
+        memcpy(mb + (uint64_t)l + ip[3], &v, sizeof v);                                            \
+        WI32(1, l + ip[4]);                                                                        \
         ip += 5;                                                                                   \
         NEXT();                                                                                    \
     }

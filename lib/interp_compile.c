@@ -263,6 +263,8 @@ static void do_numeric(struct comp *c, const struct numinfo *ni)
     }
 }
 
+static bool fuse_store_bump(struct comp *c, uint32_t l);
+
 static void do_local_set(struct comp *c, uint32_t l, bool tee)
 {
     if (l >= c->nlocals)
@@ -277,12 +279,21 @@ static void do_local_set(struct comp *c, uint32_t l, bool tee)
      * local directly, unless older stack entries still need the local's old value. */
     if (interp__last_valid(c) && v.slot == interp__canon(c->sp) && c->code[c->last_dst] == v.slot &&
         !interp__local_referenced(c, l, UINT32_MAX)) {
+        if (fuse_store_bump(c, l))
+            goto pushed;
+        size_t start = c->last_start;
         interp__retarget_last(c, l);
+        if (c->code[start] == (uint32_t)c->h[IOP_I32_ADD_I]) {
+            c->set_start = start;
+            c->set_end = c->ncode;
+            c->set_local = l;
+        }
     } else {
         interp__spill_local(c, l, UINT32_MAX);
         interp__emit_copy(c, l, v.slot);
         interp__forget_last(c);
     }
+pushed:
     if (tee)
         interp__push(c, (uint8_t)c->ltypes[l], l);
 }
@@ -303,6 +314,25 @@ static void do_load(struct comp *c, enum interp_op op, unsigned natural, uint8_t
     uint32_t d = interp__push_new(c, type);
     if (interp__dead(c))
         return;
+    if (!fuse && c->set_end == c->ncode && a.slot == c->set_local) {
+        /* l = x + k; load from l: one instruction that bumps the pointer and loads */
+        uint32_t l = c->set_local, x = c->code[c->set_start + 2], k = c->code[c->set_start + 3];
+        c->ncode = c->set_start;
+        while (c->nfix && c->fix[c->nfix - 1] >= c->ncode)
+            c->nfix--;
+        interp__forget_last(c);
+        c->add_end = SIZE_MAX;
+        size_t start = c->ncode;
+        enum interp_op opx = (enum interp_op)(IOP_I32_LOAD_AL + (op - IOP_I32_LOAD));
+        interp__emit_op(c, opx);
+        interp__emit_slot(c, d);
+        interp__emit_slot(c, l);
+        interp__emit_slot(c, x);
+        interp__emit_u(c, k);
+        interp__emit_u(c, off);
+        interp__note_result(c, start, start + 1, opx, l, x);
+        return;
+    }
     if (fuse) {
         uint32_t x = c->last_a, y = c->last_b;
         interp__rewind_last(c);
@@ -353,11 +383,46 @@ static void do_store(struct comp *c, enum interp_op op, unsigned natural, uint8_
         interp__forget_last(c);
         return;
     }
+    size_t start = c->ncode;
     interp__emit_op(c, op);
     interp__emit_slot(c, a.slot);
     interp__emit_slot(c, v.slot);
     interp__emit_u(c, off);
     interp__forget_last(c);
+    if (a.slot < c->nlocals && v.slot != a.slot) {
+        c->st_start = start;
+        c->st_end = c->ncode;
+        c->st_local = a.slot;
+        c->st_op = op;
+    }
+}
+
+/* local.set l of `l + y` computed by the last instruction right after a store through l: one
+ * store that then advances l. Called before the add is retargeted to l. */
+static bool fuse_store_bump(struct comp *c, uint32_t l)
+{
+    const uint32_t *u = &c->code[c->last_start];
+    bool imm = u[0] == (uint32_t)c->h[IOP_I32_ADD_I];
+    if (c->st_end != c->last_start || c->st_local != l || u[2] != l ||
+        (!imm && u[0] != (uint32_t)c->h[IOP_I32_ADD]))
+        return false;
+    uint32_t y = u[3], v = c->code[c->st_start + 2], off = c->code[c->st_start + 3];
+    int op = c->st_op;
+    c->ncode = c->st_start;
+    while (c->nfix && c->fix[c->nfix - 1] >= c->ncode)
+        c->nfix--;
+    interp__forget_last(c);
+    c->add_end = SIZE_MAX;
+    interp__emit_op(
+        c, (enum interp_op)((imm ? IOP_I32_STORE_PAI : IOP_I32_STORE_PA) + (op - IOP_I32_STORE)));
+    interp__emit_slot(c, l);
+    interp__emit_slot(c, v);
+    interp__emit_u(c, off);
+    if (imm)
+        interp__emit_u(c, y);
+    else
+        interp__emit_slot(c, y);
+    return true;
 }
 
 static void do_prefix_fc(struct comp *c)

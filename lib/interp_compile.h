@@ -94,6 +94,19 @@ struct comp {
     size_t last_start, last_dst, last_end;
     int last_op;
     uint32_t last_a, last_b;
+
+    /* The last instruction was an i32.add of an immediate written straight into local set_local
+     * (by local.set or local.tee), a pointer bump a following load from that local can absorb.
+     * Valid while set_end == ncode; interp__forget_last ends it. */
+    size_t set_start, set_end;
+    uint32_t set_local;
+
+    /* The last instruction was a plain store through local st_local (valid while st_end is the
+     * start of the instruction after it): a following `l = l + y` can join it (a post-increment).
+     * interp__forget_last ends it. */
+    size_t st_start, st_end;
+    uint32_t st_local;
+    int st_op;
 };
 
 /* ------------------------------------------------------------------ errors and memory */

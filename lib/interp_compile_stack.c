@@ -182,6 +182,8 @@ void interp__emit_ptr(struct comp *c, const void *p)
 void interp__forget_last(struct comp *c)
 {
     c->last_end = SIZE_MAX;
+    c->set_end = SIZE_MAX;
+    c->st_end = SIZE_MAX;
 }
 
 bool interp__last_valid(const struct comp *c)

@@ -222,6 +222,8 @@
  *   <binop>_I dst a k                BR_<cmp>_I a k r
  *   ADD_BR_<cmp>_I d x k b r         ADD_BR_<cmp>_II d x k kb r     ADD_BR_<cmp>_SI d x y kb r
  *   <load>_XI dst a k off            <store>_XI a k v off
+ *   <load>_AL dst l x k off          (l = x + k as i32, then load from l + off: a pointer bump)
+ *   <store>_PA l v off y             <store>_PAI l v off k   (store at l + off, then l += y / k)
  * f64 arithmetic whose second operand is loaded from memory (a fused f64.load):
  *   F64_<op>_M dst a addr off        F64_<op>_MXI dst a x k off   (address (u32)(x + k) + off)
  * f64.add whose first operand is a product just computed (rounded before the add, no FMA):
@@ -280,6 +282,9 @@ enum interp_op {
 #define INTERP_X_ADDBRI(name, cond)                     IOP_ADD_BR_##name##_I,
 #define INTERP_X_ADDBRII(name, cond)                    IOP_ADD_BR_##name##_II,
 #define INTERP_X_ADDBRSI(name, cond)                    IOP_ADD_BR_##name##_SI,
+#define INTERP_X_MEMAL(code, name, ...)                 IOP_##name##_AL,
+#define INTERP_X_MEMPA(code, name, ...)                 IOP_##name##_PA,
+#define INTERP_X_MEMPAI(code, name, ...)                IOP_##name##_PAI,
 #define INTERP_X_FMEM(name, expr)                       IOP_##name##_M,
 #define INTERP_X_FMEMXI(name, expr)                     IOP_##name##_MXI,
     INTERP_MISCOPS(INTERP_X_MISC)
@@ -299,12 +304,18 @@ enum interp_op {
     INTERP_BRCMPS(INTERP_X_ADDBRSI)
     INTERP_LOADS(INTERP_X_MEMXI)
     INTERP_STORES(INTERP_X_MEMXI)
+    INTERP_LOADS(INTERP_X_MEMAL)
+    INTERP_STORES(INTERP_X_MEMPA)
+    INTERP_STORES(INTERP_X_MEMPAI)
     INTERP_FMEMOPS(INTERP_X_FMEM)
     INTERP_FMEMOPS(INTERP_X_FMEMXI)
     IOP_F64_MULADD,
     IOP_F64_MULM_ADD,
     IOP_F64_MULMXI_ADD,
 #undef INTERP_X_FMEM
+#undef INTERP_X_MEMPA
+#undef INTERP_X_MEMPAI
+#undef INTERP_X_MEMAL
 #undef INTERP_X_FMEMXI
 #undef INTERP_X_NUMI
 #undef INTERP_X_MEMXI

@@ -414,6 +414,29 @@ static int run_start(struct wasm_instance *inst, struct wasm_exec *ex, struct wa
     return 0;
 }
 
+/* The embedder's cap on the module's own tables (opt->max_table_elements): one over it at the
+ * start fails, the others get it as their maximum, so table.grow past it returns -1 like a
+ * memory.grow past the pool's max_memory. Runs before any segment is applied. */
+static int cap_tables(struct wasm_instance *inst, const struct wasm_instance_options *opt,
+                      struct wasm_error *err)
+{
+    uint32_t cap = opt->max_table_elements;
+
+    if (cap == 0)
+        return 0;
+    for (uint32_t i = inst->module->ntable_imports; i < inst->ntables; i++) {
+        struct wasm_table *t = inst->tables[i];
+
+        if (t->size > cap)
+            return wasm_error_set(err, WASM_ELIMIT,
+                                  "table %u starts with %u entries, more than the limit of %u", i,
+                                  t->size, cap);
+        if (t->max > cap)
+            t->max = cap;
+    }
+    return 0;
+}
+
 struct wasm_instance *wasm_instance_new(const struct wasm_module *m,
                                         const struct wasm_instance_options *opt,
                                         struct wasm_error *err)
@@ -435,7 +458,7 @@ struct wasm_instance *wasm_instance_new(const struct wasm_module *m,
     if (inst == NULL)
         goto nomem;
     if (link_imports(inst, opt) < 0 || make_memory(inst, opt, err) < 0 ||
-        make_objects(inst, err) < 0)
+        make_objects(inst, err) < 0 || cap_tables(inst, opt, err) < 0)
         goto fail;
     effects = true;
     /* Only a memory the caller handed in for the module's own memory can hold its image. */

@@ -268,6 +268,11 @@ struct wasm_instance_options {
     bool data_preloaded;
     /* Execution context used to run the start function; NULL makes a temporary one. */
     struct wasm_exec *exec;
+    /* Cap on the entries of each table the module defines (imported tables are not touched):
+     * a table whose initial size is larger fails instantiation with WASM_ELIMIT, and
+     * table.grow past it returns -1. The module's own maximum still applies when smaller.
+     * 0 = only the engine's ceiling (10M entries). */
+    uint32_t max_table_elements;
 };
 
 /* Instantiate: link imports, make globals/tables/memory, apply element and data segments,

@@ -135,3 +135,9 @@ TESTS += tests/check_interrupt
 tests_check_interrupt_SOURCES = tests/check_interrupt.c
 tests_check_interrupt_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_interrupt_LDADD = $(CHECK_LDADD) -lm
+
+# Resource limits against a real daemon: max_connections, idle_timeout, max_reply_buffer with
+# WASI replies, a pool's max_table_elements (tests/e2e/test_limits.py).
+E2E_FIXTURES += tests/e2e/limits.wasm
+TESTS += tests/e2e/test_limits.py
+EXTRA_DIST += tests/e2e/test_limits.py

@@ -84,11 +84,12 @@ int proto_framer_feed(struct proto_framer *f, const void *data, size_t len)
 enum proto_frame proto_framer_next(struct proto_framer *f, const char **line, size_t *len)
 {
     size_t avail = f->end - f->start;
-    char *base = f->buf + f->start;
+    char *base;
     char *nl;
 
     if (avail == 0)
         return PROTO_FRAME_NONE;
+    base = f->buf + f->start; /* only now: before the first feed buf is NULL (UB even + 0) */
     nl = memchr(base + f->scanned, '\n', avail - f->scanned);
     if (nl == NULL) {
         if (avail <= f->max_line) {

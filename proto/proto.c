@@ -74,6 +74,8 @@ static const char *err_code_or_null(enum proto_err e)
         return "limit_reached";
     case PROTO_E_SHUTTING_DOWN:
         return "shutting_down";
+    case PROTO_E_TOO_MANY_CONNS:
+        return "too_many_connections";
     case PROTO_E_INTERNAL:
         return "internal_error";
     }

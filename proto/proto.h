@@ -81,6 +81,7 @@ enum proto_err {
     PROTO_E_INSTANTIATE_FAILED, /* "instantiate_failed": linking or start-up failed */
     PROTO_E_LIMIT,              /* "limit_reached": another configured limit was reached */
     PROTO_E_SHUTTING_DOWN,      /* "shutting_down": the worker is stopping */
+    PROTO_E_TOO_MANY_CONNS,     /* "too_many_connections": the worker's max_connections */
     PROTO_E_INTERNAL,           /* "internal_error": the daemon failed (out of memory, ...) */
 };
 

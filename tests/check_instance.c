@@ -400,6 +400,61 @@ START_TEST(test_start_function_runs)
 }
 END_TEST
 
+/* (module (table (export "t") 2 funcref)
+ *   (func (export "grow") (param i32) (result i32) ref.null func local.get 0 table.grow 0)) */
+static const uint8_t table_grow_wasm[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x06, 0x01, 0x60, 0x01, 0x7f,
+    0x01, 0x7f, 0x03, 0x02, 0x01, 0x00, 0x04, 0x04, 0x01, 0x70, 0x00, 0x02, 0x07, 0x0c,
+    0x02, 0x01, 0x74, 0x01, 0x00, 0x04, 0x67, 0x72, 0x6f, 0x77, 0x00, 0x00, 0x0a, 0x0b,
+    0x01, 0x09, 0x00, 0xd0, 0x70, 0x20, 0x00, 0xfc, 0x0f, 0x00, 0x0b};
+
+START_TEST(test_max_table_elements)
+{
+    struct wasm_error err = {0, ""};
+    struct wasm_module *m = wasm_module_new(table_grow_wasm, sizeof(table_grow_wasm), &err);
+    struct wasm_instance_options opt;
+    struct wasm_instance *inst;
+    struct wasm_func *grow;
+    struct wasm_value a;
+    uint32_t r = 0;
+
+    ck_assert_msg(m != NULL, "%s", err.message);
+    memset(&opt, 0, sizeof(opt));
+
+    /* A cap below the initial size of 2 fails instantiation, with a message. */
+    opt.max_table_elements = 1;
+    inst = wasm_instance_new(m, &opt, &err);
+    ck_assert_ptr_null(inst);
+    ck_assert_int_eq(err.code, -WASM_ELIMIT);
+    ck_assert_msg(strstr(err.message, "limit of 1") != NULL, "%s", err.message);
+
+    /* A cap of 10: growing to exactly 10 works, one more returns -1 and the size stays. */
+    opt.max_table_elements = 10;
+    inst = wasm_instance_new(m, &opt, &err);
+    ck_assert_msg(inst != NULL, "%s", err.message);
+    grow = get_export(inst, "grow", WASM_EXTERN_FUNC).of.func;
+    a = i32v(8);
+    ck_assert_int_eq(call_i32(grow, &a, 1, &r), 0);
+    ck_assert_uint_eq(r, 2);
+    a = i32v(1);
+    ck_assert_int_eq(call_i32(grow, &a, 1, &r), 0);
+    ck_assert_uint_eq(r, 0xffffffffu);
+    ck_assert_uint_eq(wasm_table_size(get_export(inst, "t", WASM_EXTERN_TABLE).of.table), 10);
+    wasm_instance_free(inst);
+
+    /* 0 leaves only the engine's ceiling: the same grow succeeds. */
+    opt.max_table_elements = 0;
+    inst = wasm_instance_new(m, &opt, &err);
+    ck_assert_msg(inst != NULL, "%s", err.message);
+    grow = get_export(inst, "grow", WASM_EXTERN_FUNC).of.func;
+    a = i32v(100);
+    ck_assert_int_eq(call_i32(grow, &a, 1, &r), 0);
+    ck_assert_uint_eq(r, 2);
+    wasm_instance_free(inst);
+    wasm_module_free(m);
+}
+END_TEST
+
 START_TEST(test_start_function_trap_fails_instantiation)
 {
     struct wasm_module *m = load("inst_start_trap");
@@ -861,6 +916,7 @@ static Suite *instance_suite(void)
     tcase_add_test(inst, test_elem_out_of_bounds_keeps_earlier_writes);
     tcase_add_test(inst, test_data_out_of_bounds_keeps_earlier_writes);
     tcase_add_test(inst, test_host_function_reads_guest_memory);
+    tcase_add_test(inst, test_max_table_elements);
     suite_add_tcase(s, inst);
 
     tcase_set_timeout(link, 30);

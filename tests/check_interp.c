@@ -256,6 +256,12 @@ START_TEST(test_immediates_and_fused_f64)
     /* 0xfffffff0 + 32 wraps to 16: the access lands at 20, not past 4 GiB */
     ck_assert_uint_eq(call_i32("xi_store_load", 1, I32(0xfffffff0u)), 0x5a5a);
     ck_assert_uint_eq(call_i32("xi_store_load", 1, I32(64)), 0x5a5a);
+    /* (0x40000000 << 2) + 16 wraps to 16: the word stored at 16 + 4 above */
+    ck_assert_uint_eq(call_i32("elem_load", 1, I32(0x40000000u)), 0x5a5a);
+    ck_assert_uint_eq(call_i32("elem_load", 1, I32(20)), 0x5a5a);
+    ck_assert_uint_eq(call_i32("bump_load", 1, I32(4)), 0x5a5a + 20);
+    ck_assert_uint_eq(call_i32("fill_words", 3, I32(1000), I32(5), I32(8)), 1040u << 8 | 14);
+    ck_assert_uint_eq(call_i32("fill_bytes", 2, I32(2000), I32(3)), 2003 * 256 + 3 * 16 + 1);
     ck_assert_int_eq(call1("set_f64", &r, 2, I32(256), F64(0.1)), 0);
     ck_assert_int_eq(call1("set_f64", &r, 2, I32(264), F64(10.0)), 0);
     /* 0.1 * 10 rounds to exactly 1, so the sum is 0; a fused multiply-add would not round */

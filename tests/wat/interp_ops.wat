@@ -139,6 +139,29 @@
   (func (export "xi_store_load") (param i32) (result i32)
     (i32.store offset=4 (i32.add (local.get 0) (i32.const 32)) (i32.const 0x5a5a))
     (i32.load offset=4 (i32.add (local.get 0) (i32.const 32))))
+  ;; an array element (shift, add, load): (u32)((i << 2) + 16) + 4, which wraps at 32 bits
+  (func (export "elem_load") (param i32) (result i32)
+    (i32.load offset=4 (i32.add (i32.shl (local.get 0) (i32.const 2)) (i32.const 16))))
+  ;; a pointer bump (local.tee of an add) and a load through it: the local is updated too
+  (func (export "bump_load") (param i32) (result i32) (local $p i32)
+    (local.set $p (local.get 0))
+    (i32.add (i32.load (local.tee $p (i32.add (local.get $p) (i32.const 16)))) (local.get $p)))
+  ;; stores through a local that the next instruction advances by a local or a constant
+  (func (export "fill_words") (param $p i32) (param $n i32) (param $step i32) (result i32)
+    (loop $l
+      (i32.store (local.get $p) (i32.const 7))
+      (local.set $p (i32.add (local.get $p) (local.get $step)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (i32.or (i32.shl (local.get $p) (i32.const 8))
+            (i32.add (i32.load (i32.const 1000)) (i32.load (i32.const 1032)))))
+  (func (export "fill_bytes") (param $p i32) (param $n i32) (result i32)
+    (loop $l
+      (i32.store8 (local.get $p) (local.get $n))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (i32.add (i32.mul (local.get $p) (i32.const 256))
+             (i32.add (i32.mul (i32.load8_u (i32.const 2000)) (i32.const 16))
+                      (i32.load8_u (i32.const 2002)))))
   ;; a*b + c over memory operands; each product is rounded before the add
   (func (export "muladd") (param i32 f64) (result f64)
     (f64.add
