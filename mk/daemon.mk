@@ -97,7 +97,8 @@ TEST_EXTENSIONS = .py
 PY_LOG_COMPILER = python3
 AM_TESTS_ENVIRONMENT = \
 	WASMSLOT_BUILDDIR='$(abs_top_builddir)'; export WASMSLOT_BUILDDIR; \
-	WASMSLOT_SRCDIR='$(abs_top_srcdir)'; export WASMSLOT_SRCDIR;
+	WASMSLOT_SRCDIR='$(abs_top_srcdir)'; export WASMSLOT_SRCDIR; \
+	PYTHONDONTWRITEBYTECODE=1; export PYTHONDONTWRITEBYTECODE;
 
 # Shared memories ([shmem] sections, calls with threads): the counter example, and the
 # end-to-end test with its fixtures (a second module over the same memory, and one importing
