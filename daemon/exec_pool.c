@@ -137,10 +137,15 @@ static void lead(struct exec_pool *p, struct exec_thread *t)
     /* Then every job the iteration queued that no other thread took: going back to the loop
      * would leave them waiting for a request that may never come (with one runner, no other
      * thread would run them). The loop is unattended meanwhile, so lead_t0 stays the first
-     * job's start: the standby takes the loop over once the whole run gets too long. */
+     * job's start: the standby takes the loop over once the whole run gets too long, and
+     * then wakes an idle thread for the jobs still queued (see standby()). Not waking one
+     * per queued job here: short jobs run back to back on this thread cost no futex
+     * wake-up and context switch each, and no contention on mu and the connections'
+     * locks; on a machine with few cores the woken thread mostly competed for the same
+     * CPU. Only when there is no standby does an idle thread get them now. */
     do {
-        if (p->head != NULL)
-            do_wake(p); /* more jobs: an idle thread can run one now */
+        if (p->head != NULL && !p->standby)
+            do_wake(p);
         run_job(p, t, j);
     } while ((j = do_take(p)) != NULL && (p->lead_seq++, true));
     p->lead_jobs--;
@@ -169,8 +174,14 @@ static void standby(struct exec_pool *p)
             /* Disarmed or already read: fine. */
         }
         pthread_mutex_lock(&p->mu);
-        if (p->lead_jobs > 0 && mono_ns() - p->lead_t0 >= EXEC_HANDOFF_NS)
+        if (p->lead_jobs > 0 && mono_ns() - p->lead_t0 >= EXEC_HANDOFF_NS) {
+            /* The leader's run is too long for the jobs queued behind it too (lead() does
+             * not wake anyone for them while a standby watches): an idle thread runs them
+             * while this one takes the loop over. */
+            if (p->head != NULL)
+                do_wake(p);
             break;
+        }
         if (deep) {
             /* The timer of a job that ended in time: jobs are coming, watch them. */
             p->deep = false;

@@ -1,6 +1,6 @@
 /* interp_atomic_compile.h: validation and compilation of the threads proposal's 0xFE
  * instructions. Included once by interp_compile.c; uses the operand-stack and emit helpers of
- * interp_compile.h and interp_compile.c's check_memory like the other instructions do. */
+ * interp_compile.h like the other instructions do. */
 #ifndef INTERP_ATOMIC_COMPILE_H
 #define INTERP_ATOMIC_COMPILE_H
 
@@ -86,7 +86,7 @@ static void do_prefix_fe(struct comp *c)
 
     uint32_t align = interp__rd_u32(c);
     uint32_t off = interp__rd_u32(c);
-    check_memory(c);
+    interp__check_memory(c);
     if (align != ai->log2)
         interp__invalid(c, "atomic alignment must be natural");
 

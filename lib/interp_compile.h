@@ -1,7 +1,8 @@
 /* interp_compile.h: what the parts of the function-body compiler share: the validator's operand
  * and control stacks with the code emission helpers (interp_compile_stack.c), structured control
- * (interp_compile_ctl.c), used by the instruction-by-instruction compiler (interp_compile.c,
- * interp_atomic_compile.h). Private to the interpreter. */
+ * (interp_compile_ctl.c) and numeric and memory instructions (interp_compile_value.c), used by
+ * the instruction-by-instruction compiler (interp_compile.c, interp_atomic_compile.h). Private
+ * to the interpreter. */
 #ifndef INTERP_COMPILE_H
 #define INTERP_COMPILE_H
 
@@ -235,5 +236,27 @@ void interp__do_br_if(struct comp *c, uint32_t d);
 void interp__do_br_table(struct comp *c);
 void interp__do_else(struct comp *c);
 void interp__do_end(struct comp *c);
+
+/* ------------------------------------------------------------------ numeric and memory
+ * instructions (interp_compile_value.c) */
+
+/* Fill the opcode tables (once, before any compilation). */
+void interp__init_value_tables(void);
+/* Validation fails with "unknown memory" when the module has no memory. */
+void interp__check_memory(struct comp *c);
+/* Emit "dst = op(srcs)" (n sources) with the peephole bookkeeping; a binary numeric op whose
+ * second source is a constant gets its _I form with the constant as an immediate. */
+void interp__emit_val_op(struct comp *c, enum interp_op op, uint32_t dst, const uint32_t *srcs,
+                         unsigned n);
+/* Compile numeric opcode opc if it is one (returns false otherwise) / the saturating
+ * truncation 0xFC sub (0..7). */
+bool interp__do_numeric_opcode(struct comp *c, uint8_t opc);
+void interp__do_saturating(struct comp *c, uint32_t sub);
+/* A load / store of the given op, natural alignment log2 and value type (reads the memarg). */
+void interp__do_load(struct comp *c, enum interp_op op, unsigned natural, uint8_t type);
+void interp__do_store(struct comp *c, enum interp_op op, unsigned natural, uint8_t type);
+/* local.set l of the last instruction's `l + y` right after a store through l: rewrite both
+ * as one post-increment store. Returns whether it did. */
+bool interp__fuse_store_bump(struct comp *c, uint32_t l);
 
 #endif

@@ -7,6 +7,7 @@ lib_libwasmslot_a_SOURCES += \
 	lib/interp_compile.c \
 	lib/interp_compile_stack.c \
 	lib/interp_compile_ctl.c \
+	lib/interp_compile_value.c \
 	lib/interp.c \
 	lib/exec.c \
 	lib/trap.c \
