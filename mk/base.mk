@@ -13,3 +13,4 @@ TESTS += tests/check_error
 tests_check_error_SOURCES = tests/check_error.c
 tests_check_error_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_error_LDADD = $(CHECK_LDADD)
+EXTRA_DIST += tests/wasm_fixture.h

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "wasmslot.h"
+#include "wasm_fixture.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -41,30 +42,6 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static struct wasm_module *load_module(const char *name)
-{
-    struct wasm_error err = {0, ""};
-    char path[512];
-    uint8_t *bytes;
-    long len;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s.wasm", WAT_DIR, name);
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    bytes = malloc(len > 0 ? (size_t)len : 1);
-    ck_assert_ptr_nonnull(bytes);
-    ck_assert_uint_eq(fread(bytes, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    struct wasm_module *m = wasm_module_new(bytes, (size_t)len, &err);
-    free(bytes);
-    ck_assert_msg(m != NULL, "%s: %s", name, err.message);
-    return m;
 }
 
 /* The memory of a loop test's iteration: 0 a plain shared memory (wasm_memory_new), 1 a
@@ -186,7 +163,7 @@ static uint32_t peek32(struct wasm_memory *mem, uint32_t off)
 
 START_TEST(test_rmw_add_counts_exactly)
 {
-    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_module *m = fixture_module("atomic_guest");
     struct wasm_memory *mem = new_shared(_i);
     const uint32_t k = SCALE(1000000);
     struct wasm_value args[2] = {i32v(OFF_COUNTER), i32v(k)};
@@ -200,7 +177,7 @@ END_TEST
 
 START_TEST(test_spinlock_protects_plain_counter)
 {
-    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_module *m = fixture_module("atomic_guest");
     struct wasm_memory *mem = new_shared(_i);
     const uint32_t k = SCALE(200000);
     struct wasm_value args[3] = {i32v(OFF_LOCK), i32v(OFF_PLAIN), i32v(k)};
@@ -215,7 +192,7 @@ END_TEST
 
 START_TEST(test_guest_pingpong)
 {
-    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_module *m = fixture_module("atomic_guest");
     struct wasm_memory *mem = new_shared(_i);
     const uint32_t rounds = SCALE(5000);
     struct wasm_value args[3] = {i32v(OFF_PINGPONG), i32v(0), i32v(rounds)}, res[2];
@@ -231,7 +208,7 @@ END_TEST
 
 START_TEST(test_wait_results_and_timeouts)
 {
-    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_module *m = fixture_module("atomic_guest");
     struct wasm_memory *mem = new_shared(_i);
     struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
     struct wasm_instance *inst = instantiate(m, mem);
@@ -295,7 +272,7 @@ static void *waiter_main(void *arg)
 
 START_TEST(test_notify_wakes_guest_waiter)
 {
-    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_module *m = fixture_module("atomic_guest");
     struct wasm_memory *mem = new_shared(_i);
     struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
     struct wasm_instance *inst = instantiate(m, mem);
@@ -339,7 +316,7 @@ static void *interrupter_main(void *arg)
 
 START_TEST(test_wait_forever_ends_with_deadline_or_interrupt)
 {
-    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_module *m = fixture_module("atomic_guest");
     struct wasm_memory *mem = new_shared(_i);
     struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
     struct wasm_instance *inst = instantiate(m, mem);
@@ -375,7 +352,7 @@ END_TEST
 
 START_TEST(test_values_and_traps)
 {
-    struct wasm_module *m = load_module("atomic_guest");
+    struct wasm_module *m = fixture_module("atomic_guest");
     struct wasm_memory *mem = new_shared(_i);
     struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
     struct wasm_instance *inst = instantiate(m, mem);
@@ -441,7 +418,7 @@ END_TEST
 
 START_TEST(test_unshared_memory)
 {
-    struct wasm_module *m = load_module("atomic_unshared");
+    struct wasm_module *m = fixture_module("atomic_unshared");
     struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
     struct wasm_instance *inst = instantiate(m, NULL);
     struct wasm_value r;

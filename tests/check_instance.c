@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "wasm_objects.h"
+#include "wasm_fixture.h"
 
 #include <check.h>
 #include <errno.h>
@@ -15,31 +16,6 @@
 #endif
 
 /* ---------------------------------------------------------------- helpers */
-
-static struct wasm_module *load(const char *name)
-{
-    char path[512];
-    struct wasm_error err = {0, ""};
-    struct wasm_module *m;
-    uint8_t *bytes;
-    long len;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s.wasm", WAT_DIR, name);
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    bytes = malloc(len > 0 ? (size_t)len : 1);
-    ck_assert_ptr_nonnull(bytes);
-    ck_assert_uint_eq(fread(bytes, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    m = wasm_module_new(bytes, (size_t)len, &err);
-    free(bytes);
-    ck_assert_msg(m != NULL, "%s: %s", name, err.message);
-    return m;
-}
 
 static struct wasm_extern get_export(const struct wasm_instance *inst, const char *name,
                                      enum wasm_externkind kind)
@@ -279,7 +255,7 @@ END_TEST
 
 START_TEST(test_exports_of_every_kind)
 {
-    struct wasm_module *m = load("inst_exports");
+    struct wasm_module *m = fixture_module("inst_exports");
     struct wasm_error err;
     struct wasm_instance *inst = wasm_instance_new(m, NULL, &err);
     struct wasm_extern add, e;
@@ -344,7 +320,7 @@ END_TEST
 
 START_TEST(test_exported_objects_outlive_their_instance)
 {
-    struct wasm_module *m = load("inst_exports");
+    struct wasm_module *m = fixture_module("inst_exports");
     struct wasm_instance *inst = wasm_instance_new(m, NULL, NULL);
     struct wasm_table *t;
     struct wasm_global *g;
@@ -371,7 +347,7 @@ END_TEST
 
 START_TEST(test_start_function_runs)
 {
-    struct wasm_module *m = load("inst_start");
+    struct wasm_module *m = fixture_module("inst_start");
     struct wasm_error err;
     struct wasm_instance *inst = wasm_instance_new(m, NULL, &err);
     struct wasm_value v;
@@ -457,7 +433,7 @@ END_TEST
 
 START_TEST(test_start_function_trap_fails_instantiation)
 {
-    struct wasm_module *m = load("inst_start_trap");
+    struct wasm_module *m = fixture_module("inst_start_trap");
     struct wasm_error err;
 
     ck_assert_ptr_null(wasm_instance_new(m, NULL, &err));
@@ -468,7 +444,7 @@ END_TEST
 
 START_TEST(test_segments_are_applied_and_dropped)
 {
-    struct wasm_module *m = load("inst_segments");
+    struct wasm_module *m = fixture_module("inst_segments");
     struct wasm_error err;
     struct wasm_instance *inst = wasm_instance_new(m, NULL, &err);
     struct wasm_table *t;
@@ -513,7 +489,7 @@ END_TEST
 
 START_TEST(test_given_memory_and_preloaded_data)
 {
-    struct wasm_module *m = load("inst_segments");
+    struct wasm_module *m = fixture_module("inst_segments");
     struct wasm_memory *mem = wasm_memory_new(1, 2, false, NULL);
     struct wasm_instance_options opt;
     struct wasm_error err;
@@ -555,7 +531,7 @@ END_TEST
 
 START_TEST(test_elem_out_of_bounds_keeps_earlier_writes)
 {
-    struct wasm_module *m = load("inst_oob_elem");
+    struct wasm_module *m = fixture_module("inst_oob_elem");
     struct wasm_table *t = wasm_table_new(WASM_FUNCREF, 4, 0, false, NULL);
     struct wasm_extern imp = {.kind = WASM_EXTERN_TABLE, .of.table = t};
     struct wasm_instance_options opt = {.imports = &imp, .nimports = 1};
@@ -581,7 +557,7 @@ END_TEST
 
 START_TEST(test_data_out_of_bounds_keeps_earlier_writes)
 {
-    struct wasm_module *m = load("inst_oob_data");
+    struct wasm_module *m = fixture_module("inst_oob_data");
     struct wasm_memory *mem = wasm_memory_new(1, 1, false, NULL);
     struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = mem};
     struct wasm_instance_options opt = {.imports = &imp, .nimports = 1};
@@ -641,7 +617,7 @@ static void env_fini(struct env *e)
 
 START_TEST(test_link_all_kinds)
 {
-    struct wasm_module *m = load("inst_imports");
+    struct wasm_module *m = fixture_module("inst_imports");
     struct env e;
     struct wasm_instance_options opt;
     struct wasm_error err;
@@ -711,7 +687,7 @@ static const char *const incompatible = "incompatible import type";
 
 START_TEST(test_link_errors)
 {
-    struct wasm_module *m = load("inst_imports");
+    struct wasm_module *m = fixture_module("inst_imports");
     struct wasm_functype ft;
     struct wasm_func *f1, *f2, *f3;
     struct wasm_table *t1, *t2, *t3, *t4;
@@ -863,7 +839,7 @@ static int peek(struct wasm_call_ctx *ctx, void *envp, const struct wasm_value *
 
 START_TEST(test_host_function_reads_guest_memory)
 {
-    struct wasm_module *m = load("inst_host");
+    struct wasm_module *m = fixture_module("inst_host");
     struct wasm_functype ft = {1, 1, t_i32, t_i32};
     struct peek_env env = {NULL, 0};
     struct wasm_func *f = wasm_func_new_host(&ft, peek, &env, NULL, NULL);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "interp.h"
+#include "wasm_fixture.h"
 
 #include <check.h>
 #include <math.h>
@@ -33,26 +34,6 @@ struct fixture {
 };
 
 static struct fixture fx;
-
-static struct wasm_module *load_file(const char *name)
-{
-    char path[512];
-    struct wasm_error err = {0, ""};
-    snprintf(path, sizeof path, "%s/%s.wasm", WAT_DIR, name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *bytes = malloc(len > 0 ? (size_t)len : 1);
-    ck_assert_ptr_nonnull(bytes);
-    ck_assert_uint_eq(fread(bytes, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    struct wasm_module *m = wasm_module_new(bytes, (size_t)len, &err);
-    free(bytes);
-    ck_assert_msg(m != NULL, "%s: %s", name, err.message);
-    return m;
-}
 
 static struct wasm_func *fn(const char *name)
 {
@@ -90,7 +71,7 @@ static void setup(void)
     struct wasm_error err = {0, ""};
 
     memset(&fx, 0, sizeof fx);
-    fx.m = load_file("interp_ops");
+    fx.m = fixture_module("interp_ops");
     fx.host = wasm_func_new_host(&ft, callback, &fx, NULL, &err);
     ck_assert_ptr_nonnull(fx.host);
     struct wasm_extern imp = {.kind = WASM_EXTERN_FUNC, .of.func = fx.host};

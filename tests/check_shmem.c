@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "shmem.h"
+#include "wasm_fixture.h"
 
 #include <check.h>
 #include <errno.h>
@@ -793,31 +794,6 @@ END_TEST
 
 /* ---------------------------------------------------------------- guest code */
 
-static struct wasm_module *load_module(const char *name)
-{
-    char path[512];
-    struct wasm_error err = {0, ""};
-    struct wasm_module *m;
-    uint8_t *bytes;
-    long len;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s.wasm", WAT_DIR, name);
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    bytes = malloc(len > 0 ? (size_t)len : 1);
-    ck_assert_ptr_nonnull(bytes);
-    ck_assert_uint_eq(fread(bytes, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    m = wasm_module_new(bytes, (size_t)len, &err);
-    free(bytes);
-    ck_assert_msg(m != NULL, "%s: %s", name, err.message);
-    return m;
-}
-
 static struct wasm_instance *instantiate(const struct wasm_module *m, struct wasm_memory *mem)
 {
     struct wasm_error err = {0, ""};
@@ -851,7 +827,7 @@ static int guest(struct wasm_exec *ex, struct wasm_instance *inst, const char *n
 
 START_TEST(test_guest_on_shmem)
 {
-    struct wasm_module *m = load_module("shmem_guest");
+    struct wasm_module *m = fixture_module("shmem_guest");
     struct wasm_memory *mem = shmem_new(NULL, 1, 64, NULL);
     struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
     struct wasm_instance *a, *b;
@@ -901,7 +877,7 @@ END_TEST
 
 START_TEST(test_guest_two_processes)
 {
-    struct wasm_module *m = load_module("shmem_guest");
+    struct wasm_module *m = fixture_module("shmem_guest");
     struct wasm_memory *mem = shmem_new("check-shmem-guest", 1, 64, NULL);
     struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
     struct wasm_instance *inst;

@@ -5,6 +5,7 @@
 #include "pool.h"
 #include "slot.h"
 #include "wasm_runtime.h"
+#include "wasm_fixture.h"
 
 #include <check.h>
 #include <errno.h>
@@ -861,30 +862,6 @@ END_TEST
 #define WAT_DIR "tests/wat"
 #endif
 
-static struct wasm_module *load_module(const char *name)
-{
-    char path[512];
-    struct wasm_error err = {0};
-    struct wasm_module *m;
-    FILE *f;
-    long len;
-    void *bytes;
-
-    snprintf(path, sizeof(path), "%s/%s.wasm", WAT_DIR, name);
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    bytes = malloc((size_t)len);
-    ck_assert_uint_eq(fread(bytes, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    m = wasm_module_new(bytes, (size_t)len, &err);
-    free(bytes);
-    ck_assert_msg(m != NULL, "%s: %s", path, err.message);
-    return m;
-}
-
 /* An instance of m in slot s, as the daemon makes it. */
 static struct wasm_instance *instantiate(const struct wasm_module *m, struct slot *s,
                                          const struct wasm_extern *imports, uint32_t nimports,
@@ -965,7 +942,7 @@ static struct wasm_exec *exec_ok(void)
 START_TEST(test_instance_secret_is_gone)
 {
     static const uint32_t where[] = {100, 104, 40000, 70000, 2 * PAGE + 8, 4 * PAGE - 8};
-    struct wasm_module *m = load_module("slot_secret");
+    struct wasm_module *m = fixture_module("slot_secret");
     struct image *img = image_ok(m);
     struct pool *p = pool_ok(1, 0);
     struct wasm_exec *ex = exec_ok();
@@ -1016,7 +993,7 @@ END_TEST
 
 START_TEST(test_instance_bounds_trap)
 {
-    struct wasm_module *m = load_module("slot_secret");
+    struct wasm_module *m = fixture_module("slot_secret");
     struct image *img = image_ok(m);
     struct pool *p = pool_ok(1, 0);
     struct wasm_exec *ex = exec_ok();
@@ -1058,7 +1035,7 @@ END_TEST
 
 START_TEST(test_instance_slot_moves_between_modules)
 {
-    struct wasm_module *a = load_module("slot_secret"), *b = load_module("slot_other");
+    struct wasm_module *a = fixture_module("slot_secret"), *b = fixture_module("slot_other");
     struct image *ia = image_ok(a), *ib = image_ok(b);
     struct pool *p = pool_ok(1, 0);
     struct wasm_exec *ex = exec_ok();
@@ -1095,7 +1072,7 @@ END_TEST
 
 START_TEST(test_instance_copy_fallbacks)
 {
-    struct wasm_module *m = load_module("slot_global"), *oob = load_module("slot_oob");
+    struct wasm_module *m = fixture_module("slot_global"), *oob = fixture_module("slot_oob");
     struct image *img = image_ok(m), *ioob = image_ok(oob);
     struct pool *p = pool_ok(1, 0);
     struct wasm_exec *ex = exec_ok();

@@ -1,0 +1,44 @@
+/* wasm_fixture.h: loads the Check tests' WebAssembly fixtures (tests/wat/NAME.wat, built into
+ * WAT_DIR/NAME.wasm by make) as compiled modules. */
+#ifndef WASM_FIXTURE_H
+#define WASM_FIXTURE_H
+
+#include "wasmslot.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifndef WAT_DIR
+#error "WAT_DIR must name the directory of the built .wasm fixtures"
+#endif
+
+/* Decode, validate and compile WAT_DIR/name.wasm; the calling test fails if that does not
+ * work. The caller frees the module with wasm_module_free. */
+static inline struct wasm_module *fixture_module(const char *name)
+{
+    char path[512];
+    struct wasm_error err = {0, ""};
+    struct wasm_module *m;
+    uint8_t *bytes;
+    long len;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s.wasm", WAT_DIR, name);
+    f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    bytes = malloc(len > 0 ? (size_t)len : 1);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_uint_eq(fread(bytes, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    m = wasm_module_new(bytes, (size_t)len, &err);
+    free(bytes);
+    ck_assert_msg(m != NULL, "%s: %s", path, err.message);
+    return m;
+}
+
+#endif
