@@ -72,13 +72,13 @@ struct wasm_export {
 
 /* A function defined by the module (imports are not here). */
 struct wasm_func_def {
-    uint32_t type;              /* type index */
-    uint32_t nlocals;           /* locals declared in the body, params excluded */
-    enum wasm_valtype *locals;  /* nlocals entries */
-    const uint8_t *body;        /* the instruction bytes after the local declarations, up to and
-                                   including the final `end`; points into wasm_module.bytes */
+    uint32_t type;             /* type index */
+    uint32_t nlocals;          /* locals declared in the body, params excluded */
+    enum wasm_valtype *locals; /* nlocals entries */
+    const uint8_t *body;       /* the instruction bytes after the local declarations, up to and
+                                  including the final `end`; points into wasm_module.bytes */
     size_t body_len;
-    size_t body_offset;         /* offset of body in the binary, for error messages */
+    size_t body_offset;           /* offset of body in the binary, for error messages */
     struct interp_func *compiled; /* set by interp_compile_module() */
 };
 
@@ -95,18 +95,18 @@ enum wasm_segment_mode {
 
 struct wasm_elem {
     enum wasm_segment_mode mode;
-    enum wasm_valtype type; /* WASM_FUNCREF or WASM_EXTERNREF */
-    uint32_t table;         /* active only */
+    enum wasm_valtype type;       /* WASM_FUNCREF or WASM_EXTERNREF */
+    uint32_t table;               /* active only */
     struct wasm_constexpr offset; /* active only; i32 */
     uint32_t count;
     struct wasm_constexpr *items; /* count entries: REF_FUNC, REF_NULL or GLOBAL_GET */
 };
 
 struct wasm_data {
-    enum wasm_segment_mode mode; /* ACTIVE or PASSIVE */
-    uint32_t memory;             /* active only (always 0 without multi-memory) */
+    enum wasm_segment_mode mode;  /* ACTIVE or PASSIVE */
+    uint32_t memory;              /* active only (always 0 without multi-memory) */
     struct wasm_constexpr offset; /* active only; i32 */
-    const uint8_t *bytes;        /* points into wasm_module.bytes */
+    const uint8_t *bytes;         /* points into wasm_module.bytes */
     uint32_t len;
 };
 
@@ -130,10 +130,10 @@ struct wasm_module {
     uint32_t nfuncs; /* defined functions: index nfunc_imports + k is funcs[k] */
     struct wasm_func_def *funcs;
 
-    uint32_t ntables_total; /* imports + defined */
+    uint32_t ntables_total;        /* imports + defined */
     struct wasm_tabletype *tables; /* ntables_total entries, imports first */
 
-    uint32_t nmemories_total; /* 0 or 1 (no multi-memory) */
+    uint32_t nmemories_total;     /* 0 or 1 (no multi-memory) */
     struct wasm_limits *memories; /* nmemories_total entries, imports first */
 
     uint32_t nglobals_total;

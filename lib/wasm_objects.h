@@ -16,7 +16,6 @@ wasm_cell wasm_value__to_cell(const struct wasm_value *v);
 /* The typed value of cell c, which holds a value of type `type`. */
 void wasm_value__from_cell(struct wasm_value *out, enum wasm_valtype type, wasm_cell c);
 
-
 /* Free a list of failed instances kept alive by a table or global (linked through
  * next_orphan), when that keeper goes. Accepts NULL. */
 void wasm_instance__free_orphans(struct wasm_instance *list);

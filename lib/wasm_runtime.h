@@ -18,13 +18,13 @@ typedef uint64_t wasm_cell;
 /* A function instance; a funcref points at one. */
 struct wasm_func {
     const struct wasm_functype *type;
-    struct wasm_instance *inst;          /* NULL for host functions */
-    uint32_t index;                      /* index in inst's module, for wasm functions */
-    const struct wasm_func_def *def;     /* NULL for host functions */
-    wasm_host_fn host;                   /* host functions only */
+    struct wasm_instance *inst;      /* NULL for host functions */
+    uint32_t index;                  /* index in inst's module, for wasm functions */
+    const struct wasm_func_def *def; /* NULL for host functions */
+    wasm_host_fn host;               /* host functions only */
     void *env;
     void (*env_free)(void *);
-    struct wasm_functype owned_type;     /* host functions: the copied type */
+    struct wasm_functype owned_type; /* host functions: the copied type */
 };
 
 struct wasm_table {
@@ -66,15 +66,15 @@ struct wasm_memory_ops {
 };
 
 struct wasm_memory {
-    uint8_t *base;             /* reservation of WASM_MEM_RESERVE + WASM_MEM_GUARD bytes */
-    _Atomic size_t size;       /* current accessible bytes, a multiple of WASM_PAGE_SIZE */
-    uint32_t max_pages;        /* hard limit, <= 65536 */
+    uint8_t *base;       /* reservation of WASM_MEM_RESERVE + WASM_MEM_GUARD bytes */
+    _Atomic size_t size; /* current accessible bytes, a multiple of WASM_PAGE_SIZE */
+    uint32_t max_pages;  /* hard limit, <= 65536 */
     bool shared;
     _Atomic int refs;
-    pthread_mutex_t grow_lock; /* serialises grows */
+    pthread_mutex_t grow_lock;  /* serialises grows */
     atomic_uint_fast64_t grows; /* successful grows, for statistics */
     const struct wasm_memory_ops *ops;
-    void *owner;               /* the backing store's own state (slot, shmem, ...) */
+    void *owner; /* the backing store's own state (slot, shmem, ...) */
     /* Whether max_pages is a declared maximum (true after wasm_memory__init) or only the 4 GiB
      * ceiling of a memory declared without one; import matching needs the difference. */
     bool has_max;
@@ -123,21 +123,21 @@ struct wasm_call_ctx {
 
 /* One thread's execution context. */
 struct wasm_exec {
-    wasm_cell *stack;       /* value stack: locals, operands, spill area of every frame */
+    wasm_cell *stack; /* value stack: locals, operands, spill area of every frame */
     wasm_cell *stack_end;
     size_t stack_bytes;
     uint32_t max_call_depth;
-    uint32_t depth;         /* current nesting of calls */
-    _Atomic int interrupt;  /* set by wasm_exec_interrupt() or a passed deadline */
-    uint64_t deadline_ns;   /* CLOCK_MONOTONIC; 0 = none */
+    uint32_t depth;          /* current nesting of calls */
+    _Atomic int interrupt;   /* set by wasm_exec_interrupt() or a passed deadline */
+    uint64_t deadline_ns;    /* CLOCK_MONOTONIC; 0 = none */
     uint32_t poll_countdown; /* back-edges/calls until the clock is read again */
     int exit_code;
     void *user;
 
     /* Interpreter state (interp.c): call frames and the re-entry watermark. */
-    void *frames;      /* max_call_depth + 1 struct interp_frame */
-    wasm_cell *sp;     /* first free cell: where a (re-entered) wasm_call puts its frame */
-    uint32_t nesting;  /* wasm_call re-entries through host functions */
+    void *frames;     /* max_call_depth + 1 struct interp_frame */
+    wasm_cell *sp;    /* first free cell: where a (re-entered) wasm_call puts its frame */
+    uint32_t nesting; /* wasm_call re-entries through host functions */
 };
 
 /* ---- internals the runtime (wasm_instance.c, wasm_memory.c) provides to the interpreter */

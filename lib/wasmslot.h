@@ -33,19 +33,19 @@ enum wasm_errcode {
 
     /* Traps: the run ended with a named trap. */
     WASM_TRAP_UNREACHABLE = 1100,
-    WASM_TRAP_OOB_MEMORY,       /* "out of bounds memory access" */
-    WASM_TRAP_OOB_TABLE,        /* "out of bounds table access" */
-    WASM_TRAP_DIV_ZERO,         /* "integer divide by zero" */
-    WASM_TRAP_INT_OVERFLOW,     /* "integer overflow" */
-    WASM_TRAP_BAD_CONVERSION,   /* "invalid conversion to integer" */
-    WASM_TRAP_UNDEFINED_ELEM,   /* "undefined element" */
-    WASM_TRAP_UNINIT_ELEM,      /* "uninitialized element" */
+    WASM_TRAP_OOB_MEMORY,        /* "out of bounds memory access" */
+    WASM_TRAP_OOB_TABLE,         /* "out of bounds table access" */
+    WASM_TRAP_DIV_ZERO,          /* "integer divide by zero" */
+    WASM_TRAP_INT_OVERFLOW,      /* "integer overflow" */
+    WASM_TRAP_BAD_CONVERSION,    /* "invalid conversion to integer" */
+    WASM_TRAP_UNDEFINED_ELEM,    /* "undefined element" */
+    WASM_TRAP_UNINIT_ELEM,       /* "uninitialized element" */
     WASM_TRAP_INDIRECT_MISMATCH, /* "indirect call type mismatch" */
-    WASM_TRAP_STACK_EXHAUSTED,  /* "call stack exhausted" */
-    WASM_TRAP_TIMEOUT,          /* the run's deadline passed or it was interrupted */
-    WASM_TRAP_UNALIGNED_ATOMIC, /* "unaligned atomic" */
-    WASM_TRAP_EXPECTED_SHARED,  /* "expected shared memory" (wait on an unshared memory) */
-    WASM_TRAP_HOST,             /* a host function reported a failure */
+    WASM_TRAP_STACK_EXHAUSTED,   /* "call stack exhausted" */
+    WASM_TRAP_TIMEOUT,           /* the run's deadline passed or it was interrupted */
+    WASM_TRAP_UNALIGNED_ATOMIC,  /* "unaligned atomic" */
+    WASM_TRAP_EXPECTED_SHARED,   /* "expected shared memory" (wait on an unshared memory) */
+    WASM_TRAP_HOST,              /* a host function reported a failure */
 };
 
 /* Name of any code this library returns (negative or positive). Never NULL. */
@@ -130,11 +130,11 @@ struct wasm_extern_desc {
     const char *name;   /* NUL-terminated; names may contain NUL, then use name_len */
     size_t module_len, name_len;
     enum wasm_externkind kind;
-    struct wasm_functype func;      /* WASM_EXTERN_FUNC */
-    enum wasm_valtype elem_type;    /* WASM_EXTERN_TABLE */
-    struct wasm_limits limits;      /* WASM_EXTERN_TABLE, WASM_EXTERN_MEMORY */
-    enum wasm_valtype global_type;  /* WASM_EXTERN_GLOBAL */
-    bool global_mutable;            /* WASM_EXTERN_GLOBAL */
+    struct wasm_functype func;     /* WASM_EXTERN_FUNC */
+    enum wasm_valtype elem_type;   /* WASM_EXTERN_TABLE */
+    struct wasm_limits limits;     /* WASM_EXTERN_TABLE, WASM_EXTERN_MEMORY */
+    enum wasm_valtype global_type; /* WASM_EXTERN_GLOBAL */
+    bool global_mutable;           /* WASM_EXTERN_GLOBAL */
 };
 
 /* Decode, validate and compile a binary module. The bytes are copied; the caller keeps
@@ -166,7 +166,9 @@ struct wasm_memory;
 #define WASM_PAGE_SIZE 65536u
 /* Every 33-bit effective address (32-bit base + 32-bit offset + access size) falls inside. */
 #define WASM_MEM_RESERVE ((size_t)1 << 33)
-#define WASM_MEM_GUARD ((size_t)1 << 16) /* one more page past the reservation, so 8-byte accesses at the very top fault */
+#define WASM_MEM_GUARD                                                                             \
+    ((size_t)1                                                                                     \
+     << 16) /* one more page past the reservation, so 8-byte accesses at the very top fault */
 
 /* A plain memory of `min` pages growing up to `max` pages (max <= 65536). shared=true makes
  * a memory usable by several threads (atomics, wait/notify) but still private to the process;
@@ -305,8 +307,8 @@ int wasm_instance_export(const struct wasm_instance *inst, const char *name, siz
 /* An execution context: the interpreter's value stack, call-depth limit, deadline and
  * interruption flag. One per thread that runs guest code; reusable across calls. */
 struct wasm_exec_options {
-    size_t stack_bytes;       /* value-stack size (default 1 MiB when 0) */
-    uint32_t max_call_depth;  /* nested calls before "call stack exhausted" (default 10000) */
+    size_t stack_bytes;      /* value-stack size (default 1 MiB when 0) */
+    uint32_t max_call_depth; /* nested calls before "call stack exhausted" (default 10000) */
 };
 
 struct wasm_exec *wasm_exec_new(const struct wasm_exec_options *opt, struct wasm_error *err);

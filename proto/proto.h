@@ -215,9 +215,10 @@ enum proto_err proto_request_parse_json(struct proto_request *req, const char *l
 
 /* The fast parser proto_request_parse tries first (proto_fast.c): a strict reader for the
  * common request shapes (only the fields id, op, module, export, instance, args and
- * deadline_ms; ASCII names without escapes; integer values) that fills *req exactly as proto_request_parse_json would and returns 1, or returns 0 with *req
- * zeroed for any line it does not take, valid or not (so every error comes from the jansson
- * parser). It does not check the line length. */
+ * deadline_ms; ASCII names without escapes; integer values) that fills *req exactly as
+ * proto_request_parse_json would and returns 1, or returns 0 with *req zeroed for any line it does
+ * not take, valid or not (so every error comes from the jansson parser). It does not check the line
+ * length. */
 int proto_request_parse_fast(struct proto_request *req, const char *line, size_t len);
 
 /* Build a request object (for the client and tests): {"id": id, "op": op}. id is borrowed
