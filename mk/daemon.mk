@@ -58,7 +58,7 @@ daemon_wasmslotd_SOURCES = \
 	daemon/stats.c daemon/stats.h \
 	daemon/modset.c daemon/modset.h \
 	daemon/worker.c daemon/worker.h \
-	daemon/conn.c daemon/conn.h \
+	daemon/conn.c daemon/conn.h daemon/conn_job.c daemon/conn_internal.h \
 	daemon/exec_pool.c daemon/exec_pool.h \
 	daemon/wasirun.c daemon/wasirun.h \
 	daemon/shm.c daemon/shm.h \
