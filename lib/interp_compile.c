@@ -93,6 +93,24 @@ pushed:
         interp__push(c, (uint8_t)c->ltypes[l], l);
 }
 
+/* The bulk memory and table instructions take three i32 operands (destination, source or
+ * value, length): pop them and emit op with their slots. Returns false in dead code, where
+ * nothing is emitted and the caller must not emit the op's immediates either. */
+static bool emit_bulk3(struct comp *c, enum interp_op op)
+{
+    struct ent n = interp__pop_t(c, WASM_I32);
+    struct ent b = interp__pop_t(c, WASM_I32);
+    struct ent a = interp__pop_t(c, WASM_I32);
+
+    if (interp__dead(c))
+        return false;
+    interp__emit_op(c, op);
+    interp__emit_slot(c, a.slot);
+    interp__emit_slot(c, b.slot);
+    interp__emit_slot(c, n.slot);
+    return true;
+}
+
 static void do_prefix_fc(struct comp *c)
 {
     uint32_t sub = interp__rd_u32(c);
@@ -108,14 +126,7 @@ static void do_prefix_fc(struct comp *c)
         interp__check_memory(c);
         interp__rd_zero(c);
         check_data(c, x);
-        n = interp__pop_t(c, WASM_I32);
-        b = interp__pop_t(c, WASM_I32);
-        a = interp__pop_t(c, WASM_I32);
-        if (!interp__dead(c)) {
-            interp__emit_op(c, IOP_MEMORY_INIT);
-            interp__emit_slot(c, a.slot);
-            interp__emit_slot(c, b.slot);
-            interp__emit_slot(c, n.slot);
+        if (emit_bulk3(c, IOP_MEMORY_INIT)) {
             interp__emit_u(c, x);
         }
         break;
@@ -131,28 +142,12 @@ static void do_prefix_fc(struct comp *c)
         interp__rd_zero(c);
         interp__rd_zero(c);
         interp__check_memory(c);
-        n = interp__pop_t(c, WASM_I32);
-        b = interp__pop_t(c, WASM_I32);
-        a = interp__pop_t(c, WASM_I32);
-        if (!interp__dead(c)) {
-            interp__emit_op(c, IOP_MEMORY_COPY);
-            interp__emit_slot(c, a.slot);
-            interp__emit_slot(c, b.slot);
-            interp__emit_slot(c, n.slot);
-        }
+        emit_bulk3(c, IOP_MEMORY_COPY);
         break;
     case 11: /* memory.fill */
         interp__rd_zero(c);
         interp__check_memory(c);
-        n = interp__pop_t(c, WASM_I32);
-        b = interp__pop_t(c, WASM_I32);
-        a = interp__pop_t(c, WASM_I32);
-        if (!interp__dead(c)) {
-            interp__emit_op(c, IOP_MEMORY_FILL);
-            interp__emit_slot(c, a.slot);
-            interp__emit_slot(c, b.slot);
-            interp__emit_slot(c, n.slot);
-        }
+        emit_bulk3(c, IOP_MEMORY_FILL);
         break;
     case 12: /* table.init elem table */
         x = interp__rd_u32(c);
@@ -160,14 +155,7 @@ static void do_prefix_fc(struct comp *c)
         check_elem(c, x);
         if (c->m->elems[x].type != c->m->tables[y].elem)
             interp__invalid(c, "type mismatch");
-        n = interp__pop_t(c, WASM_I32);
-        b = interp__pop_t(c, WASM_I32);
-        a = interp__pop_t(c, WASM_I32);
-        if (!interp__dead(c)) {
-            interp__emit_op(c, IOP_TABLE_INIT);
-            interp__emit_slot(c, a.slot);
-            interp__emit_slot(c, b.slot);
-            interp__emit_slot(c, n.slot);
+        if (emit_bulk3(c, IOP_TABLE_INIT)) {
             interp__emit_u(c, y);
             interp__emit_u(c, x);
         }
@@ -185,14 +173,7 @@ static void do_prefix_fc(struct comp *c)
         y = table_index(c, interp__rd_u32(c));
         if (c->m->tables[x].elem != c->m->tables[y].elem)
             interp__invalid(c, "type mismatch");
-        n = interp__pop_t(c, WASM_I32);
-        b = interp__pop_t(c, WASM_I32);
-        a = interp__pop_t(c, WASM_I32);
-        if (!interp__dead(c)) {
-            interp__emit_op(c, IOP_TABLE_COPY);
-            interp__emit_slot(c, a.slot);
-            interp__emit_slot(c, b.slot);
-            interp__emit_slot(c, n.slot);
+        if (emit_bulk3(c, IOP_TABLE_COPY)) {
             interp__emit_u(c, x);
             interp__emit_u(c, y);
         }
