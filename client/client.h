@@ -51,6 +51,9 @@ struct client_opts {
 };
 
 /* Commands; each returns an exit status. argv[0] is the command name. */
+/* Print "wasmslot: " and the formatted message on stderr, with a newline. */
+void client_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 int client_cmd_simple(const struct client_opts *o, int argc, char **argv);
 int client_cmd_session(const struct client_opts *o);
 int client_cmd_raw(const struct client_opts *o);

@@ -21,9 +21,7 @@ struct built {
     json_t *req;
 };
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
+void client_say(const char *fmt, ...)
 {
     va_list ap;
 
@@ -36,7 +34,7 @@ static void say(const char *fmt, ...)
 
 static int conn_failed(const char *what, int err)
 {
-    say("%s: %s", what, strerror(-err));
+    client_say("%s: %s", what, strerror(-err));
     return CLIENT_EXIT_CONN;
 }
 
@@ -294,7 +292,7 @@ static void print_stats_table(const json_t *stats)
 static int print_stats(const struct proto_reply *rep, enum stats_mode mode)
 {
     if (rep->stats == NULL) {
-        say("stats reply without \"stats\"");
+        client_say("stats reply without \"stats\"");
         return CLIENT_EXIT_ERROR;
     }
     if (mode == STATS_JSON) {
@@ -309,7 +307,7 @@ static int print_stats(const struct proto_reply *rep, enum stats_mode mode)
         char *text;
 
         if (proto_stats_from_json(rep->stats, &st) < 0) {
-            say("malformed stats in the reply");
+            client_say("malformed stats in the reply");
             return CLIENT_EXIT_ERROR;
         }
         text = proto_stats_render(st, PROTO_STATS_OPENMETRICS, NULL);
@@ -362,9 +360,9 @@ static int print_reply(const struct built *b, const struct proto_reply *rep)
 
     if (!rep->ok) {
         if (rep->error == PROTO_E_TRAP)
-            say("trap: %s (%s)", rep->trap != NULL ? rep->trap : "?", rep->message);
+            client_say("trap: %s (%s)", rep->trap != NULL ? rep->trap : "?", rep->message);
         else
-            say("%s: %s", rep->error_code, rep->message);
+            client_say("%s: %s", rep->error_code, rep->message);
         return failure_status(rep);
     }
     switch (b->op) {
@@ -404,7 +402,7 @@ int client_cmd_simple(const struct client_opts *o, int argc, char **argv)
 
     rc = build(o, argc, argv, &b, err, sizeof(err));
     if (rc < 0) {
-        say("%s", rc == -EINVAL ? err : strerror(-rc));
+        client_say("%s", rc == -EINVAL ? err : strerror(-rc));
         return CLIENT_EXIT_ERROR;
     }
     rc = client_connect(&c, o->socket, o->timeout_ms);
@@ -675,7 +673,7 @@ int client_cmd_raw(const struct client_opts *o)
     if (rc < 0)
         return conn_failed(o->socket, rc);
     if (got < sent) {
-        say("%llu of %llu replies received before the daemon closed", got, sent);
+        client_say("%llu of %llu replies received before the daemon closed", got, sent);
         return CLIENT_EXIT_CONN;
     }
     return CLIENT_EXIT_OK;

@@ -36,19 +36,6 @@ struct run_args {
     char **args;
 };
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("wasmslot: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 static bool is_env_opt(const char *s)
 {
     return strcmp(s, "-e") == 0 || strcmp(s, "--env") == 0 || strncmp(s, "--env=", 6) == 0;
@@ -86,7 +73,7 @@ static int parse(int argc, char **argv, struct run_args *ra)
     ra->module = argv[1];
     ra->env = calloc((size_t)argc, sizeof(*ra->env));
     if (ra->env == NULL) {
-        say("out of memory");
+        client_say("out of memory");
         return -EINVAL;
     }
     for (i = 2; i < argc; i++) {
@@ -102,20 +89,20 @@ static int parse(int argc, char **argv, struct run_args *ra)
         } else if (is_env_opt(argv[i])) {
             val = opt_value(argc, argv, &i, argv[i][1] == 'e' ? 2 : 5);
             if (val == NULL || strchr(val, '=') == NULL || val[0] == '=') {
-                say("usage: --env KEY=VALUE (got \"%s\")", val != NULL ? val : "");
+                client_say("usage: --env KEY=VALUE (got \"%s\")", val != NULL ? val : "");
                 return -EINVAL;
             }
             ra->env[ra->nenv++] = (char *)val;
         } else if (is_argv0_opt(argv[i])) {
             val = opt_value(argc, argv, &i, 7);
             if (val == NULL) {
-                say("usage: --argv0 NAME");
+                client_say("usage: --argv0 NAME");
                 return -EINVAL;
             }
             ra->argv0 = val;
         } else {
-            say("run: unexpected \"%s\" (the program's arguments go after --)", argv[i]);
-            say("usage: run MODULE [--env KEY=VALUE]... [--argv0 NAME] [-n] [-- ARG...]");
+            client_say("run: unexpected \"%s\" (the program's arguments go after --)", argv[i]);
+            client_say("usage: run MODULE [--env KEY=VALUE]... [--argv0 NAME] [-n] [-- ARG...]");
             return -EINVAL;
         }
     }
@@ -265,7 +252,7 @@ static int emit(const json_t *data, int fd, const char *name)
     if (data == NULL)
         return 0;
     if (proto_bytes_from_json(data, &bytes, &len) < 0) {
-        say("malformed %s in the reply", name);
+        client_say("malformed %s in the reply", name);
         return -EINVAL;
     }
     rc = write_all(fd, bytes, len);
@@ -283,19 +270,19 @@ static int outcome(const struct proto_reply *rep, const char *module, size_t lim
     if (rep->error == PROTO_E_TRAP) {
         const char *trap = rep->trap != NULL ? rep->trap : "?";
 
-        say("trap: %s (%s)", trap, rep->message);
+        client_say("trap: %s (%s)", trap, rep->message);
         return strcmp(trap, "timeout") == 0 ? RUN_EXIT_TIMEOUT : RUN_EXIT_TRAP;
     }
     if (rep->error == PROTO_E_LIMIT && rep->has_exit_code) {
-        say("output cut: %s (the program exited with %d)", rep->message, rep->exit_code);
+        client_say("output cut: %s (the program exited with %d)", rep->message, rep->exit_code);
         return RUN_EXIT_ERROR;
     }
     if (rep->error == PROTO_E_TOO_LARGE) {
-        say("%s: %s (standard input too large for module %s, limit %zu bytes)", rep->error_code,
-            rep->message, module, limit);
+        client_say("%s: %s (standard input too large for module %s, limit %zu bytes)",
+                   rep->error_code, rep->message, module, limit);
         return RUN_EXIT_ERROR;
     }
-    say("%s: %s", rep->error_code, rep->message);
+    client_say("%s: %s", rep->error_code, rep->message);
     return RUN_EXIT_ERROR;
 }
 
@@ -337,40 +324,42 @@ int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
         goto out;
     req = build(o, &ra);
     if (req == NULL) {
-        say("module name, arguments and environment must be valid UTF-8");
+        client_say("module name, arguments and environment must be valid UTF-8");
         goto out;
     }
     rc = client_connect(&c, o->socket, o->timeout_ms);
     if (rc < 0) {
-        say("%s: %s", o->socket, strerror(-rc));
+        client_say("%s: %s", o->socket, strerror(-rc));
         status = RUN_EXIT_CONN;
         goto out;
     }
     limit = request_limit(&c, ra.module);
     if (limit < 0) {
-        say("%s: %s", o->socket, strerror((int)-limit));
+        client_say("%s: %s", o->socket, strerror((int)-limit));
         status = RUN_EXIT_CONN;
         goto out;
     }
     if (!ra.no_stdin) {
         rc = read_stdin((size_t)limit, &in, &in_len);
         if (rc < 0) {
-            say("reading standard input: %s", strerror(-rc));
+            client_say("reading standard input: %s", strerror(-rc));
             goto out;
         }
     }
     size = set_stdin(req, in, in_len);
     if (size == (size_t)-1) {
-        say("out of memory");
+        client_say("out of memory");
         goto out;
     }
     if (in_len > (size_t)limit || size + RUN_ID_ROOM > (size_t)limit) {
         if (in_len > (size_t)limit)
-            say("standard input too large: over %lld bytes, and module %s takes requests of at "
+            client_say(
+                "standard input too large: over %lld bytes, and module %s takes requests of at "
                 "most %lld bytes (max_request_size)",
                 limit, ra.module, limit);
         else
-            say("standard input too large: %zu bytes make a request of %zu bytes, and module %s "
+            client_say(
+                "standard input too large: %zu bytes make a request of %zu bytes, and module %s "
                 "takes requests of at most %lld bytes (max_request_size)",
                 in_len, size + RUN_ID_ROOM, ra.module, limit);
         goto out;
@@ -378,7 +367,7 @@ int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
     rc = client_request(&c, req, &rep);
     req = NULL; /* consumed */
     if (rc < 0) {
-        say("%s: %s", o->socket, strerror(-rc));
+        client_say("%s: %s", o->socket, strerror(-rc));
         status = RUN_EXIT_CONN;
         goto out;
     }
