@@ -195,17 +195,26 @@ int wasm_memory_grow(struct wasm_memory *mem, uint32_t delta_pages, uint32_t *ol
 struct wasm_table;
 struct wasm_global;
 
+/* A table of min null entries of type elem (WASM_FUNCREF or WASM_EXTERNREF) that may grow to
+ * max when has_max, for a module to import. Returns NULL and fills err on failure. The caller
+ * holds one reference. */
 struct wasm_table *wasm_table_new(enum wasm_valtype elem, uint32_t min, uint32_t max, bool has_max,
                                   struct wasm_error *err);
+/* Drop a reference; the table is freed with the last one. Accepts NULL. */
 void wasm_table_unref(struct wasm_table *t);
+/* Current number of entries. */
 uint32_t wasm_table_size(const struct wasm_table *t);
 /* Take a reference to a table (e.g. one got from wasm_instance_export, to keep it after its
  * instance is freed); drop it with wasm_table_unref. Accepts NULL, returns t. */
 struct wasm_table *wasm_table_ref(struct wasm_table *t);
 
+/* A global of init's type and value, mutable or not, for a module to import. Returns NULL and
+ * fills err on failure. The caller holds one reference. */
 struct wasm_global *wasm_global_new(const struct wasm_value *init, bool mutable_,
                                     struct wasm_error *err);
+/* Drop a reference; the global is freed with the last one. Accepts NULL. */
 void wasm_global_unref(struct wasm_global *g);
+/* Read the global's current typed value into *out. */
 void wasm_global_get(const struct wasm_global *g, struct wasm_value *out);
 /* Take a reference to a global; drop it with wasm_global_unref. Accepts NULL, returns g. */
 struct wasm_global *wasm_global_ref(struct wasm_global *g);
@@ -311,7 +320,10 @@ struct wasm_exec_options {
     uint32_t max_call_depth; /* nested calls before "call stack exhausted" (default 10000) */
 };
 
+/* A new execution context (opt may be NULL for the defaults). Returns NULL and fills err on
+ * failure. */
 struct wasm_exec *wasm_exec_new(const struct wasm_exec_options *opt, struct wasm_error *err);
+/* Free an execution context that no call is using. Accepts NULL. */
 void wasm_exec_free(struct wasm_exec *ex);
 
 /* Absolute deadline in CLOCK_MONOTONIC nanoseconds for the next calls; 0 = none. The
