@@ -284,15 +284,21 @@ fail_exec:
     return NULL;
 }
 
-void exec_pool_submit(struct exec_pool *p, struct exec_job *job)
+/* Caller holds mu: append job to the FIFO queue. */
+static void do_enqueue(struct exec_pool *p, struct exec_job *job)
 {
     job->next = NULL;
-    pthread_mutex_lock(&p->mu);
     if (p->tail != NULL)
         p->tail->next = job;
     else
         p->head = job;
     p->tail = job;
+}
+
+void exec_pool_submit(struct exec_pool *p, struct exec_job *job)
+{
+    pthread_mutex_lock(&p->mu);
+    do_enqueue(p, job);
     /* No wake-up: jobs are submitted by the loop's callbacks (the leader runs the job when its
      * iteration ends) or by a job (its thread takes the next one when it finishes). */
     pthread_mutex_unlock(&p->mu);
@@ -370,13 +376,8 @@ void exec_pool_submit_wake(struct exec_pool *p, struct exec_job *job)
 {
     bool nobody;
 
-    job->next = NULL;
     pthread_mutex_lock(&p->mu);
-    if (p->tail != NULL)
-        p->tail->next = job;
-    else
-        p->head = job;
-    p->tail = job;
+    do_enqueue(p, job);
     nobody = p->idle == 0;
     do_wake(p);
     pthread_mutex_unlock(&p->mu);
