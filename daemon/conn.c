@@ -91,6 +91,32 @@ void conn__reply(struct conn *c, json_t *msg, enum proto_err code)
     free(line);
 }
 
+/* Consume the request bytes peeked so far from the socket (any thread; caller holds c->mu).
+ *
+ * Why requests are peeked: taking bytes off a Unix socket wakes every thread sleeping on the
+ * sending socket (unix_write_space), and a client blocked in read() for its reply is such a
+ * thread. Consumed on arrival, each request would wake its client for nothing while the
+ * daemon works on it; the client sleeps again, and is woken once more by the reply: two
+ * sleeps and wake-ups per request instead of one (socket-bench shows the client's context
+ * switches per request). Peeked first and consumed once the reply is out, the bytes leave
+ * when the reply's wake-up has already taken the client off the wait queue. */
+static void do_consume(struct conn *c)
+{
+    static _Thread_local char sink[16384];
+
+    while (c->unconsumed > 0) {
+        size_t want = c->unconsumed < sizeof(sink) ? c->unconsumed : sizeof(sink);
+        ssize_t n = recv(c->fd, sink, want, MSG_DONTWAIT);
+
+        if (n <= 0) {
+            /* Only a reset connection loses peeked bytes; its reader closes it. */
+            c->unconsumed = 0;
+            break;
+        }
+        c->unconsumed -= (size_t)n;
+    }
+}
+
 /* Send one complete reply line (any thread), counting its error code. */
 void conn__send_line(struct conn *c, const char *line, size_t len, enum proto_err code)
 {
@@ -121,6 +147,7 @@ void conn__send_line(struct conn *c, const char *line, size_t len, enum proto_er
                           evbuffer_get_length(c->out));
             }
         }
+        do_consume(c);
     }
     pthread_mutex_unlock(&c->mu);
 }
@@ -477,7 +504,19 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     /* Lines left from an earlier turn are served before anything more is read. */
     if (c->backlog)
         goto lines;
-    n = recv(fd, buf, sizeof(buf), 0);
+    if (c->peek) {
+        /* Bytes peeked before and still not consumed (their replies are not out yet, or
+         * there were none) go now; the peek offset starts after them either way. */
+        pthread_mutex_lock(&c->mu);
+        do_consume(c);
+        pthread_mutex_unlock(&c->mu);
+    }
+    n = recv(fd, buf, sizeof(buf), c->peek ? MSG_PEEK : 0);
+    if (n > 0 && c->peek) {
+        pthread_mutex_lock(&c->mu);
+        c->unconsumed += (size_t)n;
+        pthread_mutex_unlock(&c->mu);
+    }
 
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
@@ -678,6 +717,8 @@ struct conn *conn_new(struct worker *w, int fd)
     }
     c->w = w;
     c->fd = fd;
+    /* See do_consume(). Without a peek offset each peek would return the same bytes again. */
+    c->peek = setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){0}, sizeof(int)) == 0;
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->mu, NULL);
     c->fr = proto_framer_new(w->cfg->max_request_size);

@@ -61,6 +61,8 @@ struct conn {
     struct inst *insts;
     struct job *running;
     size_t reserved;         /* worst-case bytes of its WASI replies in flight */
+    bool peek;               /* requests are peeked (SO_PEEK_OFF) and consumed after a reply */
+    size_t unconsumed;       /* bytes peeked and not yet consumed from the socket */
     uint64_t last_active_ns; /* last request bytes read, reply bytes taken or run finished */
     struct event *idle_ev;   /* idle_timeout's timer (loop thread); NULL when there is none */
 

@@ -9,8 +9,9 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,40 +39,88 @@ void worker_conn_gone(struct worker *w)
         exec_pool_stop(w->exec);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
-{
-    struct worker *w = arg;
+static void accept_one(struct worker *w);
 
-    if (w->stopping) {
-        close(fd);
-        return;
-    }
-    conn_new(w, fd);
-}
-
+/* The accept pause or deferral is over: take a connection that is still waiting, whatever
+ * the siblings' loads, and listen again. */
 static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
 
-    if (!w->stopping)
-        evconnlistener_enable(w->listener);
+    w->accept_paused = false;
+    if (w->stopping)
+        return;
+    accept_one(w);
+    if (!w->accept_paused)
+        event_add(w->listen_ev, NULL);
 }
 
-static void on_accept_error(struct evconnlistener *l, void *arg)
+/* How long a worker leaves a new connection to a less loaded sibling before it takes the
+ * connection itself (see on_listen()). */
+#define ACCEPT_DEFER_US 1000
+
+/* Whether a sibling of this generation that is running serves fewer connections than w. */
+static bool sibling_less_loaded(const struct worker *w)
 {
-    struct worker *w = arg;
-    int e = EVUTIL_SOCKET_ERROR();
+    struct stats_shm *shm = w->args->shm;
+    unsigned n = stats_shm_nworkers(shm);
+    uint64_t mine = atomic_load_explicit(&w->st->connections_open, memory_order_relaxed);
+
+    for (unsigned i = 0; i < n; i++) {
+        const struct stats_worker *s = stats_shm_worker(shm, i);
+        if (i == w->args->index || atomic_load_explicit(&s->pid, memory_order_relaxed) == 0)
+            continue;
+        if (atomic_load_explicit(&s->connections_open, memory_order_relaxed) < mine)
+            return true;
+    }
+    return false;
+}
+
+/* Accept one pending connection, if there is one. */
+static void accept_one(struct worker *w)
+{
+    int fd = accept4(w->args->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     struct timeval pause = {0, ACCEPT_PAUSE_US};
 
+    if (fd >= 0) {
+        conn_new(w, fd);
+        return;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+        return; /* a sibling took it, or the client gave up */
     /* Out of descriptors or memory: the pending connection keeps the socket readable, so
      * accepting again at once would spin. Pause, log once per pause, then try again. */
-    log_warn("accept: %s; pausing accepts for %d ms", evutil_socket_error_to_string(e),
-             ACCEPT_PAUSE_US / 1000);
-    if (w->accept_ev == NULL)
-        w->accept_ev = evtimer_new(w->base, on_accept_resume, w);
-    if (w->accept_ev != NULL && evtimer_add(w->accept_ev, &pause) == 0)
-        evconnlistener_disable(l);
+    log_warn("accept: %s; pausing accepts for %d ms", strerror(errno), ACCEPT_PAUSE_US / 1000);
+    event_del(w->listen_ev);
+    w->accept_paused = true;
+    if (evtimer_add(w->accept_ev, &pause) < 0)
+        on_accept_resume(-1, 0, w);
+}
+
+/* The shared socket has a connection waiting (every worker is told).
+ *
+ * Every worker waits on the one socket, and the kernel does not share connections out: the
+ * first worker to wake takes whatever is pending, so eight clients that connect together
+ * could all land on one worker and leave the others idle (socket-bench saw 8/0 and 7/1
+ * splits). So each worker takes one connection at a time, and only while no running sibling
+ * has fewer open connections; a more loaded worker stands back and, should the connection
+ * still be waiting ACCEPT_DEFER_US later (its siblings are busy), takes it then. */
+static void on_listen(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    struct timeval defer = {0, ACCEPT_DEFER_US};
+
+    if (w->stopping)
+        return;
+    if (sibling_less_loaded(w)) {
+        event_del(w->listen_ev);
+        w->accept_paused = true;
+        if (evtimer_add(w->accept_ev, &defer) == 0)
+            return;
+        on_accept_resume(-1, 0, w);
+        return;
+    }
+    accept_one(w);
 }
 
 /* The grace period is over: close what is left; runs in flight are interrupted. */
@@ -95,7 +144,7 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
         return;
     w->stopping = true;
     /* Stop accepting: the next generation (or nobody, when stopping) takes new clients. */
-    evconnlistener_disable(w->listener);
+    event_del(w->listen_ev);
     if (w->nconns == 0) {
         exec_pool_stop(w->exec);
         return;
@@ -142,14 +191,15 @@ int worker_main(const struct worker_args *a)
         log_error("executor threads: %s", err);
         goto out;
     }
-    /* backlog 0: the master already listens on the socket. */
-    w.listener = evconnlistener_new(w.base, on_accept, &w, LEV_OPT_CLOSE_ON_EXEC, 0, a->listen_fd);
+    /* The master listens on the socket (non-blocking); workers accept on it. */
+    w.listen_ev = event_new(w.base, a->listen_fd, EV_READ | EV_PERSIST, on_listen, &w);
+    w.accept_ev = evtimer_new(w.base, on_accept_resume, &w);
     w.sigterm_ev = evsignal_new(w.base, SIGTERM, on_sigterm, &w);
-    if (w.listener == NULL || w.sigterm_ev == NULL || evsignal_add(w.sigterm_ev, NULL) < 0) {
+    if (w.listen_ev == NULL || w.accept_ev == NULL || w.sigterm_ev == NULL ||
+        event_add(w.listen_ev, NULL) < 0 || evsignal_add(w.sigterm_ev, NULL) < 0) {
         log_error("cannot set up the event loop");
         goto out;
     }
-    evconnlistener_set_error_cb(w.listener, on_accept_error);
     /* This thread joins the executor threads: whichever is free runs the event loop. */
     if (exec_pool_run(w.exec) < 0) {
         log_error("%s", exec_pool_stop_reason(w.exec));
@@ -164,8 +214,8 @@ out:
         conn_close(w.conns);
     /* Joining the executors lets interrupted runs end and release their slots. */
     exec_pool_free(w.exec);
-    if (w.listener != NULL)
-        evconnlistener_free(w.listener);
+    if (w.listen_ev != NULL)
+        event_free(w.listen_ev);
     if (w.sigterm_ev != NULL)
         event_free(w.sigterm_ev);
     if (w.grace_ev != NULL)

@@ -22,7 +22,6 @@ struct worker_args {
 };
 
 struct event_base;
-struct evconnlistener;
 struct event;
 struct exec_pool;
 struct conn;
@@ -36,13 +35,15 @@ struct worker {
     struct modset_pools *pools;
     struct exec_pool *exec;
     struct event_base *base;
-    struct evconnlistener *listener;
-    struct event *sigterm_ev, *grace_ev, *accept_ev;
+    struct event *listen_ev; /* the shared socket: a connection is waiting */
+    struct event *accept_ev; /* accepting again after a pause or a deferral */
+    struct event *sigterm_ev, *grace_ev;
     struct stats_worker *st;  /* this worker's shared counters */
     pthread_mutex_t stats_mu; /* serialises publications of pool samples */
     struct conn *conns;       /* loop thread only */
     unsigned nconns;          /* loop thread only */
     bool stopping;            /* loop thread only */
+    bool accept_paused;       /* loop thread only: listen_ev is off until accept_ev */
 };
 
 /* Publish pool mod's samples to the shared region (any thread). */

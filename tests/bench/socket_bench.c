@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -227,6 +228,7 @@ struct client {
     double *lat; /* seconds per request */
     pthread_barrier_t *go;
     double done_at;
+    long csw; /* context switches of the client thread while measured */
     bool failed;
 };
 
@@ -234,6 +236,7 @@ static void *client_main(void *arg)
 {
     struct client *c = arg;
     char buf[4096];
+    struct rusage ru0, ru1;
     int fd = connect_to(c->path);
 
     if (fd < 0) {
@@ -245,12 +248,15 @@ static void *client_main(void *arg)
     for (unsigned i = 0; i < 200 && !c->failed; i++)
         c->failed = round_trip(fd, buf, sizeof(buf)) < 0;
     pthread_barrier_wait(c->go);
+    getrusage(RUSAGE_THREAD, &ru0);
     for (unsigned i = 0; i < c->n && !c->failed; i++) {
         double t0 = now_s();
         c->failed = round_trip(fd, buf, sizeof(buf)) < 0;
         c->lat[i] = now_s() - t0;
     }
     c->done_at = now_s();
+    getrusage(RUSAGE_THREAD, &ru1);
+    c->csw = (ru1.ru_nvcsw - ru0.ru_nvcsw) + (ru1.ru_nivcsw - ru0.ru_nivcsw);
     close(fd);
     return NULL;
 }
@@ -273,6 +279,7 @@ static struct result measure(const char *name, const char *path, pid_t server, u
     pthread_barrier_t go;
     double *all = malloc(sizeof(double) * nclients * n);
     double start, end = 0, cpu0;
+    long csw = 0;
     struct result r;
 
     if (all == NULL) {
@@ -298,6 +305,7 @@ static struct result measure(const char *name, const char *path, pid_t server, u
         }
         if (cl[i].done_at > end)
             end = cl[i].done_at;
+        csw += cl[i].csw;
     }
     /* Warm-up requests ended before the barrier, so this is the measured requests' share. */
     r.cpu_us = (tree_cpu_s(server) - cpu0) * 1e6 / ((double)nclients * n);
@@ -307,8 +315,9 @@ static struct result measure(const char *name, const char *path, pid_t server, u
     r.p99_us = all[(size_t)nclients * n * 99 / 100] * 1e6;
     r.rps = (double)nclients * n / (end - start);
     printf("%-9s clients=%-2u requests=%-7u p50=%8.2fus p99=%8.2fus rps=%10.0f "
-           "server-cpu/req=%6.2fus\n",
-           name, nclients, nclients * n, r.p50_us, r.p99_us, r.rps, r.cpu_us);
+           "server-cpu/req=%6.2fus client-csw/req=%.2f\n",
+           name, nclients, nclients * n, r.p50_us, r.p99_us, r.rps, r.cpu_us,
+           (double)csw / ((double)nclients * n));
     fflush(stdout);
     free(all);
     return r;
@@ -393,6 +402,13 @@ int main(int argc, char **argv)
     }
     pp8 = measure("pingpong", echo_sock, echo, many, n / many > 1000 ? n / many : 1000);
     call8 = measure("call", daemon_sock, wsd, many, n / many > 1000 ? n / many : 1000);
+    if (ping_too) {
+        request = ping_request;
+        request_len = sizeof(ping_request) - 1;
+        measure("ping", daemon_sock, wsd, many, n / many > 1000 ? n / many : 1000);
+        request = call_request;
+        request_len = sizeof(call_request) - 1;
+    }
 
     kill(echo, SIGKILL);
     waitpid(echo, NULL, 0);
