@@ -50,6 +50,7 @@ static void conn_free(struct conn *c)
     if (c->out != NULL)
         evbuffer_free(c->out);
     proto_framer_free(c->fr);
+    free(c->spare_job);
     pthread_mutex_destroy(&c->mu);
     if (c->fd >= 0)
         close(c->fd);
@@ -60,16 +61,6 @@ void conn__unref(struct conn *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) == 1)
         conn_free(c);
-}
-
-/* The connection did something (loop thread): request bytes came in. */
-static void conn_touch(struct conn *c)
-{
-    if (c->idle_ev == NULL)
-        return;
-    pthread_mutex_lock(&c->mu);
-    c->last_active_ns = conn__mono_ns();
-    pthread_mutex_unlock(&c->mu);
 }
 
 /* Send one reply (any thread). Writes straight to the socket when nothing is queued, so a
@@ -327,12 +318,17 @@ static void op_modules(struct conn *c, const struct proto_request *req)
     conn__reply(c, proto_reply_modules(req->id, arr), PROTO_OK);
 }
 
+/* A job for req (loop thread; caller holds c->mu): the connection's spare one if it has it. */
 static struct job *job_new(struct conn *c, struct proto_request *req)
 {
-    struct job *j = calloc(1, sizeof(*j));
+    struct job *j = c->spare_job;
 
-    if (j == NULL)
+    if (j != NULL) {
+        c->spare_job = NULL;
+        memset(j, 0, sizeof(*j));
+    } else if ((j = calloc(1, sizeof(*j))) == NULL) {
         return NULL;
+    }
     j->ej.run = conn__job_run;
     j->c = c;
     j->req = *req; /* the job takes the parsed request over */
@@ -488,13 +484,21 @@ static void read_eof(struct conn *c)
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
+    /* Whichever thread leads the loop reads here; off the stack, which it would have to probe
+     * page by page on every call. */
+    static _Thread_local char buf[65536];
     struct conn *c = arg;
-    char buf[65536];
     ssize_t n;
     bool eof = false, paused;
 
+    /* Locks are taken as few times as the request path allows: each is two atomic
+     * operations, and a `call` crosses c->mu on several threads. */
     pthread_mutex_lock(&c->mu);
     paused = c->read_paused;
+    /* Bytes peeked before and still not consumed (their replies are not out yet, or there
+     * were none) go now; the peek offset starts after them either way. */
+    if (!paused && !c->backlog)
+        do_consume(c);
     pthread_mutex_unlock(&c->mu);
     if (paused) {
         /* on_write adds the event again once the client has read enough. */
@@ -504,24 +508,17 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     /* Lines left from an earlier turn are served before anything more is read. */
     if (c->backlog)
         goto lines;
-    if (c->peek) {
-        /* Bytes peeked before and still not consumed (their replies are not out yet, or
-         * there were none) go now; the peek offset starts after them either way. */
-        pthread_mutex_lock(&c->mu);
-        do_consume(c);
-        pthread_mutex_unlock(&c->mu);
-    }
     n = recv(fd, buf, sizeof(buf), c->peek ? MSG_PEEK : 0);
-    if (n > 0 && c->peek) {
+    if (n > 0 && (c->peek || c->idle_ev != NULL)) {
         pthread_mutex_lock(&c->mu);
-        c->unconsumed += (size_t)n;
+        if (c->peek)
+            c->unconsumed += (size_t)n;
+        if (c->idle_ev != NULL)
+            c->last_active_ns = conn__mono_ns();
         pthread_mutex_unlock(&c->mu);
     }
-
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
-    if (n > 0)
-        conn_touch(c);
     if (n < 0) {
         if (errno != ECONNRESET)
             log_debug("connection read: %s", strerror(errno));
@@ -557,6 +554,8 @@ lines:
          * the other connections of this worker are not stalled, and none while the client
          * leaves its replies unread, so they cannot pile up without bound: the rest wait in
          * the framer until on_write resumes reading. */
+        if (proto_framer_pending(c->fr) == 0)
+            break; /* the common case: the one line read has been served */
         pthread_mutex_lock(&c->mu);
         paused = c->read_paused || c->closed || reply_budget_pause(c);
         pthread_mutex_unlock(&c->mu);

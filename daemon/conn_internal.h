@@ -60,6 +60,7 @@ struct conn {
     unsigned ninstances; /* live instances plus instantiations under way */
     struct inst *insts;
     struct job *running;
+    struct job *spare_job;   /* a finished job kept for the next request */
     size_t reserved;         /* worst-case bytes of its WASI replies in flight */
     bool peek;               /* requests are peeked (SO_PEEK_OFF) and consumed after a reply */
     size_t unconsumed;       /* bytes peeked and not yet consumed from the socket */

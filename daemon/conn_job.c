@@ -26,7 +26,9 @@ static atomic_uint_fast64_t next_handle = 1;
 static void job_free(struct job *j)
 {
     struct conn *c = j->c;
+    bool keep;
 
+    proto_request_release(&j->req);
     pthread_mutex_lock(&c->mu);
     c->inflight--;
     if (c->inflight == 0)
@@ -35,9 +37,13 @@ static void job_free(struct job *j)
     /* A half-closed connection closes once its last reply is out: the loop thread does it. */
     if (c->read_eof && c->inflight == 0 && !c->closed)
         event_active(c->wev, EV_WRITE, 1);
+    /* The connection's next request reuses it: no calloc and free per request. */
+    keep = c->spare_job == NULL;
+    if (keep)
+        c->spare_job = j;
     pthread_mutex_unlock(&c->mu);
-    proto_request_release(&j->req);
-    free(j);
+    if (!keep)
+        free(j);
     conn__unref(c);
 }
 
@@ -171,7 +177,8 @@ static void call_release(struct job *j, struct modset_instance *mi)
 }
 
 /* `_start` of a WASI module: a command with argv, env, stdin, exit code and output. */
-static void run_command(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
+static void run_command(struct job *j, struct wasm_exec *ex, struct modset_instance *mi,
+                        bool listed)
 {
     struct worker *w = j->c->w;
     const struct modset_entry *e = &w->mods->e[mi->mod];
@@ -185,12 +192,15 @@ static void run_command(struct job *j, struct wasm_exec *ex, struct modset_insta
                           "_start takes no arguments (give the program argv instead)");
         return;
     }
-    if (!run_begin(j, ex))
-        return;
-    set_deadline(j, ex);
+    if (!listed) {
+        if (!run_begin(j, ex))
+            return;
+        set_deadline(j, ex);
+    }
     t0 = conn__mono_ns();
     msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code, &rc);
-    run_end(j);
+    if (!listed)
+        run_end(j);
     count_run(w, t0);
     call_release(j, mi);
     if (wasm_is_trap(rc))
@@ -198,21 +208,27 @@ static void run_command(struct job *j, struct wasm_exec *ex, struct modset_insta
     conn__reply(j->c, msg, code);
 }
 
-/* Instantiate j->mod on ex. Returns 0 with *mi filled, or replies the error itself. */
-static int instantiate_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
+/* Instantiate j->mod on ex. Returns 0 with *mi filled, or replies the error itself. A call
+ * has its whole run listed (run_begin) and its deadline set by the caller (listed); an
+ * instantiate lists just this. */
+static int instantiate_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi,
+                          bool listed)
 {
     struct worker *w = j->c->w;
     struct wasm_error err = {0};
     int rc;
 
-    if (!run_begin(j, ex))
-        return -ECANCELED;
-    /* The deadline covers the start function too. */
-    set_deadline(j, ex);
+    if (!listed) {
+        if (!run_begin(j, ex))
+            return -ECANCELED;
+        /* The deadline covers the start function too. */
+        set_deadline(j, ex);
+    }
     wasi_bind(w, j->mod, ex);
     rc = modset_instantiate(w->pools, j->mod, ex, mi, &err);
     wasm_exec_set_user(ex, NULL);
-    run_end(j);
+    if (!listed)
+        run_end(j);
     /* A call publishes once, after its release. */
     if (rc < 0 || j->req.op == PROTO_OP_INSTANTIATE)
         worker_publish_pool(w, j->mod);
@@ -273,8 +289,8 @@ static bool args_match(struct job *j, const struct wasm_functype *ft)
     return false;
 }
 
-/* Run the requested export on instance mi and reply. */
-static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
+/* Run the requested export on instance mi and reply; listed as for instantiate_on. */
+static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi, bool listed)
 {
     struct worker *w = j->c->w;
     struct wasm_value small[8], *results = small;
@@ -285,7 +301,7 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
 
     if (w->mods->e[mi->mod].wasi != NULL && j->req.export_len == 6 &&
         memcmp(j->req.export_name, "_start", 6) == 0) {
-        run_command(j, ex, mi);
+        run_command(j, ex, mi, listed);
         return;
     }
     if (wasm_instance_export(mi->inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
@@ -305,14 +321,17 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
             return;
         }
     }
-    if (!run_begin(j, ex))
-        goto done;
-    set_deadline(j, ex);
+    if (!listed) {
+        if (!run_begin(j, ex))
+            goto done;
+        set_deadline(j, ex);
+    }
     wasi_bind(w, mi->mod, ex);
     t0 = conn__mono_ns();
     rc = wasm_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
     wasm_exec_set_user(ex, NULL);
-    run_end(j);
+    if (!listed)
+        run_end(j);
     count_run(w, t0);
     call_release(j, mi);
     if (rc == 0) {
@@ -576,7 +595,7 @@ void conn__job_run(struct exec_job *ej, struct wasm_exec *ex)
             conn__reply_error(c, j->req.id, PROTO_E_INTERNAL, "out of memory");
             break;
         }
-        if (instantiate_on(j, ex, &in->mi) < 0) {
+        if (instantiate_on(j, ex, &in->mi, false) < 0) {
             pthread_mutex_lock(&c->mu);
             c->ninstances--;
             pthread_mutex_unlock(&c->mu);
@@ -606,10 +625,17 @@ void conn__job_run(struct exec_job *ej, struct wasm_exec *ex)
             call_threads(j, ex);
             break;
         }
-        if (instantiate_on(j, ex, &mi) < 0)
+        /* One listing and one deadline for the whole call, start function included. */
+        if (!run_begin(j, ex))
             break;
+        set_deadline(j, ex);
+        if (instantiate_on(j, ex, &mi, true) < 0) {
+            run_end(j);
+            break;
+        }
         atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
-        run_on(j, ex, &mi);
+        run_on(j, ex, &mi, true);
+        run_end(j);
         if (modset_release(c->w->pools, &mi) < 0)
             log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
                      c->w->mods->e[j->mod].cfg->name);
@@ -623,7 +649,7 @@ void conn__job_run(struct exec_job *ej, struct wasm_exec *ex)
         closed = c->closed;
         pthread_mutex_unlock(&c->mu);
         if (!closed)
-            run_on(j, ex, &in->mi);
+            run_on(j, ex, &in->mi, false);
         inst_job_done(c, in);
         break;
     }

@@ -26,6 +26,7 @@ struct stats_global {
 
 /* One generation's region: a block per worker plus the names of its pools. */
 struct stats_shm;
+struct stats_pool;
 
 /* Per-worker counters, written by that worker only (relaxed atomics: readers in other
  * processes add them up). */
@@ -68,7 +69,8 @@ struct stats_publisher {
     struct stats_shm *shm;
     unsigned worker;
     size_t pool;
-    uint32_t cursor; /* where the next sample is expected (they come in the same order) */
+    uint32_t cursor;          /* where the next sample is expected (they come in the same order) */
+    struct stats_pool *block; /* set by stats_publish_begin */
 };
 void stats_publish_begin(struct stats_publisher *pub);
 /* A stats_sink_fn: arg is the struct stats_publisher. */

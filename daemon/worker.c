@@ -57,7 +57,7 @@ static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
 
 /* How long a worker leaves a new connection to a less loaded sibling before it takes the
  * connection itself (see on_listen()). */
-#define ACCEPT_DEFER_US 1000
+#define ACCEPT_DEFER_US 5000
 
 /* Whether a sibling of this generation that is running serves fewer connections than w. */
 static bool sibling_less_loaded(const struct worker *w)

@@ -459,8 +459,9 @@ enum stats_kind {
 
 /* Receives statistics one sample at a time. Names are lower snake_case with the unit in the
  * name where there is one (e.g. "reset_discarded_bytes") and without a "_total" suffix: a
- * renderer adds that to counters for OpenMetrics. Called on the caller's thread, synchronously;
- * the name is only valid during the call. */
+ * renderer adds that to counters for OpenMetrics. Called on the caller's thread, synchronously.
+ * The name is a string constant (static storage, never rewritten), and one object passes the
+ * same names in the same order every time: a sink may recognise a sample by its pointer. */
 typedef void (*stats_sink_fn)(void *arg, const char *name, enum stats_kind kind, uint64_t value);
 
 /* ---------------------------------------------------------------- memory images and slot pools */

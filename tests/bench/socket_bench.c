@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define MAX_CLIENTS 64
+#define MAX_ROUNDS  100
 
 static const char ping_request[] = "{\"id\":1,\"op\":\"ping\"}\n";
 static const char call_request[] =
@@ -323,28 +324,43 @@ static struct result measure(const char *name, const char *path, pid_t server, u
     return r;
 }
 
+/* The median of v[0..n) (sorts v). */
+static double median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: socket-bench [-d WASMSLOTD] [-m ADD.WASM] [-n REQUESTS] [-c CLIENTS]\n"
-                    "                    [-w WORKERS] [-t EXECUTOR_THREADS] [-p]\n"
-                    "-p also measures `ping` through the daemon (its loop without guest code)\n"
-                    "defaults: -d daemon/wasmslotd -m etc/examples/add.wasm -n 20000 -c 8\n"
-                    "          -w 2 -t 2 (paths relative to the build directory)\n");
+                    "                    [-w WORKERS] [-t EXECUTOR_THREADS] [-r ROUNDS] [-p]\n"
+                    "-n requests per measurement, split over the rounds (at least 1000 per\n"
+                    "   client and round); -r rounds of floor and daemon measured back to back,\n"
+                    "   the ratios being their medians; -p also measures `ping` through the\n"
+                    "   daemon (its loop without guest code)\n"
+                    "defaults: -d daemon/wasmslotd -m etc/examples/add.wasm -n 100000 -c 8\n"
+                    "          -w 2 -t 2 -r 5 (paths relative to the build directory)\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     const char *daemon = "daemon/wasmslotd", *module = "etc/examples/add.wasm";
-    unsigned n = 20000, many = 8, workers = 2, threads = 2;
+    unsigned n = 100000, many = 8, workers = 2, threads = 2;
     char dir[] = "/tmp/socket-bench-XXXXXX", echo_sock[64], daemon_sock[64], absmod[4096];
-    struct result pp1, call1, pp8, call8;
+    double p50_1[MAX_ROUNDS], rps_1[MAX_ROUNDS], p50_8[MAX_ROUNDS], rps_8[MAX_ROUNDS];
+    double cpu_pp1[MAX_ROUNDS], cpu_call1[MAX_ROUNDS], cpu_pp8[MAX_ROUNDS], cpu_call8[MAX_ROUNDS];
+    unsigned rounds = 5, per1, per8;
     bool ping_too = false;
     pid_t echo, wsd;
     int opt;
 
-    while ((opt = getopt(argc, argv, "d:m:n:c:w:t:ph")) != -1) {
+    while ((opt = getopt(argc, argv, "d:m:n:c:w:t:r:ph")) != -1) {
         switch (opt) {
+        case 'r':
+            rounds = (unsigned)strtoul(optarg, NULL, 10);
+            break;
         case 'p':
             ping_too = true;
             break;
@@ -370,8 +386,12 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (n == 0 || many == 0 || many > MAX_CLIENTS || workers == 0 || threads == 0)
+    if (n == 0 || many == 0 || many > MAX_CLIENTS || workers == 0 || threads == 0 || rounds == 0 ||
+        rounds > MAX_ROUNDS)
         usage();
+    /* Each phase of a round: n / rounds requests in all, at least 1000 per client. */
+    per1 = n / rounds > 1000 ? n / rounds : 1000;
+    per8 = n / rounds / many > 1000 ? n / rounds / many : 1000;
     if (realpath(module, absmod) == NULL) {
         fprintf(stderr, "socket-bench: %s: %s (run from the build directory or use -m)\n", module,
                 strerror(errno));
@@ -386,28 +406,48 @@ int main(int argc, char **argv)
     snprintf(daemon_sock, sizeof(daemon_sock), "%s/wasmslotd.sock", dir);
     echo = start_echo(echo_sock);
     wsd = start_daemon(daemon, dir, daemon_sock, absmod, workers, threads);
-    printf("socket-bench: %u requests per client; wasmslotd with %u worker(s) x %u executor "
-           "thread(s); request %zu bytes, reply %zu bytes\n",
-           n, workers, threads, sizeof(call_request) - 1, sizeof(reply) - 1);
+    printf("socket-bench: %u round(s) of %u requests (1 client) and %u x %u (%u clients); "
+           "wasmslotd with %u worker(s) x %u executor thread(s); request %zu bytes, reply %zu "
+           "bytes\n",
+           rounds, per1, many, per8, many, workers, threads, sizeof(call_request) - 1,
+           sizeof(reply) - 1);
 
-    pp1 = measure("pingpong", echo_sock, echo, 1, n);
-    call1 = measure("call", daemon_sock, wsd, 1, n);
-    if (ping_too) {
-        /* The daemon's own floor: a request answered by the event loop, no guest code. */
-        request = ping_request;
-        request_len = sizeof(ping_request) - 1;
-        measure("ping", daemon_sock, wsd, 1, n);
-        request = call_request;
-        request_len = sizeof(call_request) - 1;
-    }
-    pp8 = measure("pingpong", echo_sock, echo, many, n / many > 1000 ? n / many : 1000);
-    call8 = measure("call", daemon_sock, wsd, many, n / many > 1000 ? n / many : 1000);
-    if (ping_too) {
-        request = ping_request;
-        request_len = sizeof(ping_request) - 1;
-        measure("ping", daemon_sock, wsd, many, n / many > 1000 ? n / many : 1000);
-        request = call_request;
-        request_len = sizeof(call_request) - 1;
+    /* The machines are shared and noisy: load from elsewhere moves both sides of a ratio
+     * only when it lasts across the pair. So the floor and the daemon are measured back to
+     * back in each round, and the ratios are the median over the rounds. */
+    for (unsigned r = 0; r < rounds; r++) {
+        struct result pp1, call1, pp8, call8;
+
+        printf("-- round %u\n", r + 1);
+        pp1 = measure("pingpong", echo_sock, echo, 1, per1);
+        call1 = measure("call", daemon_sock, wsd, 1, per1);
+        if (ping_too) {
+            /* The daemon's own floor: a request answered by the event loop, no guest code. */
+            request = ping_request;
+            request_len = sizeof(ping_request) - 1;
+            measure("ping", daemon_sock, wsd, 1, per1);
+            request = call_request;
+            request_len = sizeof(call_request) - 1;
+        }
+        pp8 = measure("pingpong", echo_sock, echo, many, per8);
+        call8 = measure("call", daemon_sock, wsd, many, per8);
+        if (ping_too) {
+            request = ping_request;
+            request_len = sizeof(ping_request) - 1;
+            measure("ping", daemon_sock, wsd, many, per8);
+            request = call_request;
+            request_len = sizeof(call_request) - 1;
+        }
+        p50_1[r] = call1.p50_us / pp1.p50_us;
+        rps_1[r] = call1.rps / pp1.rps;
+        p50_8[r] = call8.p50_us / pp8.p50_us;
+        rps_8[r] = call8.rps / pp8.rps;
+        cpu_pp1[r] = pp1.cpu_us;
+        cpu_call1[r] = call1.cpu_us;
+        cpu_pp8[r] = pp8.cpu_us;
+        cpu_call8[r] = call8.cpu_us;
+        printf("   round %u: 1 client p50=%.2f rps=%.2f; %u clients p50=%.2f rps=%.2f\n", r + 1,
+               p50_1[r], rps_1[r], many, p50_8[r], rps_8[r]);
     }
 
     kill(echo, SIGKILL);
@@ -423,12 +463,13 @@ int main(int argc, char **argv)
     }
     rmdir(dir);
 
-    printf("socket-bench: %u clients: call/pingpong p50=%.2f rps=%.2f\n", many,
-           call8.p50_us / pp8.p50_us, call8.rps / pp8.rps);
-    printf("socket-bench: server CPU per request: pingpong %.2fus, call %.2fus (1 client); "
-           "pingpong %.2fus, call %.2fus (%u clients)\n",
-           pp1.cpu_us, call1.cpu_us, pp8.cpu_us, call8.cpu_us, many);
-    printf("socket-bench: call/pingpong p50=%.2f rps=%.2f\n", call1.p50_us / pp1.p50_us,
-           call1.rps / pp1.rps);
+    printf("socket-bench: server CPU per request (medians): pingpong %.2fus, call %.2fus "
+           "(1 client); pingpong %.2fus, call %.2fus (%u clients)\n",
+           median(cpu_pp1, rounds), median(cpu_call1, rounds), median(cpu_pp8, rounds),
+           median(cpu_call8, rounds), many);
+    printf("socket-bench: %u clients: call/pingpong p50=%.2f rps=%.2f (medians of %u rounds)\n",
+           many, median(p50_8, rounds), median(rps_8, rounds), rounds);
+    printf("socket-bench: call/pingpong p50=%.2f rps=%.2f\n", median(p50_1, rounds),
+           median(rps_1, rounds));
     return 0;
 }
