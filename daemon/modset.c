@@ -260,6 +260,11 @@ int modset_release(struct modset_pools *mp, struct modset_instance *mi)
     return rc;
 }
 
+void modset_pool_values(struct modset_pools *mp, size_t mod, uint64_t out[POOL_STATS_SAMPLES])
+{
+    pool_stats_values(mp->pools[mod], out);
+}
+
 void modset_pool_stats(struct modset_pools *mp, size_t mod, stats_sink_fn sink, void *arg)
 {
     pool_stats(mp->pools[mod], sink, arg);

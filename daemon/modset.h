@@ -70,7 +70,12 @@ int modset_release(struct modset_pools *mp, struct modset_instance *mi);
 /* Count a run of module mod that ended with trap code rc in its pool's statistics. */
 void modset_count_trap(struct modset_pools *mp, size_t mod, int rc);
 
-/* Feed the samples of module mod's pool and image to sink. */
+/* Feed the samples of module mod's pool and image to sink: the pool's POOL_STATS_SAMPLES
+ * first, then the image's. */
 void modset_pool_stats(struct modset_pools *mp, size_t mod, stats_sink_fn sink, void *arg);
+
+/* The values of module mod's pool samples, in the order modset_pool_stats passes them (the
+ * image's do not change once loaded). */
+void modset_pool_values(struct modset_pools *mp, size_t mod, uint64_t out[POOL_STATS_SAMPLES]);
 
 #endif

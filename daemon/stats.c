@@ -147,6 +147,17 @@ void stats_publish_sample(void *arg, const char *name, enum stats_kind kind, uin
     pub->cursor = n + 1;
 }
 
+bool stats_publish_values(struct stats_publisher *pub, const uint64_t *values, uint32_t n)
+{
+    struct stats_pool *b = pub->block;
+
+    if (atomic_load_explicit(&b->n, memory_order_relaxed) < n)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        atomic_store_explicit(&b->s[i].value, values[i], memory_order_relaxed);
+    return true;
+}
+
 void stats_publish_end(struct stats_publisher *pub)
 {
     atomic_fetch_add(&pub->block->seq, 1);

@@ -76,6 +76,10 @@ void stats_publish_begin(struct stats_publisher *pub);
 /* A stats_sink_fn: arg is the struct stats_publisher. */
 void stats_publish_sample(void *arg, const char *name, enum stats_kind kind, uint64_t value);
 void stats_publish_end(struct stats_publisher *pub);
+/* Between begin and end: refresh the values of the first n samples of an earlier full
+ * publication (same names, same order) without naming them. False when there was none yet;
+ * then publish every sample with stats_publish_sample. */
+bool stats_publish_values(struct stats_publisher *pub, const uint64_t *values, uint32_t n);
 
 /* Walk everything: for each worker (index, pid) its counters and, per pool, a consistent
  * copy of its samples. The callbacks get the worker index, pool index / name. */

@@ -314,7 +314,30 @@ static uint64_t get(atomic_uint_fast64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-void pool_stats(struct pool *p, stats_sink_fn sink, void *arg)
+/* pool_stats' samples, in the order pool_stats_values fills them. */
+static const struct {
+    const char *name;
+    enum stats_kind kind;
+} pool_samples[POOL_STATS_SAMPLES] = {
+    {"slots", STATS_GAUGE},
+    {"slots_busy", STATS_GAUGE},
+    {"slots_free", STATS_GAUGE},
+    {"slots_warm", STATS_GAUGE},
+    {"slots_unknown", STATS_GAUGE},
+    {"instantiations", STATS_COUNTER},
+    {"warm_hits", STATS_COUNTER},
+    {"cold_maps", STATS_COUNTER},
+    {"wipes", STATS_COUNTER},
+    {"resets", STATS_COUNTER},
+    {"reset_failures", STATS_COUNTER},
+    {"reset_discarded_bytes", STATS_COUNTER},
+    {"grows", STATS_COUNTER},
+    {"traps", STATS_COUNTER},
+    {"timeouts", STATS_COUNTER},
+    {"exhaustions", STATS_COUNTER},
+};
+
+void pool_stats_values(struct pool *p, uint64_t out[POOL_STATS_SAMPLES])
 {
     uint32_t busy, fresh, warm, unknown;
 
@@ -325,20 +348,29 @@ void pool_stats(struct pool *p, stats_sink_fn sink, void *arg)
     warm = p->nwarm;
     unknown = p->nunknown;
     pthread_mutex_unlock(&p->lock);
-    sink(arg, "slots", STATS_GAUGE, p->nslots);
-    sink(arg, "slots_busy", STATS_GAUGE, busy);
-    sink(arg, "slots_free", STATS_GAUGE, fresh + warm + unknown);
-    sink(arg, "slots_warm", STATS_GAUGE, warm);
-    sink(arg, "slots_unknown", STATS_GAUGE, unknown);
-    sink(arg, "instantiations", STATS_COUNTER, get(&p->instantiations));
-    sink(arg, "warm_hits", STATS_COUNTER, get(&p->warm_hits));
-    sink(arg, "cold_maps", STATS_COUNTER, get(&p->cold_maps));
-    sink(arg, "wipes", STATS_COUNTER, get(&p->wipes));
-    sink(arg, "resets", STATS_COUNTER, get(&p->resets));
-    sink(arg, "reset_failures", STATS_COUNTER, get(&p->reset_failures));
-    sink(arg, "reset_discarded_bytes", STATS_COUNTER, get(&p->reset_discarded_bytes));
-    sink(arg, "grows", STATS_COUNTER, get(&p->grows));
-    sink(arg, "traps", STATS_COUNTER, get(&p->traps));
-    sink(arg, "timeouts", STATS_COUNTER, get(&p->timeouts));
-    sink(arg, "exhaustions", STATS_COUNTER, get(&p->exhaustions));
+    out[0] = p->nslots;
+    out[1] = busy;
+    out[2] = fresh + warm + unknown;
+    out[3] = warm;
+    out[4] = unknown;
+    out[5] = get(&p->instantiations);
+    out[6] = get(&p->warm_hits);
+    out[7] = get(&p->cold_maps);
+    out[8] = get(&p->wipes);
+    out[9] = get(&p->resets);
+    out[10] = get(&p->reset_failures);
+    out[11] = get(&p->reset_discarded_bytes);
+    out[12] = get(&p->grows);
+    out[13] = get(&p->traps);
+    out[14] = get(&p->timeouts);
+    out[15] = get(&p->exhaustions);
+}
+
+void pool_stats(struct pool *p, stats_sink_fn sink, void *arg)
+{
+    uint64_t v[POOL_STATS_SAMPLES];
+
+    pool_stats_values(p, v);
+    for (size_t i = 0; i < POOL_STATS_SAMPLES; i++)
+        sink(arg, pool_samples[i].name, pool_samples[i].kind, v[i]);
 }

@@ -569,6 +569,14 @@ void pool_count_trap(struct pool *p, int err);
  * served by a slot), "traps", "timeouts", "exhaustions" (acquires refused). Thread-safe. */
 void pool_stats(struct pool *p, stats_sink_fn sink, void *arg);
 
+/* Number of samples pool_stats passes. */
+#define POOL_STATS_SAMPLES 16
+
+/* The values pool_stats would pass, in the same order, without the names: for a publisher that
+ * has the names from an earlier pool_stats and refreshes the values after every request.
+ * Thread-safe. */
+void pool_stats_values(struct pool *p, uint64_t out[POOL_STATS_SAMPLES]);
+
 /* ---------------------------------------------------------------- shared memories */
 
 /*
