@@ -143,3 +143,14 @@ tests_check_interrupt_LDADD = $(CHECK_LDADD) -lm
 E2E_FIXTURES += tests/e2e/limits.wasm
 TESTS += tests/e2e/test_limits.py
 EXTRA_DIST += tests/e2e/test_limits.py
+
+# The request-parsing microbenchmark (tests/bench/parse_bench.c): proto_request_parse on the
+# everyday request lines. `make bench-parse` runs it; never part of `make check`. For the
+# instruction count: valgrind --tool=callgrind tests/bench/parse-bench 100000.
+noinst_PROGRAMS += tests/bench/parse-bench
+tests_bench_parse_bench_SOURCES = tests/bench/parse_bench.c
+tests_bench_parse_bench_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -O2
+tests_bench_parse_bench_LDADD = proto/libwasmslot_proto.a lib/libwasmslot.a $(JANSSON_LIBS) -lm
+bench-parse: tests/bench/parse-bench$(EXEEXT)
+	tests/bench/parse-bench$(EXEEXT)
+.PHONY: bench-parse

@@ -5,7 +5,6 @@
 
 #include "proto.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +14,57 @@
  * more than the whole rest of a `call`. This reader builds struct proto_request directly.
  * It is deliberately narrow: it accepts only what it can prove the jansson path accepts with
  * the very same result (only the fields id, op, module, export, instance, args and
- * deadline_ms; ASCII strings without escapes; integers of at most 18 digits; shallow nesting)
- * and answers "not mine" for anything else, valid or not. Every error
- * reply therefore still comes from the jansson path, with its exact codes and messages.
+ * deadline_ms; ASCII strings without escapes; integers of at most 18 digits; no containers
+ * but "args" and its typed values) and answers "not mine" for anything else, valid or not. Every
+ * error reply therefore still comes from the jansson path, with its exact codes and messages.
  */
 
-#define FP_MAX_DEPTH  8  /* deeper values go to the jansson path */
-#define FP_MAX_KEYS   24 /* keys per object checked for duplicates */
 #define FP_MAX_DIGITS 18 /* an integer of up to 18 digits always fits an int64 */
 #define FP_MAX_ARGS   64 /* typed values decoded on the stack */
+#define FP_MAX_OTHER  4  /* unknown keys of one typed value checked for duplicates */
 
-enum fp_kind { FP_STR, FP_INT, FP_TRUE, FP_FALSE, FP_NULL, FP_ARRAY, FP_OBJECT };
+/*
+ * How it stays cheap: one pass over the line, no recursion and no generic skipping. Only
+ * scalars are read as values; the one container it takes, "args", is decoded into typed values
+ * as it is met. Any other container, an unknown top-level key or a repeated one is "not mine"
+ * at once, so duplicates of the known keys are a bitmask. Known keys, ops and value types are
+ * matched as whole literals, closing quote included, so they are never scanned; other strings
+ * are scanned with a class table, one load per byte. Whitespace is looked for only where a
+ * token starts (fp_next), and every byte JSON gives meaning to is above ' ', so compact JSON
+ * costs one comparison there.
+ */
 
-/* One scanned value: strings point into the line (no escapes, so no copy is needed). */
+/* Everything the reader calls is inlined into proto_request_parse_fast, so the cursor stays in a
+ * register instead of being reloaded through a pointer around every token. */
+#define FP_INLINE static inline __attribute__((always_inline))
+
+enum { FP_C_STR = 1, FP_C_WS = 2 };
+#define S  FP_C_STR
+#define W  FP_C_WS
+#define SW (FP_C_STR | FP_C_WS)
+
+/* FP_C_STR: printable ASCII other than '"' and '\\' (0x20..0x7e), a string byte taken as is;
+ * FP_C_WS: JSON whitespace (space, tab, LF, CR). Bytes from 0x80 up are neither. */
+static const unsigned char fp_cls[256] = {
+    0,  0, 0, 0, 0, 0, 0, 0, 0, W, W, 0, 0, W, 0, 0, /* 0x00 */
+    0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    SW, S, 0, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x20 */
+    S,  S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x30 */
+    S,  S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x40 */
+    S,  S, S, S, S, S, S, S, S, S, S, S, 0, S, S, S, /* 0x50 */
+    S,  S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* 0x60 */
+    S,  S, S, S, S, S, S, S, S, S, S, S, S, S, S, 0, /* 0x70 */
+};
+#undef S
+#undef W
+#undef SW
+
+enum fp_kind { FP_STR, FP_INT, FP_TRUE, FP_FALSE, FP_NULL };
+
+/* One scanned scalar: strings point into the line (no escapes, so no copy is needed). */
 struct fp_val {
     enum fp_kind kind;
-    const char *s; /* FP_STR: the bytes between the quotes; FP_ARRAY/FP_OBJECT: the '[' / '{' */
+    const char *s; /* FP_STR: the bytes between the quotes */
     size_t n;
     int64_t i; /* FP_INT */
 };
@@ -39,47 +73,79 @@ struct fp {
     const char *p, *end;
 };
 
-static void fp_ws(struct fp *f)
+/* Skip whitespace at f->p; return the byte there, or -1 at the end of the line. */
+FP_INLINE int fp_next(struct fp *f)
 {
-    while (f->p < f->end && (*f->p == ' ' || *f->p == '\t' || *f->p == '\n' || *f->p == '\r'))
+    if (f->p < f->end && (unsigned char)*f->p > ' ')
+        return (unsigned char)*f->p;
+    while (f->p < f->end && (fp_cls[(unsigned char)*f->p] & FP_C_WS))
         f->p++;
+    return f->p < f->end ? (unsigned char)*f->p : -1;
 }
 
-/* At f->p (past whitespace), consume c. */
-static bool fp_eat(struct fp *f, char c)
+/* Consume c, after any whitespace. */
+FP_INLINE bool fp_eat(struct fp *f, char c)
 {
-    fp_ws(f);
-    if (f->p < f->end && *f->p == c) {
-        f->p++;
-        return true;
+    if (fp_next(f) != (unsigned char)c)
+        return false;
+    f->p++;
+    return true;
+}
+
+/* Consume the n bytes of lit (2 to 16, a constant once inlined) when the line continues with
+ * them. Two overlapping word loads each side, as libc's memcmp is a call for most lengths. */
+FP_INLINE bool fp_lit(struct fp *f, const char *lit, size_t n)
+{
+    uint64_t a, b, c, d;
+
+    if ((size_t)(f->end - f->p) < n)
+        return false;
+    if (n >= 8) {
+        memcpy(&a, f->p, 8);
+        memcpy(&b, lit, 8);
+        memcpy(&c, f->p + n - 8, 8);
+        memcpy(&d, lit + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t w[4];
+
+        memcpy(&w[0], f->p, 4);
+        memcpy(&w[1], lit, 4);
+        memcpy(&w[2], f->p + n - 4, 4);
+        memcpy(&w[3], lit + n - 4, 4);
+        a = w[0], b = w[1], c = w[2], d = w[3];
+    } else {
+        uint16_t w[4];
+
+        memcpy(&w[0], f->p, 2);
+        memcpy(&w[1], lit, 2);
+        memcpy(&w[2], f->p + n - 2, 2);
+        memcpy(&w[3], lit + n - 2, 2);
+        a = w[0], b = w[1], c = w[2], d = w[3];
     }
-    return false;
+    if (a != b || c != d)
+        return false;
+    f->p += n;
+    return true;
 }
+#define FP_LIT(f, lit) fp_lit((f), (lit), sizeof(lit) - 1)
 
-/* A string of printable ASCII without escapes; anything else is "not mine". */
-static int fp_string(struct fp *f, const char **s, size_t *n)
+/* A string of printable ASCII without escapes, its '"' at f->p; anything else is "not mine". */
+FP_INLINE int fp_string(struct fp *f, const char **s, size_t *n)
 {
-    const char *q;
+    const char *q = f->p + 1, *end = f->end;
 
-    if (f->p >= f->end || *f->p != '"')
-        return -1;
-    q = ++f->p;
-    while (q < f->end && *q != '"') {
-        unsigned char ch = (unsigned char)*q;
-        if (ch < 0x20 || ch > 0x7e || ch == '\\')
-            return -1;
+    while (q < end && (fp_cls[(unsigned char)*q] & FP_C_STR))
         q++;
-    }
-    if (q >= f->end)
+    if (q >= end || *q != '"')
         return -1;
-    *s = f->p;
-    *n = (size_t)(q - f->p);
+    *s = f->p + 1;
+    *n = (size_t)(q - *s);
     f->p = q + 1;
     return 0;
 }
 
-/* An integer literal as JSON writes it; a fraction or exponent (a real) is not mine. */
-static int fp_int(struct fp *f, int64_t *out)
+/* An integer literal as JSON writes it, at f->p; a fraction or exponent (a real) is not mine. */
+FP_INLINE int fp_int(struct fp *f, int64_t *out)
 {
     const char *q = f->p;
     bool neg = false;
@@ -110,167 +176,131 @@ static int fp_int(struct fp *f, int64_t *out)
     return 0;
 }
 
-static int fp_literal(struct fp *f, const char *word, size_t n)
+/* A scalar, after any whitespace; a container is not mine. */
+FP_INLINE int fp_scalar(struct fp *f, struct fp_val *v)
 {
-    if ((size_t)(f->end - f->p) < n || memcmp(f->p, word, n) != 0)
-        return -1;
-    f->p += n;
-    return 0;
-}
-
-static int fp_value(struct fp *f, struct fp_val *v, int depth);
-
-/* Remember key (s, n) of an object; a repeated key makes the line bad_json, which is the
- * jansson path's to say, as is an object with more keys than we track. */
-static int fp_key_seen(const char **keys, size_t *klen, unsigned *nkeys, const char *s, size_t n)
-{
-    for (unsigned i = 0; i < *nkeys; i++)
-        if (klen[i] == n && memcmp(keys[i], s, n) == 0)
-            return -1;
-    if (*nkeys >= FP_MAX_KEYS)
-        return -1;
-    keys[*nkeys] = s;
-    klen[*nkeys] = n;
-    (*nkeys)++;
-    return 0;
-}
-
-/* Skip an array or object whose opening bracket is at f->p, checking it strictly. */
-static int fp_container(struct fp *f, int depth)
-{
-    bool obj = *f->p == '{';
-    const char *keys[FP_MAX_KEYS];
-    size_t klen[FP_MAX_KEYS];
-    unsigned nkeys = 0;
-    struct fp_val v;
-
-    if (depth >= FP_MAX_DEPTH)
-        return -1;
-    f->p++;
-    if (fp_eat(f, obj ? '}' : ']'))
-        return 0;
-    for (;;) {
-        if (obj) {
-            const char *s;
-            size_t n;
-
-            fp_ws(f);
-            if (fp_string(f, &s, &n) < 0 || fp_key_seen(keys, klen, &nkeys, s, n) < 0 ||
-                !fp_eat(f, ':'))
-                return -1;
-        }
-        if (fp_value(f, &v, depth + 1) < 0)
-            return -1;
-        if (fp_eat(f, ','))
-            continue;
-        return fp_eat(f, obj ? '}' : ']') ? 0 : -1;
-    }
-}
-
-/* Any value; containers are checked and skipped (v->s marks where they start). */
-static int fp_value(struct fp *f, struct fp_val *v, int depth)
-{
-    fp_ws(f);
-    if (f->p >= f->end)
-        return -1;
-    v->s = f->p;
-    switch (*f->p) {
+    switch (fp_next(f)) {
     case '"':
         v->kind = FP_STR;
         return fp_string(f, &v->s, &v->n);
-    case '{':
-        v->kind = FP_OBJECT;
-        return fp_container(f, depth);
-    case '[':
-        v->kind = FP_ARRAY;
-        return fp_container(f, depth);
     case 't':
         v->kind = FP_TRUE;
-        return fp_literal(f, "true", 4);
+        return FP_LIT(f, "true") ? 0 : -1;
     case 'f':
         v->kind = FP_FALSE;
-        return fp_literal(f, "false", 5);
+        return FP_LIT(f, "false") ? 0 : -1;
     case 'n':
         v->kind = FP_NULL;
-        return fp_literal(f, "null", 4);
+        return FP_LIT(f, "null") ? 0 : -1;
     default:
         v->kind = FP_INT;
         return fp_int(f, &v->i);
     }
 }
 
-static bool fp_is(const struct fp_val *v, const char *s)
+/* The value type of a typed value, "i32" and the like, after any whitespace. */
+FP_INLINE int fp_valtype(struct fp *f, enum wasm_valtype *t)
 {
-    size_t n = strlen(s);
-    return v->kind == FP_STR && v->n == n && memcmp(v->s, s, n) == 0;
+    if (fp_next(f) != '"')
+        return -1;
+    if (FP_LIT(f, "\"i32\""))
+        *t = WASM_I32;
+    else if (FP_LIT(f, "\"i64\""))
+        *t = WASM_I64;
+    else if (FP_LIT(f, "\"f32\""))
+        *t = WASM_F32;
+    else if (FP_LIT(f, "\"f64\""))
+        *t = WASM_F64;
+    else
+        return -1; /* v128, reference types, escapes: the jansson path says what they are */
+    return 0;
 }
 
-/* One typed value {"type": "i32", "value": 42} with an integer value, converted exactly as
- * proto_value_from_json converts it. */
-static int fp_typed(struct fp *f, struct wasm_value *out)
+/* One typed value {"type": "i32", "value": 42} with an integer value, after any whitespace,
+ * converted exactly as proto_value_from_json converts it. Other keys with scalar values are
+ * allowed, as the jansson path ignores them; a repeated key is bad_json, the jansson path's to
+ * say. */
+FP_INLINE int fp_typed(struct fp *f, struct wasm_value *out)
 {
-    const char *keys[FP_MAX_KEYS];
-    size_t klen[FP_MAX_KEYS];
-    unsigned nkeys = 0;
-    struct fp_val type = {.kind = FP_NULL}, val = {.kind = FP_NULL}, v;
-    bool has_type = false, has_val = false;
+    const char *other[FP_MAX_OTHER];
+    size_t olen[FP_MAX_OTHER];
+    unsigned nother = 0, seen = 0;
+    enum wasm_valtype type = WASM_I32;
+    int64_t i = 0;
     double d;
     float fl;
 
     if (!fp_eat(f, '{'))
         return -1;
-    if (fp_eat(f, '}'))
-        return -1;
     for (;;) {
-        const char *s;
-        size_t n;
+        int c;
 
-        fp_ws(f);
-        if (fp_string(f, &s, &n) < 0 || fp_key_seen(keys, klen, &nkeys, s, n) < 0 ||
-            !fp_eat(f, ':') || fp_value(f, &v, 3) < 0)
+        /* A key ("{}" is not a typed value: the jansson path's to say so). */
+        if (fp_next(f) != '"')
             return -1;
-        if (n == 4 && memcmp(s, "type", 4) == 0) {
-            type = v;
-            has_type = true;
-        } else if (n == 5 && memcmp(s, "value", 5) == 0) {
-            val = v;
-            has_val = true;
+        if (FP_LIT(f, "\"type\"")) {
+            if ((seen & 1u) != 0 || !fp_eat(f, ':') || fp_valtype(f, &type) < 0)
+                return -1;
+            seen |= 1u;
+        } else if (FP_LIT(f, "\"value\"")) {
+            if ((seen & 2u) != 0 || !fp_eat(f, ':') || fp_next(f) < 0 || fp_int(f, &i) < 0)
+                return -1;
+            seen |= 2u;
+        } else {
+            /* Rare: a short list is enough. */
+            struct fp_val v;
+            const char *k;
+            size_t n;
+
+            if (fp_string(f, &k, &n) < 0)
+                return -1;
+            for (unsigned j = 0; j < nother; j++)
+                if (olen[j] == n && memcmp(other[j], k, n) == 0)
+                    return -1;
+            if (nother >= FP_MAX_OTHER || !fp_eat(f, ':') || fp_scalar(f, &v) < 0)
+                return -1;
+            other[nother] = k;
+            olen[nother++] = n;
         }
-        if (fp_eat(f, ','))
-            continue;
-        if (!fp_eat(f, '}'))
+        c = fp_next(f);
+        if (c != ',' && c != '}')
             return -1;
-        break;
+        f->p++;
+        if (c == '}')
+            break;
     }
-    if (!has_type || !has_val || val.kind != FP_INT)
+    if (seen != 3u)
         return -1;
     memset(out, 0, sizeof(*out));
-    if (fp_is(&type, "i32")) {
-        if (val.i < INT32_MIN || val.i > (int64_t)UINT32_MAX)
+    out->type = type;
+    switch (type) {
+    case WASM_I32:
+        if (i < INT32_MIN || i > (int64_t)UINT32_MAX)
             return -1;
-        out->type = WASM_I32;
-        out->of.i32 = (uint32_t)((uint64_t)val.i & UINT32_MAX);
-    } else if (fp_is(&type, "i64")) {
-        out->type = WASM_I64;
-        out->of.i64 = (uint64_t)val.i;
-    } else if (fp_is(&type, "f32")) {
+        out->of.i32 = (uint32_t)((uint64_t)i & UINT32_MAX);
+        break;
+    case WASM_I64:
+        out->of.i64 = (uint64_t)i;
+        break;
+    case WASM_F32:
         /* Through double, as the jansson path does: the same rounding. */
-        d = (double)val.i;
+        d = (double)i;
         fl = (float)d;
-        out->type = WASM_F32;
         memcpy(&out->of.f32, &fl, sizeof(fl));
-    } else if (fp_is(&type, "f64")) {
-        d = (double)val.i;
-        out->type = WASM_F64;
+        break;
+    case WASM_F64:
+        d = (double)i;
         memcpy(&out->of.f64, &d, sizeof(d));
-    } else {
+        break;
+    default:
         return -1;
     }
     return 0;
 }
 
-/* The "args" array, its '[' at f->p. */
-static int fp_args(struct fp *f, struct wasm_value *vals, uint32_t *n)
+/* The "args" array, after any whitespace, decoded as it is read (whatever the op: an array
+ * that is not all typed integer values sends even a ping away, which costs only speed). */
+FP_INLINE int fp_args(struct fp *f, struct wasm_value *vals, uint32_t *n)
 {
     *n = 0;
     if (!fp_eat(f, '['))
@@ -278,69 +308,117 @@ static int fp_args(struct fp *f, struct wasm_value *vals, uint32_t *n)
     if (fp_eat(f, ']'))
         return 0;
     for (;;) {
+        int c;
+
         if (*n >= FP_MAX_ARGS || fp_typed(f, &vals[*n]) < 0)
             return -1;
         (*n)++;
-        if (fp_eat(f, ','))
-            continue;
-        return fp_eat(f, ']') ? 0 : -1;
+        c = fp_next(f);
+        if (c != ',' && c != ']')
+            return -1;
+        f->p++;
+        if (c == ']')
+            return 0;
     }
 }
 
 /* A name field as get_name() in proto.c accepts it (ASCII here, so no NUL inside). */
-static bool fp_name_ok(const struct fp_val *v)
+FP_INLINE bool fp_name_ok(const struct fp_val *v)
 {
     return v->kind == FP_STR && v->n > 0 && v->n < PROTO_NAME_MAX;
 }
 
-/* The request's known top-level fields, as scanned. */
+/* The request's known top-level fields: their slots in struct fp_req, and 1 << slot is their
+ * bit in its seen mask. op and args have no fp_val: they are decoded where they are met. */
+enum { FP_ID, FP_MODULE, FP_EXPORT, FP_INSTANCE, FP_DEADLINE, FP_OP, FP_ARGS, FP_NONE };
+#define FP_F_ID       (1u << FP_ID)
+#define FP_F_MODULE   (1u << FP_MODULE)
+#define FP_F_EXPORT   (1u << FP_EXPORT)
+#define FP_F_INSTANCE (1u << FP_INSTANCE)
+#define FP_F_DEADLINE (1u << FP_DEADLINE)
+#define FP_F_OP       (1u << FP_OP)
+
+/* The request's known top-level fields, as scanned (valid when their bit is in seen). */
 struct fp_req {
-    struct fp_val id, op, module, export_, instance, deadline;
-    bool has_id, has_op, has_module, has_export, has_instance, has_deadline, has_args;
-    const char *args; /* the '[' of "args" */
+    struct fp_val v[FP_OP];
+    unsigned seen;
 };
 
-/* Record one top-level field; fields the fast lane does not handle send the line away. */
-static int fp_field(struct fp_req *r, const char *k, size_t n, const struct fp_val *v)
+/* The top-level key at f->p (its '"'), consumed with its closing quote: its slot, or FP_NONE
+ * for any key the fast lane does not take. Those go to the jansson path: the stats "format",
+ * the WASI fields, "threads", fields added later, and fields the protocol says to ignore (a
+ * field the fast lane skipped but the jansson path reads would silently change a request), as
+ * do keys with escapes. */
+FP_INLINE unsigned fp_field(struct fp *f)
 {
-#define KEY(s) (n == sizeof(s) - 1 && memcmp(k, s, sizeof(s) - 1) == 0)
-    if (KEY("id")) {
-        r->id = *v;
-        r->has_id = true;
-    } else if (KEY("op")) {
-        r->op = *v;
-        r->has_op = true;
-    } else if (KEY("module")) {
-        r->module = *v;
-        r->has_module = true;
-    } else if (KEY("export")) {
-        r->export_ = *v;
-        r->has_export = true;
-    } else if (KEY("instance")) {
-        r->instance = *v;
-        r->has_instance = true;
-    } else if (KEY("deadline_ms")) {
-        r->deadline = *v;
-        r->has_deadline = true;
-    } else if (KEY("args")) {
-        if (v->kind != FP_ARRAY)
-            return -1;
-        r->args = v->s;
-        r->has_args = true;
-    } else {
-        /* Any other field goes to the jansson path: the stats "format", the WASI fields,
-         * "threads", fields added later, and fields the protocol says to ignore. A field the
-         * fast lane skipped but the jansson path reads would silently change a request. */
-        return -1;
+    if (f->end - f->p < 4)
+        return FP_NONE;
+    switch (f->p[1]) {
+    case 'i':
+        return FP_LIT(f, "\"id\"") ? FP_ID : FP_LIT(f, "\"instance\"") ? FP_INSTANCE : FP_NONE;
+    case 'o':
+        return FP_LIT(f, "\"op\"") ? FP_OP : FP_NONE;
+    case 'm':
+        return FP_LIT(f, "\"module\"") ? FP_MODULE : FP_NONE;
+    case 'e':
+        return FP_LIT(f, "\"export\"") ? FP_EXPORT : FP_NONE;
+    case 'a':
+        return FP_LIT(f, "\"args\"") ? FP_ARGS : FP_NONE;
+    case 'd':
+        return FP_LIT(f, "\"deadline_ms\"") ? FP_DEADLINE : FP_NONE;
+    default:
+        return FP_NONE;
     }
-#undef KEY
-    return 0;
 }
 
-static int fp_instance(struct proto_request *req, const struct fp_val *v)
+/* The op, after any whitespace: a string naming one exactly as proto_op_name() spells it
+ * (check_proto_fast tries each). Anything else is unknown_op or bad_field: not mine. */
+FP_INLINE int fp_op(struct fp *f, enum proto_op *op)
+{
+    if (fp_next(f) != '"' || f->end - f->p < 2)
+        return -1;
+    switch (f->p[1]) {
+    case 'c':
+        *op = PROTO_OP_CALL;
+        return FP_LIT(f, "\"call\"") ? 0 : -1;
+    case 'p':
+        *op = PROTO_OP_PING;
+        return FP_LIT(f, "\"ping\"") ? 0 : -1;
+    case 'r':
+        *op = PROTO_OP_RUN;
+        return FP_LIT(f, "\"run\"") ? 0 : -1;
+    case 'i':
+        *op = PROTO_OP_INSTANTIATE;
+        return FP_LIT(f, "\"instantiate\"") ? 0 : -1;
+    case 't':
+        *op = PROTO_OP_TERMINATE;
+        return FP_LIT(f, "\"terminate\"") ? 0 : -1;
+    case 's':
+        *op = PROTO_OP_STATS;
+        return FP_LIT(f, "\"stats\"") ? 0 : -1;
+    case 'm':
+        *op = PROTO_OP_MODULES;
+        return FP_LIT(f, "\"modules\"") ? 0 : -1;
+    default:
+        return -1;
+    }
+}
+
+FP_INLINE int fp_instance(struct proto_request *req, const struct fp_val *v)
 {
     if (v->kind == FP_INT && v->i >= 0) {
-        snprintf(req->instance, sizeof(req->instance), "%" PRId64, v->i);
+        /* "%" PRId64 of a non-negative number, without snprintf's cost. */
+        char tmp[24];
+        size_t n = 0, o = 0;
+        uint64_t m = (uint64_t)v->i;
+
+        do {
+            tmp[n++] = (char)('0' + m % 10);
+            m /= 10;
+        } while (m != 0);
+        while (n > 0)
+            req->instance[o++] = tmp[--n];
+        req->instance[o] = '\0';
         return 0;
     }
     if (v->kind == FP_STR && v->n > 0 && v->n < sizeof(req->instance)) {
@@ -364,25 +442,8 @@ static json_t *fp_id_json(const struct fp_val *v)
         return json_false();
     case FP_NULL:
         return json_null();
-    case FP_ARRAY:
-    case FP_OBJECT:
-        break;
     }
     return NULL;
-}
-
-static bool fp_op(const struct fp_val *v, enum proto_op *op)
-{
-    if (v->kind != FP_STR)
-        return false;
-    for (int o = PROTO_OP_PING; o <= PROTO_OP_MODULES; o++) {
-        const char *name = proto_op_name((enum proto_op)o);
-        if (strlen(name) == v->n && memcmp(name, v->s, v->n) == 0) {
-            *op = (enum proto_op)o;
-            return true;
-        }
-    }
-    return false;
 }
 
 int proto_request_parse_fast(struct proto_request *req, const char *line, size_t len)
@@ -390,77 +451,88 @@ int proto_request_parse_fast(struct proto_request *req, const char *line, size_t
     struct fp f = {.p = line, .end = line + len};
     struct fp_req r;
     struct wasm_value vals[FP_MAX_ARGS];
-    const char *keys[FP_MAX_KEYS];
-    size_t klen[FP_MAX_KEYS], need = 0, off;
-    unsigned nkeys = 0;
+    size_t need = 0, off;
     uint32_t nargs = 0;
+    enum proto_op op = PROTO_OP_PING;
     bool names;
     char *buf = NULL;
 
     memset(req, 0, sizeof(*req));
-    memset(&r, 0, sizeof(r));
-    if (!fp_eat(&f, '{') || fp_eat(&f, '}'))
+    r.seen = 0;
+    if (!fp_eat(&f, '{'))
         return 0;
     for (;;) {
-        struct fp_val v;
-        const char *k;
-        size_t n;
+        unsigned slot;
+        int rc, c;
 
-        fp_ws(&f);
-        if (fp_string(&f, &k, &n) < 0 || fp_key_seen(keys, klen, &nkeys, k, n) < 0 ||
-            !fp_eat(&f, ':') || fp_value(&f, &v, 1) < 0 || fp_field(&r, k, n, &v) < 0)
+        /* A key ("{}" has no op: the jansson path's to say so). */
+        if (fp_next(&f) != '"')
             return 0;
-        if (fp_eat(&f, ','))
-            continue;
-        if (!fp_eat(&f, '}'))
+        slot = fp_field(&f);
+        /* An unknown key, or a repeated one (bad_json): the jansson path's. */
+        if (slot == FP_NONE || (r.seen & (1u << slot)) != 0 || !fp_eat(&f, ':'))
             return 0;
-        break;
+        r.seen |= 1u << slot;
+        if (slot == FP_OP)
+            rc = fp_op(&f, &op);
+        else if (slot == FP_ARGS)
+            rc = fp_args(&f, vals, &nargs);
+        else
+            rc = fp_scalar(&f, &r.v[slot]);
+        if (rc < 0)
+            return 0;
+        c = fp_next(&f);
+        if (c != ',' && c != '}')
+            return 0;
+        f.p++;
+        if (c == '}')
+            break;
     }
-    fp_ws(&f);
-    if (f.p != f.end)
+    if (fp_next(&f) != -1)
         return 0; /* trailing bytes: bad_json, the jansson path's to say */
 
-    /* The line is valid JSON; now the checks of proto_request_parse, in the same order. */
-    if (!r.has_op || !fp_op(&r.op, &req->op))
+    /* The line is valid JSON; now the checks of proto_request_parse, in the same order. (An
+     * "id" that is a container was sent away as any container is; so was an op that is not
+     * one of the op names.) */
+    if (!(r.seen & FP_F_OP))
         return 0;
-    if (r.has_id && (r.id.kind == FP_ARRAY || r.id.kind == FP_OBJECT))
-        return 0;
+    req->op = op;
     names = req->op == PROTO_OP_INSTANTIATE || req->op == PROTO_OP_CALL;
     switch (req->op) {
     case PROTO_OP_PING:
     case PROTO_OP_MODULES:
     case PROTO_OP_STATS: /* "format" was sent away above */
+        nargs = 0;       /* args mean nothing to these ops */
         break;
     case PROTO_OP_INSTANTIATE:
-        if (!r.has_module || !fp_name_ok(&r.module))
-            return 0;
-        need = r.module.n + 1;
+        if (!(r.seen & FP_F_MODULE) || !fp_name_ok(&r.v[FP_MODULE]))
+            goto fallback;
+        nargs = 0;
+        need = r.v[FP_MODULE].n + 1;
         break;
     case PROTO_OP_TERMINATE:
-        if (!r.has_instance || fp_instance(req, &r.instance) < 0)
-            return 0;
+        if (!(r.seen & FP_F_INSTANCE) || fp_instance(req, &r.v[FP_INSTANCE]) < 0)
+            goto fallback;
+        nargs = 0;
         break;
     case PROTO_OP_RUN:
     case PROTO_OP_CALL:
-        if (req->op == PROTO_OP_RUN && (!r.has_instance || fp_instance(req, &r.instance) < 0))
+        if (req->op == PROTO_OP_RUN &&
+            (!(r.seen & FP_F_INSTANCE) || fp_instance(req, &r.v[FP_INSTANCE]) < 0))
             goto fallback;
-        if (req->op == PROTO_OP_CALL && (!r.has_module || !fp_name_ok(&r.module)))
+        if (req->op == PROTO_OP_CALL && (!(r.seen & FP_F_MODULE) || !fp_name_ok(&r.v[FP_MODULE])))
             goto fallback;
-        if (!r.has_export || !fp_name_ok(&r.export_))
+        if (!(r.seen & FP_F_EXPORT) || !fp_name_ok(&r.v[FP_EXPORT]))
             goto fallback;
-        if (r.has_args) {
-            struct fp af = {.p = r.args, .end = line + len};
-            if (fp_args(&af, vals, &nargs) < 0)
-                goto fallback;
-        }
-        if (r.has_deadline) {
-            if (r.deadline.kind != FP_INT || r.deadline.i < 1 ||
-                r.deadline.i > (INT64_C(1) << 53) - 1)
+        if (r.seen & FP_F_DEADLINE) {
+            if (r.v[FP_DEADLINE].kind != FP_INT || r.v[FP_DEADLINE].i < 1 ||
+                r.v[FP_DEADLINE].i > (INT64_C(1) << 53) - 1)
                 goto fallback;
             req->has_deadline = true;
-            req->deadline_ms = (uint64_t)r.deadline.i;
+            req->deadline_ms = (uint64_t)r.v[FP_DEADLINE].i;
         }
-        need = nargs * sizeof(struct wasm_value) + r.export_.n + 1 + (names ? r.module.n + 1 : 0);
+        need = nargs * sizeof(struct wasm_value) + r.v[FP_EXPORT].n + 1 +
+               (names ? r.v[FP_MODULE].n + 1 : 0);
         break;
     }
 
@@ -473,16 +545,16 @@ int proto_request_parse_fast(struct proto_request *req, const char *line, size_t
         if (nargs > 0)
             memcpy(buf, vals, off);
         if (names) {
-            memcpy(buf + off, r.module.s, r.module.n);
-            buf[off + r.module.n] = '\0';
+            memcpy(buf + off, r.v[FP_MODULE].s, r.v[FP_MODULE].n);
+            buf[off + r.v[FP_MODULE].n] = '\0';
             req->module = buf + off;
-            off += r.module.n + 1;
+            off += r.v[FP_MODULE].n + 1;
         }
         if (req->op == PROTO_OP_RUN || req->op == PROTO_OP_CALL) {
-            memcpy(buf + off, r.export_.s, r.export_.n);
-            buf[off + r.export_.n] = '\0';
+            memcpy(buf + off, r.v[FP_EXPORT].s, r.v[FP_EXPORT].n);
+            buf[off + r.v[FP_EXPORT].n] = '\0';
             req->export_name = buf + off;
-            req->export_len = r.export_.n;
+            req->export_len = r.v[FP_EXPORT].n;
         }
         /* proto_request_release frees args; the block goes there when it starts with args. */
         if (nargs > 0) {
@@ -492,8 +564,8 @@ int proto_request_parse_fast(struct proto_request *req, const char *line, size_t
             req->fast_buf = buf;
         }
     }
-    if (r.has_id) {
-        req->fast_id = fp_id_json(&r.id);
+    if (r.seen & FP_F_ID) {
+        req->fast_id = fp_id_json(&r.v[FP_ID]);
         if (req->fast_id == NULL)
             goto fallback;
         req->id = req->fast_id;

@@ -36,7 +36,11 @@ static int differ(const char *line, size_t len)
     enum proto_err ea = proto_request_parse(&a, line, len, 0);
     enum proto_err eb = proto_request_parse_json(&b, line, len, 0);
     int took = proto_request_parse_fast(&f, line, len);
+    static const struct proto_request zero;
 
+    /* A line it does not take leaves nothing behind (not even the op it had read). */
+    if (!took)
+        ck_assert_msg(memcmp(&f, &zero, sizeof(f)) == 0, "%.*s: not zeroed", (int)len, line);
     proto_request_release(&f);
     ck_assert_msg(ea == eb, "%.*s: %s vs %s", (int)len, line, proto_err_code(ea),
                   proto_err_code(eb));
@@ -280,6 +284,281 @@ START_TEST(test_fast_random)
 }
 END_TEST
 
+/* The benchmark line, with a given byte or whitespace between the tokens. */
+static const char *const bench_tokens[] = {
+    "{", "\"id\"",   ":", "1",          ",", "\"op\"",    ":", "\"call\"", ",", "\"module\"",
+    ":", "\"add\"",  ",", "\"export\"", ":", "\"add\"",   ",", "\"args\"", ":", "[",
+    "{", "\"type\"", ":", "\"i32\"",    ",", "\"value\"", ":", "1",        "}", ",",
+    "{", "\"type\"", ":", "\"i32\"",    ",", "\"value\"", ":", "2",        "}", "]",
+    "}"};
+#define NTOK (sizeof(bench_tokens) / sizeof(bench_tokens[0]))
+
+START_TEST(test_fast_whitespace_everywhere)
+{
+    static const char *const ws[] = {"", " ", "\t", "\n", "\r", " \r\n\t "};
+    char line[1024];
+
+    /* Whitespace of every kind before, between and after all tokens: still the fast path. */
+    for (int iter = 0; iter < 2000; iter++) {
+        size_t n = 0;
+
+        for (size_t t = 0; t < NTOK; t++)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", ws[rnd(6)], bench_tokens[t]);
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s", ws[rnd(6)]);
+        ck_assert_int_eq(differ(line, n), 1);
+    }
+    /* One whitespace-like byte that JSON does not allow (form feed, vertical tab, NUL, 0x1f,
+     * 0xa0) at each gap: never taken, and the same error as the jansson path. */
+    for (size_t gap = 0; gap <= NTOK; gap++) {
+        static const char bad[] = {'\f', '\v', '\0', 0x1f, (char)0xa0};
+
+        for (size_t b = 0; b < sizeof(bad); b++) {
+            size_t n = 0;
+
+            for (size_t t = 0; t < NTOK; t++) {
+                if (t == gap)
+                    line[n++] = bad[b];
+                n += (size_t)snprintf(line + n, sizeof(line) - n, "%s", bench_tokens[t]);
+            }
+            if (gap == NTOK)
+                line[n++] = bad[b];
+            ck_assert_int_eq(differ(line, n), 0);
+        }
+    }
+}
+END_TEST
+
+/* Shuffle n pointers with the test's generator. */
+static void shuffle(const char **v, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = rnd((uint32_t)i);
+        const char *t = v[i - 1];
+
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+START_TEST(test_fast_any_key_order)
+{
+    char line[1024];
+
+    for (int iter = 0; iter < 2000; iter++) {
+        const char *top[] = {"\"id\":7", "\"op\":\"call\"",  "\"module\":\"m\"", "\"export\":\"e\"",
+                             NULL,       "\"deadline_ms\":5"};
+        const char *t1[] = {"\"type\":\"i64\"", "\"value\":-4", "\"z\":null", "\"w\":\"x\""};
+        const char *t2[] = {"\"value\":9", "\"type\":\"f32\""};
+        char args[256];
+        size_t n = 0;
+
+        shuffle(t1, 2 + rnd(3));
+        shuffle(t2, 2);
+        snprintf(args, sizeof(args), "\"args\":[{%s,%s,%s,%s},{%s,%s}]", t1[0], t1[1], t1[2], t1[3],
+                 t2[0], t2[1]);
+        top[4] = args;
+        shuffle(top, 6);
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "{%s", top[0]);
+        for (size_t k = 1; k < 6; k++)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, ",%s", top[k]);
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "}");
+        ck_assert_int_eq(differ(line, n), 1);
+    }
+}
+END_TEST
+
+START_TEST(test_fast_duplicates)
+{
+    /* Every repeated key, at the top level and in a typed value, is bad_json (jansson's). */
+    static const char *const dups[] = {
+        "{\"id\":1,\"id\":1,\"op\":\"ping\"}",
+        "{\"op\":\"ping\",\"op\":\"ping\"}",
+        "{\"op\":\"instantiate\",\"module\":\"a\",\"module\":\"a\"}",
+        "{\"op\":\"call\",\"module\":\"a\",\"export\":\"e\",\"export\":\"e\"}",
+        "{\"op\":\"run\",\"instance\":\"1\",\"instance\":\"1\",\"export\":\"e\"}",
+        "{\"op\":\"call\",\"module\":\"a\",\"export\":\"e\",\"deadline_ms\":1,\"deadline_ms\":1}",
+        "{\"op\":\"call\",\"module\":\"a\",\"export\":\"e\",\"args\":[],\"args\":[]}",
+        "{\"op\":\"call\",\"module\":\"a\",\"export\":\"e\",\"args\":[{\"type\":\"i32\","
+        "\"value\":1}],\"args\":[{\"type\":\"i32\",\"value\":1}]}",
+        "{\"op\":\"ping\",\"args\":[],\"args\":[]}",
+        "{\"op\":\"call\",\"module\":\"a\",\"export\":\"e\",\"args\":[{\"type\":\"i32\","
+        "\"value\":1,\"value\":1}]}",
+        "{\"op\":\"call\",\"module\":\"a\",\"export\":\"e\",\"args\":[{\"type\":\"i32\","
+        "\"value\":1,\"z\":1,\"z\":2}]}",
+        "{\"op\":\"call\",\"module\":\"a\",\"export\":\"e\",\"args\":[{\"z\":1,\"type\":\"i32\","
+        "\"y\":0,\"value\":1,\"z\":2}]}",
+    };
+
+    for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+        struct proto_request req;
+
+        ck_assert_int_eq(differ_s(dups[i]), 0);
+        ck_assert_int_eq(proto_request_parse(&req, dups[i], strlen(dups[i]), 0), PROTO_E_BAD_JSON);
+        proto_request_release(&req);
+    }
+    /* Up to four other keys in a typed value are tracked; a fifth sends the line away. */
+    ck_assert_int_eq(differ_s("{\"op\":\"call\",\"module\":\"a\",\"export\":\"e\",\"args\":[{"
+                              "\"a\":1,\"b\":true,\"type\":\"i32\",\"c\":null,\"value\":1,"
+                              "\"d\":\"x\"}]}"),
+                     1);
+    ck_assert_int_eq(differ_s("{\"op\":\"call\",\"module\":\"a\",\"export\":\"e\",\"args\":[{"
+                              "\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"type\":\"i32\","
+                              "\"value\":1}]}"),
+                     0);
+}
+END_TEST
+
+START_TEST(test_fast_string_bytes)
+{
+    char line[512];
+
+    /* Each byte alone as a module name: 0x20..0x7e but '"' and '\\' are the fast path's, the
+     * rest (controls, DEL, bytes of UTF-8 sequences) the jansson path's, whatever it says. */
+    for (int b = 0; b < 256; b++) {
+        int n = snprintf(line, sizeof(line), "{\"op\":\"instantiate\",\"module\":\"%c\"}", b);
+        bool mine = b >= 0x20 && b <= 0x7e && b != '"' && b != '\\';
+
+        ck_assert_int_eq(differ(line, (size_t)n), mine);
+    }
+    /* Every allowed byte in one name, the boundaries 0x20 and 0x7e first and last, and in an
+     * export name, a string id and a handle. */
+    {
+        char all[128];
+        size_t n = 0;
+
+        for (int b = 0x20; b <= 0x7e; b++)
+            if (b != '"' && b != '\\')
+                all[n++] = (char)b;
+        all[n] = '\0';
+        snprintf(line, sizeof(line), "{\"op\":\"instantiate\",\"module\":\"%s\"}", all);
+        ck_assert_int_eq(differ_s(line), 1);
+        snprintf(line, sizeof(line),
+                 "{\"id\":\"%s\",\"op\":\"call\",\"module\":\"m\","
+                 "\"export\":\"%s\"}",
+                 all, all);
+        ck_assert_int_eq(differ_s(line), 1);
+        snprintf(line, sizeof(line), "{\"op\":\"terminate\",\"instance\":\"%.63s\"}", all);
+        ck_assert_int_eq(differ_s(line), 1);
+        snprintf(line, sizeof(line), "{\"op\":\"terminate\",\"instance\":\"%.64s\"}", all);
+        ck_assert_int_eq(differ_s(line), 0); /* a handle of 64 bytes is too long */
+    }
+    /* Near misses of the keys, ops and types matched as literals. */
+    {
+        static const char *const near[] = {
+            "{\"i\":1,\"op\":\"ping\"}",
+            "{\"idx\":1,\"op\":\"ping\"}",
+            "{\"ID\":1,\"op\":\"ping\"}",
+            "{\"o\":\"ping\"}",
+            "{\"opp\":\"ping\"}",
+            "{\"op\":\"pin\"}",
+            "{\"op\":\"pingg\"}",
+            "{\"op\":\"Ping\"}",
+            "{\"op\":\"p\"}",
+            "{\"op\":\"\"}",
+            "{\"op\":\"cal\",\"module\":\"m\",\"export\":\"e\"}",
+            "{\"op\":\"calls\",\"module\":\"m\",\"export\":\"e\"}",
+            "{\"op\":\"instantiat\",\"module\":\"m\"}",
+            "{\"op\":\"terminat\",\"instance\":\"1\"}",
+            "{\"op\":\"statss\"}",
+            "{\"op\":\"module\"}",
+            "{\"op\":\"runn\",\"instance\":\"1\",\"export\":\"e\"}",
+            "{\"op\":\"call\",\"modul\":\"m\",\"export\":\"e\"}",
+            "{\"op\":\"call\",\"module\":\"m\",\"exports\":\"e\"}",
+            "{\"op\":\"run\",\"instanc\":\"1\",\"export\":\"e\"}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"deadline\":5}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"deadline_msx\":5}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"arg\":[]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"argss\":[]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"typ\":\"i32\","
+            "\"value\":1}]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"type\":\"i32\","
+            "\"values\":1}]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"type\":\"i3\","
+            "\"value\":1}]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"type\":\"i322\","
+            "\"value\":1}]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"type\":\"I32\","
+            "\"value\":1}]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"type\":\"\\u0069"
+            "32\",\"value\":1}]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"type\":\"i32\","
+            "\"value\":1},]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"type\":\"i32\","
+            "\"value\":1,}]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{}]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[,]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"type\":\"i32\","
+            "\"value\":[1]}]}",
+            "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[{\"type\":\"i32\","
+            "\"value\":1,\"z\":{}}]}",
+            "{\"op\":\"ping\",\"args\":[1]}",
+            "{\"op\":\"ping\",\"args\":{}}",
+            "{\"op\":\"ping\",\"id\":{\"a\":1}}",
+            "{\"op\":\"ping\",\"module\":[]}",
+        };
+
+        for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++)
+            differ_s(near[i]);
+    }
+}
+END_TEST
+
+START_TEST(test_fast_each_op)
+{
+    char line[256];
+
+    /* Every op by its proto_op_name spelling, with the fields it needs. */
+    for (int o = PROTO_OP_PING; o <= PROTO_OP_MODULES; o++) {
+        struct proto_request req;
+        int n = snprintf(line, sizeof(line),
+                         "{\"op\":\"%s\",\"module\":\"m\",\"export\":\"e\",\"instance\":\"1\"}",
+                         proto_op_name((enum proto_op)o));
+
+        ck_assert_int_eq(differ(line, (size_t)n), 1);
+        ck_assert_int_eq(proto_request_parse_fast(&req, line, (size_t)n), 1);
+        ck_assert_int_eq(req.op, o);
+        proto_request_release(&req);
+    }
+}
+END_TEST
+
+START_TEST(test_fast_args_edges)
+{
+    char line[8192];
+
+    /* 64 typed values are the fast path's, 65 the jansson path's; both the same result. */
+    for (int na = 0; na <= 66; na++) {
+        size_t n = (size_t)snprintf(
+            line, sizeof(line), "{\"op\":\"call\",\"module\":\"m\",\"export\":\"e\",\"args\":[");
+        for (int a = 0; a < na; a++)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s{\"type\":\"%s\",\"value\":%d}",
+                                  a ? "," : "", a % 2 ? "i64" : "i32", a - 30);
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "]}");
+        ck_assert_int_eq(differ(line, n), na <= 64);
+    }
+    /* Every prefix of the benchmark line, and the line with each byte replaced. */
+    {
+        size_t n = 0;
+
+        for (size_t t = 0; t < NTOK; t++)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s", bench_tokens[t]);
+        for (size_t k = 0; k < n; k++)
+            ck_assert_int_eq(differ(line, k), 0);
+        for (size_t k = 0; k < n; k++) {
+            static const char repl[] = "{}[]\":, 0-.eE\\\x01\x7f\xc3tfnaiz9";
+            char save = line[k];
+
+            for (size_t r = 0; r < sizeof(repl) - 1; r++) {
+                line[k] = repl[r];
+                differ(line, n);
+            }
+            line[k] = save;
+        }
+        ck_assert_int_eq(differ(line, n), 1);
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------------- rendering */
 
 static void same_render(size_t fast, char *buf, json_t *msg)
@@ -376,6 +655,12 @@ static Suite *proto_fast_suite(void)
     tcase_add_test(tc, test_fast_takes_common_shapes);
     tcase_add_test(tc, test_fast_hands_over_the_rest);
     tcase_add_test(tc, test_fast_random);
+    tcase_add_test(tc, test_fast_whitespace_everywhere);
+    tcase_add_test(tc, test_fast_any_key_order);
+    tcase_add_test(tc, test_fast_duplicates);
+    tcase_add_test(tc, test_fast_string_bytes);
+    tcase_add_test(tc, test_fast_each_op);
+    tcase_add_test(tc, test_fast_args_edges);
     suite_add_tcase(s, tc);
     tc = tcase_create("render");
     tcase_add_test(tc, test_fast_render);
