@@ -52,6 +52,37 @@ void wasm_exec_set_deadline(struct wasm_exec *ex, uint64_t deadline_ns)
     ex->deadline_ns = deadline_ns;
 }
 
+void wasm_exec_set_notify(struct wasm_exec *ex, uint64_t notify_ns, void (*fn)(void *arg),
+                          void *arg)
+{
+    ex->notify_fn = fn;
+    ex->notify_arg = arg;
+    ex->notify_ns = fn != NULL ? notify_ns : 0;
+}
+
+/* The hook is one-shot: cleared before it is called. */
+static void notify_now(struct wasm_exec *ex)
+{
+    void (*fn)(void *) = ex->notify_fn;
+
+    ex->notify_ns = 0;
+    if (fn != NULL)
+        fn(ex->notify_arg);
+}
+
+bool wasm_exec__clock_check(struct wasm_exec *ex, uint64_t now_ns)
+{
+    if (ex->notify_ns != 0 && now_ns >= ex->notify_ns)
+        notify_now(ex);
+    return ex->deadline_ns != 0 && now_ns >= ex->deadline_ns;
+}
+
+void wasm_exec__blocking(struct wasm_exec *ex)
+{
+    if (ex != NULL && ex->notify_ns != 0)
+        notify_now(ex);
+}
+
 /* Values of ex->interrupt: the interpreter stops on any non-zero one; wasm_call clears only
  * a plain request on entry, since a sticky one may have been meant for the run it starts. */
 #define INTERRUPT_PLAIN  1

@@ -360,7 +360,7 @@ static int call_host(struct wasm_exec *ex, struct wasm_func *f, struct wasm_inst
             TRAP(TIMEOUT);                                                                         \
         if (unlikely(--poll == 0)) {                                                               \
             poll = POLL_PERIOD;                                                                    \
-            if (ex->deadline_ns && now_ns() >= ex->deadline_ns)                                    \
+            if ((ex->deadline_ns | ex->notify_ns) != 0 && wasm_exec__clock_check(ex, now_ns()))    \
                 TRAP(TIMEOUT);                                                                     \
         }                                                                                          \
     } while (0)

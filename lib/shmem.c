@@ -266,6 +266,9 @@ static int wq_wait(struct waitq *q, uint64_t key, void *addr, bool is64, uint64_
     b->waits++;
     b->nwaiting++;
     pthread_mutex_unlock(&b->lock);
+    /* The run is about to sleep: whoever watches its length (wasm_exec_set_notify) learns
+     * it now rather than when it wakes. */
+    wasm_exec__blocking(ex);
 
     for (;;) {
         uint64_t wake = until;

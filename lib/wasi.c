@@ -723,6 +723,8 @@ static int sub_clock_deadline(const uint8_t *s, uint64_t mono_now, uint64_t real
  * guest still ends with a timeout trap on time, and an interrupt cuts the sleep short. */
 static int sleep_until(struct wasm_exec *ex, uint64_t until)
 {
+    if (now_ns(CLOCK_MONOTONIC) < until)
+        wasm_exec__blocking(ex); /* see wasm_exec_set_notify */
     for (;;) {
         uint64_t now = now_ns(CLOCK_MONOTONIC), wake = until;
         struct timespec ts;

@@ -131,6 +131,9 @@ struct wasm_exec {
     _Atomic int interrupt;   /* set by wasm_exec_interrupt() or a passed deadline */
     uint64_t deadline_ns;    /* CLOCK_MONOTONIC; 0 = none */
     uint32_t poll_countdown; /* back-edges/calls until the clock is read again */
+    uint64_t notify_ns;      /* wasm_exec_set_notify: when to call notify_fn; 0 = never */
+    void (*notify_fn)(void *arg);
+    void *notify_arg;
     int exit_code;
     void *user;
 
@@ -139,6 +142,15 @@ struct wasm_exec {
     wasm_cell *sp;    /* first free cell: where a (re-entered) wasm_call puts its frame */
     uint32_t nesting; /* wasm_call re-entries through host functions */
 };
+
+/* Where a run reads the clock (every POLL_PERIOD polls of the interpreter, and in host
+ * functions that sleep): call the notify hook if its time has come, and say whether the
+ * deadline has passed. */
+bool wasm_exec__clock_check(struct wasm_exec *ex, uint64_t now_ns);
+
+/* A host function is about to block the run (a wait, a sleep): call the notify hook now, if
+ * one is set, since the run will take long. ex may be NULL. */
+void wasm_exec__blocking(struct wasm_exec *ex);
 
 /* ---- internals the runtime (wasm_instance.c, wasm_memory.c) provides to the interpreter */
 
