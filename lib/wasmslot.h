@@ -331,8 +331,8 @@ void wasm_exec_free(struct wasm_exec *ex);
 void wasm_exec_set_deadline(struct wasm_exec *ex, uint64_t deadline_ns);
 /* Call fn(arg) once, on the thread running guest code on ex, if a run is still going at
  * notify_ns (CLOCK_MONOTONIC; checked where the deadline is, so some microseconds late), or
- * as soon as the run blocks in a host function (a wait, a sleep) after it was set. fn must
- * not use ex. For a scheduler that wants to know when a run turns out long, at no cost to
+ * as soon as the run blocks in a host function (a wait, a sleep) after it was set. fn may
+ * call wasm_exec_interrupt(ex), nothing else on ex. For a scheduler that wants to know when a run turns out long, at no cost to
  * short ones: no timer, no system call. fn NULL or notify_ns 0 clears it. */
 void wasm_exec_set_notify(struct wasm_exec *ex, uint64_t notify_ns, void (*fn)(void *arg),
                           void *arg);

@@ -1,12 +1,15 @@
 /* check_interrupt.c: unit tests of interrupt requests on an execution context: a plain one
  * sent before a run is stale and cleared, a sticky one stops the run it was meant for even when
- * sent before wasm_call starts, stays until cleared, and is never weakened by a plain one. */
+ * sent before wasm_call starts, stays until cleared, and is never weakened by a plain one; and
+ * the notify hook (wasm_exec_set_notify): once, on the running thread, after its time, with or
+ * without a deadline, never for runs that end first. */
 #include "config.h"
 
 #include "wasmslot.h"
 
 #include <check.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -61,19 +64,26 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Run "spin" with a 5 s safety deadline; returns its code and the milliseconds it took. */
-static int spin(uint64_t *ms)
+/* Run "spin" with a deadline of limit_ms; returns its code and the milliseconds it took. */
+static int spin_for(uint64_t *ms, uint64_t limit_ms)
 {
     struct timespec ts;
     uint64_t t0 = now_ms();
     int rc;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    wasm_exec_set_deadline(ex, ((uint64_t)ts.tv_sec + 5) * 1000000000u + (uint64_t)ts.tv_nsec);
+    wasm_exec_set_deadline(ex, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
+                                   limit_ms * 1000000u);
     rc = wasm_call(ex, func("spin"), NULL, 0, NULL, 0);
     wasm_exec_set_deadline(ex, 0);
     *ms = now_ms() - t0;
     return rc;
+}
+
+/* "spin" with a 5 s safety deadline. */
+static int spin(uint64_t *ms)
+{
+    return spin_for(ms, 5000);
 }
 
 static int answer(void)
@@ -143,6 +153,96 @@ START_TEST(test_sticky_request_during_a_run)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- the notify hook */
+
+struct notice {
+    int calls;
+    uint64_t at_ms;
+    pthread_t thread;
+    bool interrupt; /* end the run from the hook (as a scheduler might) */
+};
+
+static void on_notice(void *arg)
+{
+    struct notice *n = arg;
+
+    n->calls++;
+    n->at_ms = now_ms();
+    n->thread = pthread_self();
+    if (n->interrupt)
+        wasm_exec_interrupt(ex);
+}
+
+static uint64_t mono_ns_in(uint64_t ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ms * 1000000u;
+}
+
+START_TEST(test_notify_during_a_long_run)
+{
+    struct notice n = {0};
+    uint64_t t0 = now_ms(), ms;
+    int rc;
+
+    wasm_exec_set_notify(ex, mono_ns_in(20), on_notice, &n);
+    wasm_exec_set_deadline(ex, mono_ns_in(150));
+    rc = wasm_call(ex, func("spin"), NULL, 0, NULL, 0);
+    wasm_exec_set_deadline(ex, 0);
+    ms = now_ms() - t0;
+    ck_assert_int_eq(rc, -WASM_TRAP_TIMEOUT);
+    /* Once, on the running thread, after its time and well before the run's end. */
+    ck_assert_int_eq(n.calls, 1);
+    ck_assert(pthread_equal(n.thread, pthread_self()));
+    ck_assert_uint_ge(n.at_ms - t0, 19);
+    ck_assert_uint_lt(n.at_ms - t0, 140);
+    ck_assert_uint_ge(ms, 140);
+    /* One-shot: the next run does not hear of it again. */
+    ck_assert_int_eq(answer(), 42);
+    ck_assert_int_eq(n.calls, 1);
+}
+END_TEST
+
+START_TEST(test_notify_without_a_deadline)
+{
+    struct notice n = {.interrupt = true};
+    uint64_t ms;
+    int rc;
+
+    /* The clock is read for the hook alone; here the hook ends the run. */
+    wasm_exec_set_notify(ex, mono_ns_in(20), on_notice, &n);
+    {
+        uint64_t t0 = now_ms();
+        rc = wasm_call(ex, func("spin"), NULL, 0, NULL, 0);
+        ms = now_ms() - t0;
+    }
+    ck_assert_int_eq(rc, -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(n.calls, 1);
+    ck_assert_uint_ge(ms, 19);
+    ck_assert_uint_lt(ms, 2000);
+}
+END_TEST
+
+START_TEST(test_notify_not_for_short_runs)
+{
+    struct notice n = {0};
+
+    wasm_exec_set_notify(ex, mono_ns_in(50), on_notice, &n);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(answer(), 42);
+    wasm_exec_set_notify(ex, 0, NULL, NULL);
+    ck_assert_int_eq(n.calls, 0);
+    /* Cleared: a long run later is not reported either. */
+    {
+        uint64_t ms;
+        ck_assert_int_eq(spin_for(&ms, 100), -WASM_TRAP_TIMEOUT);
+    }
+    ck_assert_int_eq(n.calls, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("interrupt");
@@ -153,6 +253,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_sticky_request_before_a_run_stops_it);
     tcase_add_test(tc, test_plain_request_does_not_weaken_a_sticky_one);
     tcase_add_test(tc, test_sticky_request_during_a_run);
+    tcase_add_test(tc, test_notify_during_a_long_run);
+    tcase_add_test(tc, test_notify_without_a_deadline);
+    tcase_add_test(tc, test_notify_not_for_short_runs);
     suite_add_tcase(s, tc);
     return s;
 }
