@@ -48,7 +48,7 @@ struct exec_pool {
     unsigned running;             /* jobs running now */
     unsigned idle;                /* threads waiting on cv */
     bool leader;                  /* a thread is in the event loop */
-    bool standby;                 /* a thread sleeps on the handoff timer */
+    bool standby;                 /* a thread watches the leader, on standby_cv */
     bool deep;                    /* the standby sleeps until a job signals standby_cv */
     unsigned lead_jobs;           /* jobs running on threads that led the loop */
     uint64_t lead_t0;             /* when the latest of them started (CLOCK_MONOTONIC ns) */
