@@ -82,8 +82,12 @@ struct inst *conn__do_inst_find(struct conn *c, const char *handle)
     return NULL;
 }
 
-/* Guest code is about to run on ex for j: a close from now on interrupts it. Returns false
- * when the connection is already closed (then nothing should run). */
+static void set_deadline(struct job *j, struct wasm_exec *ex);
+
+/* Guest code is about to run on ex for j (start functions included): a close from now on
+ * interrupts it, and the run's deadline starts. Returns false when the connection is already
+ * closed (then nothing should run). One listing covers the whole job: a call's instantiation
+ * and its export together. */
 static bool run_begin(struct job *j, struct wasm_exec *ex)
 {
     struct conn *c = j->c;
@@ -100,6 +104,8 @@ static bool run_begin(struct job *j, struct wasm_exec *ex)
         c->running = j;
     }
     pthread_mutex_unlock(&c->mu);
+    if (ok)
+        set_deadline(j, ex);
     return ok;
 }
 
@@ -177,8 +183,7 @@ static void call_release(struct job *j, struct modset_instance *mi)
 }
 
 /* `_start` of a WASI module: a command with argv, env, stdin, exit code and output. */
-static void run_command(struct job *j, struct wasm_exec *ex, struct modset_instance *mi,
-                        bool listed)
+static void run_command(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
 {
     struct worker *w = j->c->w;
     const struct modset_entry *e = &w->mods->e[mi->mod];
@@ -192,15 +197,8 @@ static void run_command(struct job *j, struct wasm_exec *ex, struct modset_insta
                           "_start takes no arguments (give the program argv instead)");
         return;
     }
-    if (!listed) {
-        if (!run_begin(j, ex))
-            return;
-        set_deadline(j, ex);
-    }
     t0 = conn__mono_ns();
     msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code, &rc);
-    if (!listed)
-        run_end(j);
     count_run(w, t0);
     call_release(j, mi);
     if (wasm_is_trap(rc))
@@ -208,27 +206,17 @@ static void run_command(struct job *j, struct wasm_exec *ex, struct modset_insta
     conn__reply(j->c, msg, code);
 }
 
-/* Instantiate j->mod on ex. Returns 0 with *mi filled, or replies the error itself. A call
- * has its whole run listed (run_begin) and its deadline set by the caller (listed); an
- * instantiate lists just this. */
-static int instantiate_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi,
-                          bool listed)
+/* Instantiate j->mod on ex, the run listed by the caller (run_begin). Returns 0 with *mi
+ * filled, or replies the error itself. */
+static int instantiate_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
 {
     struct worker *w = j->c->w;
     struct wasm_error err = {0};
     int rc;
 
-    if (!listed) {
-        if (!run_begin(j, ex))
-            return -ECANCELED;
-        /* The deadline covers the start function too. */
-        set_deadline(j, ex);
-    }
     wasi_bind(w, j->mod, ex);
     rc = modset_instantiate(w->pools, j->mod, ex, mi, &err);
     wasm_exec_set_user(ex, NULL);
-    if (!listed)
-        run_end(j);
     /* A call publishes once, after its release. */
     if (rc < 0 || j->req.op == PROTO_OP_INSTANTIATE)
         worker_publish_pool(w, j->mod);
@@ -289,8 +277,8 @@ static bool args_match(struct job *j, const struct wasm_functype *ft)
     return false;
 }
 
-/* Run the requested export on instance mi and reply; listed as for instantiate_on. */
-static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi, bool listed)
+/* Run the requested export on instance mi and reply, the run listed by the caller. */
+static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
 {
     struct worker *w = j->c->w;
     struct wasm_value small[8], *results = small;
@@ -301,7 +289,7 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
 
     if (w->mods->e[mi->mod].wasi != NULL && j->req.export_len == 6 &&
         memcmp(j->req.export_name, "_start", 6) == 0) {
-        run_command(j, ex, mi, listed);
+        run_command(j, ex, mi);
         return;
     }
     if (wasm_instance_export(mi->inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
@@ -321,17 +309,10 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
             return;
         }
     }
-    if (!listed) {
-        if (!run_begin(j, ex))
-            goto done;
-        set_deadline(j, ex);
-    }
     wasi_bind(w, mi->mod, ex);
     t0 = conn__mono_ns();
     rc = wasm_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
     wasm_exec_set_user(ex, NULL);
-    if (!listed)
-        run_end(j);
     count_run(w, t0);
     call_release(j, mi);
     if (rc == 0) {
@@ -343,7 +324,6 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
             modset_count_trap(w->pools, mi->mod, rc);
         conn__reply_wasm_error(j->c, j->req.id, rc, NULL);
     }
-done:
     if (results != small)
         free(results);
 }
@@ -457,8 +437,6 @@ static void call_threads(struct job *j, struct wasm_exec *ex)
     }
     if (!run_begin(j, ex))
         goto out;
-    /* The deadline covers the start functions too. */
-    set_deadline(j, ex);
     wasi_bind(w, j->mod, ex);
     for (made = 0; made < n; made++) {
         rc = modset_instantiate(w->pools, j->mod, ex, &mi[made], &err);
@@ -587,6 +565,7 @@ void conn__job_run(struct exec_job *ej, struct wasm_exec *ex)
     case PROTO_OP_INSTANTIATE: {
         struct inst *in = calloc(1, sizeof(*in));
         bool closed;
+        int rc;
 
         if (in == NULL) {
             pthread_mutex_lock(&c->mu);
@@ -595,7 +574,12 @@ void conn__job_run(struct exec_job *ej, struct wasm_exec *ex)
             conn__reply_error(c, j->req.id, PROTO_E_INTERNAL, "out of memory");
             break;
         }
-        if (instantiate_on(j, ex, &in->mi, false) < 0) {
+        rc = -ECANCELED;
+        if (run_begin(j, ex)) {
+            rc = instantiate_on(j, ex, &in->mi);
+            run_end(j);
+        }
+        if (rc < 0) {
             pthread_mutex_lock(&c->mu);
             c->ninstances--;
             pthread_mutex_unlock(&c->mu);
@@ -625,16 +609,14 @@ void conn__job_run(struct exec_job *ej, struct wasm_exec *ex)
             call_threads(j, ex);
             break;
         }
-        /* One listing and one deadline for the whole call, start function included. */
         if (!run_begin(j, ex))
             break;
-        set_deadline(j, ex);
-        if (instantiate_on(j, ex, &mi, true) < 0) {
+        if (instantiate_on(j, ex, &mi) < 0) {
             run_end(j);
             break;
         }
         atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
-        run_on(j, ex, &mi, true);
+        run_on(j, ex, &mi);
         run_end(j);
         if (modset_release(c->w->pools, &mi) < 0)
             log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
@@ -642,17 +624,14 @@ void conn__job_run(struct exec_job *ej, struct wasm_exec *ex)
         atomic_fetch_sub_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
         worker_publish_pool(c->w, j->mod);
         break;
-    case PROTO_OP_RUN: {
-        struct inst *in = j->inst;
-        bool closed;
-        pthread_mutex_lock(&c->mu);
-        closed = c->closed;
-        pthread_mutex_unlock(&c->mu);
-        if (!closed)
-            run_on(j, ex, &in->mi, false);
-        inst_job_done(c, in);
+    case PROTO_OP_RUN:
+        /* run_begin refuses when the connection closed: its instances are going. */
+        if (run_begin(j, ex)) {
+            run_on(j, ex, &j->inst->mi);
+            run_end(j);
+        }
+        inst_job_done(c, j->inst);
         break;
-    }
     case PROTO_OP_TERMINATE: {
         struct inst *in = j->inst;
         bool closed;

@@ -13,10 +13,6 @@ struct stats_sample {
     char name[STATS_NAME_MAX];
     _Atomic uint64_t value;
     _Atomic int kind;
-    /* The name pointer its publishing worker passed: compared by that worker only (it lives
-     * in its address space), never dereferenced. Sinks pass the same string literals every
-     * time, so a publication costs a pointer comparison per sample, not a strcmp. */
-    const char *key;
 };
 
 struct stats_pool {
@@ -118,20 +114,13 @@ void stats_publish_sample(void *arg, const char *name, enum stats_kind kind, uin
     uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
 
     /* The same names come back in the same order every time, so look there first. */
-    if (pub->cursor < n && b->s[pub->cursor].key == name) {
-        atomic_store_explicit(&b->s[pub->cursor].value, value, memory_order_relaxed);
-        pub->cursor++;
-        return;
-    }
     if (pub->cursor < n && strcmp(b->s[pub->cursor].name, name) == 0) {
-        b->s[pub->cursor].key = name;
         atomic_store_explicit(&b->s[pub->cursor].value, value, memory_order_relaxed);
         pub->cursor++;
         return;
     }
     for (uint32_t i = 0; i < n; i++) {
         if (strcmp(b->s[i].name, name) == 0) {
-            b->s[i].key = name;
             atomic_store_explicit(&b->s[i].value, value, memory_order_relaxed);
             pub->cursor = i + 1;
             return;
@@ -140,7 +129,6 @@ void stats_publish_sample(void *arg, const char *name, enum stats_kind kind, uin
     if (n >= STATS_POOL_SAMPLES)
         return;
     snprintf(b->s[n].name, STATS_NAME_MAX, "%s", name);
-    b->s[n].key = name;
     atomic_store_explicit(&b->s[n].kind, (int)kind, memory_order_relaxed);
     atomic_store_explicit(&b->s[n].value, value, memory_order_relaxed);
     atomic_store_explicit(&b->n, n + 1, memory_order_release);

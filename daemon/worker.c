@@ -45,20 +45,14 @@ void worker_conn_gone(struct worker *w)
         exec_pool_stop(w->exec);
 }
 
-static void accept_one(struct worker *w);
-
-/* The accept pause or deferral is over: take a connection that is still waiting, whatever
- * the siblings' loads, and listen again. */
-static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+/* Stop listening for us microseconds, after which on_accept_resume takes over. */
+static void accept_pause(struct worker *w, suseconds_t us)
 {
-    struct worker *w = arg;
+    struct timeval tv = {0, us};
 
-    w->accept_paused = false;
-    if (w->stopping)
-        return;
-    accept_one(w);
-    if (!w->accept_paused)
-        event_add(w->listen_ev, NULL);
+    event_del(w->listen_ev);
+    if (evtimer_add(w->accept_ev, &tv) < 0)
+        event_add(w->listen_ev, NULL); /* no timer: listen on rather than never again */
 }
 
 /* How long a worker leaves a new connection to a less loaded sibling before it takes the
@@ -86,7 +80,6 @@ static bool sibling_less_loaded(const struct worker *w)
 static void accept_one(struct worker *w)
 {
     int fd = accept4(w->args->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    struct timeval pause = {0, ACCEPT_PAUSE_US};
 
     if (fd >= 0) {
         conn_new(w, fd);
@@ -97,10 +90,20 @@ static void accept_one(struct worker *w)
     /* Out of descriptors or memory: the pending connection keeps the socket readable, so
      * accepting again at once would spin. Pause, log once per pause, then try again. */
     log_warn("accept: %s; pausing accepts for %d ms", strerror(errno), ACCEPT_PAUSE_US / 1000);
-    event_del(w->listen_ev);
-    w->accept_paused = true;
-    if (evtimer_add(w->accept_ev, &pause) < 0)
-        on_accept_resume(-1, 0, w);
+    accept_pause(w, ACCEPT_PAUSE_US);
+}
+
+/* The accept pause or deferral is over: take a connection that is still waiting, whatever
+ * the siblings' loads, and listen again (unless that accept failed and paused anew). */
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+
+    if (w->stopping)
+        return;
+    accept_one(w);
+    if (!evtimer_pending(w->accept_ev, NULL))
+        event_add(w->listen_ev, NULL);
 }
 
 /* The shared socket has a connection waiting (every worker is told).
@@ -114,19 +117,13 @@ static void accept_one(struct worker *w)
 static void on_listen(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
-    struct timeval defer = {0, ACCEPT_DEFER_US};
 
     if (w->stopping)
         return;
-    if (sibling_less_loaded(w)) {
-        event_del(w->listen_ev);
-        w->accept_paused = true;
-        if (evtimer_add(w->accept_ev, &defer) == 0)
-            return;
-        on_accept_resume(-1, 0, w);
-        return;
-    }
-    accept_one(w);
+    if (sibling_less_loaded(w))
+        accept_pause(w, ACCEPT_DEFER_US);
+    else
+        accept_one(w);
 }
 
 /* The grace period is over: close what is left; runs in flight are interrupted. */

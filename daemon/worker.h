@@ -43,7 +43,6 @@ struct worker {
     struct conn *conns;       /* loop thread only */
     unsigned nconns;          /* loop thread only */
     bool stopping;            /* loop thread only */
-    bool accept_paused;       /* loop thread only: listen_ev is off until accept_ev */
 };
 
 /* Publish pool mod's samples to the shared region (any thread). */

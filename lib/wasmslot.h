@@ -332,8 +332,9 @@ void wasm_exec_set_deadline(struct wasm_exec *ex, uint64_t deadline_ns);
 /* Call fn(arg) once, on the thread running guest code on ex, if a run is still going at
  * notify_ns (CLOCK_MONOTONIC; checked where the deadline is, so some microseconds late), or
  * as soon as the run blocks in a host function (a wait, a sleep) after it was set. fn may
- * call wasm_exec_interrupt(ex), nothing else on ex. For a scheduler that wants to know when a run turns out long, at no cost to
- * short ones: no timer, no system call. fn NULL or notify_ns 0 clears it. */
+ * call wasm_exec_interrupt(ex), nothing else on ex. For a scheduler that wants to know when a run
+ * turns out long, at no cost to short ones: no timer, no system call. fn NULL or notify_ns 0 clears
+ * it. */
 void wasm_exec_set_notify(struct wasm_exec *ex, uint64_t notify_ns, void (*fn)(void *arg),
                           void *arg);
 /* Ask the current run on ex to stop with WASM_TRAP_TIMEOUT. Safe from any thread. */
@@ -466,9 +467,8 @@ enum stats_kind {
 
 /* Receives statistics one sample at a time. Names are lower snake_case with the unit in the
  * name where there is one (e.g. "reset_discarded_bytes") and without a "_total" suffix: a
- * renderer adds that to counters for OpenMetrics. Called on the caller's thread, synchronously.
- * The name is a string constant (static storage, never rewritten), and one object passes the
- * same names in the same order every time: a sink may recognise a sample by its pointer. */
+ * renderer adds that to counters for OpenMetrics. Called on the caller's thread, synchronously;
+ * the name is only valid during the call. */
 typedef void (*stats_sink_fn)(void *arg, const char *name, enum stats_kind kind, uint64_t value);
 
 /* ---------------------------------------------------------------- memory images and slot pools */
