@@ -46,7 +46,7 @@ static int add_args(json_t *req, int argc, char **argv, char *err, size_t errlen
     if (args == NULL || json_object_set_new(req, "args", args) != 0)
         return -ENOMEM;
     for (int i = 0; i < argc; i++) {
-        struct wasm_value v;
+        struct wasmslot_value v;
 
         if (proto_value_parse_text(argv[i], &v) < 0) {
             snprintf(err, errlen,
@@ -334,7 +334,7 @@ static bool print_thread_results(const struct proto_reply *rep)
         return false;
     json_array_foreach(arr, i, res)
     {
-        struct wasm_value *v = NULL;
+        struct wasmslot_value *v = NULL;
         uint32_t n = 0;
         char buf[64];
 

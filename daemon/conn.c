@@ -227,33 +227,35 @@ static void stats_worker_cb(void *arg, unsigned worker, pid_t pid, const struct 
     snprintf(num, sizeof(num), "%u", worker);
     proto_stats_clear_labels(st);
     proto_stats_set_label(st, "worker", num);
-    proto_stats_add(st, "worker_pid", STATS_GAUGE, (uint64_t)(pid > 0 ? pid : 0));
+    proto_stats_add(st, "worker_pid", WASMSLOT_STATS_GAUGE, (uint64_t)(pid > 0 ? pid : 0));
     for (unsigned op = 0; op < STATS_OPS; op++) {
         uint64_t n = atomic_load(&sw->requests[op]);
         if (n == 0 && op > PROTO_OP_MODULES)
             continue;
         proto_stats_set_label(
             st, "op", op <= PROTO_OP_MODULES ? proto_op_name((enum proto_op)op) : "invalid");
-        proto_stats_add(st, "requests", STATS_COUNTER, n);
+        proto_stats_add(st, "requests", WASMSLOT_STATS_COUNTER, n);
     }
     proto_stats_set_label(st, "op", NULL);
-    proto_stats_add(st, "connections", STATS_COUNTER, atomic_load(&sw->connections));
-    proto_stats_add(st, "connections_open", STATS_GAUGE, atomic_load(&sw->connections_open));
-    proto_stats_add(st, "connections_refused", STATS_COUNTER,
+    proto_stats_add(st, "connections", WASMSLOT_STATS_COUNTER, atomic_load(&sw->connections));
+    proto_stats_add(st, "connections_open", WASMSLOT_STATS_GAUGE,
+                    atomic_load(&sw->connections_open));
+    proto_stats_add(st, "connections_refused", WASMSLOT_STATS_COUNTER,
                     atomic_load(&sw->connections_refused));
-    proto_stats_add(st, "connections_idle_closed", STATS_COUNTER,
+    proto_stats_add(st, "connections_idle_closed", WASMSLOT_STATS_COUNTER,
                     atomic_load(&sw->connections_idle_closed));
-    proto_stats_add(st, "reply_buffer_pauses", STATS_COUNTER,
+    proto_stats_add(st, "reply_buffer_pauses", WASMSLOT_STATS_COUNTER,
                     atomic_load(&sw->reply_buffer_pauses));
-    proto_stats_add(st, "instances_open", STATS_GAUGE, atomic_load(&sw->instances_open));
-    proto_stats_add(st, "runs", STATS_COUNTER, atomic_load(&sw->runs));
-    proto_stats_add(st, "run_nanoseconds", STATS_COUNTER, atomic_load(&sw->run_nanoseconds));
+    proto_stats_add(st, "instances_open", WASMSLOT_STATS_GAUGE, atomic_load(&sw->instances_open));
+    proto_stats_add(st, "runs", WASMSLOT_STATS_COUNTER, atomic_load(&sw->runs));
+    proto_stats_add(st, "run_nanoseconds", WASMSLOT_STATS_COUNTER,
+                    atomic_load(&sw->run_nanoseconds));
     for (unsigned e = 1; e < STATS_ERR_CODES && e <= PROTO_E_INTERNAL; e++) {
         uint64_t n = atomic_load(&sw->errors[e]);
         if (n == 0)
             continue;
         proto_stats_set_label(st, "code", proto_err_code((enum proto_err)e));
-        proto_stats_add(st, "errors", STATS_COUNTER, n);
+        proto_stats_add(st, "errors", WASMSLOT_STATS_COUNTER, n);
     }
     proto_stats_set_label(st, "code", NULL);
 }
@@ -264,7 +266,9 @@ static void stats_pool_cb(void *arg, unsigned worker, const char *pool, const ch
     struct proto_stats *st = arg;
 
     proto_stats_set_label(st, "pool", pool);
-    proto_stats_add(st, name, kind == STATS_GAUGE ? STATS_GAUGE : STATS_COUNTER, value);
+    proto_stats_add(st, name,
+                    kind == WASMSLOT_STATS_GAUGE ? WASMSLOT_STATS_GAUGE : WASMSLOT_STATS_COUNTER,
+                    value);
 }
 
 static void op_stats(struct conn *c, const struct proto_request *req)
@@ -278,11 +282,12 @@ static void op_stats(struct conn *c, const struct proto_request *req)
         conn__reply_error(c, req->id, PROTO_E_INTERNAL, "out of memory");
         return;
     }
-    proto_stats_add(st, "generation", STATS_GAUGE, atomic_load(&g->generation));
-    proto_stats_add(st, "workers", STATS_GAUGE, stats_shm_nworkers(w->args->shm));
-    proto_stats_add(st, "worker_restarts", STATS_COUNTER, atomic_load(&g->worker_restarts));
-    proto_stats_add(st, "reloads", STATS_COUNTER, atomic_load(&g->reloads));
-    proto_stats_add(st, "reloads_failed", STATS_COUNTER, atomic_load(&g->reloads_failed));
+    proto_stats_add(st, "generation", WASMSLOT_STATS_GAUGE, atomic_load(&g->generation));
+    proto_stats_add(st, "workers", WASMSLOT_STATS_GAUGE, stats_shm_nworkers(w->args->shm));
+    proto_stats_add(st, "worker_restarts", WASMSLOT_STATS_COUNTER,
+                    atomic_load(&g->worker_restarts));
+    proto_stats_add(st, "reloads", WASMSLOT_STATS_COUNTER, atomic_load(&g->reloads));
+    proto_stats_add(st, "reloads_failed", WASMSLOT_STATS_COUNTER, atomic_load(&g->reloads_failed));
     /* This worker's own pools are current; the others published theirs as they changed. */
     for (size_t i = 0; i < w->mods->n; i++)
         worker_publish_pool(w, i);
@@ -763,9 +768,9 @@ void conn_close(struct conn *c)
     /* Runs in flight end as soon as the interpreter notices; their instances are released
      * by the executor thread when they do. */
     for (struct job *j = c->running; j != NULL; j = j->rnext) {
-        /* Sticky: the job may be between run_begin and its wasm_call (mapping a slot, say),
+        /* Sticky: the job may be between run_begin and its wasmslot_call (mapping a slot, say),
          * and a plain request would be cleared as stale when the guest code starts. */
-        wasm_exec_interrupt_sticky(j->running);
+        wasmslot_exec_interrupt_sticky(j->running);
         if (j->mt != NULL)
             mtcall_interrupt(j->mt);
     }

@@ -34,12 +34,12 @@ struct job {
     struct conn *c;
     struct proto_request req;
     size_t mod;
-    struct inst *inst;         /* run, terminate */
-    struct wasm_exec *running; /* set while guest code runs, so a close can interrupt it */
-    struct job *rnext, *rprev; /* the connection's list of running jobs */
-    struct job *qnext;         /* an instance's waiting list */
-    struct mtcall *mt;         /* a call with threads: its other threads, interrupted with it */
-    size_t reserve;            /* what it adds to c->reserved until it is freed */
+    struct inst *inst;             /* run, terminate */
+    struct wasmslot_exec *running; /* set while guest code runs, so a close can interrupt it */
+    struct job *rnext, *rprev;     /* the connection's list of running jobs */
+    struct job *qnext;             /* an instance's waiting list */
+    struct mtcall *mt;             /* a call with threads: its other threads, interrupted with it */
+    size_t reserve;                /* what it adds to c->reserved until it is freed */
 };
 
 struct conn {
@@ -110,7 +110,7 @@ struct inst *conn__do_inst_find(struct conn *c, const char *handle);
 
 /* The executor's run hook of a job (an executor thread): instantiate, call, run or terminate,
  * reply, then free the job. */
-void conn__job_run(struct exec_job *ej, struct wasm_exec *ex);
+void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex);
 
 /* A reply rendered by proto_render_*() into a stack buffer (no json_t, no malloc); len 0
  * means the fast renderer declined, and msg() builds the reply for jansson instead. */

@@ -56,7 +56,7 @@ void conn__inst_destroy(struct conn *c, struct inst *in)
 
     if (rc < 0)
         log_warn("resetting a slot of module '%s' failed: %s (it is wiped before reuse)",
-                 w->mods->e[mod].cfg->name, wasm_strerror(rc));
+                 w->mods->e[mod].cfg->name, wasmslot_strerror(rc));
     atomic_fetch_sub_explicit(&w->st->instances_open, 1, memory_order_relaxed);
     free(in);
     worker_publish_pool(w, mod);
@@ -82,13 +82,13 @@ struct inst *conn__do_inst_find(struct conn *c, const char *handle)
     return NULL;
 }
 
-static void set_deadline(struct job *j, struct wasm_exec *ex);
+static void set_deadline(struct job *j, struct wasmslot_exec *ex);
 
 /* Guest code is about to run on ex for j (start functions included): a close from now on
  * interrupts it, and the run's deadline starts. Returns false when the connection is already
  * closed (then nothing should run). One listing covers the whole job: a call's instantiation
  * and its export together. */
-static bool run_begin(struct job *j, struct wasm_exec *ex)
+static bool run_begin(struct job *j, struct wasmslot_exec *ex)
 {
     struct conn *c = j->c;
     bool ok;
@@ -122,7 +122,7 @@ static void run_end(struct job *j)
         j->rnext->rprev = j->rprev;
     /* Unlisted, no close can interrupt it any more: drop a request that came after the guest
      * code ended, which the next job on this executor would otherwise inherit. */
-    wasm_exec_clear_interrupt(j->running);
+    wasmslot_exec_clear_interrupt(j->running);
     j->running = NULL;
     pthread_mutex_unlock(&c->mu);
 }
@@ -137,13 +137,13 @@ static uint64_t deadline_ns(uint64_t ms)
 }
 
 /* The run's deadline: the request's, capped by the module's configured one (0: none). */
-static void set_deadline(struct job *j, struct wasm_exec *ex)
+static void set_deadline(struct job *j, struct wasmslot_exec *ex)
 {
     uint64_t ms = j->c->w->mods->e[j->mod].cfg->deadline_ms;
 
     if (j->req.has_deadline && (ms == 0 || j->req.deadline_ms < ms))
         ms = j->req.deadline_ms;
-    wasm_exec_set_deadline(ex, deadline_ns(ms));
+    wasmslot_exec_set_deadline(ex, deadline_ns(ms));
 }
 
 static void count_run(struct worker *w, uint64_t t0)
@@ -154,22 +154,23 @@ static void count_run(struct worker *w, uint64_t t0)
 
 /* Guest code of a WASI module may call WASI functions outside `_start` (a start function, a
  * library export): give them the thread's state, with its output thrown away. */
-static void wasi_bind(struct worker *w, size_t mod, struct wasm_exec *ex)
+static void wasi_bind(struct worker *w, size_t mod, struct wasmslot_exec *ex)
 {
-    struct wasi *ws;
+    struct wasmslot_wasi *ws;
 
     if (w->mods->e[mod].wasi == NULL)
         return;
     ws = wasirun_state(mod, w->mods->n, w->mods->e[mod].cfg);
-    /* wasi_reset keeps the argv, environment and stdin of the thread's last command, which
+    /* wasmslot_wasi_reset keeps the argv, environment and stdin of the thread's last command, which
      * may have been another connection's: this guest code gets none (without a state, its
      * WASI calls fail instead). */
-    if (ws != NULL && (wasi_set_args(ws, 0, NULL) < 0 || wasi_set_env(ws, 0, NULL) < 0 ||
-                       wasi_set_stdin(ws, "", 0) < 0))
+    if (ws != NULL &&
+        (wasmslot_wasi_set_args(ws, 0, NULL) < 0 || wasmslot_wasi_set_env(ws, 0, NULL) < 0 ||
+         wasmslot_wasi_set_stdin(ws, "", 0) < 0))
         ws = NULL;
     if (ws != NULL)
-        wasi_reset(ws);
-    wasm_exec_set_user(ex, ws);
+        wasmslot_wasi_reset(ws);
+    wasmslot_exec_set_user(ex, ws);
 }
 
 /* A call's instance is finished with once its run has ended: its slot goes back before the
@@ -183,7 +184,7 @@ static void call_release(struct job *j, struct modset_instance *mi)
 }
 
 /* `_start` of a WASI module: a command with argv, env, stdin, exit code and output. */
-static void run_command(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
+static void run_command(struct job *j, struct wasmslot_exec *ex, struct modset_instance *mi)
 {
     struct worker *w = j->c->w;
     const struct modset_entry *e = &w->mods->e[mi->mod];
@@ -201,44 +202,44 @@ static void run_command(struct job *j, struct wasm_exec *ex, struct modset_insta
     msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code, &rc);
     count_run(w, t0);
     call_release(j, mi);
-    if (wasm_is_trap(rc))
+    if (wasmslot_is_trap(rc))
         modset_count_trap(w->pools, mi->mod, rc);
     conn__reply(j->c, msg, code);
 }
 
 /* Instantiate j->mod on ex, the run listed by the caller (run_begin). Returns 0 with *mi
  * filled, or replies the error itself. */
-static int instantiate_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
+static int instantiate_on(struct job *j, struct wasmslot_exec *ex, struct modset_instance *mi)
 {
     struct worker *w = j->c->w;
-    struct wasm_error err = {0};
+    struct wasmslot_error err = {0};
     int rc;
 
     wasi_bind(w, j->mod, ex);
     rc = modset_instantiate(w->pools, j->mod, ex, mi, &err);
-    wasm_exec_set_user(ex, NULL);
+    wasmslot_exec_set_user(ex, NULL);
     /* A call publishes once, after its release. */
     if (rc < 0 || j->req.op == PROTO_OP_INSTANTIATE)
         worker_publish_pool(w, j->mod);
     if (rc < 0) {
-        if (rc == -WASM_EEXHAUSTED)
+        if (rc == -WASMSLOT_EEXHAUSTED)
             conn__reply_error(j->c, j->req.id, PROTO_E_POOL_EXHAUSTED,
                               "pool '%s' has no free slot (%u slots)", w->mods->e[j->mod].cfg->name,
                               w->mods->e[j->mod].cfg->slots);
         else
-            conn__reply_wasm_error(j->c, j->req.id, rc, wasm_is_trap(rc) ? NULL : err.message);
+            conn__reply_wasm_error(j->c, j->req.id, rc, wasmslot_is_trap(rc) ? NULL : err.message);
         return rc;
     }
     return 0;
 }
 
-static bool wire_type(enum wasm_valtype t)
+static bool wire_type(enum wasmslot_valtype t)
 {
-    return t == WASM_I32 || t == WASM_I64 || t == WASM_F32 || t == WASM_F64;
+    return t == WASMSLOT_I32 || t == WASMSLOT_I64 || t == WASMSLOT_F32 || t == WASMSLOT_F64;
 }
 
 /* Check args against the export's signature, so the message can say what was expected. */
-static bool args_match(struct job *j, const struct wasm_functype *ft)
+static bool args_match(struct job *j, const struct wasmslot_functype *ft)
 {
     char want[256], got[256];
     size_t wn = 0, gn = 0;
@@ -248,7 +249,7 @@ static bool args_match(struct job *j, const struct wasm_functype *ft)
         if (!wire_type(ft->params[i])) {
             conn__reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS,
                               "export '%s' takes a %s, which the protocol cannot carry",
-                              j->req.export_name, wasm_valtype_name(ft->params[i]));
+                              j->req.export_name, wasmslot_valtype_name(ft->params[i]));
             return false;
         }
     }
@@ -256,7 +257,7 @@ static bool args_match(struct job *j, const struct wasm_functype *ft)
         if (!wire_type(ft->results[i])) {
             conn__reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS,
                               "export '%s' returns a %s, which the protocol cannot carry",
-                              j->req.export_name, wasm_valtype_name(ft->results[i]));
+                              j->req.export_name, wasmslot_valtype_name(ft->results[i]));
             return false;
         }
     }
@@ -268,22 +269,22 @@ static bool args_match(struct job *j, const struct wasm_functype *ft)
     want[0] = got[0] = '\0';
     for (uint32_t i = 0; i < ft->nparams && wn < sizeof(want); i++)
         wn += (size_t)snprintf(want + wn, sizeof(want) - wn, "%s%s", i ? ", " : "",
-                               wasm_valtype_name(ft->params[i]));
+                               wasmslot_valtype_name(ft->params[i]));
     for (uint32_t i = 0; i < j->req.nargs && gn < sizeof(got); i++)
         gn += (size_t)snprintf(got + gn, sizeof(got) - gn, "%s%s", i ? ", " : "",
-                               wasm_valtype_name(j->req.args[i].type));
+                               wasmslot_valtype_name(j->req.args[i].type));
     conn__reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS, "export '%s' takes (%s), got (%s)",
                       j->req.export_name, want, got);
     return false;
 }
 
 /* Run the requested export on instance mi and reply, the run listed by the caller. */
-static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *mi)
+static void run_on(struct job *j, struct wasmslot_exec *ex, struct modset_instance *mi)
 {
     struct worker *w = j->c->w;
-    struct wasm_value small[8], *results = small;
-    const struct wasm_functype *ft;
-    struct wasm_extern ext;
+    struct wasmslot_value small[8], *results = small;
+    const struct wasmslot_functype *ft;
+    struct wasmslot_extern ext;
     uint64_t t0;
     int rc;
 
@@ -292,14 +293,14 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
         run_command(j, ex, mi);
         return;
     }
-    if (wasm_instance_export(mi->inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
-        ext.kind != WASM_EXTERN_FUNC) {
+    if (wasmslot_instance_export(mi->inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
+        ext.kind != WASMSLOT_EXTERN_FUNC) {
         conn__reply_error(j->c, j->req.id, PROTO_E_UNKNOWN_EXPORT,
                           "module '%s' exports no function '%s'", w->mods->e[mi->mod].cfg->name,
                           j->req.export_name);
         return;
     }
-    ft = wasm_func_type(ext.of.func);
+    ft = wasmslot_func_type(ext.of.func);
     if (!args_match(j, ft))
         return;
     if (ft->nresults > sizeof(small) / sizeof(small[0])) {
@@ -311,8 +312,8 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
     }
     wasi_bind(w, mi->mod, ex);
     t0 = conn__mono_ns();
-    rc = wasm_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
-    wasm_exec_set_user(ex, NULL);
+    rc = wasmslot_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
+    wasmslot_exec_set_user(ex, NULL);
     count_run(w, t0);
     call_release(j, mi);
     if (rc == 0) {
@@ -320,7 +321,7 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
                    proto_render_results(fast_, sizeof(fast_), j->req.id, results, ft->nresults),
                    proto_reply_results(j->req.id, results, ft->nresults));
     } else {
-        if (wasm_is_trap(rc))
+        if (wasmslot_is_trap(rc))
             modset_count_trap(w->pools, mi->mod, rc);
         conn__reply_wasm_error(j->c, j->req.id, rc, NULL);
     }
@@ -331,7 +332,7 @@ static void run_on(struct job *j, struct wasm_exec *ex, struct modset_instance *
 /* ---------------------------------------------------------------- calls with threads */
 
 /* mtcall's prepare hook: WASI functions of the module find the thread's state. */
-static void thread_prepare(void *arg, struct wasm_exec *ex)
+static void thread_prepare(void *arg, struct wasmslot_exec *ex)
 {
     struct job *j = arg;
 
@@ -340,15 +341,15 @@ static void thread_prepare(void *arg, struct wasm_exec *ex)
 
 /* The export of a threaded call takes the thread index first (an i32), then the request's
  * args. Replies the error itself and returns false when the signature does not fit. */
-static bool thread_args_match(struct job *j, const struct wasm_functype *ft)
+static bool thread_args_match(struct job *j, const struct wasmslot_functype *ft)
 {
-    bool ok = ft->nparams == j->req.nargs + 1 && ft->params[0] == WASM_I32;
+    bool ok = ft->nparams == j->req.nargs + 1 && ft->params[0] == WASMSLOT_I32;
 
     for (uint32_t i = 0; i < ft->nresults; i++) {
         if (!wire_type(ft->results[i])) {
             conn__reply_error(j->c, j->req.id, PROTO_E_BAD_ARGUMENTS,
                               "export '%s' returns a %s, which the protocol cannot carry",
-                              j->req.export_name, wasm_valtype_name(ft->results[i]));
+                              j->req.export_name, wasmslot_valtype_name(ft->results[i]));
             return false;
         }
     }
@@ -371,7 +372,7 @@ static void reply_threads(struct job *j, const struct mtcall_thread *t, unsigned
     for (unsigned i = 0; i < n; i++) {
         if (t[i].rc != 0) {
             char detail[224];
-            snprintf(detail, sizeof(detail), "thread %u: %s", i, wasm_strerror(t[i].rc));
+            snprintf(detail, sizeof(detail), "thread %u: %s", i, wasmslot_strerror(t[i].rc));
             msg = proto_reply_wasm_error(j->req.id, t[i].rc, detail);
             if (msg != NULL && json_object_get(msg, "error") != NULL)
                 json_object_set_new(json_object_get(msg, "error"), "thread", json_integer(i));
@@ -396,18 +397,18 @@ static void reply_threads(struct job *j, const struct mtcall_thread *t, unsigned
 
 /* A call with "threads": N instances of the module (N slots of its pool), the export called
  * in each at once on N executor threads with the thread index as its first argument. */
-static void call_threads(struct job *j, struct wasm_exec *ex)
+static void call_threads(struct job *j, struct wasmslot_exec *ex)
 {
     struct worker *w = j->c->w;
     const struct modset_entry *e = &w->mods->e[j->mod];
     unsigned n = j->req.threads, made = 0;
     struct modset_instance *mi = NULL;
     struct mtcall_thread *t = NULL;
-    struct wasm_value *argv = NULL;
-    const struct wasm_functype *ft = NULL;
-    struct wasm_value *res = NULL;
-    struct wasm_error err = {0};
-    struct wasm_extern ext;
+    struct wasmslot_value *argv = NULL;
+    const struct wasmslot_functype *ft = NULL;
+    struct wasmslot_value *res = NULL;
+    struct wasmslot_error err = {0};
+    struct wasmslot_extern ext;
     uint64_t t0, deadline_ms;
     bool ran = false;
     int rc = 0;
@@ -444,25 +445,25 @@ static void call_threads(struct job *j, struct wasm_exec *ex)
             break;
         atomic_fetch_add_explicit(&w->st->instances_open, 1, memory_order_relaxed);
     }
-    wasm_exec_set_user(ex, NULL);
+    wasmslot_exec_set_user(ex, NULL);
     if (rc < 0) {
         run_end(j);
-        if (rc == -WASM_EEXHAUSTED)
+        if (rc == -WASMSLOT_EEXHAUSTED)
             conn__reply_error(j->c, j->req.id, PROTO_E_POOL_EXHAUSTED,
                               "threads %u needs %u free slots, pool '%s' had %u", n, n,
                               e->cfg->name, made);
         else
-            conn__reply_wasm_error(j->c, j->req.id, rc, wasm_is_trap(rc) ? NULL : err.message);
+            conn__reply_wasm_error(j->c, j->req.id, rc, wasmslot_is_trap(rc) ? NULL : err.message);
         goto out;
     }
-    if (wasm_instance_export(mi[0].inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
-        ext.kind != WASM_EXTERN_FUNC) {
+    if (wasmslot_instance_export(mi[0].inst, j->req.export_name, j->req.export_len, &ext) < 0 ||
+        ext.kind != WASMSLOT_EXTERN_FUNC) {
         run_end(j);
         conn__reply_error(j->c, j->req.id, PROTO_E_UNKNOWN_EXPORT,
                           "module '%s' exports no function '%s'", e->cfg->name, j->req.export_name);
         goto out;
     }
-    ft = wasm_func_type(ext.of.func);
+    ft = wasmslot_func_type(ext.of.func);
     if (!thread_args_match(j, ft)) {
         run_end(j);
         goto out;
@@ -475,9 +476,9 @@ static void call_threads(struct job *j, struct wasm_exec *ex)
         goto out;
     }
     for (unsigned i = 0; i < n; i++) {
-        struct wasm_value *a = &argv[(size_t)i * (j->req.nargs + 1)];
-        wasm_instance_export(mi[i].inst, j->req.export_name, j->req.export_len, &ext);
-        a[0].type = WASM_I32;
+        struct wasmslot_value *a = &argv[(size_t)i * (j->req.nargs + 1)];
+        wasmslot_instance_export(mi[i].inst, j->req.export_name, j->req.export_len, &ext);
+        a[0].type = WASMSLOT_I32;
         a[0].of.i32 = i;
         if (j->req.nargs > 0)
             memcpy(&a[1], j->req.args, j->req.nargs * sizeof(*a));
@@ -495,7 +496,7 @@ static void call_threads(struct job *j, struct wasm_exec *ex)
     run_end(j);
     for (unsigned i = 0; i < n; i++) {
         count_run(w, t0);
-        if (wasm_is_trap(t[i].rc))
+        if (wasmslot_is_trap(t[i].rc))
             modset_count_trap(w->pools, j->mod, t[i].rc);
     }
     ran = true;
@@ -555,7 +556,7 @@ static void inst_job_done(struct conn *c, struct inst *in)
         conn__inst_destroy(c, in);
 }
 
-void conn__job_run(struct exec_job *ej, struct wasm_exec *ex)
+void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
 {
     struct job *j = (struct job *)ej;
     struct conn *c = j->c;

@@ -19,7 +19,7 @@
  *
  * How the standby learns it, at no cost to short jobs: the leader's execution context calls
  * handoff_notify() when its run reaches this age (the interpreter reads the clock where it
- * checks the deadline, wasm_exec_set_notify) or blocks in a wait or a sleep. No timer is
+ * checks the deadline, wasmslot_exec_set_notify) or blocks in a wait or a sleep. No timer is
  * armed per job (two system calls each), and the standby does not poll on a short tick
  * either: a timed wake-up costs ~9 us of CPU in a VM, and at 200 us that was ~0.7 us of
  * every request at 60,000 requests per second. */
@@ -34,7 +34,7 @@
 struct exec_thread {
     pthread_t tid;
     struct exec_pool *pool;
-    struct wasm_exec *ex;
+    struct wasmslot_exec *ex;
     bool started;
 };
 
@@ -142,7 +142,7 @@ static void lead(struct exec_pool *p, struct exec_thread *t)
     } else {
         do_wake(p);
     }
-    wasm_exec_set_notify(t->ex, p->lead_t0 + EXEC_HANDOFF_NS, handoff_notify, p);
+    wasmslot_exec_set_notify(t->ex, p->lead_t0 + EXEC_HANDOFF_NS, handoff_notify, p);
     /* Then every job the iteration queued that no other thread took: going back to the loop
      * would leave them waiting for a request that may never come (with one runner, no other
      * thread would run them). The loop is unattended meanwhile, so lead_t0 stays the first
@@ -157,7 +157,7 @@ static void lead(struct exec_pool *p, struct exec_thread *t)
             do_wake(p);
         run_job(p, t, j);
     } while ((j = do_take(p)) != NULL && (p->lead_seq++, true));
-    wasm_exec_set_notify(t->ex, 0, NULL, NULL);
+    wasmslot_exec_set_notify(t->ex, 0, NULL, NULL);
     p->lead_jobs--;
 }
 
@@ -252,7 +252,7 @@ struct exec_pool *exec_pool_new(struct event_base *base, unsigned nrunners, char
                                 size_t errlen)
 {
     struct exec_pool *p = calloc(1, sizeof(*p));
-    struct wasm_error werr = {0};
+    struct wasmslot_error werr = {0};
 
     if (p == NULL || (p->t = calloc(nrunners, sizeof(*p->t))) == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -273,20 +273,20 @@ struct exec_pool *exec_pool_new(struct event_base *base, unsigned nrunners, char
         pthread_condattr_destroy(&ca);
     }
     p->main.pool = p;
-    p->main.ex = wasm_exec_new(NULL, &werr);
+    p->main.ex = wasmslot_exec_new(NULL, &werr);
     if (p->main.ex == NULL)
         goto fail_exec;
     p->n = nrunners;
     for (unsigned i = 0; i < nrunners; i++) {
         p->t[i].pool = p;
-        p->t[i].ex = wasm_exec_new(NULL, &werr);
+        p->t[i].ex = wasmslot_exec_new(NULL, &werr);
         if (p->t[i].ex == NULL)
             goto fail_exec;
     }
     return p;
 fail_exec:
     snprintf(err, errlen, "execution context: %s",
-             werr.message[0] ? werr.message : wasm_strerror(werr.code));
+             werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
     exec_pool_free(p);
     return NULL;
 }
@@ -355,7 +355,7 @@ void exec_pool_free(struct exec_pool *p)
     for (unsigned i = 0; i < p->n; i++) {
         if (p->t[i].started)
             pthread_join(p->t[i].tid, NULL);
-        wasm_exec_free(p->t[i].ex);
+        wasmslot_exec_free(p->t[i].ex);
     }
     /* Jobs queued after every thread left (none should be) still get their run. */
     while (p->head != NULL) {
@@ -366,7 +366,7 @@ void exec_pool_free(struct exec_pool *p)
         run_job(p, &p->main, j);
         pthread_mutex_unlock(&p->mu);
     }
-    wasm_exec_free(p->main.ex);
+    wasmslot_exec_free(p->main.ex);
     pthread_cond_destroy(&p->standby_cv);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);

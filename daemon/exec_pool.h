@@ -15,7 +15,7 @@ struct event_base;
 struct exec_job {
     struct exec_job *next;
     /* Called on one of the pool's threads with that thread's execution context. */
-    void (*run)(struct exec_job *job, struct wasm_exec *ex);
+    void (*run)(struct exec_job *job, struct wasmslot_exec *ex);
 };
 
 struct exec_pool;

@@ -5,7 +5,7 @@
 #include "modset.h"
 
 #include "wasirun.h"
-#include "wasm_module.h"
+#include "format/module.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +59,7 @@ fail:
 
 /* A module whose own table starts larger than max_table_elements could never be
  * instantiated: refuse it at load, like a memory starting above max_memory. */
-static bool table_over_cap(const struct cfg_module *cm, const struct wasm_module *m, char *err,
+static bool table_over_cap(const struct cfg_module *cm, const struct wasmslot_module *m, char *err,
                            size_t errlen, const char *file)
 {
     for (uint32_t i = m->ntable_imports; i < m->ntables_total; i++) {
@@ -95,8 +95,8 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
     for (size_t i = 0; i < cfg->nmodules; i++) {
         const struct cfg_module *cm = &cfg->modules[i];
         struct modset_entry *e = &ms->e[i];
-        struct wasm_error werr = {0};
-        struct wasm_limits lim;
+        struct wasmslot_error werr = {0};
+        struct wasmslot_limits lim;
         unsigned char *bytes = NULL;
         char msg[256];
         size_t len = 0;
@@ -110,11 +110,11 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
                      cm->name, cm->path, strerror(-r));
             goto fail;
         }
-        e->module = wasm_module_new(bytes, len, &werr);
+        e->module = wasmslot_module_new(bytes, len, &werr);
         free(bytes);
         if (e->module == NULL) {
             snprintf(err, errlen, "%s:%d: module '%s': %s: %s", cfg->file, cm->line, cm->name,
-                     cm->path, werr.message[0] ? werr.message : wasm_strerror(werr.code));
+                     cm->path, werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
             goto fail;
         }
         line = cm->line;
@@ -122,20 +122,20 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
             snprintf(err, errlen, "%s:%d: module '%s': %s", cfg->file, line, cm->name, msg);
             goto fail;
         }
-        e->image = image_new(e->module, &werr);
+        e->image = wasmslot_image_new(e->module, &werr);
         if (e->image == NULL) {
             snprintf(err, errlen, "%s:%d: module '%s': cannot build its memory image: %s",
                      cfg->file, cm->line, cm->name,
-                     werr.message[0] ? werr.message : wasm_strerror(werr.code));
+                     werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
             goto fail;
         }
-        if (cm->max_memory != 0 && wasm_module_memory(e->module, &lim) == 0 &&
-            lim.min * WASM_PAGE_SIZE > cm->max_memory) {
+        if (cm->max_memory != 0 && wasmslot_module_memory(e->module, &lim) == 0 &&
+            lim.min * WASMSLOT_PAGE_SIZE > cm->max_memory) {
             snprintf(err, errlen,
                      "%s:%d: module '%s': its memory starts at %llu pages, more than max_memory "
                      "(%llu pages)",
                      cfg->file, cm->line, cm->name, (unsigned long long)lim.min,
-                     (unsigned long long)(cm->max_memory / WASM_PAGE_SIZE));
+                     (unsigned long long)(cm->max_memory / WASMSLOT_PAGE_SIZE));
             goto fail;
         }
         if (table_over_cap(cm, e->module, err, errlen, cfg->file))
@@ -152,9 +152,9 @@ void modset_free(struct modset *ms)
     if (ms == NULL)
         return;
     for (size_t i = 0; i < ms->n; i++) {
-        image_free(ms->e[i].image);
-        wasi_imports_free(ms->e[i].wasi);
-        wasm_module_free(ms->e[i].module);
+        wasmslot_image_free(ms->e[i].image);
+        wasmslot_wasi_imports_free(ms->e[i].wasi);
+        wasmslot_module_free(ms->e[i].module);
     }
     shm_release(ms);
     free(ms->e);
@@ -171,7 +171,7 @@ int modset_find(const struct modset *ms, const char *name)
 
 struct modset_pools {
     const struct modset *ms;
-    struct pool **pools; /* one per module */
+    struct wasmslot_pool **pools; /* one per module */
 };
 
 struct modset_pools *modset_pools_new(const struct modset *ms, char *err, size_t errlen)
@@ -186,15 +186,15 @@ struct modset_pools *modset_pools_new(const struct modset *ms, char *err, size_t
     mp->ms = ms;
     for (size_t i = 0; i < ms->n; i++) {
         const struct cfg_module *cm = ms->e[i].cfg;
-        struct pool_options o = {
+        struct wasmslot_pool_options o = {
             .slots = cm->slots,
-            .max_pages = (uint32_t)(cm->max_memory / WASM_PAGE_SIZE),
+            .max_pages = (uint32_t)(cm->max_memory / WASMSLOT_PAGE_SIZE),
         };
-        struct wasm_error werr = {0};
-        mp->pools[i] = pool_new(&o, &werr);
+        struct wasmslot_error werr = {0};
+        mp->pools[i] = wasmslot_pool_new(&o, &werr);
         if (mp->pools[i] == NULL) {
             snprintf(err, errlen, "module '%s': cannot make a pool of %u slots: %s", cm->name,
-                     cm->slots, werr.message[0] ? werr.message : wasm_strerror(werr.code));
+                     cm->slots, werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
             modset_pools_free(mp);
             return NULL;
         }
@@ -207,35 +207,35 @@ void modset_pools_free(struct modset_pools *mp)
     if (mp == NULL)
         return;
     for (size_t i = 0; i < mp->ms->n; i++)
-        pool_free(mp->pools[i]);
+        wasmslot_pool_free(mp->pools[i]);
     free(mp->pools);
     free(mp);
 }
 
-int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasm_exec *ex,
-                       struct modset_instance *out, struct wasm_error *err)
+int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasmslot_exec *ex,
+                       struct modset_instance *out, struct wasmslot_error *err)
 {
     const struct modset_entry *e = &mp->ms->e[mod];
-    struct wasm_instance_options opt = {.exec = ex,
-                                        .max_table_elements = e->cfg->max_table_elements};
-    struct slot *s;
+    struct wasmslot_instance_options opt = {.exec = ex,
+                                            .max_table_elements = e->cfg->max_table_elements};
+    struct wasmslot_slot *s;
     int rc;
 
     out->mod = mod;
     out->inst = NULL;
-    s = pool_acquire(mp->pools[mod], e->image, err);
+    s = wasmslot_pool_acquire(mp->pools[mod], e->image, err);
     if (s == NULL)
-        return err->code < 0 ? err->code : -WASM_EEXHAUSTED;
+        return err->code < 0 ? err->code : -WASMSLOT_EEXHAUSTED;
     if (e->wasi != NULL)
-        opt.imports = wasi_imports_externs(e->wasi, &opt.nimports);
-    opt.memory = slot_memory(s);
-    opt.data_preloaded = opt.memory != NULL && slot_preloaded(s);
-    out->inst = wasm_instance_new(e->module, &opt, err);
+        opt.imports = wasmslot_wasi_imports_externs(e->wasi, &opt.nimports);
+    opt.memory = wasmslot_slot_memory(s);
+    opt.data_preloaded = opt.memory != NULL && wasmslot_slot_preloaded(s);
+    out->inst = wasmslot_instance_new(e->module, &opt, err);
     if (out->inst == NULL) {
-        rc = err->code < 0 ? err->code : -WASM_EUNLINKABLE;
-        if (wasm_is_trap(rc))
-            pool_count_trap(mp->pools[mod], rc);
-        pool_release(mp->pools[mod], s);
+        rc = err->code < 0 ? err->code : -WASMSLOT_EUNLINKABLE;
+        if (wasmslot_is_trap(rc))
+            wasmslot_pool_count_trap(mp->pools[mod], rc);
+        wasmslot_pool_release(mp->pools[mod], s);
         return rc;
     }
     out->slot = s;
@@ -244,7 +244,7 @@ int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasm_exec *ex
 
 void modset_count_trap(struct modset_pools *mp, size_t mod, int rc)
 {
-    pool_count_trap(mp->pools[mod], rc);
+    wasmslot_pool_count_trap(mp->pools[mod], rc);
 }
 
 int modset_release(struct modset_pools *mp, struct modset_instance *mi)
@@ -252,21 +252,22 @@ int modset_release(struct modset_pools *mp, struct modset_instance *mi)
     int rc = 0;
 
     /* The instance first: it holds a reference to the slot's memory. */
-    wasm_instance_free(mi->inst);
+    wasmslot_instance_free(mi->inst);
     mi->inst = NULL;
     if (mi->slot != NULL)
-        rc = pool_release(mp->pools[mi->mod], mi->slot);
+        rc = wasmslot_pool_release(mp->pools[mi->mod], mi->slot);
     mi->slot = NULL;
     return rc;
 }
 
-void modset_pool_values(struct modset_pools *mp, size_t mod, uint64_t out[POOL_STATS_SAMPLES])
+void modset_pool_values(struct modset_pools *mp, size_t mod,
+                        uint64_t out[WASMSLOT_POOL_STATS_SAMPLES])
 {
-    pool_stats_values(mp->pools[mod], out);
+    wasmslot_pool_stats_values(mp->pools[mod], out);
 }
 
-void modset_pool_stats(struct modset_pools *mp, size_t mod, stats_sink_fn sink, void *arg)
+void modset_pool_stats(struct modset_pools *mp, size_t mod, wasmslot_stats_sink_fn sink, void *arg)
 {
-    pool_stats(mp->pools[mod], sink, arg);
-    image_stats(mp->ms->e[mod].image, sink, arg);
+    wasmslot_pool_stats(mp->pools[mod], sink, arg);
+    wasmslot_image_stats(mp->ms->e[mod].image, sink, arg);
 }

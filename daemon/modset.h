@@ -11,10 +11,10 @@
 
 /* One configured module: its section and what the master built from it. */
 struct modset_entry {
-    const struct cfg_module *cfg; /* borrowed from the config the set was loaded from */
-    struct wasm_module *module;   /* immutable, shared by every worker after fork */
-    struct image *image;          /* its memory image (sealed memfd), shared the same way */
-    struct wasi_imports *wasi;    /* its WASI import list, NULL when it imports nothing */
+    const struct cfg_module *cfg;       /* borrowed from the config the set was loaded from */
+    struct wasmslot_module *module;     /* immutable, shared by every worker after fork */
+    struct wasmslot_image *image;       /* its memory image (sealed memfd), shared the same way */
+    struct wasmslot_wasi_imports *wasi; /* its WASI import list, NULL when it imports nothing */
 };
 
 /* Every module of a config, in config order, and its shared memories. */
@@ -53,15 +53,15 @@ void modset_pools_free(struct modset_pools *mp);
 /* A live instance of one module, with the slot that backs it. */
 struct modset_instance {
     size_t mod;
-    struct wasm_instance *inst;
-    struct slot *slot; /* the pool slot backing its memory */
+    struct wasmslot_instance *inst;
+    struct wasmslot_slot *slot; /* the pool slot backing its memory */
 };
 
 /* Instantiate module mod on a slot of its pool, running its start function on ex (whose
- * deadline the caller has set). Returns 0, or a negative code with err filled: -WASM_EEXHAUSTED
+ * deadline the caller has set). Returns 0, or a negative code with err filled: -WASMSLOT_EEXHAUSTED
  * when the pool is empty, a trap code when the start function trapped, ... */
-int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasm_exec *ex,
-                       struct modset_instance *out, struct wasm_error *err);
+int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasmslot_exec *ex,
+                       struct modset_instance *out, struct wasmslot_error *err);
 
 /* Terminate: free the instance and give its slot back (the reset fastpath). Returns 0 or the
  * reset's -errno (the slot is released anyway and wiped before reuse). */
@@ -70,12 +70,13 @@ int modset_release(struct modset_pools *mp, struct modset_instance *mi);
 /* Count a run of module mod that ended with trap code rc in its pool's statistics. */
 void modset_count_trap(struct modset_pools *mp, size_t mod, int rc);
 
-/* Feed the samples of module mod's pool and image to sink: the pool's POOL_STATS_SAMPLES
+/* Feed the samples of module mod's pool and image to sink: the pool's WASMSLOT_POOL_STATS_SAMPLES
  * first, then the image's. */
-void modset_pool_stats(struct modset_pools *mp, size_t mod, stats_sink_fn sink, void *arg);
+void modset_pool_stats(struct modset_pools *mp, size_t mod, wasmslot_stats_sink_fn sink, void *arg);
 
 /* The values of module mod's pool samples, in the order modset_pool_stats passes them (the
  * image's do not change once loaded). */
-void modset_pool_values(struct modset_pools *mp, size_t mod, uint64_t out[POOL_STATS_SAMPLES]);
+void modset_pool_values(struct modset_pools *mp, size_t mod,
+                        uint64_t out[WASMSLOT_POOL_STATS_SAMPLES]);
 
 #endif

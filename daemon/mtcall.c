@@ -24,11 +24,11 @@ struct mtcall {
     pthread_cond_t cv;
     unsigned done;
     bool interrupted;
-    struct wasm_exec **running; /* n entries: the context running thread i, or NULL */
+    struct wasmslot_exec **running; /* n entries: the context running thread i, or NULL */
     /* Valid during mtcall_run only. */
     struct mtcall_thread *t;
     uint64_t deadline_ns;
-    void (*prepare)(void *arg, struct wasm_exec *ex);
+    void (*prepare)(void *arg, struct wasmslot_exec *ex);
     void *arg;
     struct mt_sub *subs; /* n entries; subs[0] is unused (the caller runs thread 0) */
 };
@@ -66,7 +66,7 @@ void mtcall_free(struct mtcall *mt)
 }
 
 /* Run thread i of the call on ex (any thread). */
-static void run_thread(struct mtcall *mt, unsigned i, struct wasm_exec *ex)
+static void run_thread(struct mtcall *mt, unsigned i, struct wasmslot_exec *ex)
 {
     struct mtcall_thread *t = &mt->t[i];
     bool stop;
@@ -77,26 +77,26 @@ static void run_thread(struct mtcall *mt, unsigned i, struct wasm_exec *ex)
         mt->running[i] = ex;
     pthread_mutex_unlock(&mt->mu);
     if (stop) {
-        t->rc = -WASM_TRAP_TIMEOUT;
+        t->rc = -WASMSLOT_TRAP_TIMEOUT;
     } else {
         if (mt->prepare != NULL)
             mt->prepare(mt->arg, ex);
-        wasm_exec_set_deadline(ex, mt->deadline_ns);
-        t->rc = wasm_call(ex, t->func, t->args, t->nargs, t->results, t->nresults);
-        wasm_exec_set_user(ex, NULL);
+        wasmslot_exec_set_deadline(ex, mt->deadline_ns);
+        t->rc = wasmslot_call(ex, t->func, t->args, t->nargs, t->results, t->nresults);
+        wasmslot_exec_set_user(ex, NULL);
     }
     pthread_mutex_lock(&mt->mu);
     /* Unlisted, no interrupt can come any more: drop one that came after the guest code
      * ended, so the next job on this executor does not inherit it. */
     if (!stop)
-        wasm_exec_clear_interrupt(ex);
+        wasmslot_exec_clear_interrupt(ex);
     mt->running[i] = NULL;
     mt->done++;
     pthread_cond_broadcast(&mt->cv);
     pthread_mutex_unlock(&mt->mu);
 }
 
-static void sub_run(struct exec_job *ej, struct wasm_exec *ex)
+static void sub_run(struct exec_job *ej, struct wasmslot_exec *ex)
 {
     struct mt_sub *s = (struct mt_sub *)ej;
     struct mtcall *mt = s->mt;
@@ -106,9 +106,9 @@ static void sub_run(struct exec_job *ej, struct wasm_exec *ex)
     mtcall_free(mt);
 }
 
-void mtcall_run(struct mtcall *mt, struct exec_pool *pool, struct wasm_exec *ex,
+void mtcall_run(struct mtcall *mt, struct exec_pool *pool, struct wasmslot_exec *ex,
                 struct mtcall_thread *t, uint64_t deadline_ns,
-                void (*prepare)(void *arg, struct wasm_exec *ex), void *arg)
+                void (*prepare)(void *arg, struct wasmslot_exec *ex), void *arg)
 {
     mt->t = t;
     mt->deadline_ns = deadline_ns;
@@ -139,10 +139,10 @@ void mtcall_interrupt(struct mtcall *mt)
 {
     pthread_mutex_lock(&mt->mu);
     mt->interrupted = true;
-    /* Sticky: thread i may be listed but not yet in its wasm_call, which would clear a plain
+    /* Sticky: thread i may be listed but not yet in its wasmslot_call, which would clear a plain
      * request as stale. */
     for (unsigned i = 0; i < mt->n; i++)
         if (mt->running[i] != NULL)
-            wasm_exec_interrupt_sticky(mt->running[i]);
+            wasmslot_exec_interrupt_sticky(mt->running[i]);
     pthread_mutex_unlock(&mt->mu);
 }

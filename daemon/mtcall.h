@@ -10,12 +10,12 @@
 
 /* One thread of a call: what to call and where its outcome goes. */
 struct mtcall_thread {
-    struct wasm_func *func;
-    const struct wasm_value *args;
+    struct wasmslot_func *func;
+    const struct wasmslot_value *args;
     uint32_t nargs;
-    struct wasm_value *results; /* room for nresults values */
+    struct wasmslot_value *results; /* room for nresults values */
     uint32_t nresults;
-    int rc; /* filled by mtcall_run: wasm_call's result */
+    int rc; /* filled by mtcall_run: wasmslot_call's result */
 };
 
 /* The shared state of one multi-threaded call (reference counted: the pool may still hold a
@@ -35,12 +35,12 @@ void mtcall_free(struct mtcall *mt);
  * NULL) is called on each context before its run, e.g. to bind the thread's WASI state;
  * deadline_ns (CLOCK_MONOTONIC, 0: none) applies to every thread. Returns once every thread
  * has ended, with t[i].rc filled. Call it once per mtcall. */
-void mtcall_run(struct mtcall *mt, struct exec_pool *pool, struct wasm_exec *ex,
+void mtcall_run(struct mtcall *mt, struct exec_pool *pool, struct wasmslot_exec *ex,
                 struct mtcall_thread *t, uint64_t deadline_ns,
-                void (*prepare)(void *arg, struct wasm_exec *ex), void *arg);
+                void (*prepare)(void *arg, struct wasmslot_exec *ex), void *arg);
 
-/* Stop the call: threads running now end with WASM_TRAP_TIMEOUT, threads not yet started do
- * not run (rc -WASM_TRAP_TIMEOUT). Any thread, while the caller's reference is held. */
+/* Stop the call: threads running now end with WASMSLOT_TRAP_TIMEOUT, threads not yet started do
+ * not run (rc -WASMSLOT_TRAP_TIMEOUT). Any thread, while the caller's reference is held. */
 void mtcall_interrupt(struct mtcall *mt);
 
 #endif

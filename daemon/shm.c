@@ -6,7 +6,7 @@
 
 #include "modset.h"
 #include "proto.h"
-#include "wasm_runtime.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 
 /* The memory prev holds for a section equal to sh (same name, min and max), or NULL. */
-static struct wasm_memory *find_kept(const struct modset *prev, const struct cfg_shmem *sh)
+static struct wasmslot_memory *find_kept(const struct modset *prev, const struct cfg_shmem *sh)
 {
     if (prev == NULL)
         return NULL;
@@ -40,8 +40,8 @@ int shm_create(struct modset *ms, const struct config *cfg, const struct modset 
     for (size_t i = 0; i < cfg->nshmems; i++) {
         const struct cfg_shmem *sh = &cfg->shmems[i];
         struct modset_shm *s = &ms->shm[i];
-        struct wasm_memory *old = find_kept(prev, sh);
-        struct wasm_error werr = {0};
+        struct wasmslot_memory *old = find_kept(prev, sh);
+        struct wasmslot_error werr = {0};
         char memfd_name[80];
 
         s->cfg = sh;
@@ -52,17 +52,17 @@ int shm_create(struct modset *ms, const struct config *cfg, const struct modset 
         if (old != NULL) {
             /* An unchanged section keeps its bytes: the old generation's workers and the new
              * one's map the same memfd until the old ones exit. */
-            s->mem = wasm_memory_ref(old);
+            s->mem = wasmslot_memory_ref(old);
             s->kept = true;
             ms->nshm = i + 1;
             continue;
         }
         snprintf(memfd_name, sizeof(memfd_name), "wasmslotd-shmem-%s", sh->name);
-        s->mem = shmem_new(memfd_name, (uint32_t)(sh->min / WASM_PAGE_SIZE),
-                           (uint32_t)(sh->max / WASM_PAGE_SIZE), &werr);
+        s->mem = wasmslot_shmem_new(memfd_name, (uint32_t)(sh->min / WASMSLOT_PAGE_SIZE),
+                                    (uint32_t)(sh->max / WASMSLOT_PAGE_SIZE), &werr);
         if (s->mem == NULL) {
             snprintf(err, errlen, "%s:%d: shmem '%s': cannot make it: %s", cfg->file, sh->line,
-                     sh->name, werr.message[0] ? werr.message : wasm_strerror(werr.code));
+                     sh->name, werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
             return -1;
         }
         ms->nshm = i + 1;
@@ -73,7 +73,7 @@ int shm_create(struct modset *ms, const struct config *cfg, const struct modset 
 void shm_release(struct modset *ms)
 {
     for (size_t i = 0; i < ms->nshm; i++)
-        wasm_memory_unref(ms->shm[i].mem);
+        wasmslot_memory_unref(ms->shm[i].mem);
     free(ms->shm);
     ms->shm = NULL;
     ms->nshm = 0;
@@ -87,29 +87,29 @@ int shm_find(const struct modset *ms, const char *name)
     return -1;
 }
 
-static bool is_wasi(const struct wasm_extern_desc *d)
+static bool is_wasi(const struct wasmslot_extern_desc *d)
 {
     static const char wasi[] = "wasi_snapshot_preview1";
     return d->module_len == sizeof(wasi) - 1 && memcmp(d->module, wasi, d->module_len) == 0;
 }
 
-static bool names_equal(const struct wasm_extern_desc *d, const struct cfg_import *im)
+static bool names_equal(const struct wasmslot_extern_desc *d, const struct cfg_import *im)
 {
     return d->module_len == strlen(im->module) &&
            memcmp(d->module, im->module, d->module_len) == 0 && d->name_len == strlen(im->name) &&
            memcmp(d->name, im->name, d->name_len) == 0;
 }
 
-static const char *kind_name(enum wasm_externkind k)
+static const char *kind_name(enum wasmslot_externkind k)
 {
     switch (k) {
-    case WASM_EXTERN_FUNC:
+    case WASMSLOT_EXTERN_FUNC:
         return "function";
-    case WASM_EXTERN_TABLE:
+    case WASMSLOT_EXTERN_TABLE:
         return "table";
-    case WASM_EXTERN_MEMORY:
+    case WASMSLOT_EXTERN_MEMORY:
         return "memory";
-    case WASM_EXTERN_GLOBAL:
+    case WASMSLOT_EXTERN_GLOBAL:
         return "global";
     }
     return "?";
@@ -117,18 +117,19 @@ static const char *kind_name(enum wasm_externkind k)
 
 /* Check binding im of module m against the shared memory sh; fill *slot with the memory and
  * return 0, or -1 with a reason in err. */
-static int bind_one(const struct wasm_module *m, const struct cfg_import *im,
-                    const struct modset_shm *sh, struct wasm_extern *others, char *err,
+static int bind_one(const struct wasmslot_module *m, const struct cfg_import *im,
+                    const struct modset_shm *sh, struct wasmslot_extern *others, char *err,
                     size_t errlen)
 {
-    uint32_t n = wasm_module_import_count(m);
-    uint64_t min_pages = sh->cfg->min / WASM_PAGE_SIZE, max_pages = sh->cfg->max / WASM_PAGE_SIZE;
+    uint32_t n = wasmslot_module_import_count(m);
+    uint64_t min_pages = sh->cfg->min / WASMSLOT_PAGE_SIZE,
+             max_pages = sh->cfg->max / WASMSLOT_PAGE_SIZE;
 
     for (uint32_t i = 0; i < n; i++) {
-        struct wasm_extern_desc d;
-        if (wasm_module_import(m, i, &d) < 0 || !names_equal(&d, im))
+        struct wasmslot_extern_desc d;
+        if (wasmslot_module_import(m, i, &d) < 0 || !names_equal(&d, im))
             continue;
-        if (d.kind != WASM_EXTERN_MEMORY) {
+        if (d.kind != WASMSLOT_EXTERN_MEMORY) {
             snprintf(err, errlen, "import = %s.%s: that import is a %s, not a memory", im->module,
                      im->name, kind_name(d.kind));
             return -1;
@@ -156,7 +157,7 @@ static int bind_one(const struct wasm_module *m, const struct cfg_import *im,
                      (unsigned long long)d.limits.max);
             return -1;
         }
-        others[i].kind = WASM_EXTERN_MEMORY;
+        others[i].kind = WASMSLOT_EXTERN_MEMORY;
         others[i].of.memory = sh->mem;
         return 0;
     }
@@ -165,12 +166,12 @@ static int bind_one(const struct wasm_module *m, const struct cfg_import *im,
     return -1;
 }
 
-int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct wasm_module *m,
-                struct wasi_imports **out, int *line, char *err, size_t errlen)
+int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct wasmslot_module *m,
+                struct wasmslot_wasi_imports **out, int *line, char *err, size_t errlen)
 {
-    uint32_t n = wasm_module_import_count(m);
-    struct wasm_extern *others = NULL;
-    struct wasm_error werr = {0};
+    uint32_t n = wasmslot_module_import_count(m);
+    struct wasmslot_extern *others = NULL;
+    struct wasmslot_error werr = {0};
     int rc = -1;
 
     *out = NULL;
@@ -195,11 +196,11 @@ int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct was
         }
     }
     for (uint32_t i = 0; i < n; i++) {
-        struct wasm_extern_desc d;
-        if (wasm_module_import(m, i, &d) < 0 || is_wasi(&d) ||
-            (d.kind == WASM_EXTERN_MEMORY && others[i].of.memory != NULL))
+        struct wasmslot_extern_desc d;
+        if (wasmslot_module_import(m, i, &d) < 0 || is_wasi(&d) ||
+            (d.kind == WASMSLOT_EXTERN_MEMORY && others[i].of.memory != NULL))
             continue;
-        if (d.kind == WASM_EXTERN_MEMORY)
+        if (d.kind == WASMSLOT_EXTERN_MEMORY)
             snprintf(err, errlen,
                      "it imports the memory %.*s.%.*s: bind it to a shared memory with "
                      "'import = %.*s.%.*s shmem:NAME' and a [shmem NAME] section",
@@ -212,10 +213,10 @@ int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct was
                      (int)d.module_len, d.module, (int)d.name_len, d.name);
         goto done;
     }
-    *out = wasi_imports_new(m, NULL, others, &werr);
+    *out = wasmslot_wasi_imports_new(m, NULL, others, &werr);
     if (*out == NULL) {
         snprintf(err, errlen, "%s (wasmslotd provides wasi_snapshot_preview1 only)",
-                 werr.message[0] ? werr.message : wasm_strerror(werr.code));
+                 werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
         goto done;
     }
     rc = 0;
@@ -224,20 +225,20 @@ done:
     return rc;
 }
 
-void shm_stats(const struct modset *ms, size_t i, stats_sink_fn sink, void *arg)
+void shm_stats(const struct modset *ms, size_t i, wasmslot_stats_sink_fn sink, void *arg)
 {
     const struct modset_shm *s = &ms->shm[i];
 
-    shmem_stats(s->mem, sink, arg);
-    sink(arg, "bindings", STATS_GAUGE, s->bindings);
+    wasmslot_shmem_stats(s->mem, sink, arg);
+    sink(arg, "bindings", WASMSLOT_STATS_GAUGE, s->bindings);
     /* The reference count is per process (wasmslot.h): the config's own reference plus one per
      * live instance of the answering worker. */
-    sink(arg, "references", STATS_GAUGE,
+    sink(arg, "references", WASMSLOT_STATS_GAUGE,
          (uint64_t)atomic_load_explicit(&s->mem->refs, memory_order_relaxed));
 }
 
-/* A stats_sink_fn prefixing "shmem_" to every name. */
-static void shmem_sample(void *arg, const char *name, enum stats_kind kind, uint64_t value)
+/* A wasmslot_stats_sink_fn prefixing "shmem_" to every name. */
+static void shmem_sample(void *arg, const char *name, enum wasmslot_stats_kind kind, uint64_t value)
 {
     char full[64];
 

@@ -15,15 +15,15 @@ struct modset;
 /* One shared memory of a set. */
 struct modset_shm {
     const struct cfg_shmem *cfg; /* borrowed from the set's config */
-    struct wasm_memory *mem;     /* the set's reference */
+    struct wasmslot_memory *mem; /* the set's reference */
     bool kept;                   /* taken over from the previous generation (same bytes) */
     unsigned bindings;           /* module imports bound to it in this config */
 };
 
 /* Make the shared memories of cfg into ms->shm. A section whose name, min and max equal those
  * of a memory of prev (the generation being replaced; may be NULL) takes that memory over
- * (one more reference, same bytes); any other is made afresh with shmem_new. Returns 0, or -1
- * with `file:line: shmem 'name': reason` in err. */
+ * (one more reference, same bytes); any other is made afresh with wasmslot_shmem_new. Returns 0, or
+ * -1 with `file:line: shmem 'name': reason` in err. */
 int shm_create(struct modset *ms, const struct config *cfg, const struct modset *prev, char *err,
                size_t errlen);
 
@@ -41,13 +41,13 @@ int shm_find(const struct modset *ms, const char *name);
  * import is bound. *out stays NULL for a module without imports. Returns 0, or -1 with a
  * reason in err (without the file:line prefix) and, when an `import =` line is at fault, its
  * line in *line (left alone otherwise). */
-int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct wasm_module *m,
-                struct wasi_imports **out, int *line, char *err, size_t errlen);
+int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct wasmslot_module *m,
+                struct wasmslot_wasi_imports **out, int *line, char *err, size_t errlen);
 
-/* Samples of shared memory i of ms: shmem_stats()'s, plus "bindings" (gauge: module imports
- * bound to it in the serving config) and "references" (gauge: references held in the calling
- * process: the config's, plus one per live instance importing it). */
-void shm_stats(const struct modset *ms, size_t i, stats_sink_fn sink, void *arg);
+/* Samples of shared memory i of ms: wasmslot_shmem_stats()'s, plus "bindings" (gauge: module
+ * imports bound to it in the serving config) and "references" (gauge: references held in the
+ * calling process: the config's, plus one per live instance importing it). */
+void shm_stats(const struct modset *ms, size_t i, wasmslot_stats_sink_fn sink, void *arg);
 
 struct proto_stats;
 

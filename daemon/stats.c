@@ -107,7 +107,8 @@ void stats_publish_begin(struct stats_publisher *pub)
     atomic_fetch_add(&pub->block->seq, 1);
 }
 
-void stats_publish_sample(void *arg, const char *name, enum stats_kind kind, uint64_t value)
+void stats_publish_sample(void *arg, const char *name, enum wasmslot_stats_kind kind,
+                          uint64_t value)
 {
     struct stats_publisher *pub = arg;
     struct stats_pool *b = pub->block;

@@ -62,9 +62,9 @@ struct stats_worker *stats_shm_worker(struct stats_shm *s, unsigned i);
  * starts; the cumulative counters are kept. */
 void stats_shm_worker_reset(struct stats_shm *s, unsigned i, pid_t pid);
 
-/* Publish one sample of pool p as seen by worker i; a stats_sink_fn-shaped callback whose arg
- * is a struct stats_publisher. Samples of one publication are framed by
- * stats_publish_begin/end so readers never see a torn set. */
+/* Publish one sample of pool p as seen by worker i; a wasmslot_stats_sink_fn-shaped callback whose
+ * arg is a struct stats_publisher. Samples of one publication are framed by stats_publish_begin/end
+ * so readers never see a torn set. */
 struct stats_publisher {
     struct stats_shm *shm;
     unsigned worker;
@@ -73,8 +73,9 @@ struct stats_publisher {
     struct stats_pool *block; /* set by stats_publish_begin */
 };
 void stats_publish_begin(struct stats_publisher *pub);
-/* A stats_sink_fn: arg is the struct stats_publisher. */
-void stats_publish_sample(void *arg, const char *name, enum stats_kind kind, uint64_t value);
+/* A wasmslot_stats_sink_fn: arg is the struct stats_publisher. */
+void stats_publish_sample(void *arg, const char *name, enum wasmslot_stats_kind kind,
+                          uint64_t value);
 void stats_publish_end(struct stats_publisher *pub);
 /* Between begin and end: refresh the values of the first n samples of an earlier full
  * publication (same names, same order) without naming them. False when there was none yet;

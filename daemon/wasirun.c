@@ -9,18 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-int wasirun_imports(const struct wasm_module *m, struct wasi_imports **out, char *err,
+int wasirun_imports(const struct wasmslot_module *m, struct wasmslot_wasi_imports **out, char *err,
                     size_t errlen)
 {
-    struct wasm_error werr = {0};
+    struct wasmslot_error werr = {0};
 
     *out = NULL;
-    if (wasm_module_import_count(m) == 0)
+    if (wasmslot_module_import_count(m) == 0)
         return 0;
-    *out = wasi_imports_new(m, NULL, NULL, &werr);
+    *out = wasmslot_wasi_imports_new(m, NULL, NULL, &werr);
     if (*out == NULL) {
         snprintf(err, errlen, "%s (wasmslotd provides wasi_snapshot_preview1 only)",
-                 werr.message[0] ? werr.message : wasm_strerror(werr.code));
+                 werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
         return -1;
     }
     return 0;
@@ -30,7 +30,7 @@ int wasirun_imports(const struct wasm_module *m, struct wasi_imports **out, char
  * the thread. */
 struct thread_states {
     size_t n;
-    struct wasi **w;
+    struct wasmslot_wasi **w;
 };
 
 static pthread_key_t states_key;
@@ -41,7 +41,7 @@ static void states_free(void *arg)
     struct thread_states *ts = arg;
 
     for (size_t i = 0; i < ts->n; i++)
-        wasi_free(ts->w[i]);
+        wasmslot_wasi_free(ts->w[i]);
     free(ts->w);
     free(ts);
 }
@@ -51,7 +51,7 @@ static void states_init(void)
     pthread_key_create(&states_key, states_free);
 }
 
-struct wasi *wasirun_state(size_t mod, size_t nmods, const struct cfg_module *cm)
+struct wasmslot_wasi *wasirun_state(size_t mod, size_t nmods, const struct cfg_module *cm)
 {
     struct thread_states *ts;
 
@@ -69,13 +69,13 @@ struct wasi *wasirun_state(size_t mod, size_t nmods, const struct cfg_module *cm
     if (mod >= ts->n)
         return NULL;
     if (ts->w[mod] == NULL) {
-        struct wasi_options o = {
+        struct wasmslot_wasi_options o = {
             .stdout_max = cm->wasi_output_max,
             .stderr_max = cm->wasi_output_max,
             .dir = cm->wasi_dir,
         };
-        struct wasm_error werr = {0};
-        ts->w[mod] = wasi_new(&o, &werr);
+        struct wasmslot_error werr = {0};
+        ts->w[mod] = wasmslot_wasi_new(&o, &werr);
     }
     return ts->w[mod];
 }
@@ -99,7 +99,7 @@ static const char **strings(const json_t *arr, size_t *n)
 }
 
 /* Give w the request's arguments, environment and stdin. Returns 0 or -errno. */
-static int prepare(struct wasi *w, const struct proto_request *req, const char *name)
+static int prepare(struct wasmslot_wasi *w, const struct proto_request *req, const char *name)
 {
     const char **v;
     size_t n;
@@ -109,10 +109,10 @@ static int prepare(struct wasi *w, const struct proto_request *req, const char *
         v = strings(req->argv, &n);
         if (v == NULL)
             return -ENOMEM;
-        rc = wasi_set_args(w, (uint32_t)n, v);
+        rc = wasmslot_wasi_set_args(w, (uint32_t)n, v);
         free(v);
     } else {
-        rc = wasi_set_args(w, 1, &name);
+        rc = wasmslot_wasi_set_args(w, 1, &name);
     }
     if (rc < 0)
         return rc;
@@ -120,15 +120,15 @@ static int prepare(struct wasi *w, const struct proto_request *req, const char *
         v = strings(req->env, &n);
         if (v == NULL)
             return -ENOMEM;
-        rc = wasi_set_env(w, (uint32_t)n, v);
+        rc = wasmslot_wasi_set_env(w, (uint32_t)n, v);
         free(v);
     } else {
-        rc = wasi_set_env(w, 0, NULL);
+        rc = wasmslot_wasi_set_env(w, 0, NULL);
     }
     if (rc < 0)
         return rc;
     if (req->stdin_data == NULL)
-        return wasi_set_stdin(w, "", 0);
+        return wasmslot_wasi_set_stdin(w, "", 0);
     {
         /* The same decoding as every other byte string of the protocol: strict, padded
          * base64, so a malformed one is refused rather than silently shortened. */
@@ -138,37 +138,37 @@ static int prepare(struct wasi *w, const struct proto_request *req, const char *
         rc = proto_bytes_from_json(req->stdin_data, &buf, &len);
         if (rc < 0)
             return rc == -EINVAL ? -EBADMSG : rc;
-        rc = wasi_set_stdin(w, buf, len);
+        rc = wasmslot_wasi_set_stdin(w, buf, len);
         free(buf);
         return rc;
     }
 }
 
 /* Add stdout and stderr (and whether they were cut) to a reply. */
-static void add_output(json_t *reply, struct wasi *w)
+static void add_output(json_t *reply, struct wasmslot_wasi *w)
 {
     size_t n;
     const uint8_t *p;
 
-    p = wasi_stdout(w, &n);
+    p = wasmslot_wasi_stdout(w, &n);
     json_object_set_new(reply, "stdout", proto_bytes_to_json(n ? p : (const uint8_t *)"", n));
-    p = wasi_stderr(w, &n);
+    p = wasmslot_wasi_stderr(w, &n);
     json_object_set_new(reply, "stderr", proto_bytes_to_json(n ? p : (const uint8_t *)"", n));
     /* Only when true, so the common reply stays short; a trap reply needs them most, as its
      * code cannot say that the output was cut too. */
-    if (wasi_stdout_truncated(w))
+    if (wasmslot_wasi_stdout_truncated(w))
         json_object_set_new(reply, "stdout_truncated", json_true());
-    if (wasi_stderr_truncated(w))
+    if (wasmslot_wasi_stderr_truncated(w))
         json_object_set_new(reply, "stderr_truncated", json_true());
 }
 
 json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
-                      const struct cfg_module *cm, const struct wasm_module *m,
-                      struct wasm_instance *inst, struct wasm_exec *ex, enum proto_err *code,
-                      int *rc)
+                      const struct cfg_module *cm, const struct wasmslot_module *m,
+                      struct wasmslot_instance *inst, struct wasmslot_exec *ex,
+                      enum proto_err *code, int *rc)
 {
-    struct wasi *w = wasirun_state(mod, nmods, cm);
-    struct wasm_error werr = {0};
+    struct wasmslot_wasi *w = wasirun_state(mod, nmods, cm);
+    struct wasmslot_error werr = {0};
     json_t *reply;
     int exit_code = 0, r;
 
@@ -188,9 +188,9 @@ json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
         *code = r == -EINVAL || r == -E2BIG ? PROTO_E_BAD_FIELD : PROTO_E_INTERNAL;
         return proto_reply_error(req->id, *code, "argv, env or stdin: %s", strerror(-r));
     }
-    r = wasi_run(w, ex, m, inst, &exit_code, &werr);
+    r = wasmslot_wasi_run(w, ex, m, inst, &exit_code, &werr);
     *rc = r;
-    if (r == 0 && (wasi_stdout_truncated(w) || wasi_stderr_truncated(w))) {
+    if (r == 0 && (wasmslot_wasi_stdout_truncated(w) || wasmslot_wasi_stderr_truncated(w))) {
         *code = PROTO_E_LIMIT;
         reply = proto_reply_error(req->id, *code,
                                   "the program wrote more than wasi_output_max (%zu bytes)",
@@ -202,9 +202,9 @@ json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
         json_object_set_new(reply, "exit_code", json_integer(exit_code));
     } else {
         *code = proto_err_from_wasm(r);
-        if (r == -WASM_ENOTFOUND)
+        if (r == -WASMSLOT_ENOTFOUND)
             *code = PROTO_E_UNKNOWN_EXPORT;
-        reply = proto_reply_wasm_error(req->id, r, wasm_is_trap(r) ? NULL : werr.message);
+        reply = proto_reply_wasm_error(req->id, r, wasmslot_is_trap(r) ? NULL : werr.message);
     }
     if (reply != NULL)
         add_output(reply, w);

@@ -10,19 +10,19 @@
 /* The import list of m when it has imports: every wasi_snapshot_preview1 function bound to
  * the run's state (the exec's user pointer). *out stays NULL for a module without imports.
  * Returns 0, or -1 with a reason in err (an import wasmslotd cannot provide). */
-int wasirun_imports(const struct wasm_module *m, struct wasi_imports **out, char *err,
+int wasirun_imports(const struct wasmslot_module *m, struct wasmslot_wasi_imports **out, char *err,
                     size_t errlen);
 
 /* The calling thread's WASI state for module index mod (of nmods), made on first use with
  * the module's options; reset for a new run. NULL when it cannot be made. */
-struct wasi *wasirun_state(size_t mod, size_t nmods, const struct cfg_module *cm);
+struct wasmslot_wasi *wasirun_state(size_t mod, size_t nmods, const struct cfg_module *cm);
 
 /* Run `_start` of inst (module m, config cm, index mod of nmods) on ex as a WASI command with
  * req's argv/env/stdin. Returns the reply (new reference) and its error code in *code; *rc
- * gets wasi_run's result (a trap code to count, or 0). */
+ * gets wasmslot_wasi_run's result (a trap code to count, or 0). */
 json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
-                      const struct cfg_module *cm, const struct wasm_module *m,
-                      struct wasm_instance *inst, struct wasm_exec *ex, enum proto_err *code,
-                      int *rc);
+                      const struct cfg_module *cm, const struct wasmslot_module *m,
+                      struct wasmslot_instance *inst, struct wasmslot_exec *ex,
+                      enum proto_err *code, int *rc);
 
 #endif

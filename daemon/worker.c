@@ -25,7 +25,7 @@
 void worker_publish_pool(struct worker *w, size_t mod)
 {
     struct stats_publisher pub = {.shm = w->args->shm, .worker = w->args->index, .pool = mod};
-    uint64_t v[POOL_STATS_SAMPLES];
+    uint64_t v[WASMSLOT_POOL_STATS_SAMPLES];
 
     /* After every call: the names went out with the first publication, so only the values
      * are copied. Read under stats_mu, so that a slower thread cannot overwrite newer values
@@ -33,7 +33,7 @@ void worker_publish_pool(struct worker *w, size_t mod)
     pthread_mutex_lock(&w->stats_mu);
     modset_pool_values(w->pools, mod, v);
     stats_publish_begin(&pub);
-    if (!stats_publish_values(&pub, v, POOL_STATS_SAMPLES))
+    if (!stats_publish_values(&pub, v, WASMSLOT_POOL_STATS_SAMPLES))
         modset_pool_stats(w->pools, mod, stats_publish_sample, &pub);
     stats_publish_end(&pub);
     pthread_mutex_unlock(&w->stats_mu);

@@ -1,9 +1,9 @@
 # mk/atomic.mk: the threads proposal's instructions in the interpreter: their sources, their
 # Check test and guest fixtures, and the guest part of the atomic benchmark (mk/shmem.mk).
 lib_libwasmslot_a_SOURCES += \
-	lib/interp_atomic.h \
-	lib/interp_atomic_compile.h \
-	lib/interp_atomic_run.h
+	lib/interp/atomic.h \
+	lib/interp/atomic_compile.h \
+	lib/interp/atomic_run.h
 
 ATOMIC_WAT = tests/wat/atomic_guest.wat tests/wat/atomic_unshared.wat
 ATOMIC_WASM = $(ATOMIC_WAT:.wat=.wasm)

@@ -4,9 +4,9 @@ include_HEADERS += lib/wasmslot.h
 lib_libwasmslot_a_CFLAGS = $(AM_CFLAGS) -O2
 lib_libwasmslot_a_SOURCES = \
 	lib/wasmslot.h \
-	lib/wasm_module.h \
-	lib/wasm_runtime.h \
-	lib/wasm_error.c
+	lib/format/module.h \
+	lib/runtime/runtime.h \
+	lib/format/error.c
 
 check_PROGRAMS += tests/check_error
 TESTS += tests/check_error

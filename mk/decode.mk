@@ -1,9 +1,9 @@
 # mk/decode.mk: the binary decoder, the module-level validator, module introspection, their tests.
 lib_libwasmslot_a_SOURCES += \
-	lib/wasm_reader.h \
-	lib/wasm_decode.c \
-	lib/wasm_validate.c \
-	lib/wasm_module.c
+	lib/format/reader.h \
+	lib/format/decode.c \
+	lib/format/validate.c \
+	lib/format/module.c
 
 check_PROGRAMS += tests/check_decode
 TESTS += tests/check_decode

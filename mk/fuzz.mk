@@ -17,10 +17,10 @@ FUZZ_FLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_HARNESS = $(top_srcdir)/tests/fuzz/fuzz_decode.c
 FUZZ_DECODER_SRCS = \
-	$(top_srcdir)/lib/wasm_decode.c \
-	$(top_srcdir)/lib/wasm_validate.c \
-	$(top_srcdir)/lib/wasm_module.c \
-	$(top_srcdir)/lib/wasm_error.c
+	$(top_srcdir)/lib/format/decode.c \
+	$(top_srcdir)/lib/format/validate.c \
+	$(top_srcdir)/lib/format/module.c \
+	$(top_srcdir)/lib/format/error.c
 FUZZ_TIME = 60
 FUZZ_TARGET = fuzz_decode
 

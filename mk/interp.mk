@@ -1,17 +1,17 @@
 # mk/interp.mk: the function-body compiler, the interpreter, fault-to-trap handling, and their tests.
 lib_libwasmslot_a_SOURCES += \
-	lib/interp.h \
-	lib/interp_ops.h \
-	lib/interp_run.h \
-	lib/interp_compile.h \
-	lib/interp_compile.c \
-	lib/interp_compile_stack.c \
-	lib/interp_compile_ctl.c \
-	lib/interp_compile_value.c \
-	lib/interp.c \
-	lib/exec.c \
-	lib/trap.c \
-	lib/trap.h
+	lib/interp/interp.h \
+	lib/interp/ops.h \
+	lib/interp/run.h \
+	lib/interp/compile.h \
+	lib/interp/compile.c \
+	lib/interp/compile_stack.c \
+	lib/interp/compile_ctl.c \
+	lib/interp/compile_value.c \
+	lib/interp/interp.c \
+	lib/runtime/exec.c \
+	lib/runtime/trap.c \
+	lib/runtime/trap.h
 
 INTERP_WAT = tests/wat/interp_ops.wat
 EXTRA_DIST += $(INTERP_WAT)

@@ -1,9 +1,9 @@
 # mk/runtime.mk: build rules of the runtime area: modules, instances, memories, tables, globals.
 lib_libwasmslot_a_SOURCES += \
-	lib/wasm_instance.c \
-	lib/wasm_memory.c \
-	lib/wasm_objects.c \
-	lib/wasm_objects.h
+	lib/runtime/instance.c \
+	lib/runtime/memory.c \
+	lib/runtime/objects.c \
+	lib/runtime/objects.h
 
 RUNTIME_WAT = \
 	tests/wat/inst_exports.wat \

@@ -1,5 +1,5 @@
 # mk/shmem.mk: shared memories and wait/notify: library sources, their Check test, the benchmark.
-lib_libwasmslot_a_SOURCES += lib/shmem.c lib/shmem.h
+lib_libwasmslot_a_SOURCES += lib/mem/shmem.c lib/mem/shmem.h
 
 SHMEM_WAT = tests/wat/shmem_guest.wat
 SHMEM_WASM = $(SHMEM_WAT:.wat=.wasm)

@@ -1,8 +1,8 @@
 # mk/slot.mk: memory images, slots and pools: library sources, their Check test, the benchmark.
 lib_libwasmslot_a_SOURCES += \
-	lib/image.c lib/image.h \
-	lib/slot.c lib/slot.h \
-	lib/pool.c lib/pool.h
+	lib/mem/image.c lib/mem/image.h \
+	lib/mem/slot.c lib/mem/slot.h \
+	lib/mem/pool.c lib/mem/pool.h
 
 SLOT_WAT = \
 	tests/wat/slot_secret.wat \

@@ -1,10 +1,10 @@
 # mk/wasi.mk: WASI preview1 host functions, their unit tests, and the C test programs
 # compiled to wasm32-wasi that run through them.
 lib_libwasmslot_a_SOURCES += \
-	lib/wasi.c \
-	lib/wasi_fs.c \
-	lib/wasi_run.c \
-	lib/wasi.h
+	lib/wasi/wasi.c \
+	lib/wasi/fs.c \
+	lib/wasi/run.c \
+	lib/wasi/wasi.h
 
 check_PROGRAMS += tests/check_wasi
 TESTS += tests/check_wasi

@@ -103,20 +103,20 @@ enum proto_err proto_err_from_wasm(int err)
 
     if (c == 0)
         return PROTO_OK;
-    if (wasm_is_trap(c))
+    if (wasmslot_is_trap(c))
         return PROTO_E_TRAP;
     switch (c) {
-    case WASM_ENOTFOUND:
+    case WASMSLOT_ENOTFOUND:
         return PROTO_E_UNKNOWN_EXPORT;
-    case WASM_EARGS:
+    case WASMSLOT_EARGS:
         return PROTO_E_BAD_ARGUMENTS;
-    case WASM_EEXHAUSTED:
+    case WASMSLOT_EEXHAUSTED:
         return PROTO_E_POOL_EXHAUSTED;
-    case WASM_ELIMIT:
+    case WASMSLOT_ELIMIT:
         return PROTO_E_LIMIT;
-    case WASM_EMALFORMED:
-    case WASM_EINVALID:
-    case WASM_EUNLINKABLE:
+    case WASMSLOT_EMALFORMED:
+    case WASMSLOT_EINVALID:
+    case WASMSLOT_EUNLINKABLE:
         return PROTO_E_INSTANTIATE_FAILED;
     default:
         return PROTO_E_INTERNAL;
@@ -492,8 +492,9 @@ json_t *proto_reply_wasm_error(const json_t *id, int err, const char *detail)
     if (e == PROTO_OK)
         e = PROTO_E_INTERNAL;
     if (e == PROTO_E_TRAP)
-        return error_reply(id, e, detail != NULL ? detail : wasm_strerror(err), wasm_errname(err));
-    return error_reply(id, e, detail != NULL ? detail : wasm_strerror(err), NULL);
+        return error_reply(id, e, detail != NULL ? detail : wasmslot_strerror(err),
+                           wasmslot_errname(err));
+    return error_reply(id, e, detail != NULL ? detail : wasmslot_strerror(err), NULL);
 }
 
 /* Add one field to a fresh success reply, stealing val. */
@@ -532,7 +533,7 @@ json_t *proto_reply_instance(const json_t *id, const char *handle)
     return ok_with(id, "instance", json_string(handle));
 }
 
-json_t *proto_reply_results(const json_t *id, const struct wasm_value *results, uint32_t n)
+json_t *proto_reply_results(const json_t *id, const struct wasmslot_value *results, uint32_t n)
 {
     return ok_with(id, "results", proto_values_to_json(results, n));
 }

@@ -91,10 +91,10 @@ const char *proto_err_code(enum proto_err e);
 /* The code for a wire name; returns -1 when the name is unknown (e.g. from a newer daemon). */
 int proto_err_from_code(const char *code);
 
-/* Map a libwasmslot result (a negative WASM_* code, WASM_TRAP_* code or -errno) to the error
- * code a reply carries: traps -> PROTO_E_TRAP, -WASM_ENOTFOUND -> PROTO_E_UNKNOWN_EXPORT,
- * -WASM_EARGS -> PROTO_E_BAD_ARGUMENTS, -WASM_EEXHAUSTED -> PROTO_E_POOL_EXHAUSTED,
- * -WASM_ELIMIT -> PROTO_E_LIMIT, link/module errors -> PROTO_E_INSTANTIATE_FAILED, -errno ->
+/* Map a libwasmslot result (a negative WASMSLOT_* code, WASMSLOT_TRAP_* code or -errno) to the
+ * error code a reply carries: traps -> PROTO_E_TRAP, -WASMSLOT_ENOTFOUND -> PROTO_E_UNKNOWN_EXPORT,
+ * -WASMSLOT_EARGS -> PROTO_E_BAD_ARGUMENTS, -WASMSLOT_EEXHAUSTED -> PROTO_E_POOL_EXHAUSTED,
+ * -WASMSLOT_ELIMIT -> PROTO_E_LIMIT, link/module errors -> PROTO_E_INSTANTIATE_FAILED, -errno ->
  * PROTO_E_INTERNAL. 0 gives PROTO_OK. */
 enum proto_err proto_err_from_wasm(int err);
 
@@ -106,34 +106,34 @@ enum proto_err proto_err_from_wasm(int err);
  * canonical positive NaN as "nan" and every other NaN as its bit pattern "0x7fc00001".
  * Returns a new reference, or NULL for a type the protocol does not carry (reference types,
  * v128) or when out of memory. */
-json_t *proto_value_to_json(const struct wasm_value *v);
+json_t *proto_value_to_json(const struct wasmslot_value *v);
 
 /* Decode one typed value object. Accepts every form proto_value_to_json produces plus: i32 in
  * [-2^31, 2^32-1], i64 as a number or a decimal string in [-2^63, 2^64-1], any integer as a
  * "0x..." bit-pattern string, floats as any JSON number (f32 rounded to nearest). Returns
  * PROTO_OK, or PROTO_E_BAD_VALUE with a reason in msg (may be NULL) of msglen bytes. */
-enum proto_err proto_value_from_json(const json_t *j, struct wasm_value *out, char *msg,
+enum proto_err proto_value_from_json(const json_t *j, struct wasmslot_value *out, char *msg,
                                      size_t msglen);
 
 /* Encode n values as a JSON array of typed values. New reference, NULL on failure. */
-json_t *proto_values_to_json(const struct wasm_value *v, size_t n);
+json_t *proto_values_to_json(const struct wasmslot_value *v, size_t n);
 
 /* Decode a JSON array of typed values into a new malloc'd array (*out, free() it; NULL when
  * n is 0) of *n values. At most PROTO_MAX_VALUES. Returns PROTO_OK, PROTO_E_BAD_FIELD when j
  * is not an array or too long, PROTO_E_BAD_VALUE for a bad element (msg says which), or
  * PROTO_E_INTERNAL when out of memory. */
-enum proto_err proto_values_from_json(const json_t *j, struct wasm_value **out, uint32_t *n,
+enum proto_err proto_values_from_json(const json_t *j, struct wasmslot_value **out, uint32_t *n,
                                       char *msg, size_t msglen);
 
 /* Command-line text form used by the client: "i32:42", "i64:-1", "f32:1.5", "f64:nan",
  * "f64:0x7ff8000000000001"; a plain number without a type is an i32. Returns 0 or -EINVAL. */
-int proto_value_parse_text(const char *s, struct wasm_value *out);
+int proto_value_parse_text(const char *s, struct wasmslot_value *out);
 
 /* Format a value as "type:value" into buf (at most len bytes, NUL-terminated): integers
  * signed decimal, floats in the shortest "%g" form that reads back to the same bits, "inf",
  * "-inf", "nan" (canonical positive NaN) or the bit pattern "0x..." (any other NaN). Returns
  * the length snprintf would have written, or -EINVAL for a type without text form. */
-int proto_value_format_text(const struct wasm_value *v, char *buf, size_t len);
+int proto_value_format_text(const struct wasmslot_value *v, char *buf, size_t len);
 
 /* Bytes on the wire (WASI stdin, stdout, stderr; PROTOCOL.md "WASI commands"): a JSON string
  * when they are valid UTF-8 (NUL bytes included), else {"base64": "..."} (RFC 4648, padded).
@@ -167,7 +167,7 @@ struct proto_request {
      * decimal string, so the daemon always compares strings. */
     char instance[PROTO_HANDLE_MAX];
 
-    struct wasm_value *args; /* run, call: owned (malloc'd), nargs values; NULL when none */
+    struct wasmslot_value *args; /* run, call: owned (malloc'd), nargs values; NULL when none */
     uint32_t nargs;
     bool has_deadline; /* run, call: "deadline_ms" was given */
     uint64_t deadline_ms;
@@ -241,9 +241,9 @@ json_t *proto_reply_verror(const json_t *id, enum proto_err code, const char *fm
 json_t *proto_reply_request_error(const struct proto_request *req);
 
 /* Error reply for a libwasmslot failure `err` (negative code), via proto_err_from_wasm. A
- * trap gives {"code": "trap", "trap": wasm_errname(err), "message": wasm_strerror(err)};
- * others carry message `detail` when not NULL (e.g. a struct wasm_error's message) or
- * wasm_strerror(err). */
+ * trap gives {"code": "trap", "trap": wasmslot_errname(err), "message": wasmslot_strerror(err)};
+ * others carry message `detail` when not NULL (e.g. a struct wasmslot_error's message) or
+ * wasmslot_strerror(err). */
 json_t *proto_reply_wasm_error(const json_t *id, int err, const char *detail);
 
 /* ping: {"id", "ok": true, "pong": true, "version": PACKAGE_VERSION}. */
@@ -253,7 +253,7 @@ json_t *proto_reply_pong(const json_t *id);
 json_t *proto_reply_instance(const json_t *id, const char *handle);
 
 /* run, call: {"id", "ok": true, "results": [typed values]}. */
-json_t *proto_reply_results(const json_t *id, const struct wasm_value *results, uint32_t n);
+json_t *proto_reply_results(const json_t *id, const struct wasmslot_value *results, uint32_t n);
 
 /* terminate: {"id", "ok": true}. */
 json_t *proto_reply_ok(const json_t *id);
@@ -262,7 +262,7 @@ json_t *proto_reply_ok(const json_t *id);
  * "params": ["i32", ...], "results": [...]}, ...]} listing exported functions only. The
  * daemon may add fields (e.g. "slots", "max_memory_pages") before putting it in the array.
  * New reference or NULL. */
-json_t *proto_module_json(const char *name, const struct wasm_module *m);
+json_t *proto_module_json(const char *name, const struct wasmslot_module *m);
 
 /* modules: {"id", "ok": true, "modules": array}. Steals the reference to `modules`. */
 json_t *proto_reply_modules(const json_t *id, json_t *modules);
@@ -278,7 +278,7 @@ json_t *proto_reply_modules(const json_t *id, json_t *modules);
  * included. Return the length, or 0 when the reply needs the jansson renderer (a float
  * result, an id string that needs escaping, buf too small). */
 size_t proto_render_results(char *buf, size_t cap, const json_t *id,
-                            const struct wasm_value *results, uint32_t n);
+                            const struct wasmslot_value *results, uint32_t n);
 size_t proto_render_pong(char *buf, size_t cap, const json_t *id);
 size_t proto_render_ok(char *buf, size_t cap, const json_t *id);
 
@@ -300,8 +300,8 @@ struct proto_reply {
     const char *message;    /* "" when absent */
     const char *trap;       /* error == PROTO_E_TRAP: the trap name, else NULL */
     /* ok == true, op-specific (NULL/0 when absent): */
-    const char *instance;       /* instantiate: handle (a number handle is printed into inst) */
-    struct wasm_value *results; /* run/call: owned (malloc'd) */
+    const char *instance;           /* instantiate: handle (a number handle is printed into inst) */
+    struct wasmslot_value *results; /* run/call: owned (malloc'd) */
     uint32_t nresults;
     bool has_results;
     json_t *stats;    /* stats: the "stats" array (borrowed) */
@@ -359,7 +359,7 @@ size_t proto_framer_pending(const struct proto_framer *f);
 
 /* A list of stats samples (labels, name, kind, value) to render. The daemon sets the labels
  * (e.g. pool="add", worker="1"), then feeds samples, typically by passing proto_stats_sink and
- * the list to pool_stats() and its own counters. */
+ * the list to wasmslot_pool_stats() and its own counters. */
 struct proto_stats;
 
 #define PROTO_STATS_MAX_LABELS 4
@@ -377,13 +377,14 @@ void proto_stats_clear_labels(struct proto_stats *st);
 
 /* Add one sample with the current labels. name: [a-zA-Z_][a-zA-Z0-9_]*, lower snake_case,
  * units in the name ("_bytes", "_seconds"). Counters are named without "_total" (as
- * stats_sink_fn says); a "_total" suffix given anyway is removed, and OpenMetrics rendering
- * adds it back. Returns 0, -EINVAL for a bad name, -ENOMEM. */
-int proto_stats_add(struct proto_stats *st, const char *name, enum stats_kind kind, uint64_t value);
+ * wasmslot_stats_sink_fn says); a "_total" suffix given anyway is removed, and OpenMetrics
+ * rendering adds it back. Returns 0, -EINVAL for a bad name, -ENOMEM. */
+int proto_stats_add(struct proto_stats *st, const char *name, enum wasmslot_stats_kind kind,
+                    uint64_t value);
 
-/* A stats_sink_fn: arg is a struct proto_stats *. A failure is remembered and returned by
+/* A wasmslot_stats_sink_fn: arg is a struct proto_stats *. A failure is remembered and returned by
  * proto_stats_render / proto_stats_to_json. */
-void proto_stats_sink(void *arg, const char *name, enum stats_kind kind, uint64_t value);
+void proto_stats_sink(void *arg, const char *name, enum wasmslot_stats_kind kind, uint64_t value);
 
 /* Number of samples held. */
 size_t proto_stats_count(const struct proto_stats *st);

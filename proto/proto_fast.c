@@ -199,18 +199,18 @@ FP_INLINE int fp_scalar(struct fp *f, struct fp_val *v)
 }
 
 /* The value type of a typed value, "i32" and the like, after any whitespace. */
-FP_INLINE int fp_valtype(struct fp *f, enum wasm_valtype *t)
+FP_INLINE int fp_valtype(struct fp *f, enum wasmslot_valtype *t)
 {
     if (fp_next(f) != '"')
         return -1;
     if (FP_LIT(f, "\"i32\""))
-        *t = WASM_I32;
+        *t = WASMSLOT_I32;
     else if (FP_LIT(f, "\"i64\""))
-        *t = WASM_I64;
+        *t = WASMSLOT_I64;
     else if (FP_LIT(f, "\"f32\""))
-        *t = WASM_F32;
+        *t = WASMSLOT_F32;
     else if (FP_LIT(f, "\"f64\""))
-        *t = WASM_F64;
+        *t = WASMSLOT_F64;
     else
         return -1; /* v128, reference types, escapes: the jansson path says what they are */
     return 0;
@@ -220,12 +220,12 @@ FP_INLINE int fp_valtype(struct fp *f, enum wasm_valtype *t)
  * converted exactly as proto_value_from_json converts it. Other keys with scalar values are
  * allowed, as the jansson path ignores them; a repeated key is bad_json, the jansson path's to
  * say. */
-FP_INLINE int fp_typed(struct fp *f, struct wasm_value *out)
+FP_INLINE int fp_typed(struct fp *f, struct wasmslot_value *out)
 {
     const char *other[FP_MAX_OTHER];
     size_t olen[FP_MAX_OTHER];
     unsigned nother = 0, seen = 0;
-    enum wasm_valtype type = WASM_I32;
+    enum wasmslot_valtype type = WASMSLOT_I32;
     int64_t i = 0;
     double d;
     float fl;
@@ -274,21 +274,21 @@ FP_INLINE int fp_typed(struct fp *f, struct wasm_value *out)
     memset(out, 0, sizeof(*out));
     out->type = type;
     switch (type) {
-    case WASM_I32:
+    case WASMSLOT_I32:
         if (i < INT32_MIN || i > (int64_t)UINT32_MAX)
             return -1;
         out->of.i32 = (uint32_t)((uint64_t)i & UINT32_MAX);
         break;
-    case WASM_I64:
+    case WASMSLOT_I64:
         out->of.i64 = (uint64_t)i;
         break;
-    case WASM_F32:
+    case WASMSLOT_F32:
         /* Through double, as the jansson path does: the same rounding. */
         d = (double)i;
         fl = (float)d;
         memcpy(&out->of.f32, &fl, sizeof(fl));
         break;
-    case WASM_F64:
+    case WASMSLOT_F64:
         d = (double)i;
         memcpy(&out->of.f64, &d, sizeof(d));
         break;
@@ -300,7 +300,7 @@ FP_INLINE int fp_typed(struct fp *f, struct wasm_value *out)
 
 /* The "args" array, after any whitespace, decoded as it is read (whatever the op: an array
  * that is not all typed integer values sends even a ping away, which costs only speed). */
-FP_INLINE int fp_args(struct fp *f, struct wasm_value *vals, uint32_t *n)
+FP_INLINE int fp_args(struct fp *f, struct wasmslot_value *vals, uint32_t *n)
 {
     *n = 0;
     if (!fp_eat(f, '['))
@@ -450,7 +450,7 @@ int proto_request_parse_fast(struct proto_request *req, const char *line, size_t
 {
     struct fp f = {.p = line, .end = line + len};
     struct fp_req r;
-    struct wasm_value vals[FP_MAX_ARGS];
+    struct wasmslot_value vals[FP_MAX_ARGS];
     size_t need = 0, off;
     uint32_t nargs = 0;
     enum proto_op op = PROTO_OP_PING;
@@ -531,7 +531,7 @@ int proto_request_parse_fast(struct proto_request *req, const char *line, size_t
             req->has_deadline = true;
             req->deadline_ms = (uint64_t)r.v[FP_DEADLINE].i;
         }
-        need = nargs * sizeof(struct wasm_value) + r.v[FP_EXPORT].n + 1 +
+        need = nargs * sizeof(struct wasmslot_value) + r.v[FP_EXPORT].n + 1 +
                (names ? r.v[FP_MODULE].n + 1 : 0);
         break;
     }
@@ -541,7 +541,7 @@ int proto_request_parse_fast(struct proto_request *req, const char *line, size_t
         buf = malloc(need);
         if (buf == NULL)
             goto fallback;
-        off = nargs * sizeof(struct wasm_value);
+        off = nargs * sizeof(struct wasmslot_value);
         if (nargs > 0)
             memcpy(buf, vals, off);
         if (names) {
@@ -558,7 +558,7 @@ int proto_request_parse_fast(struct proto_request *req, const char *line, size_t
         }
         /* proto_request_release frees args; the block goes there when it starts with args. */
         if (nargs > 0) {
-            req->args = (struct wasm_value *)(void *)buf;
+            req->args = (struct wasmslot_value *)(void *)buf;
             req->nargs = nargs;
         } else {
             req->fast_buf = buf;
@@ -662,22 +662,22 @@ static bool fr_head(char *buf, size_t cap, size_t *off, const json_t *id)
 }
 
 size_t proto_render_results(char *buf, size_t cap, const json_t *id,
-                            const struct wasm_value *results, uint32_t n)
+                            const struct wasmslot_value *results, uint32_t n)
 {
     size_t off;
 
     if (!fr_head(buf, cap, &off, id) || !fr_put(buf, cap, &off, ",\"results\":["))
         return 0;
     for (uint32_t i = 0; i < n; i++) {
-        const struct wasm_value *v = &results[i];
+        const struct wasmslot_value *v = &results[i];
         bool ok;
 
         if (i > 0 && !fr_put(buf, cap, &off, ","))
             return 0;
-        if (v->type == WASM_I32) {
+        if (v->type == WASMSLOT_I32) {
             ok = fr_put(buf, cap, &off, "{\"type\":\"i32\",\"value\":") &&
                  fr_int(buf, cap, &off, (int32_t)v->of.i32) && fr_put(buf, cap, &off, "}");
-        } else if (v->type == WASM_I64) {
+        } else if (v->type == WASMSLOT_I64) {
             int64_t s = (int64_t)v->of.i64;
             /* Beyond +-2^53 a decimal string, as proto_value_to_json writes it. */
             const char *q = s > (INT64_C(1) << 53) || s < -(INT64_C(1) << 53) ? "\"" : "";

@@ -6,14 +6,14 @@
 /* Kept apart from proto.c so that programs which never describe modules (the client) do not
  * pull the module introspection part of libwasmslot into their link. */
 
-static json_t *types_json(const enum wasm_valtype *types, uint32_t n)
+static json_t *types_json(const enum wasmslot_valtype *types, uint32_t n)
 {
     json_t *arr = json_array();
 
     if (arr == NULL)
         return NULL;
     for (uint32_t i = 0; i < n; i++) {
-        const char *name = wasm_valtype_name(types[i]);
+        const char *name = wasmslot_valtype_name(types[i]);
 
         if (json_array_append_new(arr, json_string(name != NULL ? name : "unknown")) != 0) {
             json_decref(arr);
@@ -23,19 +23,19 @@ static json_t *types_json(const enum wasm_valtype *types, uint32_t n)
     return arr;
 }
 
-json_t *proto_module_json(const char *name, const struct wasm_module *m)
+json_t *proto_module_json(const char *name, const struct wasmslot_module *m)
 {
     json_t *exports = json_array();
     json_t *mod = NULL;
-    uint32_t n = wasm_module_export_count(m);
+    uint32_t n = wasmslot_module_export_count(m);
 
     if (exports == NULL)
         goto fail;
     for (uint32_t i = 0; i < n; i++) {
-        struct wasm_extern_desc d;
+        struct wasmslot_extern_desc d;
         json_t *e;
 
-        if (wasm_module_export(m, i, &d) != 0 || d.kind != WASM_EXTERN_FUNC)
+        if (wasmslot_module_export(m, i, &d) != 0 || d.kind != WASMSLOT_EXTERN_FUNC)
             continue;
         e = json_pack("{s:s%, s:o, s:o}", "name", d.name, d.name_len, "params",
                       types_json(d.func.params, d.func.nparams), "results",

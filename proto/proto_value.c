@@ -140,11 +140,11 @@ static bool is_decimal_float(const char *s)
     return true;
 }
 
-/* Parse a float of type t (WASM_F32/WASM_F64) from text: "nan", "-nan", "inf", "+inf",
+/* Parse a float of type t (WASMSLOT_F32/WASMSLOT_F64) from text: "nan", "-nan", "inf", "+inf",
  * "-inf", a "0x" bit pattern, or a decimal number. Stores the bits in *out. */
-static int parse_float_text(const char *s, enum wasm_valtype t, uint64_t *out)
+static int parse_float_text(const char *s, enum wasmslot_valtype t, uint64_t *out)
 {
-    bool is32 = t == WASM_F32;
+    bool is32 = t == WASMSLOT_F32;
     char *end;
     double d;
 
@@ -188,28 +188,28 @@ static int parse_float_text(const char *s, enum wasm_valtype t, uint64_t *out)
     return 0;
 }
 
-static enum wasm_valtype type_from_name(const char *s)
+static enum wasmslot_valtype type_from_name(const char *s)
 {
     if (strcmp(s, "i32") == 0)
-        return WASM_I32;
+        return WASMSLOT_I32;
     if (strcmp(s, "i64") == 0)
-        return WASM_I64;
+        return WASMSLOT_I64;
     if (strcmp(s, "f32") == 0)
-        return WASM_F32;
+        return WASMSLOT_F32;
     if (strcmp(s, "f64") == 0)
-        return WASM_F64;
-    return (enum wasm_valtype)0;
+        return WASMSLOT_F64;
+    return (enum wasmslot_valtype)0;
 }
 
-static void store(struct wasm_value *v, enum wasm_valtype t, uint64_t bits)
+static void store(struct wasmslot_value *v, enum wasmslot_valtype t, uint64_t bits)
 {
     memset(v, 0, sizeof(*v));
     v->type = t;
-    if (t == WASM_I32)
+    if (t == WASMSLOT_I32)
         v->of.i32 = (uint32_t)bits;
-    else if (t == WASM_I64)
+    else if (t == WASMSLOT_I64)
         v->of.i64 = bits;
-    else if (t == WASM_F32)
+    else if (t == WASMSLOT_F32)
         v->of.f32 = (uint32_t)bits;
     else
         v->of.f64 = bits;
@@ -218,10 +218,10 @@ static void store(struct wasm_value *v, enum wasm_valtype t, uint64_t bits)
 /* ---------------------------------------------------------------- JSON */
 
 /* Float bits as a JSON value: a number when finite, else one of the strings. */
-static json_t *float_to_json(enum wasm_valtype t, uint64_t bits)
+static json_t *float_to_json(enum wasmslot_valtype t, uint64_t bits)
 {
     char buf[24];
-    bool is32 = t == WASM_F32;
+    bool is32 = t == WASMSLOT_F32;
     double d = is32 ? (double)f32_from_bits((uint32_t)bits) : f64_from_bits(bits);
 
     if (isfinite(d))
@@ -237,16 +237,16 @@ static json_t *float_to_json(enum wasm_valtype t, uint64_t bits)
     return json_string(buf);
 }
 
-json_t *proto_value_to_json(const struct wasm_value *v)
+json_t *proto_value_to_json(const struct wasmslot_value *v)
 {
     json_t *val;
     const char *tname;
 
     switch (v->type) {
-    case WASM_I32:
+    case WASMSLOT_I32:
         val = json_integer((json_int_t)(int32_t)v->of.i32);
         break;
-    case WASM_I64: {
+    case WASMSLOT_I64: {
         int64_t s = (int64_t)v->of.i64;
 
         if (s > JSON_SAFE_INT || s < -JSON_SAFE_INT) {
@@ -259,31 +259,31 @@ json_t *proto_value_to_json(const struct wasm_value *v)
         }
         break;
     }
-    case WASM_F32:
-        val = float_to_json(WASM_F32, v->of.f32);
+    case WASMSLOT_F32:
+        val = float_to_json(WASMSLOT_F32, v->of.f32);
         break;
-    case WASM_F64:
-        val = float_to_json(WASM_F64, v->of.f64);
+    case WASMSLOT_F64:
+        val = float_to_json(WASMSLOT_F64, v->of.f64);
         break;
-    case WASM_V128:
-    case WASM_FUNCREF:
-    case WASM_EXTERNREF:
+    case WASMSLOT_V128:
+    case WASMSLOT_FUNCREF:
+    case WASMSLOT_EXTERNREF:
     default:
         return NULL;
     }
     if (val == NULL)
         return NULL;
-    tname = wasm_valtype_name(v->type);
+    tname = wasmslot_valtype_name(v->type);
     return json_pack("{s:s, s:o}", "type", tname, "value", val);
 }
 
 /* A JSON number (integer or real) as a float of type t. */
-static enum proto_err float_from_number(const json_t *jv, enum wasm_valtype t, uint64_t *bits,
+static enum proto_err float_from_number(const json_t *jv, enum wasmslot_valtype t, uint64_t *bits,
                                         char *msg, size_t msglen)
 {
     double d = json_is_integer(jv) ? (double)json_integer_value(jv) : json_real_value(jv);
 
-    if (t == WASM_F32) {
+    if (t == WASMSLOT_F32) {
         if (isfinite(d) && fabs(d) > FLT_MAX) {
             set_msg(msg, msglen, "value %g is out of the f32 range", d);
             return PROTO_E_BAD_VALUE;
@@ -295,11 +295,11 @@ static enum proto_err float_from_number(const json_t *jv, enum wasm_valtype t, u
     return PROTO_OK;
 }
 
-enum proto_err proto_value_from_json(const json_t *j, struct wasm_value *out, char *msg,
+enum proto_err proto_value_from_json(const json_t *j, struct wasmslot_value *out, char *msg,
                                      size_t msglen)
 {
     const json_t *jt, *jv;
-    enum wasm_valtype t;
+    enum wasmslot_valtype t;
     uint64_t bits = 0;
     int rc;
 
@@ -329,41 +329,41 @@ enum proto_err proto_value_from_json(const json_t *j, struct wasm_value *out, ch
 
         if (strlen(s) != json_string_length(jv))
             rc = -EINVAL;
-        else if (t == WASM_I32 || t == WASM_I64)
-            rc = parse_int_text(s, t == WASM_I32 ? 32 : 64, &bits);
+        else if (t == WASMSLOT_I32 || t == WASMSLOT_I64)
+            rc = parse_int_text(s, t == WASMSLOT_I32 ? 32 : 64, &bits);
         else
             rc = parse_float_text(s, t, &bits);
         if (rc < 0) {
-            set_msg(msg, msglen, "%s value \"%.40s\" is %s", wasm_valtype_name(t), s,
+            set_msg(msg, msglen, "%s value \"%.40s\" is %s", wasmslot_valtype_name(t), s,
                     rc == -ERANGE ? "out of range" : "malformed");
             return PROTO_E_BAD_VALUE;
         }
-    } else if (json_is_integer(jv) && (t == WASM_I32 || t == WASM_I64)) {
+    } else if (json_is_integer(jv) && (t == WASMSLOT_I32 || t == WASMSLOT_I64)) {
         json_int_t n = json_integer_value(jv);
 
-        if (t == WASM_I32 && (n < INT32_MIN || n > (json_int_t)UINT32_MAX)) {
+        if (t == WASMSLOT_I32 && (n < INT32_MIN || n > (json_int_t)UINT32_MAX)) {
             set_msg(msg, msglen, "i32 value %lld is out of range", (long long)n);
             return PROTO_E_BAD_VALUE;
         }
         bits = (uint64_t)n;
-        if (t == WASM_I32)
+        if (t == WASMSLOT_I32)
             bits &= UINT32_MAX;
-    } else if (json_is_number(jv) && (t == WASM_F32 || t == WASM_F64)) {
+    } else if (json_is_number(jv) && (t == WASMSLOT_F32 || t == WASMSLOT_F64)) {
         enum proto_err e = float_from_number(jv, t, &bits, msg, msglen);
 
         if (e != PROTO_OK)
             return e;
     } else {
-        set_msg(msg, msglen, "%s value must be %s", wasm_valtype_name(t),
-                t == WASM_I32 || t == WASM_I64 ? "an integer or a decimal string"
-                                               : "a number or a string");
+        set_msg(msg, msglen, "%s value must be %s", wasmslot_valtype_name(t),
+                t == WASMSLOT_I32 || t == WASMSLOT_I64 ? "an integer or a decimal string"
+                                                       : "a number or a string");
         return PROTO_E_BAD_VALUE;
     }
     store(out, t, bits);
     return PROTO_OK;
 }
 
-json_t *proto_values_to_json(const struct wasm_value *v, size_t n)
+json_t *proto_values_to_json(const struct wasmslot_value *v, size_t n)
 {
     json_t *arr = json_array();
 
@@ -378,11 +378,11 @@ json_t *proto_values_to_json(const struct wasm_value *v, size_t n)
     return arr;
 }
 
-enum proto_err proto_values_from_json(const json_t *j, struct wasm_value **out, uint32_t *n,
+enum proto_err proto_values_from_json(const json_t *j, struct wasmslot_value **out, uint32_t *n,
                                       char *msg, size_t msglen)
 {
     size_t count;
-    struct wasm_value *vals = NULL;
+    struct wasmslot_value *vals = NULL;
 
     *out = NULL;
     *n = 0;
@@ -419,9 +419,9 @@ enum proto_err proto_values_from_json(const json_t *j, struct wasm_value **out, 
 
 /* ---------------------------------------------------------------- command-line text */
 
-int proto_value_parse_text(const char *s, struct wasm_value *out)
+int proto_value_parse_text(const char *s, struct wasmslot_value *out)
 {
-    enum wasm_valtype t = WASM_I32;
+    enum wasmslot_valtype t = WASMSLOT_I32;
     const char *colon = strchr(s, ':');
     uint64_t bits;
     int rc;
@@ -439,8 +439,8 @@ int proto_value_parse_text(const char *s, struct wasm_value *out)
             return -EINVAL;
         s = colon + 1;
     }
-    if (t == WASM_I32 || t == WASM_I64)
-        rc = parse_int_text(s, t == WASM_I32 ? 32 : 64, &bits);
+    if (t == WASMSLOT_I32 || t == WASMSLOT_I64)
+        rc = parse_int_text(s, t == WASMSLOT_I32 ? 32 : 64, &bits);
     else
         rc = parse_float_text(s, t, &bits);
     if (rc < 0)
@@ -450,9 +450,9 @@ int proto_value_parse_text(const char *s, struct wasm_value *out)
 }
 
 /* Shortest "%.*g" text of a finite float that reads back to the same bits. */
-static void format_float(char *buf, size_t len, enum wasm_valtype t, uint64_t bits)
+static void format_float(char *buf, size_t len, enum wasmslot_valtype t, uint64_t bits)
 {
-    if (t == WASM_F32) {
+    if (t == WASMSLOT_F32) {
         float f = f32_from_bits((uint32_t)bits);
 
         for (int prec = 1; prec <= 9; prec++) {
@@ -471,7 +471,7 @@ static void format_float(char *buf, size_t len, enum wasm_valtype t, uint64_t bi
     }
 }
 
-int proto_value_format_text(const struct wasm_value *v, char *buf, size_t len)
+int proto_value_format_text(const struct wasmslot_value *v, char *buf, size_t len)
 {
     char num[40];
     uint64_t bits;
@@ -479,20 +479,20 @@ int proto_value_format_text(const struct wasm_value *v, char *buf, size_t len)
     double d;
 
     switch (v->type) {
-    case WASM_I32:
+    case WASMSLOT_I32:
         return snprintf(buf, len, "i32:%" PRId32, (int32_t)v->of.i32);
-    case WASM_I64:
+    case WASMSLOT_I64:
         return snprintf(buf, len, "i64:%" PRId64, (int64_t)v->of.i64);
-    case WASM_F32:
-    case WASM_F64:
+    case WASMSLOT_F32:
+    case WASMSLOT_F64:
         break;
-    case WASM_V128:
-    case WASM_FUNCREF:
-    case WASM_EXTERNREF:
+    case WASMSLOT_V128:
+    case WASMSLOT_FUNCREF:
+    case WASMSLOT_EXTERNREF:
     default:
         return -EINVAL;
     }
-    is32 = v->type == WASM_F32;
+    is32 = v->type == WASMSLOT_F32;
     bits = is32 ? v->of.f32 : v->of.f64;
     d = is32 ? (double)f32_from_bits((uint32_t)bits) : f64_from_bits(bits);
     if (isinf(d))

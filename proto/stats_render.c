@@ -21,7 +21,7 @@ struct labelset {
 
 struct sample {
     char *name; /* counters without "_total" */
-    enum stats_kind kind;
+    enum wasmslot_stats_kind kind;
     uint64_t value;
     size_t labels; /* index into sets */
 };
@@ -179,7 +179,8 @@ void proto_stats_clear_labels(struct proto_stats *st)
     labelset_clear(current(st));
 }
 
-int proto_stats_add(struct proto_stats *st, const char *name, enum stats_kind kind, uint64_t value)
+int proto_stats_add(struct proto_stats *st, const char *name, enum wasmslot_stats_kind kind,
+                    uint64_t value)
 {
     size_t len;
     char *copy;
@@ -187,7 +188,7 @@ int proto_stats_add(struct proto_stats *st, const char *name, enum stats_kind ki
     if (!valid_name(name))
         return -EINVAL;
     len = strlen(name);
-    if (kind == STATS_COUNTER && len > 6 && strcmp(name + len - 6, "_total") == 0)
+    if (kind == WASMSLOT_STATS_COUNTER && len > 6 && strcmp(name + len - 6, "_total") == 0)
         len -= 6;
     if (st->n == st->cap) {
         size_t cap = st->cap != 0 ? st->cap * 2 : 64;
@@ -206,7 +207,7 @@ int proto_stats_add(struct proto_stats *st, const char *name, enum stats_kind ki
     return 0;
 }
 
-void proto_stats_sink(void *arg, const char *name, enum stats_kind kind, uint64_t value)
+void proto_stats_sink(void *arg, const char *name, enum wasmslot_stats_kind kind, uint64_t value)
 {
     struct proto_stats *st = arg;
 
@@ -219,12 +220,12 @@ size_t proto_stats_count(const struct proto_stats *st)
     return st->n;
 }
 
-static const char *kind_name(enum stats_kind k)
+static const char *kind_name(enum wasmslot_stats_kind k)
 {
     switch (k) {
-    case STATS_COUNTER:
+    case WASMSLOT_STATS_COUNTER:
         return "counter";
-    case STATS_GAUGE:
+    case WASMSLOT_STATS_GAUGE:
         return "gauge";
     }
     return "unknown";
@@ -311,7 +312,7 @@ int proto_stats_from_json(const json_t *arr, struct proto_stats **out)
         json_t *name = json_object_get(e, "name");
         json_t *kind = json_object_get(e, "kind");
         json_t *labels = json_object_get(e, "labels");
-        enum stats_kind k;
+        enum wasmslot_stats_kind k;
         uint64_t v;
         const char *key;
         json_t *lv;
@@ -320,9 +321,9 @@ int proto_stats_from_json(const json_t *arr, struct proto_stats **out)
             value_from_json(json_object_get(e, "value"), &v) < 0)
             goto fail;
         if (strcmp(json_string_value(kind), "counter") == 0)
-            k = STATS_COUNTER;
+            k = WASMSLOT_STATS_COUNTER;
         else if (strcmp(json_string_value(kind), "gauge") == 0)
-            k = STATS_GAUGE;
+            k = WASMSLOT_STATS_GAUGE;
         else
             goto fail;
         if (labels != NULL && !json_is_object(labels))
@@ -404,7 +405,7 @@ static void sb_sample(struct strbuf *b, const struct proto_stats *st, const stru
 
     sb_str(b, OM_PREFIX);
     sb_str(b, s->name);
-    if (s->kind == STATS_COUNTER)
+    if (s->kind == WASMSLOT_STATS_COUNTER)
         sb_str(b, "_total");
     if (ls->n > 0) {
         sb_str(b, "{");
@@ -439,7 +440,7 @@ static void render_openmetrics(struct strbuf *b, const struct proto_stats *st)
             continue;
         sb_str(b, "# TYPE " OM_PREFIX);
         sb_str(b, s->name);
-        sb_str(b, s->kind == STATS_COUNTER ? " counter\n" : " gauge\n");
+        sb_str(b, s->kind == WASMSLOT_STATS_COUNTER ? " counter\n" : " gauge\n");
         for (size_t j = i; j < st->n; j++) {
             if (!done[j] && strcmp(st->samples[j].name, s->name) == 0) {
                 done[j] = true;

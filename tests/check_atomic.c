@@ -44,53 +44,54 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The memory of a loop test's iteration: 0 a plain shared memory (wasm_memory_new), 1 a
- * cross-process one (shmem_new). */
-static struct wasm_memory *new_shared(int kind)
+/* The memory of a loop test's iteration: 0 a plain shared memory (wasmslot_memory_new), 1 a
+ * cross-process one (wasmslot_shmem_new). */
+static struct wasmslot_memory *new_shared(int kind)
 {
-    struct wasm_error err = {0, ""};
-    struct wasm_memory *mem =
-        kind == 0 ? wasm_memory_new(1, 64, true, &err) : shmem_new("check-atomic", 1, 64, &err);
+    struct wasmslot_error err = {0, ""};
+    struct wasmslot_memory *mem = kind == 0 ? wasmslot_memory_new(1, 64, true, &err)
+                                            : wasmslot_shmem_new("check-atomic", 1, 64, &err);
     ck_assert_msg(mem != NULL, "memory: %s", err.message);
-    ck_assert(wasm_memory_is_shared(mem));
+    ck_assert(wasmslot_memory_is_shared(mem));
     return mem;
 }
 
-static struct wasm_instance *instantiate(const struct wasm_module *m, struct wasm_memory *mem)
+static struct wasmslot_instance *instantiate(const struct wasmslot_module *m,
+                                             struct wasmslot_memory *mem)
 {
-    struct wasm_error err = {0, ""};
-    struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = mem};
-    struct wasm_instance_options o = {.imports = &imp, .nimports = mem ? 1 : 0};
-    struct wasm_instance *inst = wasm_instance_new(m, &o, &err);
+    struct wasmslot_error err = {0, ""};
+    struct wasmslot_extern imp = {.kind = WASMSLOT_EXTERN_MEMORY, .of.memory = mem};
+    struct wasmslot_instance_options o = {.imports = &imp, .nimports = mem ? 1 : 0};
+    struct wasmslot_instance *inst = wasmslot_instance_new(m, &o, &err);
 
     ck_assert_msg(inst != NULL, "instantiate: %s", err.message);
     return inst;
 }
 
-static struct wasm_value i32v(uint32_t v)
+static struct wasmslot_value i32v(uint32_t v)
 {
-    return (struct wasm_value){.type = WASM_I32, .of.i32 = v};
+    return (struct wasmslot_value){.type = WASMSLOT_I32, .of.i32 = v};
 }
 
-static struct wasm_value i64v(uint64_t v)
+static struct wasmslot_value i64v(uint64_t v)
 {
-    return (struct wasm_value){.type = WASM_I64, .of.i64 = v};
+    return (struct wasmslot_value){.type = WASMSLOT_I64, .of.i64 = v};
 }
 
-/* Call export name with the given arguments; returns wasm_call's code and puts the result (if
+/* Call export name with the given arguments; returns wasmslot_call's code and puts the result (if
  * the function has one) in *out. Safe from any thread (no Check assertion on failure paths that
  * a worker thread could hit is needed: the caller checks the code). */
-static int call(struct wasm_exec *ex, struct wasm_instance *inst, const char *name,
-                const struct wasm_value *args, uint32_t nargs, struct wasm_value *out)
+static int call(struct wasmslot_exec *ex, struct wasmslot_instance *inst, const char *name,
+                const struct wasmslot_value *args, uint32_t nargs, struct wasmslot_value *out)
 {
-    struct wasm_extern e;
-    struct wasm_value res;
-    int rc = wasm_instance_export(inst, name, strlen(name), &e);
+    struct wasmslot_extern e;
+    struct wasmslot_value res;
+    int rc = wasmslot_instance_export(inst, name, strlen(name), &e);
 
-    if (rc != 0 || e.kind != WASM_EXTERN_FUNC)
-        return rc != 0 ? rc : -WASM_ENOTFOUND;
-    uint32_t nres = wasm_func_type(e.of.func)->nresults;
-    rc = wasm_call(ex, e.of.func, args, nargs, &res, nres);
+    if (rc != 0 || e.kind != WASMSLOT_EXTERN_FUNC)
+        return rc != 0 ? rc : -WASMSLOT_ENOTFOUND;
+    uint32_t nres = wasmslot_func_type(e.of.func)->nresults;
+    rc = wasmslot_call(ex, e.of.func, args, nargs, &res, nres);
     if (out != NULL && nres == 1)
         *out = res;
     return rc;
@@ -99,12 +100,12 @@ static int call(struct wasm_exec *ex, struct wasm_instance *inst, const char *na
 /* One worker thread: its own exec and instance of the module on the one shared memory. */
 struct worker {
     pthread_t th;
-    struct wasm_exec *ex;
-    struct wasm_instance *inst;
+    struct wasmslot_exec *ex;
+    struct wasmslot_instance *inst;
     const char *fn;
-    struct wasm_value args[6];
+    struct wasmslot_value args[6];
     uint32_t nargs;
-    struct wasm_value result;
+    struct wasmslot_value result;
     pthread_barrier_t *start;
     int rc;
 };
@@ -121,9 +122,9 @@ static void *worker_main(void *arg)
 /* Run n workers at once, each calling fn with the given arguments (p, when not 0, becomes the
  * second argument's value i % 2 for a per-thread parity); returns after all have finished and
  * checks every call succeeded. */
-static void run_workers(const struct wasm_module *m, struct wasm_memory *mem, int n, const char *fn,
-                        const struct wasm_value *args, uint32_t nargs, bool parity,
-                        struct wasm_value *results)
+static void run_workers(const struct wasmslot_module *m, struct wasmslot_memory *mem, int n,
+                        const char *fn, const struct wasmslot_value *args, uint32_t nargs,
+                        bool parity, struct wasmslot_value *results)
 {
     struct worker w[NTHREADS];
     pthread_barrier_t start;
@@ -131,7 +132,7 @@ static void run_workers(const struct wasm_module *m, struct wasm_memory *mem, in
     ck_assert_int_le(n, NTHREADS);
     pthread_barrier_init(&start, NULL, (unsigned)n);
     for (int i = 0; i < n; i++) {
-        w[i].ex = wasm_exec_new(NULL, NULL);
+        w[i].ex = wasmslot_exec_new(NULL, NULL);
         ck_assert_ptr_nonnull(w[i].ex);
         w[i].inst = instantiate(m, mem);
         w[i].fn = fn;
@@ -145,110 +146,110 @@ static void run_workers(const struct wasm_module *m, struct wasm_memory *mem, in
     }
     for (int i = 0; i < n; i++) {
         pthread_join(w[i].th, NULL);
-        ck_assert_msg(w[i].rc == 0, "worker %d: %s", i, wasm_strerror(w[i].rc));
+        ck_assert_msg(w[i].rc == 0, "worker %d: %s", i, wasmslot_strerror(w[i].rc));
         if (results != NULL)
             results[i] = w[i].result;
-        wasm_instance_free(w[i].inst);
-        wasm_exec_free(w[i].ex);
+        wasmslot_instance_free(w[i].inst);
+        wasmslot_exec_free(w[i].ex);
     }
     pthread_barrier_destroy(&start);
 }
 
-static uint32_t peek32(struct wasm_memory *mem, uint32_t off)
+static uint32_t peek32(struct wasmslot_memory *mem, uint32_t off)
 {
     uint32_t v;
-    memcpy(&v, wasm_memory_base(mem) + off, 4);
+    memcpy(&v, wasmslot_memory_base(mem) + off, 4);
     return v;
 }
 
 START_TEST(test_rmw_add_counts_exactly)
 {
-    struct wasm_module *m = fixture_module("atomic_guest");
-    struct wasm_memory *mem = new_shared(_i);
+    struct wasmslot_module *m = fixture_module("atomic_guest");
+    struct wasmslot_memory *mem = new_shared(_i);
     const uint32_t k = SCALE(1000000);
-    struct wasm_value args[2] = {i32v(OFF_COUNTER), i32v(k)};
+    struct wasmslot_value args[2] = {i32v(OFF_COUNTER), i32v(k)};
 
     run_workers(m, mem, NTHREADS, "inc", args, 2, false, NULL);
     ck_assert_uint_eq(peek32(mem, OFF_COUNTER), NTHREADS * k);
-    wasm_memory_unref(mem);
-    wasm_module_free(m);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
 }
 END_TEST
 
 START_TEST(test_spinlock_protects_plain_counter)
 {
-    struct wasm_module *m = fixture_module("atomic_guest");
-    struct wasm_memory *mem = new_shared(_i);
+    struct wasmslot_module *m = fixture_module("atomic_guest");
+    struct wasmslot_memory *mem = new_shared(_i);
     const uint32_t k = SCALE(200000);
-    struct wasm_value args[3] = {i32v(OFF_LOCK), i32v(OFF_PLAIN), i32v(k)};
+    struct wasmslot_value args[3] = {i32v(OFF_LOCK), i32v(OFF_PLAIN), i32v(k)};
 
     run_workers(m, mem, NTHREADS, "locked_inc", args, 3, false, NULL);
     ck_assert_uint_eq(peek32(mem, OFF_PLAIN), NTHREADS * k);
     ck_assert_uint_eq(peek32(mem, OFF_LOCK), 0);
-    wasm_memory_unref(mem);
-    wasm_module_free(m);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
 }
 END_TEST
 
 START_TEST(test_guest_pingpong)
 {
-    struct wasm_module *m = fixture_module("atomic_guest");
-    struct wasm_memory *mem = new_shared(_i);
+    struct wasmslot_module *m = fixture_module("atomic_guest");
+    struct wasmslot_memory *mem = new_shared(_i);
     const uint32_t rounds = SCALE(5000);
-    struct wasm_value args[3] = {i32v(OFF_PINGPONG), i32v(0), i32v(rounds)}, res[2];
+    struct wasmslot_value args[3] = {i32v(OFF_PINGPONG), i32v(0), i32v(rounds)}, res[2];
 
     run_workers(m, mem, 2, "pingpong", args, 3, true, res);
     ck_assert_uint_eq(res[0].of.i32, rounds);
     ck_assert_uint_eq(res[1].of.i32, rounds);
     ck_assert_uint_eq(peek32(mem, OFF_PINGPONG), 2 * rounds);
-    wasm_memory_unref(mem);
-    wasm_module_free(m);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
 }
 END_TEST
 
 START_TEST(test_wait_results_and_timeouts)
 {
-    struct wasm_module *m = fixture_module("atomic_guest");
-    struct wasm_memory *mem = new_shared(_i);
-    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
-    struct wasm_instance *inst = instantiate(m, mem);
-    struct wasm_value r;
+    struct wasmslot_module *m = fixture_module("atomic_guest");
+    struct wasmslot_memory *mem = new_shared(_i);
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_instance *inst = instantiate(m, mem);
+    struct wasmslot_value r;
     uint64_t t0;
 
     ck_assert_ptr_nonnull(ex);
-    wasm_memory_base(mem)[OFF_COUNTER] = 7;
+    wasmslot_memory_base(mem)[OFF_COUNTER] = 7;
     /* not-equal at once, even with no timeout */
-    struct wasm_value ne[3] = {i32v(OFF_COUNTER), i32v(8), i64v((uint64_t)-1)};
+    struct wasmslot_value ne[3] = {i32v(OFF_COUNTER), i32v(8), i64v((uint64_t)-1)};
     ck_assert_int_eq(call(ex, inst, "wait32", ne, 3, &r), 0);
     ck_assert_uint_eq(r.of.i32, 1);
     /* equal: sleeps 20 ms, then timed-out */
-    struct wasm_value eq[3] = {i32v(OFF_COUNTER), i32v(7), i64v(20000000)};
+    struct wasmslot_value eq[3] = {i32v(OFF_COUNTER), i32v(7), i64v(20000000)};
     t0 = now_ns();
     ck_assert_int_eq(call(ex, inst, "wait32", eq, 3, &r), 0);
     ck_assert_uint_eq(r.of.i32, 2);
     ck_assert_uint_ge(now_ns() - t0, 20000000u);
-    struct wasm_value eq64[3] = {i32v(OFF_COUNTER), i64v(7), i64v(1000000)};
+    struct wasmslot_value eq64[3] = {i32v(OFF_COUNTER), i64v(7), i64v(1000000)};
     ck_assert_int_eq(call(ex, inst, "wait64", eq64, 3, &r), 0);
     ck_assert_uint_eq(r.of.i32, 2);
     /* timeout 0: no sleep */
-    struct wasm_value z[3] = {i32v(OFF_COUNTER), i32v(7), i64v(0)};
+    struct wasmslot_value z[3] = {i32v(OFF_COUNTER), i32v(7), i64v(0)};
     ck_assert_int_eq(call(ex, inst, "wait32", z, 3, &r), 0);
     ck_assert_uint_eq(r.of.i32, 2);
     /* notify with no waiter wakes nobody */
-    struct wasm_value n[2] = {i32v(OFF_COUNTER), i32v(5)};
+    struct wasmslot_value n[2] = {i32v(OFF_COUNTER), i32v(5)};
     ck_assert_int_eq(call(ex, inst, "notify", n, 2, &r), 0);
     ck_assert_uint_eq(r.of.i32, 0);
-    wasm_instance_free(inst);
-    wasm_exec_free(ex);
-    wasm_memory_unref(mem);
-    wasm_module_free(m);
+    wasmslot_instance_free(inst);
+    wasmslot_exec_free(ex);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
 }
 END_TEST
 
 /* A waiter woken by a guest notify returns 0 ("ok") and notify counts it. */
 struct waiter_arg {
-    const struct wasm_module *m;
-    struct wasm_memory *mem;
+    const struct wasmslot_module *m;
+    struct wasmslot_memory *mem;
     int rc;
     uint32_t result;
 };
@@ -256,35 +257,35 @@ struct waiter_arg {
 static void *waiter_main(void *arg)
 {
     struct waiter_arg *a = arg;
-    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
-    struct wasm_error err;
-    struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = a->mem};
-    struct wasm_instance_options o = {.imports = &imp, .nimports = 1};
-    struct wasm_instance *inst = wasm_instance_new(a->m, &o, &err);
-    struct wasm_value args[3] = {i32v(OFF_COUNTER), i32v(0), i64v((uint64_t)-1)}, r = {0};
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_error err;
+    struct wasmslot_extern imp = {.kind = WASMSLOT_EXTERN_MEMORY, .of.memory = a->mem};
+    struct wasmslot_instance_options o = {.imports = &imp, .nimports = 1};
+    struct wasmslot_instance *inst = wasmslot_instance_new(a->m, &o, &err);
+    struct wasmslot_value args[3] = {i32v(OFF_COUNTER), i32v(0), i64v((uint64_t)-1)}, r = {0};
 
     a->rc = (ex && inst) ? call(ex, inst, "wait32", args, 3, &r) : -1;
     a->result = r.of.i32;
-    wasm_instance_free(inst);
-    wasm_exec_free(ex);
+    wasmslot_instance_free(inst);
+    wasmslot_exec_free(ex);
     return NULL;
 }
 
 START_TEST(test_notify_wakes_guest_waiter)
 {
-    struct wasm_module *m = fixture_module("atomic_guest");
-    struct wasm_memory *mem = new_shared(_i);
-    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
-    struct wasm_instance *inst = instantiate(m, mem);
+    struct wasmslot_module *m = fixture_module("atomic_guest");
+    struct wasmslot_memory *mem = new_shared(_i);
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_instance *inst = instantiate(m, mem);
     struct waiter_arg a = {m, mem, -1, 99};
-    struct wasm_value r = {0};
+    struct wasmslot_value r = {0};
     pthread_t th;
     int woken = 0;
 
     ck_assert_int_eq(pthread_create(&th, NULL, waiter_main, &a), 0);
     /* Notify until the waiter was there to be woken (it may not have started waiting yet). */
     for (int i = 0; i < 2000 && woken == 0; i++) {
-        struct wasm_value n[2] = {i32v(OFF_COUNTER), i32v(1)};
+        struct wasmslot_value n[2] = {i32v(OFF_COUNTER), i32v(1)};
         ck_assert_int_eq(call(ex, inst, "notify", n, 2, &r), 0);
         woken = (int)r.of.i32;
         if (woken == 0)
@@ -294,15 +295,15 @@ START_TEST(test_notify_wakes_guest_waiter)
     ck_assert_int_eq(woken, 1);
     ck_assert_int_eq(a.rc, 0);
     ck_assert_uint_eq(a.result, 0);
-    wasm_instance_free(inst);
-    wasm_exec_free(ex);
-    wasm_memory_unref(mem);
-    wasm_module_free(m);
+    wasmslot_instance_free(inst);
+    wasmslot_exec_free(ex);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
 }
 END_TEST
 
 struct interrupter {
-    struct wasm_exec *ex;
+    struct wasmslot_exec *ex;
     uint64_t after_ns;
 };
 
@@ -310,68 +311,68 @@ static void *interrupter_main(void *arg)
 {
     struct interrupter *it = arg;
     nanosleep(&(struct timespec){0, (long)it->after_ns}, NULL);
-    wasm_exec_interrupt(it->ex);
+    wasmslot_exec_interrupt(it->ex);
     return NULL;
 }
 
 START_TEST(test_wait_forever_ends_with_deadline_or_interrupt)
 {
-    struct wasm_module *m = fixture_module("atomic_guest");
-    struct wasm_memory *mem = new_shared(_i);
-    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
-    struct wasm_instance *inst = instantiate(m, mem);
-    struct wasm_value args[3] = {i32v(OFF_COUNTER), i32v(0), i64v((uint64_t)-1)}, r;
+    struct wasmslot_module *m = fixture_module("atomic_guest");
+    struct wasmslot_memory *mem = new_shared(_i);
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_instance *inst = instantiate(m, mem);
+    struct wasmslot_value args[3] = {i32v(OFF_COUNTER), i32v(0), i64v((uint64_t)-1)}, r;
     uint64_t t0 = now_ns();
 
     /* No timeout, but the run has a deadline 50 ms from now: the timeout trap. */
-    wasm_exec_set_deadline(ex, t0 + 50000000u);
-    ck_assert_int_eq(call(ex, inst, "wait32", args, 3, &r), -WASM_TRAP_TIMEOUT);
+    wasmslot_exec_set_deadline(ex, t0 + 50000000u);
+    ck_assert_int_eq(call(ex, inst, "wait32", args, 3, &r), -WASMSLOT_TRAP_TIMEOUT);
     ck_assert_uint_ge(now_ns() - t0, 50000000u);
     ck_assert_uint_lt(now_ns() - t0, 5000000000u);
 
     /* No deadline; another thread interrupts the run. */
-    wasm_exec_set_deadline(ex, 0);
+    wasmslot_exec_set_deadline(ex, 0);
     struct interrupter it = {ex, 30000000u};
     pthread_t th;
     t0 = now_ns();
     ck_assert_int_eq(pthread_create(&th, NULL, interrupter_main, &it), 0);
-    ck_assert_int_eq(call(ex, inst, "wait32", args, 3, &r), -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(call(ex, inst, "wait32", args, 3, &r), -WASMSLOT_TRAP_TIMEOUT);
     pthread_join(th, NULL);
     ck_assert_uint_ge(now_ns() - t0, 30000000u);
 
     /* The exec stays usable. */
-    struct wasm_value z[3] = {i32v(OFF_COUNTER), i32v(0), i64v(0)};
+    struct wasmslot_value z[3] = {i32v(OFF_COUNTER), i32v(0), i64v(0)};
     ck_assert_int_eq(call(ex, inst, "wait32", z, 3, &r), 0);
     ck_assert_uint_eq(r.of.i32, 2);
-    wasm_instance_free(inst);
-    wasm_exec_free(ex);
-    wasm_memory_unref(mem);
-    wasm_module_free(m);
+    wasmslot_instance_free(inst);
+    wasmslot_exec_free(ex);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
 }
 END_TEST
 
 START_TEST(test_values_and_traps)
 {
-    struct wasm_module *m = fixture_module("atomic_guest");
-    struct wasm_memory *mem = new_shared(_i);
-    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
-    struct wasm_instance *inst = instantiate(m, mem);
-    const uint32_t size = WASM_PAGE_SIZE;
-    struct wasm_value r;
+    struct wasmslot_module *m = fixture_module("atomic_guest");
+    struct wasmslot_memory *mem = new_shared(_i);
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_instance *inst = instantiate(m, mem);
+    const uint32_t size = WASMSLOT_PAGE_SIZE;
+    struct wasmslot_value r;
 
     /* Results of the narrow forms are zero-extended; cmpxchg16 compares only 16 bits of the
      * expected value. */
-    struct wasm_value st[2] = {i32v(16), i32v(0xfffe)};
+    struct wasmslot_value st[2] = {i32v(16), i32v(0xfffe)};
     ck_assert_int_eq(call(ex, inst, "store16", st, 2, NULL), 0);
-    struct wasm_value s8[2] = {i32v(16), i32v(0xff)};
+    struct wasmslot_value s8[2] = {i32v(16), i32v(0xff)};
     ck_assert_int_eq(call(ex, inst, "sub8", s8, 2, &r), 0);
     ck_assert_uint_eq(r.of.i32, 0xfe);
     ck_assert_uint_eq(peek32(mem, 16), 0xffff);
-    struct wasm_value c16[3] = {i32v(16), i32v(0x1234ffff), i32v(0xabcd0042)};
+    struct wasmslot_value c16[3] = {i32v(16), i32v(0x1234ffff), i32v(0xabcd0042)};
     ck_assert_int_eq(call(ex, inst, "cmpxchg16", c16, 3, &r), 0);
     ck_assert_uint_eq(r.of.i32, 0xffff);
     ck_assert_uint_eq(peek32(mem, 16), 0x0042);
-    struct wasm_value x[2] = {i32v(24), i64v(0x1122334455667788ull)};
+    struct wasmslot_value x[2] = {i32v(24), i64v(0x1122334455667788ull)};
     ck_assert_int_eq(call(ex, inst, "xchg64_32", x, 2, &r), 0);
     ck_assert_uint_eq(r.of.i64, 0);
     ck_assert_int_eq(call(ex, inst, "xchg64_32", x, 2, &r), 0);
@@ -379,70 +380,70 @@ START_TEST(test_values_and_traps)
     ck_assert_int_eq(call(ex, inst, "fence", NULL, 0, NULL), 0);
 
     /* Unaligned addresses trap, in bounds or with an offset. */
-    struct wasm_value a1[1] = {i32v(1)};
-    ck_assert_int_eq(call(ex, inst, "load", a1, 1, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
-    struct wasm_value a4[1] = {i32v(4)}; /* 4 + offset 8 is not a multiple of 8 */
-    ck_assert_int_eq(call(ex, inst, "load64_off", a4, 1, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
-    struct wasm_value ad[2] = {i32v(2), i32v(1)};
-    ck_assert_int_eq(call(ex, inst, "add", ad, 2, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
-    struct wasm_value cx[3] = {i32v(6), i32v(0), i32v(1)};
-    ck_assert_int_eq(call(ex, inst, "cmpxchg", cx, 3, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
-    struct wasm_value w[3] = {i32v(3), i32v(0), i64v(0)};
-    ck_assert_int_eq(call(ex, inst, "wait32", w, 3, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
-    struct wasm_value nt[2] = {i32v(5), i32v(0)};
-    ck_assert_int_eq(call(ex, inst, "notify", nt, 2, &r), -WASM_TRAP_UNALIGNED_ATOMIC);
+    struct wasmslot_value a1[1] = {i32v(1)};
+    ck_assert_int_eq(call(ex, inst, "load", a1, 1, &r), -WASMSLOT_TRAP_UNALIGNED_ATOMIC);
+    struct wasmslot_value a4[1] = {i32v(4)}; /* 4 + offset 8 is not a multiple of 8 */
+    ck_assert_int_eq(call(ex, inst, "load64_off", a4, 1, &r), -WASMSLOT_TRAP_UNALIGNED_ATOMIC);
+    struct wasmslot_value ad[2] = {i32v(2), i32v(1)};
+    ck_assert_int_eq(call(ex, inst, "add", ad, 2, &r), -WASMSLOT_TRAP_UNALIGNED_ATOMIC);
+    struct wasmslot_value cx[3] = {i32v(6), i32v(0), i32v(1)};
+    ck_assert_int_eq(call(ex, inst, "cmpxchg", cx, 3, &r), -WASMSLOT_TRAP_UNALIGNED_ATOMIC);
+    struct wasmslot_value w[3] = {i32v(3), i32v(0), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", w, 3, &r), -WASMSLOT_TRAP_UNALIGNED_ATOMIC);
+    struct wasmslot_value nt[2] = {i32v(5), i32v(0)};
+    ck_assert_int_eq(call(ex, inst, "notify", nt, 2, &r), -WASMSLOT_TRAP_UNALIGNED_ATOMIC);
 
     /* Out of bounds is checked first: past the end and misaligned is out of bounds. */
-    struct wasm_value oob[1] = {i32v(size)};
-    ck_assert_int_eq(call(ex, inst, "load", oob, 1, &r), -WASM_TRAP_OOB_MEMORY);
-    struct wasm_value oob2[1] = {i32v(size - 2)};
-    ck_assert_int_eq(call(ex, inst, "load", oob2, 1, &r), -WASM_TRAP_OOB_MEMORY);
-    struct wasm_value last[1] = {i32v(size - 4)};
+    struct wasmslot_value oob[1] = {i32v(size)};
+    ck_assert_int_eq(call(ex, inst, "load", oob, 1, &r), -WASMSLOT_TRAP_OOB_MEMORY);
+    struct wasmslot_value oob2[1] = {i32v(size - 2)};
+    ck_assert_int_eq(call(ex, inst, "load", oob2, 1, &r), -WASMSLOT_TRAP_OOB_MEMORY);
+    struct wasmslot_value last[1] = {i32v(size - 4)};
     ck_assert_int_eq(call(ex, inst, "load", last, 1, &r), 0);
-    struct wasm_value big[1] = {i32v(0xfffffff8u)};
-    ck_assert_int_eq(call(ex, inst, "load64_off", big, 1, &r), -WASM_TRAP_OOB_MEMORY);
-    struct wasm_value wo[3] = {i32v(size), i32v(0), i64v(0)};
-    ck_assert_int_eq(call(ex, inst, "wait32", wo, 3, &r), -WASM_TRAP_OOB_MEMORY);
+    struct wasmslot_value big[1] = {i32v(0xfffffff8u)};
+    ck_assert_int_eq(call(ex, inst, "load64_off", big, 1, &r), -WASMSLOT_TRAP_OOB_MEMORY);
+    struct wasmslot_value wo[3] = {i32v(size), i32v(0), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", wo, 3, &r), -WASMSLOT_TRAP_OOB_MEMORY);
     /* After a grow, the new page is in bounds for atomics too. */
     uint32_t old = 0;
-    ck_assert_int_eq(wasm_memory_grow(mem, 1, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 1, &old), 0);
     ck_assert_int_eq(call(ex, inst, "load", oob, 1, &r), 0);
     ck_assert_uint_eq(r.of.i32, 0);
 
-    wasm_instance_free(inst);
-    wasm_exec_free(ex);
-    wasm_memory_unref(mem);
-    wasm_module_free(m);
+    wasmslot_instance_free(inst);
+    wasmslot_exec_free(ex);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
 }
 END_TEST
 
 START_TEST(test_unshared_memory)
 {
-    struct wasm_module *m = fixture_module("atomic_unshared");
-    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
-    struct wasm_instance *inst = instantiate(m, NULL);
-    struct wasm_value r;
+    struct wasmslot_module *m = fixture_module("atomic_unshared");
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_instance *inst = instantiate(m, NULL);
+    struct wasmslot_value r;
 
-    ck_assert(!wasm_memory_is_shared(wasm_instance_memory(inst)));
+    ck_assert(!wasmslot_memory_is_shared(wasmslot_instance_memory(inst)));
     /* Even a wait that would not block (the value differs) traps. */
-    struct wasm_value w[3] = {i32v(0), i32v(1), i64v(0)};
-    ck_assert_int_eq(call(ex, inst, "wait32", w, 3, &r), -WASM_TRAP_EXPECTED_SHARED);
-    struct wasm_value w64[3] = {i32v(0), i64v(0), i64v(0)};
-    ck_assert_int_eq(call(ex, inst, "wait64", w64, 3, &r), -WASM_TRAP_EXPECTED_SHARED);
+    struct wasmslot_value w[3] = {i32v(0), i32v(1), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", w, 3, &r), -WASMSLOT_TRAP_EXPECTED_SHARED);
+    struct wasmslot_value w64[3] = {i32v(0), i64v(0), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait64", w64, 3, &r), -WASMSLOT_TRAP_EXPECTED_SHARED);
     /* Out of bounds and misalignment come first. */
-    struct wasm_value wo[3] = {i32v(WASM_PAGE_SIZE), i32v(0), i64v(0)};
-    ck_assert_int_eq(call(ex, inst, "wait32", wo, 3, &r), -WASM_TRAP_OOB_MEMORY);
-    struct wasm_value n[2] = {i32v(0), i32v(10)};
+    struct wasmslot_value wo[3] = {i32v(WASMSLOT_PAGE_SIZE), i32v(0), i64v(0)};
+    ck_assert_int_eq(call(ex, inst, "wait32", wo, 3, &r), -WASMSLOT_TRAP_OOB_MEMORY);
+    struct wasmslot_value n[2] = {i32v(0), i32v(10)};
     ck_assert_int_eq(call(ex, inst, "notify", n, 2, &r), 0);
     ck_assert_uint_eq(r.of.i32, 0);
-    struct wasm_value a[2] = {i32v(8), i32v(3)};
+    struct wasmslot_value a[2] = {i32v(8), i32v(3)};
     ck_assert_int_eq(call(ex, inst, "add", a, 2, &r), 0);
     ck_assert_int_eq(call(ex, inst, "add", a, 2, &r), 0);
     ck_assert_uint_eq(r.of.i32, 3);
-    ck_assert_str_eq(wasm_strerror(-WASM_TRAP_EXPECTED_SHARED), "expected shared memory");
-    wasm_instance_free(inst);
-    wasm_exec_free(ex);
-    wasm_module_free(m);
+    ck_assert_str_eq(wasmslot_strerror(-WASMSLOT_TRAP_EXPECTED_SHARED), "expected shared memory");
+    wasmslot_instance_free(inst);
+    wasmslot_exec_free(ex);
+    wasmslot_module_free(m);
 }
 END_TEST
 
@@ -450,8 +451,8 @@ END_TEST
 
 /* A module with one function () -> () whose body (without locals, with its final end) is code,
  * and a shared memory of one page when with_memory. */
-static struct wasm_module *module_with_body(const uint8_t *code, size_t n, bool with_memory,
-                                            struct wasm_error *err)
+static struct wasmslot_module *module_with_body(const uint8_t *code, size_t n, bool with_memory,
+                                                struct wasmslot_error *err)
 {
     uint8_t b[256];
     size_t len = 0;
@@ -474,23 +475,23 @@ static struct wasm_module *module_with_body(const uint8_t *code, size_t n, bool 
     b[len++] = 0x00;             /* no locals */
     memcpy(b + len, code, n);
     len += n;
-    return wasm_module_new(b, len, err);
+    return wasmslot_module_new(b, len, err);
 }
 
 START_TEST(test_validation)
 {
-    struct wasm_error err;
-    struct wasm_module *m;
+    struct wasmslot_error err;
+    struct wasmslot_module *m;
 
     /* i32.const 0; i32.atomic.load align=2; drop; end: valid with a memory */
     uint8_t load[] = {0x41, 0x00, 0xfe, 0x10, 0x02, 0x00, 0x1a, 0x0b};
     m = module_with_body(load, sizeof load, true, &err);
     ck_assert_msg(m != NULL, "%s", err.message);
-    wasm_module_free(m);
+    wasmslot_module_free(m);
     /* without one: unknown memory */
     m = module_with_body(load, sizeof load, false, &err);
     ck_assert_ptr_null(m);
-    ck_assert_int_eq(err.code, -WASM_EINVALID);
+    ck_assert_int_eq(err.code, -WASMSLOT_EINVALID);
     ck_assert_msg(strstr(err.message, "unknown memory") != NULL, "%s", err.message);
     /* alignment below and above the natural one */
     for (uint8_t align = 0; align < 4; align++) {
@@ -499,7 +500,7 @@ START_TEST(test_validation)
         load[4] = align;
         m = module_with_body(load, sizeof load, true, &err);
         ck_assert_ptr_null(m);
-        ck_assert_int_eq(err.code, -WASM_EINVALID);
+        ck_assert_int_eq(err.code, -WASMSLOT_EINVALID);
         ck_assert_msg(strstr(err.message, "atomic alignment must be natural") != NULL, "%s",
                       err.message);
     }
@@ -507,7 +508,7 @@ START_TEST(test_validation)
     uint8_t rmw8[] = {0x41, 0x00, 0x42, 0x01, 0xfe, 0x22, 0x00, 0x00, 0x1a, 0x0b};
     m = module_with_body(rmw8, sizeof rmw8, true, &err);
     ck_assert_msg(m != NULL, "%s", err.message);
-    wasm_module_free(m);
+    wasmslot_module_free(m);
     rmw8[2] = 0x41; /* an i32 operand instead */
     m = module_with_body(rmw8, sizeof rmw8, true, &err);
     ck_assert_ptr_null(m);
@@ -516,26 +517,26 @@ START_TEST(test_validation)
     uint8_t fence[] = {0xfe, 0x03, 0x00, 0x0b};
     m = module_with_body(fence, sizeof fence, false, &err);
     ck_assert_msg(m != NULL, "%s", err.message);
-    wasm_module_free(m);
+    wasmslot_module_free(m);
     fence[2] = 0x01;
     m = module_with_body(fence, sizeof fence, false, &err);
     ck_assert_ptr_null(m);
-    ck_assert_int_eq(err.code, -WASM_EMALFORMED);
+    ck_assert_int_eq(err.code, -WASMSLOT_EMALFORMED);
     /* unknown sub-opcodes */
     uint8_t bad[] = {0xfe, 0x4f, 0x0b};
     m = module_with_body(bad, sizeof bad, true, &err);
     ck_assert_ptr_null(m);
-    ck_assert_int_eq(err.code, -WASM_EMALFORMED);
+    ck_assert_int_eq(err.code, -WASMSLOT_EMALFORMED);
     ck_assert_msg(strstr(err.message, "illegal opcode") != NULL, "%s", err.message);
     bad[1] = 0x04;
     m = module_with_body(bad, sizeof bad, true, &err);
     ck_assert_ptr_null(m);
-    ck_assert_int_eq(err.code, -WASM_EMALFORMED);
+    ck_assert_int_eq(err.code, -WASMSLOT_EMALFORMED);
     /* Atomics in unreachable code are validated but not compiled. */
     uint8_t deadcode[] = {0x00, 0x41, 0x00, 0xfe, 0x10, 0x02, 0x00, 0x1a, 0x0b};
     m = module_with_body(deadcode, sizeof deadcode, true, &err);
     ck_assert_msg(m != NULL, "%s", err.message);
-    wasm_module_free(m);
+    wasmslot_module_free(m);
 }
 END_TEST
 
@@ -544,7 +545,7 @@ static Suite *atomic_suite(void)
     Suite *s = suite_create("atomic");
     TCase *tc = tcase_create("threads");
     tcase_set_timeout(tc, 240);
-    /* Each loop test runs on a plain shared memory (0) and on a shmem_new memory (1). */
+    /* Each loop test runs on a plain shared memory (0) and on a wasmslot_shmem_new memory (1). */
     tcase_add_loop_test(tc, test_rmw_add_counts_exactly, 0, 2);
     tcase_add_loop_test(tc, test_spinlock_protects_plain_counter, 0, 2);
     tcase_add_loop_test(tc, test_guest_pingpong, 0, 2);

@@ -2,8 +2,8 @@
  * module introspection functions. */
 #include "config.h"
 
-#include "wasm_module.h"
-#include "wasm_reader.h"
+#include "format/module.h"
+#include "format/reader.h"
 
 #include <check.h>
 #include <errno.h>
@@ -19,24 +19,24 @@
     }
 
 /* Decode and validate; return the first failure (0 when both pass). The module is cleared. */
-static int load(const uint8_t *b, size_t n, struct wasm_error *err)
+static int load(const uint8_t *b, size_t n, struct wasmslot_error *err)
 {
-    struct wasm_module m;
+    struct wasmslot_module m;
     int rc;
 
     memset(&m, 0, sizeof(m));
     memset(err, 0, sizeof(*err));
-    rc = wasm_decode(&m, b, n, err);
+    rc = wasmslot_decode(&m, b, n, err);
     if (rc == 0)
-        rc = wasm_validate_module(&m, err);
-    wasm_module_clear(&m);
+        rc = wasmslot_validate_module(&m, err);
+    wasmslot_module_clear(&m);
     return rc;
 }
 
 /* Assert that b fails with code and a message starting with msg. */
 static void expect_fail_at(const uint8_t *b, size_t n, int code, const char *msg, int line)
 {
-    struct wasm_error err;
+    struct wasmslot_error err;
     int rc = load(b, n, &err);
 
     ck_assert_msg(rc == -code, "line %d: rc %d, wanted %d (%s)", line, rc, -code, err.message);
@@ -48,19 +48,19 @@ static void expect_fail_at(const uint8_t *b, size_t n, int code, const char *msg
 #define EXPECT_MALFORMED(msg, ...)                                                                 \
     do {                                                                                           \
         static const uint8_t b_[] = MOD(__VA_ARGS__);                                              \
-        expect_fail_at(b_, sizeof(b_), WASM_EMALFORMED, msg, __LINE__);                            \
+        expect_fail_at(b_, sizeof(b_), WASMSLOT_EMALFORMED, msg, __LINE__);                        \
     } while (0)
 
 #define EXPECT_INVALID(msg, ...)                                                                   \
     do {                                                                                           \
         static const uint8_t b_[] = MOD(__VA_ARGS__);                                              \
-        expect_fail_at(b_, sizeof(b_), WASM_EINVALID, msg, __LINE__);                              \
+        expect_fail_at(b_, sizeof(b_), WASMSLOT_EINVALID, msg, __LINE__);                          \
     } while (0)
 
 #define EXPECT_OK(...)                                                                             \
     do {                                                                                           \
         static const uint8_t b_[] = MOD(__VA_ARGS__);                                              \
-        struct wasm_error e_;                                                                      \
+        struct wasmslot_error e_;                                                                  \
         int rc_ = load(b_, sizeof(b_), &e_);                                                       \
         ck_assert_msg(rc_ == 0, "line %d: %s", __LINE__, e_.message);                              \
     } while (0)
@@ -88,15 +88,15 @@ static uint8_t *read_fixture(const char *name, size_t *len)
 }
 
 /* Decode and validate a fixture into *m, which the caller clears. */
-static void load_fixture(const char *name, struct wasm_module *m)
+static void load_fixture(const char *name, struct wasmslot_module *m)
 {
-    struct wasm_error err;
+    struct wasmslot_error err;
     size_t len;
     uint8_t *b = read_fixture(name, &len);
 
     memset(m, 0, sizeof(*m));
-    ck_assert_msg(wasm_decode(m, b, len, &err) == 0, "%s: %s", name, err.message);
-    ck_assert_msg(wasm_validate_module(m, &err) == 0, "%s: %s", name, err.message);
+    ck_assert_msg(wasmslot_decode(m, b, len, &err) == 0, "%s: %s", name, err.message);
+    ck_assert_msg(wasmslot_validate_module(m, &err) == 0, "%s: %s", name, err.message);
     /* The module keeps its own copy. */
     memset(b, 0xff, len);
     free(b);
@@ -104,32 +104,32 @@ static void load_fixture(const char *name, struct wasm_module *m)
 
 /* ------------------------------------------------------------------ reader */
 
-static int read_leb(const uint8_t *b, size_t n, int kind, uint64_t *out, struct wasm_error *err)
+static int read_leb(const uint8_t *b, size_t n, int kind, uint64_t *out, struct wasmslot_error *err)
 {
-    struct wasm_reader r;
+    struct wasmslot_reader r;
     uint32_t v32;
     int64_t v33;
     int rc;
 
-    wasm_rd_init(&r, b, n, err);
+    wasmslot_rd_init(&r, b, n, err);
     switch (kind) {
     case 0:
-        rc = wasm_rd_u32(&r, &v32);
+        rc = wasmslot_rd_u32(&r, &v32);
         *out = v32;
         break;
     case 1:
-        rc = wasm_rd_s32(&r, &v32);
+        rc = wasmslot_rd_s32(&r, &v32);
         *out = v32;
         break;
     case 2:
-        rc = wasm_rd_s33(&r, &v33);
+        rc = wasmslot_rd_s33(&r, &v33);
         *out = (uint64_t)v33;
         break;
     case 3:
-        rc = wasm_rd_u64(&r, out);
+        rc = wasmslot_rd_u64(&r, out);
         break;
     default:
-        rc = wasm_rd_s64(&r, out);
+        rc = wasmslot_rd_s64(&r, out);
         break;
     }
     if (rc == 0)
@@ -187,7 +187,7 @@ static const struct leb_case leb_cases[] = {
 START_TEST(test_leb128)
 {
     const struct leb_case *c = &leb_cases[_i];
-    struct wasm_error err;
+    struct wasmslot_error err;
     uint64_t v = 0;
     int rc;
 
@@ -198,7 +198,7 @@ START_TEST(test_leb128)
         ck_assert_msg(v == c->value, "case %d: got %llx wanted %llx", _i, (unsigned long long)v,
                       (unsigned long long)c->value);
     } else {
-        ck_assert_int_eq(rc, -WASM_EMALFORMED);
+        ck_assert_int_eq(rc, -WASMSLOT_EMALFORMED);
         ck_assert_msg(strncmp(err.message, c->error, strlen(c->error)) == 0,
                       "case %d: '%s' wanted '%s'", _i, err.message, c->error);
     }
@@ -233,7 +233,7 @@ START_TEST(test_utf8)
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        ck_assert_msg(wasm_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s)) ==
+        ck_assert_msg(wasmslot_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s)) ==
                           cases[i].ok,
                       "case %zu", i);
 }
@@ -250,25 +250,26 @@ START_TEST(test_header)
     static const uint8_t bad_version[] = {0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00};
     static const uint8_t ok[] = {HDR};
 
-    expect_fail_at(empty, 0, WASM_EMALFORMED, "unexpected end", __LINE__);
-    expect_fail_at(short_magic, sizeof(short_magic), WASM_EMALFORMED, "unexpected end", __LINE__);
-    expect_fail_at(bad_magic, sizeof(bad_magic), WASM_EMALFORMED, "magic header not detected",
+    expect_fail_at(empty, 0, WASMSLOT_EMALFORMED, "unexpected end", __LINE__);
+    expect_fail_at(short_magic, sizeof(short_magic), WASMSLOT_EMALFORMED, "unexpected end",
                    __LINE__);
-    expect_fail_at(no_version, sizeof(no_version), WASM_EMALFORMED, "unexpected end", __LINE__);
-    expect_fail_at(bad_version, sizeof(bad_version), WASM_EMALFORMED, "unknown binary version",
+    expect_fail_at(bad_magic, sizeof(bad_magic), WASMSLOT_EMALFORMED, "magic header not detected",
+                   __LINE__);
+    expect_fail_at(no_version, sizeof(no_version), WASMSLOT_EMALFORMED, "unexpected end", __LINE__);
+    expect_fail_at(bad_version, sizeof(bad_version), WASMSLOT_EMALFORMED, "unknown binary version",
                    __LINE__);
 
-    struct wasm_module m;
-    struct wasm_error err;
+    struct wasmslot_module m;
+    struct wasmslot_error err;
 
     memset(&m, 0, sizeof(m));
-    ck_assert_int_eq(wasm_decode(&m, ok, sizeof(ok), &err), 0);
-    ck_assert_int_eq(wasm_validate_module(&m, &err), 0);
+    ck_assert_int_eq(wasmslot_decode(&m, ok, sizeof(ok), &err), 0);
+    ck_assert_int_eq(wasmslot_validate_module(&m, &err), 0);
     ck_assert_uint_eq(m.ntypes + m.nimports + m.nfuncs + m.nexports + m.nelems + m.ndatas, 0);
     ck_assert_uint_eq(m.nfuncs_total + m.ntables_total + m.nmemories_total + m.nglobals_total, 0);
     ck_assert(!m.has_start && !m.has_data_count);
     ck_assert_uint_eq(m.len, sizeof(ok));
-    wasm_module_clear(&m);
+    wasmslot_module_clear(&m);
     ck_assert_ptr_null(m.bytes);
 }
 END_TEST
@@ -537,16 +538,17 @@ START_TEST(test_truncations)
     uint8_t *b = read_fixture("decode_full.wasm", &len);
 
     for (size_t n = 0; n < len; n++) {
-        struct wasm_module m;
-        struct wasm_error err;
+        struct wasmslot_module m;
+        struct wasmslot_error err;
         int rc;
 
         memset(&m, 0, sizeof(m));
-        rc = wasm_decode(&m, b, n, &err);
-        ck_assert_msg(rc == 0 || rc == -WASM_EMALFORMED, "prefix %zu: %d %s", n, rc, err.message);
+        rc = wasmslot_decode(&m, b, n, &err);
+        ck_assert_msg(rc == 0 || rc == -WASMSLOT_EMALFORMED, "prefix %zu: %d %s", n, rc,
+                      err.message);
         if (rc < 0)
             ck_assert_int_eq(err.code, rc);
-        wasm_module_clear(&m);
+        wasmslot_module_clear(&m);
     }
     free(b);
 }
@@ -554,23 +556,23 @@ END_TEST
 
 /* ------------------------------------------------------------------ decoded contents */
 
-static bool declared(const struct wasm_module *m, uint32_t f)
+static bool declared(const struct wasmslot_module *m, uint32_t f)
 {
     return (m->declared_funcs[f / 8] >> (f % 8)) & 1;
 }
 
 START_TEST(test_full_module_contents)
 {
-    struct wasm_module m;
+    struct wasmslot_module m;
 
     load_fixture("decode_full.wasm", &m);
 
     ck_assert_uint_eq(m.ntypes, 3);
     ck_assert_uint_eq(m.types[2].ft.nparams, 3);
     ck_assert_uint_eq(m.types[2].ft.nresults, 3);
-    ck_assert_int_eq(m.types[2].ft.params[1], WASM_F32);
-    ck_assert_int_eq(m.types[2].ft.results[0], WASM_F64);
-    ck_assert_int_eq(m.types[2].ft.results[2], WASM_I64);
+    ck_assert_int_eq(m.types[2].ft.params[1], WASMSLOT_F32);
+    ck_assert_int_eq(m.types[2].ft.results[0], WASMSLOT_F64);
+    ck_assert_int_eq(m.types[2].ft.results[2], WASMSLOT_I64);
 
     /* Imports and index spaces, imports first. */
     ck_assert_uint_eq(m.nimports, 5);
@@ -586,41 +588,41 @@ START_TEST(test_full_module_contents)
     ck_assert_uint_eq(m.func_types[0], 1);
     ck_assert_uint_eq(m.func_types[1], 0);
     ck_assert_uint_eq(m.func_types[3], 2);
-    ck_assert_uint_eq(wasm_module_functype(&m, 2)->nparams, 2);
+    ck_assert_uint_eq(wasmslot_module_functype(&m, 2)->nparams, 2);
     ck_assert_uint_eq(m.ntables_total, 3);
     ck_assert_uint_eq(m.tables[0].limits.min, 2);
     ck_assert_uint_eq(m.tables[0].limits.max, 10);
-    ck_assert_int_eq(m.tables[2].elem, WASM_EXTERNREF);
+    ck_assert_int_eq(m.tables[2].elem, WASMSLOT_EXTERNREF);
     ck_assert_uint_eq(m.nmemories_total, 1);
     ck_assert_uint_eq(m.memories[0].min, 1);
     ck_assert_uint_eq(m.memories[0].max, 4);
     ck_assert(m.memories[0].has_max && !m.memories[0].shared);
     ck_assert_uint_eq(m.nglobals_total, 10);
     ck_assert(m.global_types[1].mutable_);
-    ck_assert_int_eq(m.global_types[2].type, WASM_EXTERNREF);
+    ck_assert_int_eq(m.global_types[2].type, WASMSLOT_EXTERNREF);
 
     /* Globals and their constant expressions. */
     ck_assert_uint_eq(m.nglobals, 7);
-    ck_assert_int_eq(m.globals[0].init.kind, WASM_CONST_I32);
+    ck_assert_int_eq(m.globals[0].init.kind, WASMSLOT_CONST_I32);
     ck_assert_uint_eq(m.globals[0].init.u.i32, (uint32_t)-7);
     ck_assert_uint_eq(m.globals[1].init.u.i64, UINT64_C(0x123456789));
     ck_assert(m.globals[1].type.mutable_);
     ck_assert_uint_eq(m.globals[2].init.u.f32, 0x3fc00000u);
     ck_assert_uint_eq(m.globals[3].init.u.f64, UINT64_C(0xc002000000000000));
-    ck_assert_int_eq(m.globals[4].init.kind, WASM_CONST_GLOBAL_GET);
+    ck_assert_int_eq(m.globals[4].init.kind, WASMSLOT_CONST_GLOBAL_GET);
     ck_assert_uint_eq(m.globals[4].init.u.index, 0);
-    ck_assert_int_eq(m.globals[5].init.kind, WASM_CONST_REF_FUNC);
+    ck_assert_int_eq(m.globals[5].init.kind, WASMSLOT_CONST_REF_FUNC);
     ck_assert_uint_eq(m.globals[5].init.u.index, 1);
-    ck_assert_int_eq(m.globals[6].init.kind, WASM_CONST_REF_NULL);
-    ck_assert_int_eq(m.globals[6].init.u.type, WASM_EXTERNREF);
+    ck_assert_int_eq(m.globals[6].init.kind, WASMSLOT_CONST_REF_NULL);
+    ck_assert_int_eq(m.globals[6].init.u.type, WASMSLOT_EXTERNREF);
 
     /* Bodies: locals expanded, body ends with its end and lies inside the module's copy. */
     ck_assert_uint_eq(m.funcs[1].nlocals, 4);
-    ck_assert_int_eq(m.funcs[1].locals[0], WASM_I64);
-    ck_assert_int_eq(m.funcs[1].locals[2], WASM_F32);
-    ck_assert_int_eq(m.funcs[1].locals[3], WASM_F64);
+    ck_assert_int_eq(m.funcs[1].locals[0], WASMSLOT_I64);
+    ck_assert_int_eq(m.funcs[1].locals[2], WASMSLOT_F32);
+    ck_assert_int_eq(m.funcs[1].locals[3], WASMSLOT_F64);
     for (uint32_t i = 0; i < m.nfuncs; i++) {
-        const struct wasm_func_def *f = &m.funcs[i];
+        const struct wasmslot_func_def *f = &m.funcs[i];
 
         ck_assert(f->body >= m.bytes && f->body + f->body_len <= m.bytes + m.len);
         ck_assert_uint_eq(f->body[f->body_len - 1], 0x0b);
@@ -632,28 +634,28 @@ START_TEST(test_full_module_contents)
     /* Exports, start. */
     ck_assert_uint_eq(m.nexports, 5);
     ck_assert_str_eq(m.exports[1].name, "mem");
-    ck_assert_int_eq(m.exports[1].kind, WASM_EXTERN_MEMORY);
+    ck_assert_int_eq(m.exports[1].kind, WASMSLOT_EXTERN_MEMORY);
     ck_assert_uint_eq(m.exports[4].name_len, 0);
     ck_assert(m.has_start);
     ck_assert_uint_eq(m.start, 1);
 
     /* Element segments: modes, tables, types, items. */
     ck_assert_uint_eq(m.nelems, 8);
-    ck_assert_int_eq(m.elems[0].mode, WASM_SEG_ACTIVE);
+    ck_assert_int_eq(m.elems[0].mode, WASMSLOT_SEG_ACTIVE);
     ck_assert_uint_eq(m.elems[0].table, 0);
     ck_assert_uint_eq(m.elems[0].count, 2);
-    ck_assert_int_eq(m.elems[0].items[1].kind, WASM_CONST_REF_FUNC);
+    ck_assert_int_eq(m.elems[0].items[1].kind, WASMSLOT_CONST_REF_FUNC);
     ck_assert_uint_eq(m.elems[0].items[1].u.index, 3);
-    ck_assert_int_eq(m.elems[1].mode, WASM_SEG_PASSIVE);
-    ck_assert_int_eq(m.elems[2].mode, WASM_SEG_ACTIVE);
+    ck_assert_int_eq(m.elems[1].mode, WASMSLOT_SEG_PASSIVE);
+    ck_assert_int_eq(m.elems[2].mode, WASMSLOT_SEG_ACTIVE);
     ck_assert_uint_eq(m.elems[2].table, 1);
     ck_assert_uint_eq(m.elems[2].offset.u.i32, 2);
-    ck_assert_int_eq(m.elems[3].mode, WASM_SEG_DECLARATIVE);
-    ck_assert_int_eq(m.elems[4].items[1].kind, WASM_CONST_REF_NULL);
-    ck_assert_int_eq(m.elems[5].type, WASM_EXTERNREF);
-    ck_assert_int_eq(m.elems[5].mode, WASM_SEG_PASSIVE);
+    ck_assert_int_eq(m.elems[3].mode, WASMSLOT_SEG_DECLARATIVE);
+    ck_assert_int_eq(m.elems[4].items[1].kind, WASMSLOT_CONST_REF_NULL);
+    ck_assert_int_eq(m.elems[5].type, WASMSLOT_EXTERNREF);
+    ck_assert_int_eq(m.elems[5].mode, WASMSLOT_SEG_PASSIVE);
     ck_assert_uint_eq(m.elems[6].table, 2);
-    ck_assert_int_eq(m.elems[6].type, WASM_EXTERNREF);
+    ck_assert_int_eq(m.elems[6].type, WASMSLOT_EXTERNREF);
 
     /* C.refs: element items, global initialisers and exports; not merely called functions. */
     ck_assert(declared(&m, 1));  /* ref.func in a global */
@@ -667,15 +669,15 @@ START_TEST(test_full_module_contents)
     ck_assert(m.has_data_count);
     ck_assert_uint_eq(m.data_count, 3);
     ck_assert_uint_eq(m.ndatas, 3);
-    ck_assert_int_eq(m.datas[0].mode, WASM_SEG_ACTIVE);
+    ck_assert_int_eq(m.datas[0].mode, WASMSLOT_SEG_ACTIVE);
     ck_assert_uint_eq(m.datas[0].offset.u.i32, 16);
     ck_assert_uint_eq(m.datas[0].len, 5);
     ck_assert(memcmp(m.datas[0].bytes, "hello", 5) == 0);
-    ck_assert_int_eq(m.datas[1].mode, WASM_SEG_PASSIVE);
-    ck_assert_int_eq(m.datas[2].offset.kind, WASM_CONST_GLOBAL_GET);
+    ck_assert_int_eq(m.datas[1].mode, WASMSLOT_SEG_PASSIVE);
+    ck_assert_int_eq(m.datas[2].offset.kind, WASMSLOT_CONST_GLOBAL_GET);
     ck_assert(m.datas[2].bytes >= m.bytes && m.datas[2].bytes + 3 <= m.bytes + m.len);
 
-    wasm_module_clear(&m);
+    wasmslot_module_clear(&m);
     ck_assert_ptr_null(m.bytes);
     ck_assert_uint_eq(m.nfuncs, 0);
 }
@@ -683,70 +685,70 @@ END_TEST
 
 START_TEST(test_introspection)
 {
-    struct wasm_module m;
-    struct wasm_extern_desc d;
-    struct wasm_limits lim;
+    struct wasmslot_module m;
+    struct wasmslot_extern_desc d;
+    struct wasmslot_limits lim;
 
     load_fixture("decode_full.wasm", &m);
-    ck_assert_uint_eq(wasm_module_import_count(&m), 5);
-    ck_assert_uint_eq(wasm_module_export_count(&m), 5);
+    ck_assert_uint_eq(wasmslot_module_import_count(&m), 5);
+    ck_assert_uint_eq(wasmslot_module_export_count(&m), 5);
 
-    ck_assert_int_eq(wasm_module_import(&m, 0, &d), 0);
+    ck_assert_int_eq(wasmslot_module_import(&m, 0, &d), 0);
     ck_assert_str_eq(d.module, "env");
     ck_assert_str_eq(d.name, "add");
-    ck_assert_int_eq(d.kind, WASM_EXTERN_FUNC);
+    ck_assert_int_eq(d.kind, WASMSLOT_EXTERN_FUNC);
     ck_assert_uint_eq(d.func.nparams, 2);
-    ck_assert_int_eq(d.func.results[0], WASM_I32);
-    ck_assert_int_eq(wasm_module_import(&m, 1, &d), 0);
-    ck_assert_int_eq(d.kind, WASM_EXTERN_TABLE);
-    ck_assert_int_eq(d.elem_type, WASM_FUNCREF);
+    ck_assert_int_eq(d.func.results[0], WASMSLOT_I32);
+    ck_assert_int_eq(wasmslot_module_import(&m, 1, &d), 0);
+    ck_assert_int_eq(d.kind, WASMSLOT_EXTERN_TABLE);
+    ck_assert_int_eq(d.elem_type, WASMSLOT_FUNCREF);
     ck_assert_uint_eq(d.limits.max, 10);
-    ck_assert_int_eq(wasm_module_import(&m, 3, &d), 0);
-    ck_assert_int_eq(d.kind, WASM_EXTERN_GLOBAL);
-    ck_assert_int_eq(d.global_type, WASM_I64);
+    ck_assert_int_eq(wasmslot_module_import(&m, 3, &d), 0);
+    ck_assert_int_eq(d.kind, WASMSLOT_EXTERN_GLOBAL);
+    ck_assert_int_eq(d.global_type, WASMSLOT_I64);
     ck_assert(d.global_mutable);
-    ck_assert_int_eq(wasm_module_import(&m, 5, &d), -WASM_ENOTFOUND);
+    ck_assert_int_eq(wasmslot_module_import(&m, 5, &d), -WASMSLOT_ENOTFOUND);
 
-    ck_assert_int_eq(wasm_module_export(&m, 0, &d), 0);
+    ck_assert_int_eq(wasmslot_module_export(&m, 0, &d), 0);
     ck_assert_str_eq(d.name, "f1");
     ck_assert_ptr_null(d.module);
-    ck_assert_int_eq(d.kind, WASM_EXTERN_FUNC);
+    ck_assert_int_eq(d.kind, WASMSLOT_EXTERN_FUNC);
     ck_assert_uint_eq(d.func.nparams, 2);
-    ck_assert_int_eq(wasm_module_export(&m, 1, &d), 0);
-    ck_assert_int_eq(d.kind, WASM_EXTERN_MEMORY);
+    ck_assert_int_eq(wasmslot_module_export(&m, 1, &d), 0);
+    ck_assert_int_eq(d.kind, WASMSLOT_EXTERN_MEMORY);
     ck_assert_uint_eq(d.limits.min, 1);
-    ck_assert_int_eq(wasm_module_export(&m, 2, &d), 0);
-    ck_assert_int_eq(d.kind, WASM_EXTERN_TABLE);
+    ck_assert_int_eq(wasmslot_module_export(&m, 2, &d), 0);
+    ck_assert_int_eq(d.kind, WASMSLOT_EXTERN_TABLE);
     ck_assert_uint_eq(d.limits.min, 4);
-    ck_assert_int_eq(wasm_module_export(&m, 3, &d), 0);
-    ck_assert_int_eq(d.kind, WASM_EXTERN_GLOBAL);
-    ck_assert_int_eq(d.global_type, WASM_I32);
+    ck_assert_int_eq(wasmslot_module_export(&m, 3, &d), 0);
+    ck_assert_int_eq(d.kind, WASMSLOT_EXTERN_GLOBAL);
+    ck_assert_int_eq(d.global_type, WASMSLOT_I32);
     ck_assert(!d.global_mutable);
-    ck_assert_int_eq(wasm_module_export(&m, 4, &d), 0);
+    ck_assert_int_eq(wasmslot_module_export(&m, 4, &d), 0);
     ck_assert_uint_eq(d.name_len, 0);
     ck_assert_str_eq(d.name, "");
-    ck_assert_int_eq(wasm_module_export(&m, 5, &d), -WASM_ENOTFOUND);
+    ck_assert_int_eq(wasmslot_module_export(&m, 5, &d), -WASMSLOT_ENOTFOUND);
 
-    ck_assert_int_eq(wasm_module_memory(&m, &lim), 0);
+    ck_assert_int_eq(wasmslot_module_memory(&m, &lim), 0);
     ck_assert_uint_eq(lim.min, 1);
     ck_assert_uint_eq(lim.max, 4);
-    wasm_module_clear(&m);
+    wasmslot_module_clear(&m);
 
     /* An imported (shared) memory is not the module's own. */
     load_fixture("decode_shared.wasm", &m);
-    ck_assert_int_eq(wasm_module_memory(&m, &lim), -WASM_ENOTFOUND);
-    ck_assert_int_eq(wasm_module_import(&m, 0, &d), 0);
-    ck_assert_int_eq(d.kind, WASM_EXTERN_MEMORY);
+    ck_assert_int_eq(wasmslot_module_memory(&m, &lim), -WASMSLOT_ENOTFOUND);
+    ck_assert_int_eq(wasmslot_module_import(&m, 0, &d), 0);
+    ck_assert_int_eq(d.kind, WASMSLOT_EXTERN_MEMORY);
     ck_assert(d.limits.shared && d.limits.has_max);
     ck_assert_uint_eq(d.limits.max, 16);
     ck_assert(m.memories[0].shared);
-    wasm_module_clear(&m);
+    wasmslot_module_clear(&m);
 
     load_fixture("decode_min.wasm", &m);
-    ck_assert_int_eq(wasm_module_memory(&m, &lim), -WASM_ENOTFOUND);
-    ck_assert_uint_eq(wasm_module_import_count(&m), 0);
+    ck_assert_int_eq(wasmslot_module_memory(&m, &lim), -WASMSLOT_ENOTFOUND);
+    ck_assert_uint_eq(wasmslot_module_import_count(&m), 0);
     ck_assert(declared(&m, 0));
-    wasm_module_clear(&m);
+    wasmslot_module_clear(&m);
 }
 END_TEST
 
@@ -755,18 +757,18 @@ START_TEST(test_names_with_nul)
     /* An export named "a\0b": the copy keeps all three bytes and a terminator. */
     static const uint8_t b[] =
         MOD(0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x07, 0x01, 0x03, 'a', 0x00, 'b', 0x02, 0x00);
-    struct wasm_module m;
-    struct wasm_error err;
+    struct wasmslot_module m;
+    struct wasmslot_error err;
 
     memset(&m, 0, sizeof(m));
-    ck_assert_int_eq(wasm_decode(&m, b, sizeof(b), &err), 0);
-    ck_assert_int_eq(wasm_validate_module(&m, &err), 0);
+    ck_assert_int_eq(wasmslot_decode(&m, b, sizeof(b), &err), 0);
+    ck_assert_int_eq(wasmslot_validate_module(&m, &err), 0);
     ck_assert_uint_eq(m.exports[0].name_len, 3);
     ck_assert(memcmp(m.exports[0].name, "a\0b", 4) == 0);
-    wasm_module_clear(&m);
+    wasmslot_module_clear(&m);
     /* Clearing twice is harmless. */
-    wasm_module_clear(&m);
-    wasm_module_clear(NULL);
+    wasmslot_module_clear(&m);
+    wasmslot_module_clear(NULL);
 }
 END_TEST
 
@@ -774,11 +776,11 @@ START_TEST(test_error_without_err)
 {
     /* err may be NULL: the code still comes back. */
     static const uint8_t b[] = MOD(0x0d, 0x00);
-    struct wasm_module m;
+    struct wasmslot_module m;
 
     memset(&m, 0, sizeof(m));
-    ck_assert_int_eq(wasm_decode(&m, b, sizeof(b), NULL), -WASM_EMALFORMED);
-    wasm_module_clear(&m);
+    ck_assert_int_eq(wasmslot_decode(&m, b, sizeof(b), NULL), -WASMSLOT_EMALFORMED);
+    wasmslot_module_clear(&m);
 }
 END_TEST
 

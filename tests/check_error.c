@@ -1,7 +1,7 @@
 /* check_error.c: unit tests of the library's error codes, names and messages. */
 #include "config.h"
 
-#include "wasm_module.h"
+#include "format/module.h"
 
 #include <check.h>
 #include <errno.h>
@@ -10,56 +10,57 @@
 
 START_TEST(test_trap_codes_are_traps)
 {
-    for (int c = WASM_TRAP_UNREACHABLE; c <= WASM_TRAP_HOST; c++) {
-        ck_assert(wasm_is_trap(-c));
-        ck_assert(wasm_is_trap(c));
-        ck_assert_str_ne(wasm_errname(-c), "unknown_error");
-        ck_assert_str_ne(wasm_strerror(-c), "unknown error");
+    for (int c = WASMSLOT_TRAP_UNREACHABLE; c <= WASMSLOT_TRAP_HOST; c++) {
+        ck_assert(wasmslot_is_trap(-c));
+        ck_assert(wasmslot_is_trap(c));
+        ck_assert_str_ne(wasmslot_errname(-c), "unknown_error");
+        ck_assert_str_ne(wasmslot_strerror(-c), "unknown error");
     }
-    ck_assert(!wasm_is_trap(-WASM_EMALFORMED));
-    ck_assert(!wasm_is_trap(-ENOMEM));
-    ck_assert(!wasm_is_trap(0));
+    ck_assert(!wasmslot_is_trap(-WASMSLOT_EMALFORMED));
+    ck_assert(!wasmslot_is_trap(-ENOMEM));
+    ck_assert(!wasmslot_is_trap(0));
 }
 END_TEST
 
 START_TEST(test_messages_follow_the_spec_wording)
 {
-    ck_assert_str_eq(wasm_strerror(-WASM_TRAP_DIV_ZERO), "integer divide by zero");
-    ck_assert_str_eq(wasm_strerror(-WASM_TRAP_OOB_MEMORY), "out of bounds memory access");
-    ck_assert_str_eq(wasm_strerror(-WASM_TRAP_STACK_EXHAUSTED), "call stack exhausted");
-    ck_assert_str_eq(wasm_strerror(-WASM_EEXHAUSTED), "pool exhausted");
-    ck_assert_str_eq(wasm_errname(-WASM_TRAP_TIMEOUT), "timeout");
-    ck_assert_str_eq(wasm_strerror(-ENOMEM), strerror(ENOMEM));
-    ck_assert_str_eq(wasm_errname(-ENOMEM), "system_error");
-    ck_assert_str_eq(wasm_strerror(0), "success");
-    ck_assert_str_eq(wasm_strerror(-99999), "unknown error");
+    ck_assert_str_eq(wasmslot_strerror(-WASMSLOT_TRAP_DIV_ZERO), "integer divide by zero");
+    ck_assert_str_eq(wasmslot_strerror(-WASMSLOT_TRAP_OOB_MEMORY), "out of bounds memory access");
+    ck_assert_str_eq(wasmslot_strerror(-WASMSLOT_TRAP_STACK_EXHAUSTED), "call stack exhausted");
+    ck_assert_str_eq(wasmslot_strerror(-WASMSLOT_EEXHAUSTED), "pool exhausted");
+    ck_assert_str_eq(wasmslot_errname(-WASMSLOT_TRAP_TIMEOUT), "timeout");
+    ck_assert_str_eq(wasmslot_strerror(-ENOMEM), strerror(ENOMEM));
+    ck_assert_str_eq(wasmslot_errname(-ENOMEM), "system_error");
+    ck_assert_str_eq(wasmslot_strerror(0), "success");
+    ck_assert_str_eq(wasmslot_strerror(-99999), "unknown error");
 }
 END_TEST
 
 START_TEST(test_error_set_formats_and_negates)
 {
-    struct wasm_error e;
+    struct wasmslot_error e;
 
-    ck_assert_int_eq(wasm_error_set(&e, WASM_EMALFORMED, "section %u: %s", 3u, "unexpected end"),
-                     -WASM_EMALFORMED);
-    ck_assert_int_eq(e.code, -WASM_EMALFORMED);
+    ck_assert_int_eq(
+        wasmslot_error_set(&e, WASMSLOT_EMALFORMED, "section %u: %s", 3u, "unexpected end"),
+        -WASMSLOT_EMALFORMED);
+    ck_assert_int_eq(e.code, -WASMSLOT_EMALFORMED);
     ck_assert_str_eq(e.message, "section 3: unexpected end");
-    ck_assert_int_eq(wasm_error_set(NULL, -WASM_EINVALID, "x"), -WASM_EINVALID);
+    ck_assert_int_eq(wasmslot_error_set(NULL, -WASMSLOT_EINVALID, "x"), -WASMSLOT_EINVALID);
 
     /* Long messages are truncated, never overflow. */
     char big[400];
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    wasm_error_set(&e, WASM_EINVALID, "%s", big);
+    wasmslot_error_set(&e, WASMSLOT_EINVALID, "%s", big);
     ck_assert_uint_eq(strlen(e.message), sizeof(e.message) - 1);
 }
 END_TEST
 
 START_TEST(test_valtype_names)
 {
-    ck_assert_str_eq(wasm_valtype_name(WASM_I32), "i32");
-    ck_assert_str_eq(wasm_valtype_name(WASM_EXTERNREF), "externref");
-    ck_assert_ptr_null(wasm_valtype_name((enum wasm_valtype)0x40));
+    ck_assert_str_eq(wasmslot_valtype_name(WASMSLOT_I32), "i32");
+    ck_assert_str_eq(wasmslot_valtype_name(WASMSLOT_EXTERNREF), "externref");
+    ck_assert_ptr_null(wasmslot_valtype_name((enum wasmslot_valtype)0x40));
 }
 END_TEST
 

@@ -3,7 +3,7 @@
  * multi-value, and guest memory faults becoming traps while other faults still crash. */
 #include "config.h"
 
-#include "interp.h"
+#include "interp/interp.h"
 #include "wasm_fixture.h"
 
 #include <check.h>
@@ -25,136 +25,136 @@
 /* ---------------------------------------------------------------- fixture */
 
 struct fixture {
-    struct wasm_module *m;
-    struct wasm_instance *inst;
-    struct wasm_func *host;
-    struct wasm_exec *ex;
-    struct wasm_func *reenter; /* used by the host callback */
-    int host_mode;             /* 0: re-enter, 1: crash on purpose */
+    struct wasmslot_module *m;
+    struct wasmslot_instance *inst;
+    struct wasmslot_func *host;
+    struct wasmslot_exec *ex;
+    struct wasmslot_func *reenter; /* used by the host callback */
+    int host_mode;                 /* 0: re-enter, 1: crash on purpose */
 };
 
 static struct fixture fx;
 
-static struct wasm_func *fn(const char *name)
+static struct wasmslot_func *fn(const char *name)
 {
-    struct wasm_extern e;
-    ck_assert_int_eq(wasm_instance_export(fx.inst, name, strlen(name), &e), 0);
-    ck_assert_int_eq(e.kind, WASM_EXTERN_FUNC);
+    struct wasmslot_extern e;
+    ck_assert_int_eq(wasmslot_instance_export(fx.inst, name, strlen(name), &e), 0);
+    ck_assert_int_eq(e.kind, WASMSLOT_EXTERN_FUNC);
     return e.of.func;
 }
 
 /* The import env.callback(n): re-enters "reenter"(n - 1) on the same exec and adds one. */
-static int callback(struct wasm_call_ctx *ctx, void *env, const struct wasm_value *args,
-                    struct wasm_value *results)
+static int callback(struct wasmslot_call_ctx *ctx, void *env, const struct wasmslot_value *args,
+                    struct wasmslot_value *results)
 {
     struct fixture *f = env;
     if (f->host_mode == 1) {
         /* A host bug touching the guest's reservation past its size: the fault is the host's,
          * so it must crash, not become the guest's trap. */
-        volatile uint8_t *p = wasm_memory_base(wasm_call_ctx_memory(ctx)) + 3 * 65536;
+        volatile uint8_t *p = wasmslot_memory_base(wasmslot_call_ctx_memory(ctx)) + 3 * 65536;
         *p = 1;
     }
-    struct wasm_value a = {.type = WASM_I32, .of.i32 = args[0].of.i32 - 1};
-    struct wasm_value r;
-    int rc = wasm_call(wasm_call_ctx_exec(ctx), f->reenter, &a, 1, &r, 1);
+    struct wasmslot_value a = {.type = WASMSLOT_I32, .of.i32 = args[0].of.i32 - 1};
+    struct wasmslot_value r;
+    int rc = wasmslot_call(wasmslot_call_ctx_exec(ctx), f->reenter, &a, 1, &r, 1);
     if (rc < 0)
         return rc;
-    results[0].type = WASM_I32;
+    results[0].type = WASMSLOT_I32;
     results[0].of.i32 = r.of.i32 + 1;
     return 0;
 }
 
 static void setup(void)
 {
-    static const enum wasm_valtype i32[1] = {WASM_I32};
-    struct wasm_functype ft = {1, 1, i32, i32};
-    struct wasm_error err = {0, ""};
+    static const enum wasmslot_valtype i32[1] = {WASMSLOT_I32};
+    struct wasmslot_functype ft = {1, 1, i32, i32};
+    struct wasmslot_error err = {0, ""};
 
     memset(&fx, 0, sizeof fx);
     fx.m = fixture_module("interp_ops");
-    fx.host = wasm_func_new_host(&ft, callback, &fx, NULL, &err);
+    fx.host = wasmslot_func_new_host(&ft, callback, &fx, NULL, &err);
     ck_assert_ptr_nonnull(fx.host);
-    struct wasm_extern imp = {.kind = WASM_EXTERN_FUNC, .of.func = fx.host};
-    struct wasm_instance_options opt = {.imports = &imp, .nimports = 1};
-    fx.inst = wasm_instance_new(fx.m, &opt, &err);
+    struct wasmslot_extern imp = {.kind = WASMSLOT_EXTERN_FUNC, .of.func = fx.host};
+    struct wasmslot_instance_options opt = {.imports = &imp, .nimports = 1};
+    fx.inst = wasmslot_instance_new(fx.m, &opt, &err);
     ck_assert_msg(fx.inst != NULL, "%s", err.message);
-    fx.ex = wasm_exec_new(NULL, &err);
+    fx.ex = wasmslot_exec_new(NULL, &err);
     ck_assert_ptr_nonnull(fx.ex);
     fx.reenter = fn("reenter");
 }
 
 static void teardown(void)
 {
-    wasm_exec_free(fx.ex);
-    wasm_instance_free(fx.inst);
-    wasm_func_free_host(fx.host);
-    wasm_module_free(fx.m);
+    wasmslot_exec_free(fx.ex);
+    wasmslot_instance_free(fx.inst);
+    wasmslot_func_free_host(fx.host);
+    wasmslot_module_free(fx.m);
 }
 
-static struct wasm_value I32(uint32_t v) {
-    return (struct wasm_value){.type = WASM_I32, .of.i32 = v};
+static struct wasmslot_value I32(uint32_t v) {
+    return (struct wasmslot_value){.type = WASMSLOT_I32, .of.i32 = v};
 }
 
-static struct wasm_value
+static struct wasmslot_value
 I64(uint64_t v) {
-    return (struct wasm_value){.type = WASM_I64, .of.i64 = v};
+    return (struct wasmslot_value){.type = WASMSLOT_I64, .of.i64 = v};
 }
 
-static struct wasm_value
+static struct wasmslot_value
 F32(float f) {
-    struct wasm_value v = {.type = WASM_F32};
+    struct wasmslot_value v = {.type = WASMSLOT_F32};
     memcpy(&v.of.f32, &f, 4);
     return v;
 }
 
-static struct wasm_value
+static struct wasmslot_value
 F32BITS(uint32_t bits) {
-    return (struct wasm_value){.type = WASM_F32, .of.f32 = bits};
+    return (struct wasmslot_value){.type = WASMSLOT_F32, .of.f32 = bits};
 }
 
-static struct wasm_value
+static struct wasmslot_value
 F64(double f) {
-    struct wasm_value v = {.type = WASM_F64};
+    struct wasmslot_value v = {.type = WASMSLOT_F64};
     memcpy(&v.of.f64, &f, 8);
     return v;
 }
 
-/* Call export name with n args and one result; returns wasm_call's code. */
+/* Call export name with n args and one result; returns wasmslot_call's code. */
 static int
-call1(const char *name, struct wasm_value *r, uint32_t n, ...)
+call1(const char *name, struct wasmslot_value *r, uint32_t n, ...)
 {
-    struct wasm_value args[4];
+    struct wasmslot_value args[4];
     va_list ap;
     va_start(ap, n);
     for (uint32_t i = 0; i < n; i++)
-        args[i] = va_arg(ap, struct wasm_value);
+        args[i] = va_arg(ap, struct wasmslot_value);
     va_end(ap);
-    struct wasm_func *f = fn(name);
-    return wasm_call(fx.ex, f, args, n, r, wasm_func_type(f)->nresults);
+    struct wasmslot_func *f = fn(name);
+    return wasmslot_call(fx.ex, f, args, n, r, wasmslot_func_type(f)->nresults);
 }
 
 static uint32_t call_i32(const char *name, uint32_t n, ...)
 {
-    struct wasm_value args[4], r;
+    struct wasmslot_value args[4], r;
     va_list ap;
     va_start(ap, n);
     for (uint32_t i = 0; i < n; i++)
-        args[i] = va_arg(ap, struct wasm_value);
+        args[i] = va_arg(ap, struct wasmslot_value);
     va_end(ap);
-    int rc = wasm_call(fx.ex, fn(name), args, n, &r, 1);
-    ck_assert_msg(rc == 0, "%s: %s", name, wasm_strerror(rc));
-    ck_assert_int_eq(r.type, WASM_I32);
+    int rc = wasmslot_call(fx.ex, fn(name), args, n, &r, 1);
+    ck_assert_msg(rc == 0, "%s: %s", name, wasmslot_strerror(rc));
+    ck_assert_int_eq(r.type, WASMSLOT_I32);
     return r.of.i32;
 }
 
-static float as_f32(const struct wasm_value *v)
+static float as_f32(const struct wasmslot_value *v)
 {
     float f;
     memcpy(&f, &v->of.f32, 4);
     return f;
 }
 
-static double as_f64(const struct wasm_value *v)
+static double as_f64(const struct wasmslot_value *v)
 {
     double f;
     memcpy(&f, &v->of.f64, 8);
@@ -165,7 +165,7 @@ static double as_f64(const struct wasm_value *v)
 
 START_TEST(test_integer_edge_cases)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     ck_assert_uint_eq(call_i32("div_s", 2, I32(-7), I32(2)), (uint32_t)-3);
     ck_assert_uint_eq(call_i32("rem_s", 2, I32(0x80000000u), I32(-1)), 0);
     ck_assert_uint_eq(call_i32("rem_s", 2, I32(-7), I32(2)), (uint32_t)-1);
@@ -182,7 +182,7 @@ END_TEST
 
 START_TEST(test_float_edge_cases)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     ck_assert_int_eq(call1("f32_min", &r, 2, F32(0.0f), F32(-0.0f)), 0);
     ck_assert_uint_eq(r.of.f32, 0x80000000u);
     ck_assert_int_eq(call1("f64_max", &r, 2, F64(-0.0), F64(0.0)), 0);
@@ -209,7 +209,7 @@ END_TEST
 
 START_TEST(test_loops_and_local_fusion)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     ck_assert_int_eq(call1("sum", &r, 1, I32(100000)), 0);
     ck_assert_uint_eq(r.of.i64, 5000050000ull);
     ck_assert_uint_eq(call_i32("swap_pending", 2, I32(7), I32(3)), 3007);
@@ -224,7 +224,7 @@ END_TEST
 /* Constants that became immediates, and the fused f64 forms, give the plain results. */
 START_TEST(test_immediates_and_fused_f64)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     ck_assert_uint_eq(call_i32("imm_i32", 1, I32(10)), (10 - 5 + 7) * 4 * 3);
     ck_assert_int_eq(call1("imm_i64", &r, 1, I64(0xffffffffull)), 0);
     ck_assert_uint_eq(r.of.i64, ~0x200000000ull);
@@ -253,7 +253,7 @@ START_TEST(test_immediates_and_fused_f64)
     ck_assert_int_eq(call1("mul_load", &r, 2, I32(256), F64(12.5)), 0);
     ck_assert(as_f64(&r) == 2.5);
     /* a fused load still faults into a trap */
-    ck_assert_int_eq(call1("muladd", &r, 2, I32(0xfffffff8u), F64(0.0)), -WASM_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(call1("muladd", &r, 2, I32(0xfffffff8u), F64(0.0)), -WASMSLOT_TRAP_OOB_MEMORY);
 }
 END_TEST
 
@@ -261,22 +261,22 @@ END_TEST
 
 START_TEST(test_each_trap)
 {
-    struct wasm_value r;
-    ck_assert_int_eq(call1("unreachable", &r, 0), -WASM_TRAP_UNREACHABLE);
-    ck_assert_int_eq(call1("div_s", &r, 2, I32(1), I32(0)), -WASM_TRAP_DIV_ZERO);
-    ck_assert_int_eq(call1("div_s", &r, 2, I32(0x80000000u), I32(-1)), -WASM_TRAP_INT_OVERFLOW);
-    ck_assert_int_eq(call1("rem_s", &r, 2, I32(1), I32(0)), -WASM_TRAP_DIV_ZERO);
-    ck_assert_int_eq(call1("trunc_f32_s", &r, 1, F32(NAN)), -WASM_TRAP_BAD_CONVERSION);
-    ck_assert_int_eq(call1("trunc_f32_s", &r, 1, F32(2147483648.0f)), -WASM_TRAP_INT_OVERFLOW);
-    ck_assert_int_eq(call1("trunc_f64_u64", &r, 1, F64(-1.0)), -WASM_TRAP_INT_OVERFLOW);
+    struct wasmslot_value r;
+    ck_assert_int_eq(call1("unreachable", &r, 0), -WASMSLOT_TRAP_UNREACHABLE);
+    ck_assert_int_eq(call1("div_s", &r, 2, I32(1), I32(0)), -WASMSLOT_TRAP_DIV_ZERO);
+    ck_assert_int_eq(call1("div_s", &r, 2, I32(0x80000000u), I32(-1)), -WASMSLOT_TRAP_INT_OVERFLOW);
+    ck_assert_int_eq(call1("rem_s", &r, 2, I32(1), I32(0)), -WASMSLOT_TRAP_DIV_ZERO);
+    ck_assert_int_eq(call1("trunc_f32_s", &r, 1, F32(NAN)), -WASMSLOT_TRAP_BAD_CONVERSION);
+    ck_assert_int_eq(call1("trunc_f32_s", &r, 1, F32(2147483648.0f)), -WASMSLOT_TRAP_INT_OVERFLOW);
+    ck_assert_int_eq(call1("trunc_f64_u64", &r, 1, F64(-1.0)), -WASMSLOT_TRAP_INT_OVERFLOW);
     ck_assert_int_eq(call1("call_ind", &r, 2, I32(41), I32(0)), 0);
     ck_assert_uint_eq(r.of.i32, 42);
-    ck_assert_int_eq(call1("call_ind", &r, 2, I32(0), I32(1)), -WASM_TRAP_INDIRECT_MISMATCH);
-    ck_assert_int_eq(call1("call_ind", &r, 2, I32(0), I32(2)), -WASM_TRAP_UNINIT_ELEM);
-    ck_assert_int_eq(call1("call_ind", &r, 2, I32(0), I32(4)), -WASM_TRAP_UNDEFINED_ELEM);
+    ck_assert_int_eq(call1("call_ind", &r, 2, I32(0), I32(1)), -WASMSLOT_TRAP_INDIRECT_MISMATCH);
+    ck_assert_int_eq(call1("call_ind", &r, 2, I32(0), I32(2)), -WASMSLOT_TRAP_UNINIT_ELEM);
+    ck_assert_int_eq(call1("call_ind", &r, 2, I32(0), I32(4)), -WASMSLOT_TRAP_UNDEFINED_ELEM);
     ck_assert_uint_eq(call_i32("table_get_null", 1, I32(3)), 1);
-    ck_assert_int_eq(call1("table_get_null", &r, 1, I32(4)), -WASM_TRAP_OOB_TABLE);
-    ck_assert_int_eq(call1("fill", &r, 3, I32(65530), I32(1), I32(7)), -WASM_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(call1("table_get_null", &r, 1, I32(4)), -WASMSLOT_TRAP_OOB_TABLE);
+    ck_assert_int_eq(call1("fill", &r, 3, I32(65530), I32(1), I32(7)), -WASMSLOT_TRAP_OOB_MEMORY);
     /* the range is checked before writing: nothing was filled */
     ck_assert_uint_eq(call_i32("load", 1, I32(65532)), 0);
 }
@@ -284,22 +284,22 @@ END_TEST
 
 START_TEST(test_memory_faults_become_traps)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     ck_assert_int_eq(call1("store", &r, 2, I32(65532), I32(0x01020304)), 0);
     ck_assert_uint_eq(call_i32("load", 1, I32(65532)), 0x01020304);
-    ck_assert_int_eq(call1("load", &r, 1, I32(65533)), -WASM_TRAP_OOB_MEMORY);
-    ck_assert_int_eq(call1("load", &r, 1, I32(0xffffffffu)), -WASM_TRAP_OOB_MEMORY);
-    ck_assert_int_eq(call1("load_far", &r, 1, I32(0xfffffff0u)), -WASM_TRAP_OOB_MEMORY);
-    ck_assert_int_eq(call1("store", &r, 2, I32(65536), I32(1)), -WASM_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(call1("load", &r, 1, I32(65533)), -WASMSLOT_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(call1("load", &r, 1, I32(0xffffffffu)), -WASMSLOT_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(call1("load_far", &r, 1, I32(0xfffffff0u)), -WASMSLOT_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(call1("store", &r, 2, I32(65536), I32(1)), -WASMSLOT_TRAP_OOB_MEMORY);
     /* 0xfffffffc + 8 wraps to 4 before the offset is added */
     ck_assert_int_eq(call1("store_wrap", &r, 2, I32(0xfffffffcu), I32(0xabcdef01u)), 0);
     ck_assert_uint_eq(call_i32("load", 1, I32(4)), 0xabcdef01u);
     ck_assert_uint_eq(call_i32("load_wrap", 1, I32(0xfffffff8u)), 0xabcdef01u);
-    ck_assert_int_eq(call1("load_wrap", &r, 1, I32(65530)), -WASM_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(call1("load_wrap", &r, 1, I32(65530)), -WASMSLOT_TRAP_OOB_MEMORY);
     /* the exec is usable after the jump out of the signal handler */
     ck_assert_uint_eq(call_i32("grow", 1, I32(1)), 1);
     ck_assert_uint_eq(call_i32("load", 1, I32(65536)), 0);
-    ck_assert_int_eq(call1("load", &r, 1, I32(2 * 65536)), -WASM_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(call1("load", &r, 1, I32(2 * 65536)), -WASMSLOT_TRAP_OOB_MEMORY);
     ck_assert_uint_eq(call_i32("grow", 1, I32(10)), 0xffffffffu);
     ck_assert_uint_eq(call_i32("div_s", 2, I32(9), I32(3)), 3);
 }
@@ -322,9 +322,9 @@ static int in_child(void (*body)(void))
 
 static void crash_outside_guest(void)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     /* Run guest code first so the handlers are installed, then fault in plain C. */
-    if (call1("load", &r, 1, I32(65533)) != -WASM_TRAP_OOB_MEMORY)
+    if (call1("load", &r, 1, I32(65533)) != -WASMSLOT_TRAP_OOB_MEMORY)
         _exit(3);
     volatile int *p = NULL;
     *p = 1;
@@ -333,7 +333,7 @@ static void crash_outside_guest(void)
 
 static void crash_in_host_function(void)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     fx.host_mode = 1;
     call1("reenter", &r, 1, I32(1));
     _exit(5);
@@ -360,10 +360,10 @@ END_TEST
 /* A fault in the guest's memory on another thread is that thread's trap only. */
 static void *thread_oob(void *arg)
 {
-    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
-    struct wasm_value a = I32(70000), r;
-    intptr_t rc = wasm_call(ex, arg, &a, 1, &r, 1);
-    wasm_exec_free(ex);
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_value a = I32(70000), r;
+    intptr_t rc = wasmslot_call(ex, arg, &a, 1, &r, 1);
+    wasmslot_exec_free(ex);
     return (void *)rc;
 }
 
@@ -373,7 +373,7 @@ START_TEST(test_fault_on_another_thread)
     void *rc;
     ck_assert_int_eq(pthread_create(&t, NULL, thread_oob, fn("load")), 0);
     ck_assert_int_eq(pthread_join(t, &rc), 0);
-    ck_assert_int_eq((int)(intptr_t)rc, -WASM_TRAP_OOB_MEMORY);
+    ck_assert_int_eq((int)(intptr_t)rc, -WASMSLOT_TRAP_OOB_MEMORY);
     ck_assert_uint_eq(call_i32("load", 1, I32(0)), 0);
 }
 END_TEST
@@ -382,17 +382,18 @@ END_TEST
 
 START_TEST(test_deep_recursion_exhausts_the_stack)
 {
-    struct wasm_value r;
-    ck_assert_int_eq(call1("runaway", &r, 1, I32(0)), -WASM_TRAP_STACK_EXHAUSTED);
+    struct wasmslot_value r;
+    ck_assert_int_eq(call1("runaway", &r, 1, I32(0)), -WASMSLOT_TRAP_STACK_EXHAUSTED);
     ck_assert_int_eq(call1("fac", &r, 1, I64(5)), 0);
     ck_assert_uint_eq(r.of.i64, 120);
 
     /* A small value stack runs out before the call-depth limit does. */
-    struct wasm_exec_options o = {.stack_bytes = 4096, .max_call_depth = 100000};
-    struct wasm_exec *small = wasm_exec_new(&o, NULL);
-    struct wasm_value a = I32(0);
-    ck_assert_int_eq(wasm_call(small, fn("runaway"), &a, 1, &r, 1), -WASM_TRAP_STACK_EXHAUSTED);
-    wasm_exec_free(small);
+    struct wasmslot_exec_options o = {.stack_bytes = 4096, .max_call_depth = 100000};
+    struct wasmslot_exec *small = wasmslot_exec_new(&o, NULL);
+    struct wasmslot_value a = I32(0);
+    ck_assert_int_eq(wasmslot_call(small, fn("runaway"), &a, 1, &r, 1),
+                     -WASMSLOT_TRAP_STACK_EXHAUSTED);
+    wasmslot_exec_free(small);
 }
 END_TEST
 
@@ -405,14 +406,14 @@ static uint64_t now_ns(void)
 
 START_TEST(test_deadline_ends_an_infinite_loop)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     uint64_t t0 = now_ns();
-    wasm_exec_set_deadline(fx.ex, t0 + 50 * 1000000ull);
-    ck_assert_int_eq(call1("spin", &r, 0), -WASM_TRAP_TIMEOUT);
+    wasmslot_exec_set_deadline(fx.ex, t0 + 50 * 1000000ull);
+    ck_assert_int_eq(call1("spin", &r, 0), -WASMSLOT_TRAP_TIMEOUT);
     uint64_t took = now_ns() - t0;
     ck_assert_uint_ge(took, 50 * 1000000ull);
     ck_assert_uint_lt(took, 5000 * 1000000ull);
-    wasm_exec_set_deadline(fx.ex, 0);
+    wasmslot_exec_set_deadline(fx.ex, 0);
     ck_assert_uint_eq(call_i32("div_s", 2, I32(8), I32(2)), 4);
 }
 END_TEST
@@ -421,31 +422,31 @@ static void *interrupter(void *arg)
 {
     struct timespec ts = {0, 30 * 1000000};
     nanosleep(&ts, NULL);
-    wasm_exec_interrupt(arg);
+    wasmslot_exec_interrupt(arg);
     return NULL;
 }
 
 START_TEST(test_interrupt_from_another_thread)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     pthread_t t;
-    wasm_exec_interrupt(fx.ex); /* a stale request is cleared by the next call */
+    wasmslot_exec_interrupt(fx.ex); /* a stale request is cleared by the next call */
     ck_assert_int_eq(pthread_create(&t, NULL, interrupter, fx.ex), 0);
-    ck_assert_int_eq(call1("spin", &r, 0), -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(call1("spin", &r, 0), -WASMSLOT_TRAP_TIMEOUT);
     pthread_join(t, NULL);
 }
 END_TEST
 
 START_TEST(test_reentry_through_a_host_function)
 {
-    struct wasm_value r;
+    struct wasmslot_value r;
     ck_assert_uint_eq(call_i32("reenter", 1, I32(5)), 105);
     /* unbounded re-entry ends cleanly */
-    ck_assert_int_eq(call1("reenter", &r, 1, I32(1000000)), -WASM_TRAP_STACK_EXHAUSTED);
+    ck_assert_int_eq(call1("reenter", &r, 1, I32(1000000)), -WASMSLOT_TRAP_STACK_EXHAUSTED);
     ck_assert_uint_eq(call_i32("reenter", 1, I32(3)), 103);
     /* a fault three host calls deep is a trap that unwinds through the host functions */
     fx.reenter = fn("reenter_trap");
-    ck_assert_int_eq(call1("reenter_trap", &r, 1, I32(3)), -WASM_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(call1("reenter_trap", &r, 1, I32(3)), -WASMSLOT_TRAP_OOB_MEMORY);
     fx.reenter = fn("reenter");
     ck_assert_uint_eq(call_i32("reenter", 1, I32(2)), 102);
 }
@@ -453,29 +454,29 @@ END_TEST
 
 START_TEST(test_multi_value)
 {
-    struct wasm_value r[2];
-    struct wasm_func *f = fn("swap");
-    struct wasm_value args[2] = {I32(7), I64(0x100000000ull)};
-    ck_assert_int_eq(wasm_call(fx.ex, f, args, 2, r, 2), 0);
-    ck_assert_int_eq(r[0].type, WASM_I64);
+    struct wasmslot_value r[2];
+    struct wasmslot_func *f = fn("swap");
+    struct wasmslot_value args[2] = {I32(7), I64(0x100000000ull)};
+    ck_assert_int_eq(wasmslot_call(fx.ex, f, args, 2, r, 2), 0);
+    ck_assert_int_eq(r[0].type, WASMSLOT_I64);
     ck_assert_uint_eq(r[0].of.i64, 0x100000000ull);
     ck_assert_uint_eq(r[1].of.i32, 7);
 
-    struct wasm_value dm[2] = {I32(17), I32(5)};
-    ck_assert_int_eq(wasm_call(fx.ex, fn("divmod"), dm, 2, r, 2), 0);
+    struct wasmslot_value dm[2] = {I32(17), I32(5)};
+    ck_assert_int_eq(wasmslot_call(fx.ex, fn("divmod"), dm, 2, r, 2), 0);
     ck_assert_uint_eq(r[0].of.i32, 3);
     ck_assert_uint_eq(r[1].of.i32, 2);
     dm[1] = I32(0);
-    ck_assert_int_eq(wasm_call(fx.ex, fn("divmod"), dm, 2, r, 2), 0);
+    ck_assert_int_eq(wasmslot_call(fx.ex, fn("divmod"), dm, 2, r, 2), 0);
     ck_assert_uint_eq(r[0].of.i32, 0xffffffffu);
     ck_assert_uint_eq(r[1].of.i32, 0xffffffffu);
 
-    struct wasm_value p = I32(0);
-    ck_assert_int_eq(wasm_call(fx.ex, fn("pick"), &p, 1, r, 2), 0);
+    struct wasmslot_value p = I32(0);
+    ck_assert_int_eq(wasmslot_call(fx.ex, fn("pick"), &p, 1, r, 2), 0);
     ck_assert_uint_eq(r[0].of.i32, 1);
     ck_assert_uint_eq(r[1].of.i32, 12);
     p = I32(1);
-    ck_assert_int_eq(wasm_call(fx.ex, fn("pick"), &p, 1, r, 2), 0);
+    ck_assert_int_eq(wasmslot_call(fx.ex, fn("pick"), &p, 1, r, 2), 0);
     ck_assert_uint_eq(r[0].of.i32, 1);
     ck_assert_uint_eq(r[1].of.i32, 2);
 }
@@ -483,12 +484,12 @@ END_TEST
 
 START_TEST(test_call_checks_arguments)
 {
-    struct wasm_value r[2];
-    struct wasm_value args[2] = {I32(1), I32(2)};
-    ck_assert_int_eq(wasm_call(fx.ex, fn("div_s"), args, 1, r, 1), -WASM_EARGS);
-    ck_assert_int_eq(wasm_call(fx.ex, fn("div_s"), args, 2, r, 2), -WASM_EARGS);
+    struct wasmslot_value r[2];
+    struct wasmslot_value args[2] = {I32(1), I32(2)};
+    ck_assert_int_eq(wasmslot_call(fx.ex, fn("div_s"), args, 1, r, 1), -WASMSLOT_EARGS);
+    ck_assert_int_eq(wasmslot_call(fx.ex, fn("div_s"), args, 2, r, 2), -WASMSLOT_EARGS);
     args[1] = I64(2);
-    ck_assert_int_eq(wasm_call(fx.ex, fn("div_s"), args, 2, r, 1), -WASM_EARGS);
+    ck_assert_int_eq(wasmslot_call(fx.ex, fn("div_s"), args, 2, r, 1), -WASMSLOT_EARGS);
 }
 END_TEST
 
@@ -496,7 +497,7 @@ END_TEST
 
 /* A module with one function of type [] -> [i32], optionally a memory, and the given body
  * (without the final end). */
-static int compile_body(const uint8_t *body, size_t n, bool memory, struct wasm_error *err)
+static int compile_body(const uint8_t *body, size_t n, bool memory, struct wasmslot_error *err)
 {
     uint8_t buf[256];
     size_t k = 0;
@@ -518,9 +519,9 @@ static int compile_body(const uint8_t *body, size_t n, bool memory, struct wasm_
     memcpy(buf + k, body, n);
     k += n;
     buf[k++] = 0x0b;
-    struct wasm_module *m = wasm_module_new(buf, k, err);
+    struct wasmslot_module *m = wasmslot_module_new(buf, k, err);
     if (m) {
-        wasm_module_free(m);
+        wasmslot_module_free(m);
         return 0;
     }
     return err->code;
@@ -528,37 +529,37 @@ static int compile_body(const uint8_t *body, size_t n, bool memory, struct wasm_
 
 START_TEST(test_validation_messages)
 {
-    struct wasm_error err;
+    struct wasmslot_error err;
     static const uint8_t ok[] = {0x41, 1};
     ck_assert_int_eq(compile_body(ok, sizeof ok, false, &err), 0);
 
     static const uint8_t mismatch[] = {0x41, 1, 0x42, 1, 0x6a};
-    ck_assert_int_eq(compile_body(mismatch, sizeof mismatch, false, &err), -WASM_EINVALID);
+    ck_assert_int_eq(compile_body(mismatch, sizeof mismatch, false, &err), -WASMSLOT_EINVALID);
     ck_assert_msg(strstr(err.message, "type mismatch"), "%s", err.message);
 
     static const uint8_t local[] = {0x20, 3};
-    ck_assert_int_eq(compile_body(local, sizeof local, false, &err), -WASM_EINVALID);
+    ck_assert_int_eq(compile_body(local, sizeof local, false, &err), -WASMSLOT_EINVALID);
     ck_assert_msg(strstr(err.message, "unknown local"), "%s", err.message);
 
     static const uint8_t label[] = {0x41, 1, 0x0c, 2};
-    ck_assert_int_eq(compile_body(label, sizeof label, false, &err), -WASM_EINVALID);
+    ck_assert_int_eq(compile_body(label, sizeof label, false, &err), -WASMSLOT_EINVALID);
     ck_assert_msg(strstr(err.message, "unknown label"), "%s", err.message);
 
     static const uint8_t nomem[] = {0x41, 0, 0x28, 2, 0};
-    ck_assert_int_eq(compile_body(nomem, sizeof nomem, false, &err), -WASM_EINVALID);
+    ck_assert_int_eq(compile_body(nomem, sizeof nomem, false, &err), -WASMSLOT_EINVALID);
     ck_assert_msg(strstr(err.message, "unknown memory"), "%s", err.message);
 
     static const uint8_t align[] = {0x41, 0, 0x28, 3, 0};
-    ck_assert_int_eq(compile_body(align, sizeof align, true, &err), -WASM_EINVALID);
+    ck_assert_int_eq(compile_body(align, sizeof align, true, &err), -WASMSLOT_EINVALID);
     ck_assert_msg(strstr(err.message, "alignment must not be larger than natural"), "%s",
                   err.message);
 
     static const uint8_t zero[] = {0x3f, 1};
-    ck_assert_int_eq(compile_body(zero, sizeof zero, true, &err), -WASM_EMALFORMED);
+    ck_assert_int_eq(compile_body(zero, sizeof zero, true, &err), -WASMSLOT_EMALFORMED);
     ck_assert_msg(strstr(err.message, "zero byte expected"), "%s", err.message);
 
     static const uint8_t illegal[] = {0x41, 1, 0xff};
-    ck_assert_int_eq(compile_body(illegal, sizeof illegal, false, &err), -WASM_EMALFORMED);
+    ck_assert_int_eq(compile_body(illegal, sizeof illegal, false, &err), -WASMSLOT_EMALFORMED);
     ck_assert_msg(strstr(err.message, "illegal opcode"), "%s", err.message);
 
     /* after unreachable the stack is polymorphic: this validates */

@@ -1,7 +1,7 @@
 /* check_interrupt.c: unit tests of interrupt requests on an execution context: a plain one
  * sent before a run is stale and cleared, a sticky one stops the run it was meant for even when
- * sent before wasm_call starts, stays until cleared, and is never weakened by a plain one; and
- * the notify hook (wasm_exec_set_notify): once, on the running thread, after its time, with or
+ * sent before wasmslot_call starts, stays until cleared, and is never weakened by a plain one; and
+ * the notify hook (wasmslot_exec_set_notify): once, on the running thread, after its time, with or
  * without a deadline, never for runs that end first. */
 #include "config.h"
 
@@ -24,35 +24,35 @@ static const uint8_t module_bytes[] = {
     0x0a, 0x0e, 0x02, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, /* code: spin */
     0x04, 0x00, 0x41, 0x2a, 0x0b};                                    /* answer */
 
-static struct wasm_module *mod;
-static struct wasm_instance *inst;
-static struct wasm_exec *ex;
+static struct wasmslot_module *mod;
+static struct wasmslot_instance *inst;
+static struct wasmslot_exec *ex;
 
 static void setup(void)
 {
-    struct wasm_error err = {0};
+    struct wasmslot_error err = {0};
 
-    mod = wasm_module_new(module_bytes, sizeof(module_bytes), &err);
+    mod = wasmslot_module_new(module_bytes, sizeof(module_bytes), &err);
     ck_assert_msg(mod != NULL, "module: %s", err.message);
-    inst = wasm_instance_new(mod, NULL, &err);
+    inst = wasmslot_instance_new(mod, NULL, &err);
     ck_assert_msg(inst != NULL, "instance: %s", err.message);
-    ex = wasm_exec_new(NULL, &err);
+    ex = wasmslot_exec_new(NULL, &err);
     ck_assert_ptr_nonnull(ex);
 }
 
 static void teardown(void)
 {
-    wasm_exec_free(ex);
-    wasm_instance_free(inst);
-    wasm_module_free(mod);
+    wasmslot_exec_free(ex);
+    wasmslot_instance_free(inst);
+    wasmslot_module_free(mod);
 }
 
-static struct wasm_func *func(const char *name)
+static struct wasmslot_func *func(const char *name)
 {
-    struct wasm_extern e;
+    struct wasmslot_extern e;
 
-    ck_assert_int_eq(wasm_instance_export(inst, name, strlen(name), &e), 0);
-    ck_assert_int_eq(e.kind, WASM_EXTERN_FUNC);
+    ck_assert_int_eq(wasmslot_instance_export(inst, name, strlen(name), &e), 0);
+    ck_assert_int_eq(e.kind, WASMSLOT_EXTERN_FUNC);
     return e.of.func;
 }
 
@@ -72,10 +72,10 @@ static int spin_for(uint64_t *ms, uint64_t limit_ms)
     int rc;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    wasm_exec_set_deadline(ex, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
-                                   limit_ms * 1000000u);
-    rc = wasm_call(ex, func("spin"), NULL, 0, NULL, 0);
-    wasm_exec_set_deadline(ex, 0);
+    wasmslot_exec_set_deadline(ex, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
+                                       limit_ms * 1000000u);
+    rc = wasmslot_call(ex, func("spin"), NULL, 0, NULL, 0);
+    wasmslot_exec_set_deadline(ex, 0);
     *ms = now_ms() - t0;
     return rc;
 }
@@ -88,15 +88,15 @@ static int spin(uint64_t *ms)
 
 static int answer(void)
 {
-    struct wasm_value r;
-    int rc = wasm_call(ex, func("answer"), NULL, 0, &r, 1);
+    struct wasmslot_value r;
+    int rc = wasmslot_call(ex, func("answer"), NULL, 0, &r, 1);
 
     return rc < 0 ? rc : (int)r.of.i32;
 }
 
 START_TEST(test_plain_request_before_a_run_is_stale)
 {
-    wasm_exec_interrupt(ex);
+    wasmslot_exec_interrupt(ex);
     ck_assert_int_eq(answer(), 42);
 }
 END_TEST
@@ -105,14 +105,14 @@ START_TEST(test_sticky_request_before_a_run_stops_it)
 {
     uint64_t ms;
 
-    /* As when a daemon's connection closes after the run was registered, before wasm_call. */
-    wasm_exec_interrupt_sticky(ex);
-    ck_assert_int_eq(spin(&ms), -WASM_TRAP_TIMEOUT);
+    /* As when a daemon's connection closes after the run was registered, before wasmslot_call. */
+    wasmslot_exec_interrupt_sticky(ex);
+    ck_assert_int_eq(spin(&ms), -WASMSLOT_TRAP_TIMEOUT);
     ck_assert_uint_lt(ms, 1000);
     /* It stays for later calls too, until the embedder clears it. */
-    ck_assert_int_eq(spin(&ms), -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(spin(&ms), -WASMSLOT_TRAP_TIMEOUT);
     ck_assert_uint_lt(ms, 1000);
-    wasm_exec_clear_interrupt(ex);
+    wasmslot_exec_clear_interrupt(ex);
     ck_assert_int_eq(answer(), 42);
 }
 END_TEST
@@ -121,11 +121,11 @@ START_TEST(test_plain_request_does_not_weaken_a_sticky_one)
 {
     uint64_t ms;
 
-    wasm_exec_interrupt_sticky(ex);
-    wasm_exec_interrupt(ex);
-    ck_assert_int_eq(spin(&ms), -WASM_TRAP_TIMEOUT);
+    wasmslot_exec_interrupt_sticky(ex);
+    wasmslot_exec_interrupt(ex);
+    ck_assert_int_eq(spin(&ms), -WASMSLOT_TRAP_TIMEOUT);
     ck_assert_uint_lt(ms, 1000);
-    wasm_exec_clear_interrupt(ex);
+    wasmslot_exec_clear_interrupt(ex);
     ck_assert_int_eq(answer(), 42);
 }
 END_TEST
@@ -135,7 +135,7 @@ static void *sticky_later(void *arg)
     struct timespec ts = {0, 30 * 1000000};
 
     nanosleep(&ts, NULL);
-    wasm_exec_interrupt_sticky(arg);
+    wasmslot_exec_interrupt_sticky(arg);
     return NULL;
 }
 
@@ -145,10 +145,10 @@ START_TEST(test_sticky_request_during_a_run)
     uint64_t ms;
 
     ck_assert_int_eq(pthread_create(&t, NULL, sticky_later, ex), 0);
-    ck_assert_int_eq(spin(&ms), -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(spin(&ms), -WASMSLOT_TRAP_TIMEOUT);
     pthread_join(t, NULL);
     ck_assert_uint_lt(ms, 1000);
-    wasm_exec_clear_interrupt(ex);
+    wasmslot_exec_clear_interrupt(ex);
     ck_assert_int_eq(answer(), 42);
 }
 END_TEST
@@ -170,7 +170,7 @@ static void on_notice(void *arg)
     n->at_ms = now_ms();
     n->thread = pthread_self();
     if (n->interrupt)
-        wasm_exec_interrupt(ex);
+        wasmslot_exec_interrupt(ex);
 }
 
 static uint64_t mono_ns_in(uint64_t ms)
@@ -187,12 +187,12 @@ START_TEST(test_notify_during_a_long_run)
     uint64_t t0 = now_ms(), ms;
     int rc;
 
-    wasm_exec_set_notify(ex, mono_ns_in(20), on_notice, &n);
-    wasm_exec_set_deadline(ex, mono_ns_in(150));
-    rc = wasm_call(ex, func("spin"), NULL, 0, NULL, 0);
-    wasm_exec_set_deadline(ex, 0);
+    wasmslot_exec_set_notify(ex, mono_ns_in(20), on_notice, &n);
+    wasmslot_exec_set_deadline(ex, mono_ns_in(150));
+    rc = wasmslot_call(ex, func("spin"), NULL, 0, NULL, 0);
+    wasmslot_exec_set_deadline(ex, 0);
     ms = now_ms() - t0;
-    ck_assert_int_eq(rc, -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(rc, -WASMSLOT_TRAP_TIMEOUT);
     /* Once, on the running thread, after its time and well before the run's end. */
     ck_assert_int_eq(n.calls, 1);
     ck_assert(pthread_equal(n.thread, pthread_self()));
@@ -212,13 +212,13 @@ START_TEST(test_notify_without_a_deadline)
     int rc;
 
     /* The clock is read for the hook alone; here the hook ends the run. */
-    wasm_exec_set_notify(ex, mono_ns_in(20), on_notice, &n);
+    wasmslot_exec_set_notify(ex, mono_ns_in(20), on_notice, &n);
     {
         uint64_t t0 = now_ms();
-        rc = wasm_call(ex, func("spin"), NULL, 0, NULL, 0);
+        rc = wasmslot_call(ex, func("spin"), NULL, 0, NULL, 0);
         ms = now_ms() - t0;
     }
-    ck_assert_int_eq(rc, -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(rc, -WASMSLOT_TRAP_TIMEOUT);
     ck_assert_int_eq(n.calls, 1);
     ck_assert_uint_ge(ms, 19);
     ck_assert_uint_lt(ms, 2000);
@@ -229,15 +229,15 @@ START_TEST(test_notify_not_for_short_runs)
 {
     struct notice n = {0};
 
-    wasm_exec_set_notify(ex, mono_ns_in(50), on_notice, &n);
+    wasmslot_exec_set_notify(ex, mono_ns_in(50), on_notice, &n);
     for (int i = 0; i < 1000; i++)
         ck_assert_int_eq(answer(), 42);
-    wasm_exec_set_notify(ex, 0, NULL, NULL);
+    wasmslot_exec_set_notify(ex, 0, NULL, NULL);
     ck_assert_int_eq(n.calls, 0);
     /* Cleared: a long run later is not reported either. */
     {
         uint64_t ms;
-        ck_assert_int_eq(spin_for(&ms, 100), -WASM_TRAP_TIMEOUT);
+        ck_assert_int_eq(spin_for(&ms, 100), -WASMSLOT_TRAP_TIMEOUT);
     }
     ck_assert_int_eq(n.calls, 0);
 }

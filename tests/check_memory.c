@@ -2,7 +2,7 @@
  * reference counting across threads, and the generic protocol other backing stores use. */
 #include "config.h"
 
-#include "wasm_runtime.h"
+#include "runtime/runtime.h"
 
 #include <check.h>
 #include <errno.h>
@@ -24,92 +24,92 @@
 
 START_TEST(test_new_grow_to_max_and_past)
 {
-    struct wasm_error err;
-    struct wasm_memory *mem = wasm_memory_new(1, 4, false, &err);
+    struct wasmslot_error err;
+    struct wasmslot_memory *mem = wasmslot_memory_new(1, 4, false, &err);
     uint32_t old = 99;
 
     ck_assert_ptr_nonnull(mem);
-    ck_assert_ptr_nonnull(wasm_memory_base(mem));
-    ck_assert_uint_eq(wasm_memory_size(mem), WASM_PAGE_SIZE);
-    ck_assert_uint_eq(wasm_memory_max_pages(mem), 4);
-    ck_assert(!wasm_memory_is_shared(mem));
+    ck_assert_ptr_nonnull(wasmslot_memory_base(mem));
+    ck_assert_uint_eq(wasmslot_memory_size(mem), WASMSLOT_PAGE_SIZE);
+    ck_assert_uint_eq(wasmslot_memory_max_pages(mem), 4);
+    ck_assert(!wasmslot_memory_is_shared(mem));
     /* Fresh pages read as zero and are writable. */
-    ck_assert_uint_eq(wasm_memory_base(mem)[WASM_PAGE_SIZE - 1], 0);
-    wasm_memory_base(mem)[WASM_PAGE_SIZE - 1] = 0xab;
+    ck_assert_uint_eq(wasmslot_memory_base(mem)[WASMSLOT_PAGE_SIZE - 1], 0);
+    wasmslot_memory_base(mem)[WASMSLOT_PAGE_SIZE - 1] = 0xab;
 
-    ck_assert_int_eq(wasm_memory_grow(mem, 0, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 0, &old), 0);
     ck_assert_uint_eq(old, 1);
-    ck_assert_int_eq(wasm_memory_grow(mem, 2, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 2, &old), 0);
     ck_assert_uint_eq(old, 1);
-    ck_assert_uint_eq(wasm_memory_size(mem), 3 * WASM_PAGE_SIZE);
-    ck_assert_uint_eq(wasm_memory_base(mem)[WASM_PAGE_SIZE - 1], 0xab);
-    ck_assert_uint_eq(wasm_memory_base(mem)[3 * WASM_PAGE_SIZE - 1], 0);
-    wasm_memory_base(mem)[3 * WASM_PAGE_SIZE - 1] = 1;
+    ck_assert_uint_eq(wasmslot_memory_size(mem), 3 * WASMSLOT_PAGE_SIZE);
+    ck_assert_uint_eq(wasmslot_memory_base(mem)[WASMSLOT_PAGE_SIZE - 1], 0xab);
+    ck_assert_uint_eq(wasmslot_memory_base(mem)[3 * WASMSLOT_PAGE_SIZE - 1], 0);
+    wasmslot_memory_base(mem)[3 * WASMSLOT_PAGE_SIZE - 1] = 1;
 
-    ck_assert_int_eq(wasm_memory_grow(mem, 1, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 1, &old), 0);
     ck_assert_uint_eq(old, 3);
     /* One page past the maximum fails and changes nothing. */
     old = 99;
-    ck_assert_int_eq(wasm_memory_grow(mem, 1, &old), -WASM_ELIMIT);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 1, &old), -WASMSLOT_ELIMIT);
     ck_assert_uint_eq(old, 99);
-    ck_assert_int_eq(wasm_memory_grow(mem, UINT32_MAX, &old), -WASM_ELIMIT);
-    ck_assert_uint_eq(wasm_memory_size(mem), 4 * WASM_PAGE_SIZE);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, UINT32_MAX, &old), -WASMSLOT_ELIMIT);
+    ck_assert_uint_eq(wasmslot_memory_size(mem), 4 * WASMSLOT_PAGE_SIZE);
     ck_assert_uint_eq(atomic_load(&mem->grows), 2);
-    wasm_memory_unref(mem);
+    wasmslot_memory_unref(mem);
 }
 END_TEST
 
 START_TEST(test_zero_pages)
 {
-    struct wasm_memory *mem = wasm_memory_new(0, 2, false, NULL);
+    struct wasmslot_memory *mem = wasmslot_memory_new(0, 2, false, NULL);
     uint32_t old = 99;
 
     ck_assert_ptr_nonnull(mem);
-    ck_assert_uint_eq(wasm_memory_size(mem), 0);
-    ck_assert_int_eq(wasm_memory_grow(mem, 1, &old), 0);
+    ck_assert_uint_eq(wasmslot_memory_size(mem), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 1, &old), 0);
     ck_assert_uint_eq(old, 0);
-    wasm_memory_base(mem)[0] = 7;
-    ck_assert_uint_eq(wasm_memory_base(mem)[0], 7);
-    wasm_memory_unref(mem);
+    wasmslot_memory_base(mem)[0] = 7;
+    ck_assert_uint_eq(wasmslot_memory_base(mem)[0], 7);
+    wasmslot_memory_unref(mem);
 
     /* A memory that can never grow is fine too. */
-    mem = wasm_memory_new(0, 0, false, NULL);
+    mem = wasmslot_memory_new(0, 0, false, NULL);
     ck_assert_ptr_nonnull(mem);
-    ck_assert_int_eq(wasm_memory_grow(mem, 1, &old), -WASM_ELIMIT);
-    ck_assert_int_eq(wasm_memory_grow(mem, 0, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 1, &old), -WASMSLOT_ELIMIT);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 0, &old), 0);
     ck_assert_uint_eq(old, 0);
-    wasm_memory_unref(mem);
+    wasmslot_memory_unref(mem);
 }
 END_TEST
 
 START_TEST(test_grow_to_4gib)
 {
-    struct wasm_memory *mem = wasm_memory_new(0, 65536, false, NULL);
+    struct wasmslot_memory *mem = wasmslot_memory_new(0, 65536, false, NULL);
     uint32_t old = 99;
     uint8_t *top;
 
     ck_assert_ptr_nonnull(mem);
-    ck_assert_int_eq(wasm_memory_grow(mem, 65536, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 65536, &old), 0);
     ck_assert_uint_eq(old, 0);
-    ck_assert_uint_eq(wasm_memory_size(mem), (size_t)1 << 32);
+    ck_assert_uint_eq(wasmslot_memory_size(mem), (size_t)1 << 32);
     /* Touch only the last page: the rest stays unbacked. */
-    top = wasm_memory_base(mem) + ((size_t)1 << 32) - 8;
+    top = wasmslot_memory_base(mem) + ((size_t)1 << 32) - 8;
     memcpy(top, "12345678", 8);
     ck_assert_int_eq(memcmp(top, "12345678", 8), 0);
-    ck_assert_int_eq(wasm_memory_grow(mem, 1, &old), -WASM_ELIMIT);
-    wasm_memory_unref(mem);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 1, &old), -WASMSLOT_ELIMIT);
+    wasmslot_memory_unref(mem);
 }
 END_TEST
 
 START_TEST(test_bad_limits)
 {
-    struct wasm_error err;
+    struct wasmslot_error err;
 
-    ck_assert_ptr_null(wasm_memory_new(2, 1, false, &err));
+    ck_assert_ptr_null(wasmslot_memory_new(2, 1, false, &err));
     ck_assert_int_eq(err.code, -EINVAL);
-    ck_assert_ptr_null(wasm_memory_new(0, 65537, false, &err));
+    ck_assert_ptr_null(wasmslot_memory_new(0, 65537, false, &err));
     ck_assert_int_eq(err.code, -EINVAL);
-    ck_assert_ptr_null(wasm_memory_new(0, 65537, false, NULL));
+    ck_assert_ptr_null(wasmslot_memory_new(0, 65537, false, NULL));
 }
 END_TEST
 
@@ -143,48 +143,48 @@ static int probe(volatile uint8_t *p)
 
 START_TEST(test_accesses_past_size_fault)
 {
-    struct wasm_memory *mem = wasm_memory_new(1, 3, false, NULL);
-    uint8_t *base = wasm_memory_base(mem);
+    struct wasmslot_memory *mem = wasmslot_memory_new(1, 3, false, NULL);
+    uint8_t *base = wasmslot_memory_base(mem);
 
     if (RUNNING_ON_VALGRIND) {
-        wasm_memory_unref(mem);
+        wasmslot_memory_unref(mem);
         return;
     }
-    ck_assert_int_eq(probe(base + WASM_PAGE_SIZE - 1), 0);
-    ck_assert_int_ne(probe(base + WASM_PAGE_SIZE), 0);
+    ck_assert_int_eq(probe(base + WASMSLOT_PAGE_SIZE - 1), 0);
+    ck_assert_int_ne(probe(base + WASMSLOT_PAGE_SIZE), 0);
     /* The far end of the reservation and its guard fault as well, even past the maximum. */
-    ck_assert_int_ne(probe(base + WASM_MEM_RESERVE - 1), 0);
-    ck_assert_int_ne(probe(base + WASM_MEM_RESERVE + WASM_MEM_GUARD - 1), 0);
-    ck_assert_int_eq(wasm_memory_grow(mem, 1, NULL), 0);
-    ck_assert_int_eq(probe(base + WASM_PAGE_SIZE), 0);
-    ck_assert_int_ne(probe(base + 2 * WASM_PAGE_SIZE), 0);
-    wasm_memory_unref(mem);
+    ck_assert_int_ne(probe(base + WASMSLOT_MEM_RESERVE - 1), 0);
+    ck_assert_int_ne(probe(base + WASMSLOT_MEM_RESERVE + WASMSLOT_MEM_GUARD - 1), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 1, NULL), 0);
+    ck_assert_int_eq(probe(base + WASMSLOT_PAGE_SIZE), 0);
+    ck_assert_int_ne(probe(base + 2 * WASMSLOT_PAGE_SIZE), 0);
+    wasmslot_memory_unref(mem);
 }
 END_TEST
 
 /* ---- reference counting and the backing-store protocol */
 
 struct fake_store {
-    struct wasm_memory mem;
+    struct wasmslot_memory mem;
     uint8_t *pages;
     size_t grown_to;
     int destroyed;
     pthread_t destroyer;
 };
 
-static int fake_grow(struct wasm_memory *mem, size_t new_size)
+static int fake_grow(struct wasmslot_memory *mem, size_t new_size)
 {
     struct fake_store *fs = mem->owner;
 
     /* The generic code must call us before it publishes the new size. */
-    ck_assert_uint_lt(wasm_memory_size(mem), new_size);
-    if (new_size > 2 * WASM_PAGE_SIZE)
+    ck_assert_uint_lt(wasmslot_memory_size(mem), new_size);
+    if (new_size > 2 * WASMSLOT_PAGE_SIZE)
         return -ENOSPC;
     fs->grown_to = new_size;
     return 0;
 }
 
-static void fake_destroy(struct wasm_memory *mem)
+static void fake_destroy(struct wasmslot_memory *mem)
 {
     struct fake_store *fs = mem->owner;
 
@@ -192,11 +192,11 @@ static void fake_destroy(struct wasm_memory *mem)
     fs->destroyer = pthread_self();
 }
 
-static const struct wasm_memory_ops fake_ops = {.grow = fake_grow, .destroy = fake_destroy};
+static const struct wasmslot_memory_ops fake_ops = {.grow = fake_grow, .destroy = fake_destroy};
 
 static void *unref_thread(void *arg)
 {
-    wasm_memory_unref(arg);
+    wasmslot_memory_unref(arg);
     return NULL;
 }
 
@@ -207,21 +207,21 @@ START_TEST(test_backing_store_protocol)
     pthread_t th;
 
     memset(&fs, 0, sizeof(fs));
-    wasm_memory__init(&fs.mem, (uint8_t *)&fs, 0, 8, true, &fake_ops, &fs);
+    wasmslot_memory__init(&fs.mem, (uint8_t *)&fs, 0, 8, true, &fake_ops, &fs);
     ck_assert(fs.mem.has_max);
-    ck_assert(wasm_memory_is_shared(&fs.mem));
-    ck_assert_int_eq(wasm_memory_grow(&fs.mem, 2, &old), 0);
-    ck_assert_uint_eq(fs.grown_to, 2 * WASM_PAGE_SIZE);
-    ck_assert_uint_eq(wasm_memory_size(&fs.mem), 2 * WASM_PAGE_SIZE);
+    ck_assert(wasmslot_memory_is_shared(&fs.mem));
+    ck_assert_int_eq(wasmslot_memory_grow(&fs.mem, 2, &old), 0);
+    ck_assert_uint_eq(fs.grown_to, 2 * WASMSLOT_PAGE_SIZE);
+    ck_assert_uint_eq(wasmslot_memory_size(&fs.mem), 2 * WASMSLOT_PAGE_SIZE);
     /* A backing store's failure is returned as is and leaves the size alone. */
-    ck_assert_int_eq(wasm_memory_grow(&fs.mem, 1, &old), -ENOSPC);
-    ck_assert_uint_eq(wasm_memory_size(&fs.mem), 2 * WASM_PAGE_SIZE);
-    ck_assert_int_eq(wasm_memory_grow(&fs.mem, 7, &old), -WASM_ELIMIT);
+    ck_assert_int_eq(wasmslot_memory_grow(&fs.mem, 1, &old), -ENOSPC);
+    ck_assert_uint_eq(wasmslot_memory_size(&fs.mem), 2 * WASMSLOT_PAGE_SIZE);
+    ck_assert_int_eq(wasmslot_memory_grow(&fs.mem, 7, &old), -WASMSLOT_ELIMIT);
 
-    ck_assert_ptr_eq(wasm_memory_ref(&fs.mem), &fs.mem);
-    ck_assert_ptr_null(wasm_memory_ref(NULL));
-    wasm_memory_unref(NULL);
-    wasm_memory_unref(&fs.mem);
+    ck_assert_ptr_eq(wasmslot_memory_ref(&fs.mem), &fs.mem);
+    ck_assert_ptr_null(wasmslot_memory_ref(NULL));
+    wasmslot_memory_unref(NULL);
+    wasmslot_memory_unref(&fs.mem);
     ck_assert_int_eq(fs.destroyed, 0);
     /* The last reference dropped on another thread destroys it there. */
     ck_assert_int_eq(pthread_create(&th, NULL, unref_thread, &fs.mem), 0);
@@ -233,12 +233,12 @@ END_TEST
 
 START_TEST(test_plain_freed_by_other_thread)
 {
-    struct wasm_memory *mem = wasm_memory_new(1, 1, false, NULL);
+    struct wasmslot_memory *mem = wasmslot_memory_new(1, 1, false, NULL);
     pthread_t th;
 
     ck_assert_ptr_nonnull(mem);
-    wasm_memory_ref(mem);
-    wasm_memory_unref(mem);
+    wasmslot_memory_ref(mem);
+    wasmslot_memory_unref(mem);
     /* valgrind's leak check sees whether this really released the memory. */
     ck_assert_int_eq(pthread_create(&th, NULL, unref_thread, mem), 0);
     pthread_join(th, NULL);
@@ -250,20 +250,20 @@ END_TEST
 
 static void *grow_thread(void *arg)
 {
-    struct wasm_memory *mem = arg;
+    struct wasmslot_memory *mem = arg;
 
     for (int i = 0; i < GROWS_EACH; i++) {
         uint32_t old;
-        ck_assert_int_eq(wasm_memory_grow(mem, 1, &old), 0);
+        ck_assert_int_eq(wasmslot_memory_grow(mem, 1, &old), 0);
         /* A grow makes its page usable before any reader can see the new size. */
-        wasm_memory_base(mem)[(size_t)old * WASM_PAGE_SIZE] = 1;
+        wasmslot_memory_base(mem)[(size_t)old * WASMSLOT_PAGE_SIZE] = 1;
     }
     return NULL;
 }
 
 START_TEST(test_concurrent_grows)
 {
-    struct wasm_memory *mem = wasm_memory_new(0, GROWERS * GROWS_EACH, true, NULL);
+    struct wasmslot_memory *mem = wasmslot_memory_new(0, GROWERS * GROWS_EACH, true, NULL);
     pthread_t th[GROWERS];
 
     ck_assert_ptr_nonnull(mem);
@@ -271,12 +271,12 @@ START_TEST(test_concurrent_grows)
         ck_assert_int_eq(pthread_create(&th[i], NULL, grow_thread, mem), 0);
     for (int i = 0; i < GROWERS; i++)
         pthread_join(th[i], NULL);
-    ck_assert_uint_eq(wasm_memory_size(mem), (size_t)GROWERS * GROWS_EACH * WASM_PAGE_SIZE);
+    ck_assert_uint_eq(wasmslot_memory_size(mem), (size_t)GROWERS * GROWS_EACH * WASMSLOT_PAGE_SIZE);
     ck_assert_uint_eq(atomic_load(&mem->grows), GROWERS * GROWS_EACH);
     for (size_t p = 0; p < GROWERS * GROWS_EACH; p++)
-        ck_assert_uint_eq(wasm_memory_base(mem)[p * WASM_PAGE_SIZE], 1);
-    ck_assert_int_eq(wasm_memory_grow(mem, 1, NULL), -WASM_ELIMIT);
-    wasm_memory_unref(mem);
+        ck_assert_uint_eq(wasmslot_memory_base(mem)[p * WASMSLOT_PAGE_SIZE], 1);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 1, NULL), -WASMSLOT_ELIMIT);
+    wasmslot_memory_unref(mem);
 }
 END_TEST
 

@@ -112,9 +112,9 @@ START_TEST(test_parse_run_call)
     ck_assert_str_eq(req.export_name, "add");
     ck_assert_uint_eq(req.export_len, 3);
     ck_assert_uint_eq(req.nargs, 2);
-    ck_assert_int_eq(req.args[0].type, WASM_I32);
+    ck_assert_int_eq(req.args[0].type, WASMSLOT_I32);
     ck_assert_uint_eq(req.args[0].of.i32, 2);
-    ck_assert_int_eq(req.args[1].type, WASM_I64);
+    ck_assert_int_eq(req.args[1].type, WASMSLOT_I64);
     ck_assert_uint_eq(req.args[1].of.i64, (uint64_t)-3);
     ck_assert(req.has_deadline);
     ck_assert_uint_eq(req.deadline_ms, 250);
@@ -349,37 +349,37 @@ END_TEST
 
 /* ---------------------------------------------------------------- typed values */
 
-static struct wasm_value mk(enum wasm_valtype t, uint64_t bits)
+static struct wasmslot_value mk(enum wasmslot_valtype t, uint64_t bits)
 {
-    struct wasm_value v;
+    struct wasmslot_value v;
 
     memset(&v, 0, sizeof(v));
     v.type = t;
-    if (t == WASM_I32)
+    if (t == WASMSLOT_I32)
         v.of.i32 = (uint32_t)bits;
-    else if (t == WASM_F32)
+    else if (t == WASMSLOT_F32)
         v.of.f32 = (uint32_t)bits;
-    else if (t == WASM_I64)
+    else if (t == WASMSLOT_I64)
         v.of.i64 = bits;
     else
         v.of.f64 = bits;
     return v;
 }
 
-static uint64_t bits_of(const struct wasm_value *v)
+static uint64_t bits_of(const struct wasmslot_value *v)
 {
-    return v->type == WASM_I32   ? v->of.i32
-           : v->type == WASM_F32 ? v->of.f32
-           : v->type == WASM_I64 ? v->of.i64
-                                 : v->of.f64;
+    return v->type == WASMSLOT_I32   ? v->of.i32
+           : v->type == WASMSLOT_F32 ? v->of.f32
+           : v->type == WASMSLOT_I64 ? v->of.i64
+                                     : v->of.f64;
 }
 
 /* Encode, dump to a wire line, parse the line back, decode: the bits must survive. Returns the
  * JSON text of the value field for further checks (static buffer). */
-static const char *round_trip(enum wasm_valtype t, uint64_t bits)
+static const char *round_trip(enum wasmslot_valtype t, uint64_t bits)
 {
     static char text[128];
-    struct wasm_value v = mk(t, bits), back;
+    struct wasmslot_value v = mk(t, bits), back;
     json_t *j = proto_value_to_json(&v), *again;
     char *s, *vs;
     char why[128];
@@ -391,7 +391,7 @@ static const char *round_trip(enum wasm_valtype t, uint64_t bits)
     ck_assert_ptr_nonnull(again);
     ck_assert_int_eq(proto_value_from_json(again, &back, why, sizeof(why)), PROTO_OK);
     ck_assert_int_eq(back.type, t);
-    ck_assert_msg(bits_of(&back) == bits, "%s: %s came back as %llx", s, wasm_valtype_name(t),
+    ck_assert_msg(bits_of(&back) == bits, "%s: %s came back as %llx", s, wasmslot_valtype_name(t),
                   (unsigned long long)bits_of(&back));
     vs = json_dumps(json_object_get(again, "value"), JSON_ENCODE_ANY | JSON_COMPACT);
     snprintf(text, sizeof(text), "%s", vs);
@@ -417,20 +417,21 @@ static uint64_t f64b(double d)
 
 START_TEST(test_int_round_trips)
 {
-    ck_assert_str_eq(round_trip(WASM_I32, 0), "0");
-    ck_assert_str_eq(round_trip(WASM_I32, 42), "42");
-    ck_assert_str_eq(round_trip(WASM_I32, 0xffffffffu), "-1");
-    ck_assert_str_eq(round_trip(WASM_I32, 0x80000000u), "-2147483648");
-    ck_assert_str_eq(round_trip(WASM_I32, 0x7fffffffu), "2147483647");
+    ck_assert_str_eq(round_trip(WASMSLOT_I32, 0), "0");
+    ck_assert_str_eq(round_trip(WASMSLOT_I32, 42), "42");
+    ck_assert_str_eq(round_trip(WASMSLOT_I32, 0xffffffffu), "-1");
+    ck_assert_str_eq(round_trip(WASMSLOT_I32, 0x80000000u), "-2147483648");
+    ck_assert_str_eq(round_trip(WASMSLOT_I32, 0x7fffffffu), "2147483647");
 
-    ck_assert_str_eq(round_trip(WASM_I64, 0), "0");
-    ck_assert_str_eq(round_trip(WASM_I64, (uint64_t)INT64_MAX), "\"9223372036854775807\"");
-    ck_assert_str_eq(round_trip(WASM_I64, (uint64_t)INT64_MIN), "\"-9223372036854775808\"");
-    ck_assert_str_eq(round_trip(WASM_I64, UINT64_MAX), "-1");
-    ck_assert_str_eq(round_trip(WASM_I64, (uint64_t)1 << 53), "9007199254740992");
-    ck_assert_str_eq(round_trip(WASM_I64, ((uint64_t)1 << 53) + 1), "\"9007199254740993\"");
-    ck_assert_str_eq(round_trip(WASM_I64, (uint64_t) - ((int64_t)1 << 53)), "-9007199254740992");
-    ck_assert_str_eq(round_trip(WASM_I64, (uint64_t) - (((int64_t)1 << 53) + 1)),
+    ck_assert_str_eq(round_trip(WASMSLOT_I64, 0), "0");
+    ck_assert_str_eq(round_trip(WASMSLOT_I64, (uint64_t)INT64_MAX), "\"9223372036854775807\"");
+    ck_assert_str_eq(round_trip(WASMSLOT_I64, (uint64_t)INT64_MIN), "\"-9223372036854775808\"");
+    ck_assert_str_eq(round_trip(WASMSLOT_I64, UINT64_MAX), "-1");
+    ck_assert_str_eq(round_trip(WASMSLOT_I64, (uint64_t)1 << 53), "9007199254740992");
+    ck_assert_str_eq(round_trip(WASMSLOT_I64, ((uint64_t)1 << 53) + 1), "\"9007199254740993\"");
+    ck_assert_str_eq(round_trip(WASMSLOT_I64, (uint64_t) - ((int64_t)1 << 53)),
+                     "-9007199254740992");
+    ck_assert_str_eq(round_trip(WASMSLOT_I64, (uint64_t) - (((int64_t)1 << 53) + 1)),
                      "\"-9007199254740993\"");
 }
 END_TEST
@@ -455,19 +456,19 @@ START_TEST(test_float_round_trips)
     };
 
     for (size_t i = 0; i < sizeof(f32s) / sizeof(f32s[0]); i++)
-        round_trip(WASM_F32, f32s[i]);
+        round_trip(WASMSLOT_F32, f32s[i]);
     for (size_t i = 0; i < sizeof(f64s) / sizeof(f64s[0]); i++)
-        round_trip(WASM_F64, f64s[i]);
+        round_trip(WASMSLOT_F64, f64s[i]);
 
-    ck_assert_str_eq(round_trip(WASM_F32, 0x80000000), "-0.0");
-    ck_assert_str_eq(round_trip(WASM_F64, 0x8000000000000000), "-0.0");
-    ck_assert_str_eq(round_trip(WASM_F32, 0x7fc00000), "\"nan\"");
-    ck_assert_str_eq(round_trip(WASM_F32, 0xffc00000), "\"0xffc00000\"");
-    ck_assert_str_eq(round_trip(WASM_F32, 0x7fc00001), "\"0x7fc00001\"");
-    ck_assert_str_eq(round_trip(WASM_F64, 0x7ff8000000000000), "\"nan\"");
-    ck_assert_str_eq(round_trip(WASM_F64, 0x7ff8000000000001), "\"0x7ff8000000000001\"");
-    ck_assert_str_eq(round_trip(WASM_F64, 0xfff0000000000000), "\"-inf\"");
-    ck_assert_str_eq(round_trip(WASM_F64, f64b(1.5)), "1.5");
+    ck_assert_str_eq(round_trip(WASMSLOT_F32, 0x80000000), "-0.0");
+    ck_assert_str_eq(round_trip(WASMSLOT_F64, 0x8000000000000000), "-0.0");
+    ck_assert_str_eq(round_trip(WASMSLOT_F32, 0x7fc00000), "\"nan\"");
+    ck_assert_str_eq(round_trip(WASMSLOT_F32, 0xffc00000), "\"0xffc00000\"");
+    ck_assert_str_eq(round_trip(WASMSLOT_F32, 0x7fc00001), "\"0x7fc00001\"");
+    ck_assert_str_eq(round_trip(WASMSLOT_F64, 0x7ff8000000000000), "\"nan\"");
+    ck_assert_str_eq(round_trip(WASMSLOT_F64, 0x7ff8000000000001), "\"0x7ff8000000000001\"");
+    ck_assert_str_eq(round_trip(WASMSLOT_F64, 0xfff0000000000000), "\"-inf\"");
+    ck_assert_str_eq(round_trip(WASMSLOT_F64, f64b(1.5)), "1.5");
 }
 END_TEST
 
@@ -475,7 +476,7 @@ static uint64_t decode_ok(const char *json)
 {
     json_error_t jerr;
     json_t *j = json_loads(json, JSON_DECODE_ANY, &jerr);
-    struct wasm_value v;
+    struct wasmslot_value v;
     char why[128];
 
     ck_assert_msg(j != NULL, "%s: %s", json, jerr.text);
@@ -509,19 +510,19 @@ END_TEST
 
 START_TEST(test_value_text)
 {
-    struct wasm_value v;
+    struct wasmslot_value v;
     char buf[64];
 
     ck_assert_int_eq(proto_value_parse_text("42", &v), 0);
-    ck_assert_int_eq(v.type, WASM_I32);
+    ck_assert_int_eq(v.type, WASMSLOT_I32);
     ck_assert_uint_eq(v.of.i32, 42);
     ck_assert_int_eq(proto_value_parse_text("-7", &v), 0);
     ck_assert_uint_eq(v.of.i32, (uint32_t)-7);
     ck_assert_int_eq(proto_value_parse_text("i64:-9223372036854775808", &v), 0);
-    ck_assert_int_eq(v.type, WASM_I64);
+    ck_assert_int_eq(v.type, WASMSLOT_I64);
     ck_assert_uint_eq(v.of.i64, (uint64_t)INT64_MIN);
     ck_assert_int_eq(proto_value_parse_text("f64:1.5", &v), 0);
-    ck_assert_int_eq(v.type, WASM_F64);
+    ck_assert_int_eq(v.type, WASMSLOT_F64);
     ck_assert_uint_eq(v.of.f64, f64b(1.5));
     ck_assert_int_eq(proto_value_parse_text("f32:0x7fa00000", &v), 0);
     ck_assert_uint_eq(v.of.f32, 0x7fa00000u);
@@ -534,28 +535,28 @@ START_TEST(test_value_text)
     ck_assert_int_eq(proto_value_parse_text("x32:1", &v), -EINVAL);
     ck_assert_int_eq(proto_value_parse_text("f64:abc", &v), -EINVAL);
 
-    v = mk(WASM_I32, 0xffffffd6u);
+    v = mk(WASMSLOT_I32, 0xffffffd6u);
     proto_value_format_text(&v, buf, sizeof(buf));
     ck_assert_str_eq(buf, "i32:-42");
-    v = mk(WASM_I64, (uint64_t)INT64_MAX);
+    v = mk(WASMSLOT_I64, (uint64_t)INT64_MAX);
     proto_value_format_text(&v, buf, sizeof(buf));
     ck_assert_str_eq(buf, "i64:9223372036854775807");
-    v = mk(WASM_F32, f32b(0.1f));
+    v = mk(WASMSLOT_F32, f32b(0.1f));
     proto_value_format_text(&v, buf, sizeof(buf));
     ck_assert_str_eq(buf, "f32:0.1");
-    v = mk(WASM_F64, f64b(0.1));
+    v = mk(WASMSLOT_F64, f64b(0.1));
     proto_value_format_text(&v, buf, sizeof(buf));
     ck_assert_str_eq(buf, "f64:0.1");
-    v = mk(WASM_F64, 0x8000000000000000u);
+    v = mk(WASMSLOT_F64, 0x8000000000000000u);
     proto_value_format_text(&v, buf, sizeof(buf));
     ck_assert_str_eq(buf, "f64:-0");
-    v = mk(WASM_F32, 0x7fc00000u);
+    v = mk(WASMSLOT_F32, 0x7fc00000u);
     proto_value_format_text(&v, buf, sizeof(buf));
     ck_assert_str_eq(buf, "f32:nan");
-    v = mk(WASM_F32, 0x7fc00001u);
+    v = mk(WASMSLOT_F32, 0x7fc00001u);
     proto_value_format_text(&v, buf, sizeof(buf));
     ck_assert_str_eq(buf, "f32:0x7fc00001");
-    v = mk(WASM_F64, 0xfff0000000000000u);
+    v = mk(WASMSLOT_F64, 0xfff0000000000000u);
     proto_value_format_text(&v, buf, sizeof(buf));
     ck_assert_str_eq(buf, "f64:-inf");
 
@@ -565,9 +566,9 @@ START_TEST(test_value_text)
                                         0x7ff8000000000001};
 
         for (size_t i = 0; i < 4; i++) {
-            struct wasm_value back;
+            struct wasmslot_value back;
 
-            v = mk(WASM_F64, f64s[i]);
+            v = mk(WASMSLOT_F64, f64s[i]);
             proto_value_format_text(&v, buf, sizeof(buf));
             ck_assert_int_eq(proto_value_parse_text(buf, &back), 0);
             ck_assert_uint_eq(back.of.f64, f64s[i]);
@@ -581,7 +582,7 @@ END_TEST
 START_TEST(test_replies)
 {
     json_t *id = json_string("q1");
-    struct wasm_value res[2] = {mk(WASM_I32, 42), mk(WASM_F64, f64b(-2.5))};
+    struct wasmslot_value res[2] = {mk(WASMSLOT_I32, 42), mk(WASMSLOT_F64, f64b(-2.5))};
     struct proto_reply rep;
     char *line;
     size_t len;
@@ -601,7 +602,7 @@ START_TEST(test_replies)
     proto_reply_release(&rep);
     free(line);
 
-    line = proto_line(proto_reply_wasm_error(id, -WASM_TRAP_DIV_ZERO, NULL), &len);
+    line = proto_line(proto_reply_wasm_error(id, -WASMSLOT_TRAP_DIV_ZERO, NULL), &len);
     ck_assert_str_eq(line, "{\"id\":\"q1\",\"ok\":false,\"error\":{\"code\":\"trap\",\"trap\":"
                            "\"integer_divide_by_zero\",\"message\":\"integer divide by zero\"}}\n");
     ck_assert_int_eq(proto_reply_parse(&rep, line, len, NULL, 0), 0);
@@ -611,7 +612,7 @@ START_TEST(test_replies)
     proto_reply_release(&rep);
     free(line);
 
-    line = proto_line(proto_reply_wasm_error(NULL, -WASM_EEXHAUSTED, NULL), NULL);
+    line = proto_line(proto_reply_wasm_error(NULL, -WASMSLOT_EEXHAUSTED, NULL), NULL);
     ck_assert_str_eq(line, "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"pool_exhausted\","
                            "\"message\":\"pool exhausted\"}}\n");
     free(line);
@@ -668,10 +669,10 @@ START_TEST(test_error_codes)
         ck_assert_int_eq(proto_err_from_code(proto_err_code((enum proto_err)e)), e);
     ck_assert_int_eq(proto_err_from_code("no_such_code"), -1);
     ck_assert_int_eq(proto_err_from_wasm(0), PROTO_OK);
-    ck_assert_int_eq(proto_err_from_wasm(-WASM_TRAP_TIMEOUT), PROTO_E_TRAP);
-    ck_assert_int_eq(proto_err_from_wasm(-WASM_ENOTFOUND), PROTO_E_UNKNOWN_EXPORT);
-    ck_assert_int_eq(proto_err_from_wasm(-WASM_EARGS), PROTO_E_BAD_ARGUMENTS);
-    ck_assert_int_eq(proto_err_from_wasm(-WASM_EUNLINKABLE), PROTO_E_INSTANTIATE_FAILED);
+    ck_assert_int_eq(proto_err_from_wasm(-WASMSLOT_TRAP_TIMEOUT), PROTO_E_TRAP);
+    ck_assert_int_eq(proto_err_from_wasm(-WASMSLOT_ENOTFOUND), PROTO_E_UNKNOWN_EXPORT);
+    ck_assert_int_eq(proto_err_from_wasm(-WASMSLOT_EARGS), PROTO_E_BAD_ARGUMENTS);
+    ck_assert_int_eq(proto_err_from_wasm(-WASMSLOT_EUNLINKABLE), PROTO_E_INSTANTIATE_FAILED);
     ck_assert_int_eq(proto_err_from_wasm(-ENOMEM), PROTO_E_INTERNAL);
     ck_assert_str_eq(proto_err_code(PROTO_E_TOO_LARGE), "request_too_large");
     for (int o = PROTO_OP_PING; o <= PROTO_OP_MODULES; o++) {
@@ -843,16 +844,16 @@ static struct proto_stats *sample_stats(void)
     ck_assert_ptr_nonnull(st);
     ck_assert_int_eq(proto_stats_set_label(st, "pool", "add"), 0);
     ck_assert_int_eq(proto_stats_set_label(st, "worker", "0"), 0);
-    proto_stats_sink(st, "warm_hits", STATS_COUNTER, 41);
-    proto_stats_sink(st, "slots_free", STATS_GAUGE, 16);
+    proto_stats_sink(st, "warm_hits", WASMSLOT_STATS_COUNTER, 41);
+    proto_stats_sink(st, "slots_free", WASMSLOT_STATS_GAUGE, 16);
     ck_assert_int_eq(proto_stats_set_label(st, "worker", "1"), 0);
-    proto_stats_sink(st, "warm_hits_total", STATS_COUNTER, 2);
-    proto_stats_sink(st, "slots_free", STATS_GAUGE, 15);
+    proto_stats_sink(st, "warm_hits_total", WASMSLOT_STATS_COUNTER, 2);
+    proto_stats_sink(st, "slots_free", WASMSLOT_STATS_GAUGE, 15);
     proto_stats_clear_labels(st);
     ck_assert_int_eq(proto_stats_set_label(st, "pool", "we\"ird\\\n"), 0);
-    proto_stats_sink(st, "reset_discarded_bytes", STATS_COUNTER, UINT64_MAX);
+    proto_stats_sink(st, "reset_discarded_bytes", WASMSLOT_STATS_COUNTER, UINT64_MAX);
     proto_stats_clear_labels(st);
-    proto_stats_sink(st, "worker_restarts", STATS_COUNTER, 0);
+    proto_stats_sink(st, "worker_restarts", WASMSLOT_STATS_COUNTER, 0);
     return st;
 }
 
@@ -940,8 +941,8 @@ START_TEST(test_stats_bad_names)
 {
     struct proto_stats *st = proto_stats_new();
 
-    ck_assert_int_eq(proto_stats_add(st, "bad-name", STATS_GAUGE, 1), -EINVAL);
-    ck_assert_int_eq(proto_stats_add(st, "9lives", STATS_GAUGE, 1), -EINVAL);
+    ck_assert_int_eq(proto_stats_add(st, "bad-name", WASMSLOT_STATS_GAUGE, 1), -EINVAL);
+    ck_assert_int_eq(proto_stats_add(st, "9lives", WASMSLOT_STATS_GAUGE, 1), -EINVAL);
     ck_assert_int_eq(proto_stats_set_label(st, "a b", "x"), -EINVAL);
     ck_assert_int_eq(proto_stats_set_label(st, "a", "1"), 0);
     ck_assert_int_eq(proto_stats_set_label(st, "b", "1"), 0);
@@ -951,7 +952,7 @@ START_TEST(test_stats_bad_names)
     ck_assert_int_eq(proto_stats_set_label(st, "d", NULL), 0);
     ck_assert_int_eq(proto_stats_set_label(st, "e", "1"), 0);
     /* A failed sink call poisons the rendering rather than silently dropping a sample. */
-    proto_stats_sink(st, "bad name", STATS_COUNTER, 1);
+    proto_stats_sink(st, "bad name", WASMSLOT_STATS_COUNTER, 1);
     ck_assert_ptr_null(proto_stats_render(st, PROTO_STATS_OPENMETRICS, NULL));
     ck_assert_ptr_null(proto_stats_to_json(st));
     proto_stats_free(st);

@@ -604,13 +604,13 @@ START_TEST(test_fast_render)
 
     for (size_t k = 0; k < sizeof(idv) / sizeof(idv[0]); k++) {
         const json_t *id = idv[k];
-        struct wasm_value v[12];
+        struct wasmslot_value v[12];
         size_t nv = 0, r;
 
         for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
             memset(&v[nv], 0, sizeof(v[nv]));
-            v[nv].type = i % 2 ? WASM_I64 : WASM_I32;
-            if (v[nv].type == WASM_I32)
+            v[nv].type = i % 2 ? WASMSLOT_I64 : WASMSLOT_I32;
+            if (v[nv].type == WASMSLOT_I32)
                 v[nv].of.i32 = (uint32_t)ints[i];
             else
                 v[nv].of.i64 = (uint64_t)ints[i];
@@ -623,7 +623,7 @@ START_TEST(test_fast_render)
         }
         /* Every value once, also as i64 (the 2^53 boundary both ways). */
         for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-            struct wasm_value one = {.type = WASM_I64, .of.i64 = (uint64_t)ints[i]};
+            struct wasmslot_value one = {.type = WASMSLOT_I64, .of.i64 = (uint64_t)ints[i]};
             r = proto_render_results(buf, sizeof(buf), id, &one, 1);
             same_render(r, buf, proto_reply_results(id, &one, 1));
         }
@@ -638,7 +638,7 @@ START_TEST(test_fast_render)
     /* The common cases do take the fast path. */
     ck_assert_uint_ge(took, 7 * 14);
     {
-        struct wasm_value f = {.type = WASM_F64};
+        struct wasmslot_value f = {.type = WASMSLOT_F64};
         ck_assert_uint_eq(proto_render_results(buf, sizeof(buf), idv[4], &f, 1), 0);
     }
     for (size_t k = 0; k < sizeof(idv) / sizeof(idv[0]); k++)

@@ -1,10 +1,10 @@
 /* check_slot.c: unit tests of memory images, slots and pools: isolation, bounds, affinity. */
 #include "config.h"
 
-#include "image.h"
-#include "pool.h"
-#include "slot.h"
-#include "wasm_runtime.h"
+#include "mem/image.h"
+#include "mem/pool.h"
+#include "mem/slot.h"
+#include "runtime/runtime.h"
 #include "wasm_fixture.h"
 
 #include <check.h>
@@ -27,16 +27,16 @@
 #define VALGRIND_ENABLE_ERROR_REPORTING
 #endif
 
-#define PAGE WASM_PAGE_SIZE
+#define PAGE WASMSLOT_PAGE_SIZE
 
 /* ---------------------------------------------------------------- hand-made modules */
 
 /* A module with one memory and up to 4 data segments, built without the decoder: images only
  * read memories[] and datas[]. */
 struct fake {
-    struct wasm_module m;
-    struct wasm_limits mem;
-    struct wasm_data datas[4];
+    struct wasmslot_module m;
+    struct wasmslot_limits mem;
+    struct wasmslot_data datas[4];
 };
 
 static void fake_init(struct fake *f, uint32_t min, uint32_t max)
@@ -52,40 +52,40 @@ static void fake_init(struct fake *f, uint32_t min, uint32_t max)
 
 static void fake_data(struct fake *f, uint32_t off, const void *bytes, uint32_t len)
 {
-    struct wasm_data *d = &f->datas[f->m.ndatas++];
+    struct wasmslot_data *d = &f->datas[f->m.ndatas++];
 
-    d->mode = WASM_SEG_ACTIVE;
-    d->offset.kind = WASM_CONST_I32;
+    d->mode = WASMSLOT_SEG_ACTIVE;
+    d->offset.kind = WASMSLOT_CONST_I32;
     d->offset.u.i32 = off;
     d->bytes = bytes;
     d->len = len;
 }
 
-static struct image *image_ok(const struct wasm_module *m)
+static struct wasmslot_image *image_ok(const struct wasmslot_module *m)
 {
-    struct wasm_error err = {0};
-    struct image *img = image_new(m, &err);
+    struct wasmslot_error err = {0};
+    struct wasmslot_image *img = wasmslot_image_new(m, &err);
 
-    ck_assert_msg(img != NULL, "image_new: %s", err.message);
+    ck_assert_msg(img != NULL, "wasmslot_image_new: %s", err.message);
     return img;
 }
 
-static struct pool *pool_ok(uint32_t slots, uint32_t max_pages)
+static struct wasmslot_pool *pool_ok(uint32_t slots, uint32_t max_pages)
 {
-    struct pool_options o = {.slots = slots, .max_pages = max_pages};
-    struct wasm_error err = {0};
-    struct pool *p = pool_new(&o, &err);
+    struct wasmslot_pool_options o = {.slots = slots, .max_pages = max_pages};
+    struct wasmslot_error err = {0};
+    struct wasmslot_pool *p = wasmslot_pool_new(&o, &err);
 
-    ck_assert_msg(p != NULL, "pool_new: %s", err.message);
+    ck_assert_msg(p != NULL, "wasmslot_pool_new: %s", err.message);
     return p;
 }
 
-static struct slot *acquire_ok(struct pool *p, const struct image *img)
+static struct wasmslot_slot *acquire_ok(struct wasmslot_pool *p, const struct wasmslot_image *img)
 {
-    struct wasm_error err = {0};
-    struct slot *s = pool_acquire(p, img, &err);
+    struct wasmslot_error err = {0};
+    struct wasmslot_slot *s = wasmslot_pool_acquire(p, img, &err);
 
-    ck_assert_msg(s != NULL, "pool_acquire: %s", err.message);
+    ck_assert_msg(s != NULL, "wasmslot_pool_acquire: %s", err.message);
     return s;
 }
 
@@ -137,11 +137,11 @@ static int probe(uint8_t *p, int value)
 struct stat_set {
     char names[24][32];
     uint64_t values[24];
-    enum stats_kind kinds[24];
+    enum wasmslot_stats_kind kinds[24];
     int n;
 };
 
-static void stat_sink(void *arg, const char *name, enum stats_kind kind, uint64_t value)
+static void stat_sink(void *arg, const char *name, enum wasmslot_stats_kind kind, uint64_t value)
 {
     struct stat_set *st = arg;
 
@@ -151,11 +151,11 @@ static void stat_sink(void *arg, const char *name, enum stats_kind kind, uint64_
     st->values[st->n++] = value;
 }
 
-static uint64_t stat(struct pool *p, const char *name)
+static uint64_t stat(struct wasmslot_pool *p, const char *name)
 {
     struct stat_set st = {0};
 
-    pool_stats(p, stat_sink, &st);
+    wasmslot_pool_stats(p, stat_sink, &st);
     for (int i = 0; i < st.n; i++)
         if (strcmp(st.names[i], name) == 0)
             return st.values[i];
@@ -180,67 +180,68 @@ static const uint8_t world[] = "world";
 START_TEST(test_image_fallbacks)
 {
     struct fake f;
-    struct wasm_import imp;
-    struct image *img;
+    struct wasmslot_import imp;
+    struct wasmslot_image *img;
 
     /* Constant segments in bounds: imaged; only the pages holding non-zero bytes are stored. */
     fake_init(&f, 4, 8);
     fake_data(&f, PAGE + 100, hello, sizeof(hello));
     fake_data(&f, 2 * PAGE + 10, world, sizeof(world));
     img = image_ok(&f.m);
-    ck_assert(image_is_imaged(img));
-    ck_assert_ptr_null(image_fallback_reason(img));
+    ck_assert(wasmslot_image_is_imaged(img));
+    ck_assert_ptr_null(wasmslot_image_fallback_reason(img));
     ck_assert_uint_eq(image__layout(img)->data_start, PAGE);
     ck_assert_uint_eq(image__layout(img)->data_end, 2 * PAGE + 4096);
-    image_free(img);
+    wasmslot_image_free(img);
 
     /* A global-based offset. */
-    f.datas[1].offset.kind = WASM_CONST_GLOBAL_GET;
+    f.datas[1].offset.kind = WASMSLOT_CONST_GLOBAL_GET;
     img = image_ok(&f.m);
-    ck_assert(!image_is_imaged(img));
-    ck_assert_str_eq(image_fallback_reason(img), "segment offset is not a constant");
-    image_free(img);
+    ck_assert(!wasmslot_image_is_imaged(img));
+    ck_assert_str_eq(wasmslot_image_fallback_reason(img), "segment offset is not a constant");
+    wasmslot_image_free(img);
 
     /* A segment past the initial memory (even by one byte). */
-    f.datas[1].offset.kind = WASM_CONST_I32;
+    f.datas[1].offset.kind = WASMSLOT_CONST_I32;
     f.datas[1].offset.u.i32 = 4 * PAGE - sizeof(world) + 1;
     img = image_ok(&f.m);
-    ck_assert(!image_is_imaged(img));
-    ck_assert_str_eq(image_fallback_reason(img), "segment out of bounds of the initial memory");
-    image_free(img);
+    ck_assert(!wasmslot_image_is_imaged(img));
+    ck_assert_str_eq(wasmslot_image_fallback_reason(img),
+                     "segment out of bounds of the initial memory");
+    wasmslot_image_free(img);
 
     /* Only zero bytes: nothing to store, still imaged. */
     fake_init(&f, 1, 1);
     fake_data(&f, 0, "\0\0\0\0", 4);
     img = image_ok(&f.m);
-    ck_assert(image_is_imaged(img));
+    ck_assert(wasmslot_image_is_imaged(img));
     ck_assert_uint_eq(image__layout(img)->data_end, image__layout(img)->data_start);
-    image_free(img);
+    wasmslot_image_free(img);
 
     /* A shared memory, an imported memory, no memory. */
     fake_init(&f, 1, 1);
     f.mem.shared = true;
     img = image_ok(&f.m);
-    ck_assert(!image_is_imaged(img));
-    ck_assert_str_eq(image_fallback_reason(img), "shared memory");
-    image_free(img);
+    ck_assert(!wasmslot_image_is_imaged(img));
+    ck_assert_str_eq(wasmslot_image_fallback_reason(img), "shared memory");
+    wasmslot_image_free(img);
 
     memset(&imp, 0, sizeof(imp));
-    imp.kind = WASM_EXTERN_MEMORY;
+    imp.kind = WASMSLOT_EXTERN_MEMORY;
     fake_init(&f, 1, 1);
     f.m.nimports = 1;
     f.m.imports = &imp;
     f.m.nmemory_imports = 1;
     img = image_ok(&f.m);
-    ck_assert(!image_is_imaged(img));
-    ck_assert_str_eq(image_fallback_reason(img), "imported memory");
-    image_free(img);
+    ck_assert(!wasmslot_image_is_imaged(img));
+    ck_assert_str_eq(wasmslot_image_fallback_reason(img), "imported memory");
+    wasmslot_image_free(img);
 
     fake_init(&f, 0, 0);
     f.m.nmemories_total = 0;
     img = image_ok(&f.m);
-    ck_assert(image_is_imaged(img));
-    image_free(img);
+    ck_assert(wasmslot_image_is_imaged(img));
+    wasmslot_image_free(img);
 }
 END_TEST
 
@@ -248,9 +249,9 @@ START_TEST(test_image_later_segments_win)
 {
     static const uint8_t zeros[8];
     struct fake f;
-    struct image *img;
-    struct pool *p = pool_ok(1, 0);
-    struct slot *s;
+    struct wasmslot_image *img;
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_slot *s;
     uint8_t *mem;
 
     fake_init(&f, 1, 1);
@@ -260,14 +261,14 @@ START_TEST(test_image_later_segments_win)
     fake_data(&f, 6, "CC", 2);
     img = image_ok(&f.m);
     s = acquire_ok(p, img);
-    ck_assert(slot_preloaded(s));
-    mem = wasm_memory_base(slot_memory(s));
+    ck_assert(wasmslot_slot_preloaded(s));
+    mem = wasmslot_memory_base(wasmslot_slot_memory(s));
     ck_assert_mem_eq(mem, "AA\0\0\0\0CC", 8);
     ck_assert_mem_eq(mem + 4000, "BB", 2);
     ck_assert(mem_is(mem, 4002, PAGE, NULL));
-    ck_assert_int_eq(pool_release(p, s), 0);
-    pool_free(p);
-    image_free(img);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
 }
 END_TEST
 
@@ -287,10 +288,10 @@ START_TEST(test_secret_does_not_survive_a_reset)
 {
     static const char secret[] = "the secret";
     struct fake f;
-    struct image *img;
-    struct pool *p = pool_ok(1, 0);
-    struct slot *s, *s2;
-    struct wasm_memory *m;
+    struct wasmslot_image *img;
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_slot *s, *s2;
+    struct wasmslot_memory *m;
     uint8_t *mem, *expect;
     uint32_t old;
 
@@ -301,38 +302,38 @@ START_TEST(test_secret_does_not_survive_a_reset)
     expect = expected_memory(&f, 2 * PAGE);
 
     s = acquire_ok(p, img);
-    m = slot_memory(s);
-    mem = wasm_memory_base(m);
-    ck_assert_uint_eq(wasm_memory_size(m), 2 * PAGE);
-    ck_assert_uint_eq(wasm_memory_max_pages(m), 6);
+    m = wasmslot_slot_memory(s);
+    mem = wasmslot_memory_base(m);
+    ck_assert_uint_eq(wasmslot_memory_size(m), 2 * PAGE);
+    ck_assert_uint_eq(wasmslot_memory_max_pages(m), 6);
     ck_assert(mem_is(mem, 0, 2 * PAGE, expect));
     /* Secrets in the image's pages, in a zero page of the initial memory, and in grown memory. */
     memcpy(mem + 100, secret, sizeof(secret));
     memcpy(mem + PAGE + 5000 - 4, secret, sizeof(secret));
     memcpy(mem + 40000, secret, sizeof(secret));
-    ck_assert_int_eq(wasm_memory_grow(m, 3, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(m, 3, &old), 0);
     ck_assert_uint_eq(old, 2);
     memcpy(mem + 2 * PAGE, secret, sizeof(secret));
     memcpy(mem + 5 * PAGE - sizeof(secret), secret, sizeof(secret));
-    ck_assert_int_eq(pool_release(p, s), 0);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
     ck_assert_uint_eq(stat(p, "reset_discarded_bytes"), 5 * PAGE);
 
     /* The same slot again: the image and zeros are back, the grown pages are gone. */
     s2 = acquire_ok(p, img);
     ck_assert_ptr_eq(s2, s);
     ck_assert_uint_eq(stat(p, "warm_hits"), 1);
-    m = slot_memory(s2);
-    ck_assert_uint_eq(wasm_memory_size(m), 2 * PAGE);
+    m = wasmslot_slot_memory(s2);
+    ck_assert_uint_eq(wasmslot_memory_size(m), 2 * PAGE);
     ck_assert(mem_is(mem, 0, 2 * PAGE, expect));
     ck_assert_int_eq(probe(mem + 2 * PAGE, -1), SIGBUS);
-    ck_assert_int_eq(wasm_memory_grow(m, 4, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(m, 4, &old), 0);
     ck_assert(mem_is(mem, 2 * PAGE, 6 * PAGE, NULL));
-    ck_assert_int_eq(pool_release(p, s2), 0);
+    ck_assert_int_eq(wasmslot_pool_release(p, s2), 0);
 
     ck_assert_uint_eq(stat(p, "grows"), 2);
     ck_assert_uint_eq(stat(p, "resets"), 2);
-    pool_free(p);
-    image_free(img);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
     free(expect);
 }
 END_TEST
@@ -340,27 +341,27 @@ END_TEST
 START_TEST(test_copy_fallback_memory_is_zeroed)
 {
     struct fake f;
-    struct image *img;
-    struct pool *p = pool_ok(1, 0);
-    struct slot *s;
+    struct wasmslot_image *img;
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_slot *s;
     uint8_t *mem;
 
     fake_init(&f, 1, 2);
     fake_data(&f, 0, hello, sizeof(hello));
-    f.datas[0].offset.kind = WASM_CONST_GLOBAL_GET;
+    f.datas[0].offset.kind = WASMSLOT_CONST_GLOBAL_GET;
     img = image_ok(&f.m);
     for (int round = 0; round < 2; round++) {
         s = acquire_ok(p, img);
-        ck_assert(!slot_preloaded(s));
-        mem = wasm_memory_base(slot_memory(s));
+        ck_assert(!wasmslot_slot_preloaded(s));
+        mem = wasmslot_memory_base(wasmslot_slot_memory(s));
         ck_assert(mem_is(mem, 0, PAGE, NULL));
-        /* What wasm_instance_new would copy, then a guest's writes. */
+        /* What wasmslot_instance_new would copy, then a guest's writes. */
         memcpy(mem, hello, sizeof(hello));
         memset(mem + 1000, 0x5a, 3000);
-        ck_assert_int_eq(pool_release(p, s), 0);
+        ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
     }
-    pool_free(p);
-    image_free(img);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
 }
 END_TEST
 
@@ -369,10 +370,10 @@ END_TEST
 START_TEST(test_bounds_before_and_after_grow)
 {
     struct fake f;
-    struct image *img;
-    struct pool *p = pool_ok(1, 0);
-    struct slot *s;
-    struct wasm_memory *m;
+    struct wasmslot_image *img;
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_slot *s;
+    struct wasmslot_memory *m;
     uint8_t *mem;
     uint32_t old = 99;
 
@@ -380,8 +381,8 @@ START_TEST(test_bounds_before_and_after_grow)
     fake_data(&f, PAGE - 2, "xy", 2);
     img = image_ok(&f.m);
     s = acquire_ok(p, img);
-    m = slot_memory(s);
-    mem = wasm_memory_base(m);
+    m = wasmslot_slot_memory(s);
+    mem = wasmslot_memory_base(m);
 
     ck_assert_int_eq(probe(mem + PAGE - 1, -1), 0);
     ck_assert_int_eq(mem[PAGE - 1], 'y');
@@ -389,60 +390,60 @@ START_TEST(test_bounds_before_and_after_grow)
     ck_assert_int_eq(probe(mem + PAGE, -1), SIGBUS);
     ck_assert_int_eq(probe(mem + PAGE, 7), SIGBUS);
 
-    ck_assert_int_eq(wasm_memory_grow(m, 1, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(m, 1, &old), 0);
     ck_assert_uint_eq(old, 1);
     ck_assert_int_eq(probe(mem + 2 * PAGE - 1, 7), 0);
     ck_assert_int_eq(probe(mem + 2 * PAGE, -1), SIGBUS);
 
     /* Up to the maximum, and one page past it. */
-    ck_assert_int_eq(wasm_memory_grow(m, 1, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(m, 1, &old), 0);
     ck_assert_uint_eq(old, 2);
-    ck_assert_int_eq(wasm_memory_grow(m, 1, &old), -WASM_ELIMIT);
-    ck_assert_uint_eq(wasm_memory_size(m), 3 * PAGE);
+    ck_assert_int_eq(wasmslot_memory_grow(m, 1, &old), -WASMSLOT_ELIMIT);
+    ck_assert_uint_eq(wasmslot_memory_size(m), 3 * PAGE);
     ck_assert_int_eq(probe(mem + 3 * PAGE - 1, 7), 0);
     ck_assert_int_eq(probe(mem + 3 * PAGE, -1), SIGSEGV);
     /* Far out and at the very top of the reservation: the guard. */
     ck_assert_int_eq(probe(mem + ((size_t)1 << 32), -1), SIGSEGV);
-    ck_assert_int_eq(probe(mem + WASM_MEM_RESERVE + WASM_MEM_GUARD - 1, -1), SIGSEGV);
-    ck_assert_int_eq(pool_release(p, s), 0);
+    ck_assert_int_eq(probe(mem + WASMSLOT_MEM_RESERVE + WASMSLOT_MEM_GUARD - 1, -1), SIGSEGV);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
 
     /* After the reset the bound is back at the initial size. */
     s = acquire_ok(p, img);
     ck_assert_int_eq(probe(mem + PAGE - 1, -1), 0);
     ck_assert_int_eq(mem[PAGE - 1], 'y');
     ck_assert_int_eq(probe(mem + PAGE, -1), SIGBUS);
-    ck_assert_int_eq(pool_release(p, s), 0);
-    pool_free(p);
-    image_free(img);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
 }
 END_TEST
 
 START_TEST(test_pool_cap_limits_maximum)
 {
     struct fake f;
-    struct image *img;
-    struct pool *p = pool_ok(1, 2);
-    struct wasm_error err = {0};
-    struct slot *s;
+    struct wasmslot_image *img;
+    struct wasmslot_pool *p = pool_ok(1, 2);
+    struct wasmslot_error err = {0};
+    struct wasmslot_slot *s;
     uint32_t old;
 
     fake_init(&f, 1, 10);
     img = image_ok(&f.m);
     s = acquire_ok(p, img);
-    ck_assert_uint_eq(wasm_memory_max_pages(slot_memory(s)), 2);
-    ck_assert_int_eq(wasm_memory_grow(slot_memory(s), 1, &old), 0);
-    ck_assert_int_eq(wasm_memory_grow(slot_memory(s), 1, &old), -WASM_ELIMIT);
-    ck_assert_int_eq(probe(wasm_memory_base(slot_memory(s)) + 2 * PAGE, -1), SIGSEGV);
-    ck_assert_int_eq(pool_release(p, s), 0);
-    image_free(img);
+    ck_assert_uint_eq(wasmslot_memory_max_pages(wasmslot_slot_memory(s)), 2);
+    ck_assert_int_eq(wasmslot_memory_grow(wasmslot_slot_memory(s), 1, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(wasmslot_slot_memory(s), 1, &old), -WASMSLOT_ELIMIT);
+    ck_assert_int_eq(probe(wasmslot_memory_base(wasmslot_slot_memory(s)) + 2 * PAGE, -1), SIGSEGV);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
+    wasmslot_image_free(img);
 
     /* An initial memory above the cap cannot be served at all. */
     fake_init(&f, 3, 10);
     img = image_ok(&f.m);
-    ck_assert_ptr_null(pool_acquire(p, img, &err));
-    ck_assert_int_eq(err.code, -WASM_ELIMIT);
-    pool_free(p);
-    image_free(img);
+    ck_assert_ptr_null(wasmslot_pool_acquire(p, img, &err));
+    ck_assert_int_eq(err.code, -WASMSLOT_ELIMIT);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
 }
 END_TEST
 
@@ -451,9 +452,9 @@ END_TEST
 START_TEST(test_slot_moves_between_modules)
 {
     struct fake fa, fb;
-    struct image *a, *b;
-    struct pool *p = pool_ok(1, 0);
-    struct slot *s;
+    struct wasmslot_image *a, *b;
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_slot *s;
     uint8_t *mem, *ea, *eb;
 
     fake_init(&fa, 3, 8);
@@ -468,25 +469,25 @@ START_TEST(test_slot_moves_between_modules)
 
     for (int round = 0; round < 2; round++) {
         s = acquire_ok(p, a);
-        mem = wasm_memory_base(slot_memory(s));
+        mem = wasmslot_memory_base(wasmslot_slot_memory(s));
         ck_assert(mem_is(mem, 0, 3 * PAGE, ea));
         memset(mem, 0xee, 3 * PAGE);
-        ck_assert_int_eq(pool_release(p, s), 0);
+        ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
 
         s = acquire_ok(p, b);
-        ck_assert_ptr_eq(wasm_memory_base(slot_memory(s)), mem);
+        ck_assert_ptr_eq(wasmslot_memory_base(wasmslot_slot_memory(s)), mem);
         ck_assert(mem_is(mem, 0, PAGE, eb));
         /* A's larger range is guard again, not A's bytes. */
         ck_assert_int_eq(probe(mem + PAGE, -1), SIGSEGV);
         ck_assert_int_eq(probe(mem + 2 * PAGE + 7, -1), SIGSEGV);
         memset(mem, 0xdd, PAGE);
-        ck_assert_int_eq(pool_release(p, s), 0);
+        ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
     }
     ck_assert_uint_eq(stat(p, "cold_maps"), 4);
     ck_assert_uint_eq(stat(p, "warm_hits"), 0);
-    pool_free(p);
-    image_free(a);
-    image_free(b);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(a);
+    wasmslot_image_free(b);
     free(ea);
     free(eb);
 }
@@ -495,10 +496,10 @@ END_TEST
 START_TEST(test_affinity_order)
 {
     struct fake fa, fb;
-    struct image *a, *b;
-    struct pool *p = pool_ok(3, 0);
-    struct wasm_error err = {0};
-    struct slot *s0, *s1, *s2, *t;
+    struct wasmslot_image *a, *b;
+    struct wasmslot_pool *p = pool_ok(3, 0);
+    struct wasmslot_error err = {0};
+    struct wasmslot_slot *s0, *s1, *s2, *t;
 
     fake_init(&fa, 1, 1);
     fake_data(&fa, 0, "A", 1);
@@ -508,11 +509,11 @@ START_TEST(test_affinity_order)
     b = image_ok(&fb.m);
 
     s0 = acquire_ok(p, a);
-    ck_assert_int_eq(pool_release(p, s0), 0);
+    ck_assert_int_eq(wasmslot_pool_release(p, s0), 0);
     /* Another image prefers a never-used slot to A's warm one. */
     s1 = acquire_ok(p, b);
     ck_assert_ptr_ne(s1, s0);
-    ck_assert_int_eq(pool_release(p, s1), 0);
+    ck_assert_int_eq(wasmslot_pool_release(p, s1), 0);
     /* A gets its warm slot back. */
     t = acquire_ok(p, a);
     ck_assert_ptr_eq(t, s0);
@@ -522,10 +523,10 @@ START_TEST(test_affinity_order)
     ck_assert_ptr_ne(s2, s1);
     t = acquire_ok(p, a);
     ck_assert_ptr_eq(t, s1);
-    ck_assert_int_eq(wasm_memory_base(slot_memory(t))[0], 'A');
-    ck_assert_ptr_null(pool_acquire(p, a, &err));
-    ck_assert_int_eq(err.code, -WASM_EEXHAUSTED);
-    ck_assert_str_eq(wasm_strerror(err.code), "pool exhausted");
+    ck_assert_int_eq(wasmslot_memory_base(wasmslot_slot_memory(t))[0], 'A');
+    ck_assert_ptr_null(wasmslot_pool_acquire(p, a, &err));
+    ck_assert_int_eq(err.code, -WASMSLOT_EEXHAUSTED);
+    ck_assert_str_eq(wasmslot_strerror(err.code), "pool exhausted");
     ck_assert_ptr_nonnull(strstr(err.message, "pool exhausted"));
 
     ck_assert_uint_eq(stat(p, "slots_busy"), 3);
@@ -533,13 +534,13 @@ START_TEST(test_affinity_order)
     ck_assert_uint_eq(stat(p, "exhaustions"), 1);
     ck_assert_uint_eq(stat(p, "warm_hits"), 1);
     ck_assert_uint_eq(stat(p, "cold_maps"), 4);
-    ck_assert_int_eq(pool_release(p, s0), 0);
-    ck_assert_int_eq(pool_release(p, s1), 0);
-    ck_assert_int_eq(pool_release(p, s2), 0);
+    ck_assert_int_eq(wasmslot_pool_release(p, s0), 0);
+    ck_assert_int_eq(wasmslot_pool_release(p, s1), 0);
+    ck_assert_int_eq(wasmslot_pool_release(p, s2), 0);
     ck_assert_uint_eq(stat(p, "slots_warm"), 3);
-    pool_free(p);
-    image_free(a);
-    image_free(b);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(a);
+    wasmslot_image_free(b);
 }
 END_TEST
 
@@ -549,9 +550,9 @@ START_TEST(test_failed_reset_wipes_the_slot)
 {
     static const char secret[] = "the secret";
     struct fake f;
-    struct image *img;
-    struct pool *p = pool_ok(1, 0);
-    struct slot *s;
+    struct wasmslot_image *img;
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_slot *s;
     uint8_t *mem, *expect;
     uint32_t old;
 
@@ -561,36 +562,36 @@ START_TEST(test_failed_reset_wipes_the_slot)
     expect = expected_memory(&f, PAGE);
 
     s = acquire_ok(p, img);
-    mem = wasm_memory_base(slot_memory(s));
+    mem = wasmslot_memory_base(wasmslot_slot_memory(s));
     memcpy(mem + 8, secret, sizeof(secret));
     memcpy(mem + 30000, secret, sizeof(secret));
-    ck_assert_int_eq(wasm_memory_grow(slot_memory(s), 2, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(wasmslot_slot_memory(s), 2, &old), 0);
     memcpy(mem + PAGE, secret, sizeof(secret));
     /* The reset "fails" without discarding anything: the worst case. */
     pool__inject_fault(p, POOL_FAULT_RESET);
-    ck_assert_int_eq(pool_release(p, s), -EIO);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), -EIO);
     ck_assert_uint_eq(stat(p, "slots_unknown"), 1);
     ck_assert_uint_eq(stat(p, "reset_failures"), 1);
 
     s = acquire_ok(p, img);
     ck_assert_uint_eq(stat(p, "wipes"), 1);
     ck_assert_uint_eq(stat(p, "slots_unknown"), 0);
-    ck_assert_ptr_eq(wasm_memory_base(slot_memory(s)), mem);
-    ck_assert_uint_eq(wasm_memory_size(slot_memory(s)), PAGE);
+    ck_assert_ptr_eq(wasmslot_memory_base(wasmslot_slot_memory(s)), mem);
+    ck_assert_uint_eq(wasmslot_memory_size(wasmslot_slot_memory(s)), PAGE);
     ck_assert(mem_is(mem, 0, PAGE, expect));
     ck_assert_int_eq(probe(mem + PAGE, -1), SIGBUS);
-    ck_assert_int_eq(wasm_memory_grow(slot_memory(s), 3, &old), 0);
+    ck_assert_int_eq(wasmslot_memory_grow(wasmslot_slot_memory(s), 3, &old), 0);
     ck_assert(mem_is(mem, PAGE, 4 * PAGE, NULL));
-    ck_assert_int_eq(pool_release(p, s), 0);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
 
     /* A failed map: the acquire fails cleanly, the slot is wiped on the next one. */
     pool__inject_fault(p, POOL_FAULT_MAP | POOL_FAULT_RESET);
     s = acquire_ok(p, img); /* warm: no map needed */
     memcpy(mem + 8, secret, sizeof(secret));
-    ck_assert_int_eq(pool_release(p, s), -EIO);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), -EIO);
     {
-        struct wasm_error err = {0};
-        ck_assert_ptr_null(pool_acquire(p, img, &err));
+        struct wasmslot_error err = {0};
+        ck_assert_ptr_null(wasmslot_pool_acquire(p, img, &err));
         ck_assert_int_eq(err.code, -EIO);
     }
     s = acquire_ok(p, img);
@@ -599,12 +600,12 @@ START_TEST(test_failed_reset_wipes_the_slot)
 
     /* A failed grow leaves the memory as it was. */
     pool__inject_fault(p, POOL_FAULT_GROW);
-    ck_assert_int_eq(wasm_memory_grow(slot_memory(s), 1, &old), -EIO);
-    ck_assert_uint_eq(wasm_memory_size(slot_memory(s)), PAGE);
+    ck_assert_int_eq(wasmslot_memory_grow(wasmslot_slot_memory(s), 1, &old), -EIO);
+    ck_assert_uint_eq(wasmslot_memory_size(wasmslot_slot_memory(s)), PAGE);
     ck_assert_int_eq(probe(mem + PAGE, -1), SIGBUS);
-    ck_assert_int_eq(pool_release(p, s), 0);
-    pool_free(p);
-    image_free(img);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
     free(expect);
 }
 END_TEST
@@ -612,73 +613,73 @@ END_TEST
 START_TEST(test_wipe_leaves_nothing_mapped)
 {
     struct fake f;
-    struct image *img;
-    struct pool *p = pool_ok(1, 0);
-    struct slot *s;
+    struct wasmslot_image *img;
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_slot *s;
     uint8_t *mem;
 
     fake_init(&f, 2, 2);
     fake_data(&f, 0, hello, sizeof(hello));
     img = image_ok(&f.m);
     s = acquire_ok(p, img);
-    mem = wasm_memory_base(slot_memory(s));
+    mem = wasmslot_memory_base(wasmslot_slot_memory(s));
     mem[PAGE] = 0x42;
     pool__inject_fault(p, POOL_FAULT_RESET);
-    ck_assert_int_eq(pool_release(p, s), -EIO);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), -EIO);
     /* The slot is free and unknown; nobody else uses this pool, so wipe it by hand. */
     ck_assert_int_eq(slot__wipe(s), 0);
     ck_assert_int_eq(s->ext_fd, -1);
-    ck_assert_ptr_null(slot_memory(s));
+    ck_assert_ptr_null(wasmslot_slot_memory(s));
     ck_assert_int_eq(probe(mem, -1), SIGSEGV);
     ck_assert_int_eq(probe(mem + PAGE, -1), SIGSEGV);
     /* Mapped again from nothing: image and zeros. */
     s = acquire_ok(p, img);
-    ck_assert_ptr_eq(wasm_memory_base(slot_memory(s)), mem);
+    ck_assert_ptr_eq(wasmslot_memory_base(wasmslot_slot_memory(s)), mem);
     ck_assert_mem_eq(mem, hello, sizeof(hello));
     ck_assert_int_eq(mem[PAGE], 0);
-    ck_assert_int_eq(pool_release(p, s), 0);
-    pool_free(p);
-    image_free(img);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
 }
 END_TEST
 
 START_TEST(test_release_waits_for_the_last_reference)
 {
     struct fake f;
-    struct image *img;
-    struct pool *p = pool_ok(1, 0);
-    struct slot *s;
-    struct wasm_memory *m;
+    struct wasmslot_image *img;
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_slot *s;
+    struct wasmslot_memory *m;
     uint8_t *mem;
 
     fake_init(&f, 1, 1);
     fake_data(&f, 0, "I", 1);
     img = image_ok(&f.m);
     s = acquire_ok(p, img);
-    m = wasm_memory_ref(slot_memory(s)); /* what an instance not yet freed holds */
-    mem = wasm_memory_base(m);
-    ck_assert_int_eq(pool_release(p, s), 0);
+    m = wasmslot_memory_ref(wasmslot_slot_memory(s)); /* what an instance not yet freed holds */
+    mem = wasmslot_memory_base(m);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
     /* Still in use: not reset, not free. */
     mem[0] = 'S';
     ck_assert_uint_eq(stat(p, "slots_busy"), 1);
     ck_assert_uint_eq(stat(p, "resets"), 0);
-    wasm_memory_unref(m);
+    wasmslot_memory_unref(m);
     ck_assert_uint_eq(stat(p, "slots_busy"), 0);
     ck_assert_uint_eq(stat(p, "resets"), 1);
     s = acquire_ok(p, img);
-    ck_assert_int_eq(wasm_memory_base(slot_memory(s))[0], 'I');
-    ck_assert_int_eq(pool_release(p, s), 0);
-    pool_free(p);
-    image_free(img);
+    ck_assert_int_eq(wasmslot_memory_base(wasmslot_slot_memory(s))[0], 'I');
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
 }
 END_TEST
 
 START_TEST(test_module_without_memory)
 {
     struct fake f, g;
-    struct image *none, *img;
-    struct pool *p = pool_ok(1, 0);
-    struct slot *s;
+    struct wasmslot_image *none, *img;
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_slot *s;
 
     fake_init(&f, 0, 0);
     f.m.nmemories_total = 0;
@@ -688,18 +689,18 @@ START_TEST(test_module_without_memory)
     img = image_ok(&g.m);
 
     s = acquire_ok(p, img);
-    wasm_memory_base(slot_memory(s))[1] = 'x';
-    ck_assert_int_eq(pool_release(p, s), 0);
+    wasmslot_memory_base(wasmslot_slot_memory(s))[1] = 'x';
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
     s = acquire_ok(p, none);
-    ck_assert_ptr_null(slot_memory(s));
-    ck_assert(!slot_preloaded(s));
-    ck_assert_int_eq(pool_release(p, s), 0);
+    ck_assert_ptr_null(wasmslot_slot_memory(s));
+    ck_assert(!wasmslot_slot_preloaded(s));
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
     s = acquire_ok(p, img);
-    ck_assert_mem_eq(wasm_memory_base(slot_memory(s)), "G\0", 2);
-    ck_assert_int_eq(pool_release(p, s), 0);
-    pool_free(p);
-    image_free(none);
-    image_free(img);
+    ck_assert_mem_eq(wasmslot_memory_base(wasmslot_slot_memory(s)), "G\0", 2);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(none);
+    wasmslot_image_free(img);
 }
 END_TEST
 
@@ -708,12 +709,12 @@ END_TEST
 START_TEST(test_stats_add_up)
 {
     struct fake fa, fb;
-    struct image *a, *b;
-    struct pool *p = pool_ok(3, 0);
-    struct slot *held[3];
+    struct wasmslot_image *a, *b;
+    struct wasmslot_pool *p = pool_ok(3, 0);
+    struct wasmslot_slot *held[3];
     struct stat_set st = {0};
     unsigned releases = 0;
-    struct wasm_error err;
+    struct wasmslot_error err;
 
     fake_init(&fa, 1, 2);
     fake_data(&fa, 0, "A", 1);
@@ -727,20 +728,20 @@ START_TEST(test_stats_add_up)
         for (int k = 0; k < n; k++)
             held[k] = acquire_ok(p, (i + k) % 4 == 0 ? b : a);
         if (n == 3)
-            ck_assert_ptr_null(pool_acquire(p, a, &err));
+            ck_assert_ptr_null(wasmslot_pool_acquire(p, a, &err));
         if (i % 5 == 0)
             pool__inject_fault(p, POOL_FAULT_RESET);
         for (int k = 0; k < n; k++, releases++)
-            pool_release(p, held[k]);
+            wasmslot_pool_release(p, held[k]);
     }
-    pool_count_trap(p, -WASM_TRAP_OOB_MEMORY);
-    pool_count_trap(p, -WASM_TRAP_TIMEOUT);
-    pool_count_trap(p, -WASM_EARGS);
+    wasmslot_pool_count_trap(p, -WASMSLOT_TRAP_OOB_MEMORY);
+    wasmslot_pool_count_trap(p, -WASMSLOT_TRAP_TIMEOUT);
+    wasmslot_pool_count_trap(p, -WASMSLOT_EARGS);
 
-    pool_stats(p, stat_sink, &st);
+    wasmslot_pool_stats(p, stat_sink, &st);
     for (int i = 0; i < st.n; i++) {
         bool gauge = strncmp(st.names[i], "slots", 5) == 0;
-        ck_assert_int_eq(st.kinds[i], gauge ? STATS_GAUGE : STATS_COUNTER);
+        ck_assert_int_eq(st.kinds[i], gauge ? WASMSLOT_STATS_GAUGE : WASMSLOT_STATS_COUNTER);
     }
     ck_assert_uint_eq(stat(p, "slots"), 3);
     ck_assert_uint_eq(stat(p, "slots_busy") + stat(p, "slots_free"), 3);
@@ -755,20 +756,20 @@ START_TEST(test_stats_add_up)
     ck_assert_uint_ge(stat(p, "wipes"), 1);
 
     memset(&st, 0, sizeof(st));
-    image_stats(a, stat_sink, &st);
+    wasmslot_image_stats(a, stat_sink, &st);
     ck_assert_str_eq(st.names[0], "image_imaged");
     ck_assert_uint_eq(st.values[0], 1);
     ck_assert_str_eq(st.names[1], "image_stored_bytes");
     ck_assert_uint_eq(st.values[1], 4096);
-    pool_free(p);
-    image_free(a);
-    image_free(b);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(a);
+    wasmslot_image_free(b);
 }
 END_TEST
 
 struct worker {
-    struct pool *pool;
-    struct image *img[2];
+    struct wasmslot_pool *pool;
+    struct wasmslot_image *img[2];
     const uint8_t *expect[2];
     int failures;
 };
@@ -780,9 +781,9 @@ static void *worker_run(void *arg)
     struct worker *w = arg;
 
     for (int i = 0; i < 200; i++) {
-        struct wasm_error err;
+        struct wasmslot_error err;
         int which = (i / 7) % 2;
-        struct slot *s = pool_acquire(w->pool, w->img[which], &err);
+        struct wasmslot_slot *s = wasmslot_pool_acquire(w->pool, w->img[which], &err);
         uint8_t *mem;
         uint32_t old;
 
@@ -790,13 +791,13 @@ static void *worker_run(void *arg)
             w->failures++;
             continue;
         }
-        mem = wasm_memory_base(slot_memory(s));
+        mem = wasmslot_memory_base(wasmslot_slot_memory(s));
         if (!mem_is(mem, 0, 2 * PAGE, w->expect[which]))
             w->failures++;
         memset(mem, i, 3 * 4096);
-        if (i % 3 == 0 && wasm_memory_grow(slot_memory(s), 1, &old) == 0)
+        if (i % 3 == 0 && wasmslot_memory_grow(wasmslot_slot_memory(s), 1, &old) == 0)
             mem[2 * PAGE] = 1;
-        if (pool_release(w->pool, s) != 0)
+        if (wasmslot_pool_release(w->pool, s) != 0)
             w->failures++;
     }
     return NULL;
@@ -805,10 +806,10 @@ static void *worker_run(void *arg)
 START_TEST(test_threads_share_a_pool)
 {
     struct fake fa, fb;
-    struct pool *p = pool_ok(2, 0);
+    struct wasmslot_pool *p = pool_ok(2, 0);
     struct worker w[2];
     pthread_t t[2];
-    struct image *a, *b;
+    struct wasmslot_image *a, *b;
     uint8_t *ea, *eb;
 
     fake_init(&fa, 2, 3);
@@ -833,9 +834,9 @@ START_TEST(test_threads_share_a_pool)
     ck_assert_uint_eq(stat(p, "resets"), 400);
     ck_assert_uint_eq(stat(p, "slots_busy"), 0);
     ck_assert_uint_eq(stat(p, "warm_hits") + stat(p, "cold_maps"), 400);
-    pool_free(p);
-    image_free(a);
-    image_free(b);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(a);
+    wasmslot_image_free(b);
     free(ea);
     free(eb);
 }
@@ -843,16 +844,16 @@ END_TEST
 
 START_TEST(test_pool_options_are_checked)
 {
-    struct pool_options o = {.slots = 0};
-    struct wasm_error err = {0};
+    struct wasmslot_pool_options o = {.slots = 0};
+    struct wasmslot_error err = {0};
 
-    ck_assert_ptr_null(pool_new(&o, &err));
+    ck_assert_ptr_null(wasmslot_pool_new(&o, &err));
     ck_assert_int_eq(err.code, -EINVAL);
     o.slots = 1;
     o.max_pages = 65537;
-    ck_assert_ptr_null(pool_new(&o, &err));
-    pool_free(NULL);
-    image_free(NULL);
+    ck_assert_ptr_null(wasmslot_pool_new(&o, &err));
+    wasmslot_pool_free(NULL);
+    wasmslot_image_free(NULL);
 }
 END_TEST
 
@@ -863,98 +864,101 @@ END_TEST
 #endif
 
 /* An instance of m in slot s, as the daemon makes it. */
-static struct wasm_instance *instantiate(const struct wasm_module *m, struct slot *s,
-                                         const struct wasm_extern *imports, uint32_t nimports,
-                                         struct wasm_error *err)
+static struct wasmslot_instance *instantiate(const struct wasmslot_module *m,
+                                             struct wasmslot_slot *s,
+                                             const struct wasmslot_extern *imports,
+                                             uint32_t nimports, struct wasmslot_error *err)
 {
-    struct wasm_instance_options o = {
+    struct wasmslot_instance_options o = {
         .imports = imports,
         .nimports = nimports,
-        .memory = slot_memory(s),
-        .data_preloaded = slot_preloaded(s),
+        .memory = wasmslot_slot_memory(s),
+        .data_preloaded = wasmslot_slot_preloaded(s),
     };
 
-    return wasm_instance_new(m, &o, err);
+    return wasmslot_instance_new(m, &o, err);
 }
 
-static struct wasm_instance *instantiate_ok(const struct wasm_module *m, struct slot *s)
+static struct wasmslot_instance *instantiate_ok(const struct wasmslot_module *m,
+                                                struct wasmslot_slot *s)
 {
-    struct wasm_error err = {0};
-    struct wasm_instance *inst = instantiate(m, s, NULL, 0, &err);
+    struct wasmslot_error err = {0};
+    struct wasmslot_instance *inst = instantiate(m, s, NULL, 0, &err);
 
-    ck_assert_msg(inst != NULL, "wasm_instance_new: %s", err.message);
+    ck_assert_msg(inst != NULL, "wasmslot_instance_new: %s", err.message);
     return inst;
 }
 
-/* Call export `name` with up to two i32 arguments; returns wasm_call's code, *out the first
+/* Call export `name` with up to two i32 arguments; returns wasmslot_call's code, *out the first
  * result (if any). */
-static int call(struct wasm_exec *ex, struct wasm_instance *inst, const char *name, int nargs,
-                uint32_t a, uint32_t b, uint64_t *out)
+static int call(struct wasmslot_exec *ex, struct wasmslot_instance *inst, const char *name,
+                int nargs, uint32_t a, uint32_t b, uint64_t *out)
 {
-    struct wasm_extern e;
-    struct wasm_value args[2] = {{.type = WASM_I32, .of.i32 = a}, {.type = WASM_I32, .of.i32 = b}};
-    struct wasm_value res[1] = {{0}};
-    const struct wasm_functype *ft;
+    struct wasmslot_extern e;
+    struct wasmslot_value args[2] = {{.type = WASMSLOT_I32, .of.i32 = a},
+                                     {.type = WASMSLOT_I32, .of.i32 = b}};
+    struct wasmslot_value res[1] = {{0}};
+    const struct wasmslot_functype *ft;
     int rc;
 
-    ck_assert_int_eq(wasm_instance_export(inst, name, strlen(name), &e), 0);
-    ck_assert_int_eq(e.kind, WASM_EXTERN_FUNC);
-    ft = wasm_func_type(e.of.func);
-    rc = wasm_call(ex, e.of.func, args, (uint32_t)nargs, res, ft->nresults);
+    ck_assert_int_eq(wasmslot_instance_export(inst, name, strlen(name), &e), 0);
+    ck_assert_int_eq(e.kind, WASMSLOT_EXTERN_FUNC);
+    ft = wasmslot_func_type(e.of.func);
+    rc = wasmslot_call(ex, e.of.func, args, (uint32_t)nargs, res, ft->nresults);
     if (rc == 0 && ft->nresults > 0 && out != NULL)
-        *out = res[0].type == WASM_I64 ? res[0].of.i64 : res[0].of.i32;
+        *out = res[0].type == WASMSLOT_I64 ? res[0].of.i64 : res[0].of.i32;
     return rc;
 }
 
-static uint64_t call_ok(struct wasm_exec *ex, struct wasm_instance *inst, const char *name,
+static uint64_t call_ok(struct wasmslot_exec *ex, struct wasmslot_instance *inst, const char *name,
                         int nargs, uint32_t a, uint32_t b)
 {
     uint64_t v = 0;
     int rc = call(ex, inst, name, nargs, a, b, &v);
 
-    ck_assert_msg(rc == 0, "%s: %s", name, wasm_strerror(rc));
+    ck_assert_msg(rc == 0, "%s: %s", name, wasmslot_strerror(rc));
     return v;
 }
 
 /* A call that must end in an out-of-bounds trap. The guest's faulting access is the point, so
  * valgrind is told not to report it. */
-static int call_oob(struct wasm_exec *ex, struct wasm_instance *inst, const char *name, int nargs,
-                    uint32_t a, uint32_t b)
+static int call_oob(struct wasmslot_exec *ex, struct wasmslot_instance *inst, const char *name,
+                    int nargs, uint32_t a, uint32_t b)
 {
     int rc;
 
     VALGRIND_DISABLE_ERROR_REPORTING;
     rc = call(ex, inst, name, nargs, a, b, NULL);
     VALGRIND_ENABLE_ERROR_REPORTING;
-    ck_assert_msg(rc == -WASM_TRAP_OOB_MEMORY, "%s(%u): %s", name, a, wasm_strerror(rc));
+    ck_assert_msg(rc == -WASMSLOT_TRAP_OOB_MEMORY, "%s(%u): %s", name, a, wasmslot_strerror(rc));
     return rc;
 }
 
-static struct wasm_exec *exec_ok(void)
+static struct wasmslot_exec *exec_ok(void)
 {
-    struct wasm_error err = {0};
-    struct wasm_exec *ex = wasm_exec_new(NULL, &err);
+    struct wasmslot_error err = {0};
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, &err);
 
-    ck_assert_msg(ex != NULL, "wasm_exec_new: %s", err.message);
+    ck_assert_msg(ex != NULL, "wasmslot_exec_new: %s", err.message);
     return ex;
 }
 
 START_TEST(test_instance_secret_is_gone)
 {
     static const uint32_t where[] = {100, 104, 40000, 70000, 2 * PAGE + 8, 4 * PAGE - 8};
-    struct wasm_module *m = fixture_module("slot_secret");
-    struct image *img = image_ok(m);
-    struct pool *p = pool_ok(1, 0);
-    struct wasm_exec *ex = exec_ok();
-    struct wasm_instance *inst;
-    struct slot *s;
+    struct wasmslot_module *m = fixture_module("slot_secret");
+    struct wasmslot_image *img = image_ok(m);
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_exec *ex = exec_ok();
+    struct wasmslot_instance *inst;
+    struct wasmslot_slot *s;
     const char *image = "pristine image data";
 
-    ck_assert(image_is_imaged(img));
+    ck_assert(wasmslot_image_is_imaged(img));
     s = acquire_ok(p, img);
-    ck_assert(slot_preloaded(s));
+    ck_assert(wasmslot_slot_preloaded(s));
     inst = instantiate_ok(m, s);
-    ck_assert_ptr_eq(wasm_instance_memory(inst), slot_memory(s));
+    ck_assert_ptr_eq(wasmslot_instance_memory(inst), wasmslot_slot_memory(s));
     ck_assert_uint_eq(call_ok(ex, inst, "load8", 1, 100, 0), 'p');
     ck_assert_uint_eq(call_ok(ex, inst, "load8", 1, 70000, 0), 's');
     ck_assert_uint_eq(call_ok(ex, inst, "grow", 1, 2, 0), 2);
@@ -964,8 +968,8 @@ START_TEST(test_instance_secret_is_gone)
     /* A passive segment is not part of the image but still works. */
     call_ok(ex, inst, "init_passive", 1, 200, 0);
     ck_assert_uint_eq(call_ok(ex, inst, "load64", 1, 200, 0), 0x2165766973736170ull);
-    wasm_instance_free(inst);
-    ck_assert_int_eq(pool_release(p, s), 0);
+    wasmslot_instance_free(inst);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
 
     /* The next instance, in the same slot with no mmap, sees the image and zeros. */
     ck_assert_ptr_eq(acquire_ok(p, img), s);
@@ -981,24 +985,24 @@ START_TEST(test_instance_secret_is_gone)
     ck_assert_uint_eq(call_ok(ex, inst, "grow", 1, 2, 0), 2);
     ck_assert_uint_eq(call_ok(ex, inst, "load64", 1, 2 * PAGE + 8, 0), 0);
     ck_assert_uint_eq(call_ok(ex, inst, "load64", 1, 4 * PAGE - 8, 0), 0);
-    wasm_instance_free(inst);
-    ck_assert_int_eq(pool_release(p, s), 0);
+    wasmslot_instance_free(inst);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
 
-    wasm_exec_free(ex);
-    pool_free(p);
-    image_free(img);
-    wasm_module_free(m);
+    wasmslot_exec_free(ex);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
+    wasmslot_module_free(m);
 }
 END_TEST
 
 START_TEST(test_instance_bounds_trap)
 {
-    struct wasm_module *m = fixture_module("slot_secret");
-    struct image *img = image_ok(m);
-    struct pool *p = pool_ok(1, 0);
-    struct wasm_exec *ex = exec_ok();
-    struct wasm_instance *inst;
-    struct slot *s;
+    struct wasmslot_module *m = fixture_module("slot_secret");
+    struct wasmslot_image *img = image_ok(m);
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_exec *ex = exec_ok();
+    struct wasmslot_instance *inst;
+    struct wasmslot_slot *s;
 
     for (int round = 0; round < 2; round++) {
         s = acquire_ok(p, img);
@@ -1010,7 +1014,7 @@ START_TEST(test_instance_bounds_trap)
              * SIGSEGV in the guard once at the maximum), also for an 8-byte access. */
             ck_assert_int_eq(call(ex, inst, "store8", 2, size - 1, 0x77, NULL), 0);
             ck_assert_uint_eq(call_ok(ex, inst, "load8", 1, size - 1, 0), 0x77);
-            pool_count_trap(p, call_oob(ex, inst, "load8", 1, size, 0));
+            wasmslot_pool_count_trap(p, call_oob(ex, inst, "load8", 1, size, 0));
             call_oob(ex, inst, "store8", 2, size, 1);
             ck_assert_int_eq(call(ex, inst, "load64", 1, size - 8, 0, NULL), 0);
             call_oob(ex, inst, "load64", 1, size - 7, 0);
@@ -1021,26 +1025,26 @@ START_TEST(test_instance_bounds_trap)
         /* One page past the maximum fails cleanly. */
         ck_assert_uint_eq(call_ok(ex, inst, "grow", 1, 1, 0), 0xffffffffu);
         ck_assert_uint_eq(call_ok(ex, inst, "size", 0, 0, 0), 4);
-        wasm_instance_free(inst);
-        ck_assert_int_eq(pool_release(p, s), 0);
+        wasmslot_instance_free(inst);
+        ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
     }
     ck_assert_uint_eq(stat(p, "traps"), 6);
     ck_assert_uint_eq(stat(p, "grows"), 4);
-    wasm_exec_free(ex);
-    pool_free(p);
-    image_free(img);
-    wasm_module_free(m);
+    wasmslot_exec_free(ex);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
+    wasmslot_module_free(m);
 }
 END_TEST
 
 START_TEST(test_instance_slot_moves_between_modules)
 {
-    struct wasm_module *a = fixture_module("slot_secret"), *b = fixture_module("slot_other");
-    struct image *ia = image_ok(a), *ib = image_ok(b);
-    struct pool *p = pool_ok(1, 0);
-    struct wasm_exec *ex = exec_ok();
-    struct wasm_instance *inst;
-    struct slot *s;
+    struct wasmslot_module *a = fixture_module("slot_secret"), *b = fixture_module("slot_other");
+    struct wasmslot_image *ia = image_ok(a), *ib = image_ok(b);
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_exec *ex = exec_ok();
+    struct wasmslot_instance *inst;
+    struct wasmslot_slot *s;
 
     for (int round = 0; round < 3; round++) {
         s = acquire_ok(p, ia);
@@ -1048,8 +1052,8 @@ START_TEST(test_instance_slot_moves_between_modules)
         ck_assert_uint_eq(call_ok(ex, inst, "load8", 1, 100, 0), 'p');
         ck_assert_uint_eq(call_ok(ex, inst, "load8", 1, 70000, 0), 's');
         call_ok(ex, inst, "store8", 2, 101, 'X');
-        wasm_instance_free(inst);
-        ck_assert_int_eq(pool_release(p, s), 0);
+        wasmslot_instance_free(inst);
+        ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
 
         s = acquire_ok(p, ib);
         inst = instantiate_ok(b, s);
@@ -1057,61 +1061,62 @@ START_TEST(test_instance_slot_moves_between_modules)
         ck_assert_uint_eq(call_ok(ex, inst, "load8", 1, 101, 0), 'T');
         call_oob(ex, inst, "load8", 1, 70000, 0);
         call_ok(ex, inst, "store8", 2, 100, 'Y');
-        wasm_instance_free(inst);
-        ck_assert_int_eq(pool_release(p, s), 0);
+        wasmslot_instance_free(inst);
+        ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
     }
     ck_assert_uint_eq(stat(p, "cold_maps"), 6);
-    wasm_exec_free(ex);
-    pool_free(p);
-    image_free(ia);
-    image_free(ib);
-    wasm_module_free(a);
-    wasm_module_free(b);
+    wasmslot_exec_free(ex);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(ia);
+    wasmslot_image_free(ib);
+    wasmslot_module_free(a);
+    wasmslot_module_free(b);
 }
 END_TEST
 
 START_TEST(test_instance_copy_fallbacks)
 {
-    struct wasm_module *m = fixture_module("slot_global"), *oob = fixture_module("slot_oob");
-    struct image *img = image_ok(m), *ioob = image_ok(oob);
-    struct pool *p = pool_ok(1, 0);
-    struct wasm_exec *ex = exec_ok();
-    struct wasm_value off = {.type = WASM_I32, .of.i32 = 300};
-    struct wasm_error err = {0};
-    struct wasm_global *g = wasm_global_new(&off, false, &err);
-    struct wasm_extern imp = {.kind = WASM_EXTERN_GLOBAL, .of.global = g};
-    struct wasm_instance *inst;
-    struct slot *s;
+    struct wasmslot_module *m = fixture_module("slot_global"), *oob = fixture_module("slot_oob");
+    struct wasmslot_image *img = image_ok(m), *ioob = image_ok(oob);
+    struct wasmslot_pool *p = pool_ok(1, 0);
+    struct wasmslot_exec *ex = exec_ok();
+    struct wasmslot_value off = {.type = WASMSLOT_I32, .of.i32 = 300};
+    struct wasmslot_error err = {0};
+    struct wasmslot_global *g = wasmslot_global_new(&off, false, &err);
+    struct wasmslot_extern imp = {.kind = WASMSLOT_EXTERN_GLOBAL, .of.global = g};
+    struct wasmslot_instance *inst;
+    struct wasmslot_slot *s;
 
     ck_assert_ptr_nonnull(g);
-    ck_assert(!image_is_imaged(img));
-    ck_assert_str_eq(image_fallback_reason(img), "segment offset is not a constant");
+    ck_assert(!wasmslot_image_is_imaged(img));
+    ck_assert_str_eq(wasmslot_image_fallback_reason(img), "segment offset is not a constant");
     for (int round = 0; round < 2; round++) {
         s = acquire_ok(p, img);
-        ck_assert(!slot_preloaded(s));
+        ck_assert(!wasmslot_slot_preloaded(s));
         inst = instantiate(m, s, &imp, 1, &err);
         ck_assert_msg(inst != NULL, "%s", err.message);
         ck_assert_uint_eq(call_ok(ex, inst, "load8", 1, 300, 0), 'c');
         ck_assert_uint_eq(call_ok(ex, inst, "load8", 1, 1000, 0), 0);
         call_ok(ex, inst, "store8", 2, 1000, 0x99);
-        wasm_instance_free(inst);
-        ck_assert_int_eq(pool_release(p, s), 0);
+        wasmslot_instance_free(inst);
+        ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
     }
 
     /* Out of bounds: not imaged, and instantiation traps as it would without a pool. */
-    ck_assert_str_eq(image_fallback_reason(ioob), "segment out of bounds of the initial memory");
+    ck_assert_str_eq(wasmslot_image_fallback_reason(ioob),
+                     "segment out of bounds of the initial memory");
     s = acquire_ok(p, ioob);
     ck_assert_ptr_null(instantiate(oob, s, NULL, 0, &err));
-    ck_assert_int_eq(err.code, -WASM_TRAP_OOB_MEMORY);
-    ck_assert_int_eq(pool_release(p, s), 0);
+    ck_assert_int_eq(err.code, -WASMSLOT_TRAP_OOB_MEMORY);
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
 
-    wasm_global_unref(g);
-    wasm_exec_free(ex);
-    pool_free(p);
-    image_free(img);
-    image_free(ioob);
-    wasm_module_free(m);
-    wasm_module_free(oob);
+    wasmslot_global_unref(g);
+    wasmslot_exec_free(ex);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
+    wasmslot_image_free(ioob);
+    wasmslot_module_free(m);
+    wasmslot_module_free(oob);
 }
 END_TEST
 

@@ -2,8 +2,8 @@
  * linear memory: behaviour, and EFAULT for every guest pointer or length out of range. */
 #include "config.h"
 
-#include "wasi.h"
-#include "wasm_runtime.h"
+#include "wasi/wasi.h"
+#include "runtime/runtime.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 /* The fixture: a state, a one-page memory (growable to four) and a hand-made call context
- * whose exec carries the state, as wasi_run arranges for a real run. */
-static struct wasi *w;
-static struct wasm_memory *mem;
-static struct wasm_instance inst;
-static struct wasm_exec ex;
-static struct wasm_call_ctx ctx;
+ * whose exec carries the state, as wasmslot_wasi_run arranges for a real run. */
+static struct wasmslot_wasi *w;
+static struct wasmslot_memory *mem;
+static struct wasmslot_instance inst;
+static struct wasmslot_exec ex;
+static struct wasmslot_call_ctx ctx;
 static uint8_t *M;
 static void *bound; /* env passed to the host functions; NULL = the exec's user pointer */
 
@@ -32,20 +32,20 @@ static const char test_stdin[] = "hello world\nsecond line\n";
 
 static void setup(void)
 {
-    struct wasm_error err;
+    struct wasmslot_error err;
 
-    w = wasi_new(NULL, &err);
+    w = wasmslot_wasi_new(NULL, &err);
     ck_assert_ptr_nonnull(w);
-    ck_assert_int_eq(wasi_set_args(w, 3, test_argv), 0);
-    ck_assert_int_eq(wasi_set_env(w, 2, test_env), 0);
-    ck_assert_int_eq(wasi_set_stdin(w, test_stdin, strlen(test_stdin)), 0);
-    mem = wasm_memory_new(1, 4, false, &err);
-    ck_assert_msg(mem != NULL, "wasm_memory_new: %s", err.message);
-    M = wasm_memory_base(mem);
+    ck_assert_int_eq(wasmslot_wasi_set_args(w, 3, test_argv), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_env(w, 2, test_env), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_stdin(w, test_stdin, strlen(test_stdin)), 0);
+    mem = wasmslot_memory_new(1, 4, false, &err);
+    ck_assert_msg(mem != NULL, "wasmslot_memory_new: %s", err.message);
+    M = wasmslot_memory_base(mem);
     memset(&inst, 0, sizeof(inst));
     inst.memory = mem;
     memset(&ex, 0, sizeof(ex));
-    wasm_exec_set_user(&ex, w);
+    wasmslot_exec_set_user(&ex, w);
     ctx.exec = &ex;
     ctx.inst = &inst;
     bound = NULL;
@@ -53,13 +53,13 @@ static void setup(void)
 
 static void teardown(void)
 {
-    wasm_memory_unref(mem);
-    wasi_free(w);
+    wasmslot_memory_unref(mem);
+    wasmslot_wasi_free(w);
 }
 
 static uint32_t msize(void)
 {
-    return (uint32_t)wasm_memory_size(mem);
+    return (uint32_t)wasmslot_memory_size(mem);
 }
 
 static uint32_t rd32(uint32_t p)
@@ -93,27 +93,27 @@ static void wr64(uint32_t p, uint64_t v)
 static int call_fn(const char *name, const uint64_t *vals, uint32_t n)
 {
     const struct wasi__fn *fn = wasi__lookup(name, strlen(name));
-    struct wasm_value args[16], res[1];
+    struct wasmslot_value args[16], res[1];
     uint32_t i = 0;
     int rc;
 
     ck_assert_msg(fn != NULL, "no WASI function %s", name);
     for (const char *p = fn->sig; *p && *p != ':'; p++, i++) {
         ck_assert_uint_lt(i, n);
-        args[i].type = *p == 'I' ? WASM_I64 : WASM_I32;
+        args[i].type = *p == 'I' ? WASMSLOT_I64 : WASMSLOT_I32;
         if (*p == 'I')
             args[i].of.i64 = vals[i];
         else
             args[i].of.i32 = (uint32_t)vals[i];
     }
     ck_assert_uint_eq(i, n);
-    res[0].type = WASM_I32;
+    res[0].type = WASMSLOT_I32;
     res[0].of.i32 = 0xdeadbeef;
     rc = fn->fn(&ctx, bound, args, res);
     if (rc < 0)
         return rc;
     ck_assert_int_eq(rc, 0);
-    ck_assert_int_eq(res[0].type, WASM_I32);
+    ck_assert_int_eq(res[0].type, WASMSLOT_I32);
     return (int)res[0].of.i32;
 }
 
@@ -126,16 +126,16 @@ static size_t out_len(int fd)
     size_t n;
 
     if (fd == 1)
-        wasi_stdout(w, &n);
+        wasmslot_wasi_stdout(w, &n);
     else
-        wasi_stderr(w, &n);
+        wasmslot_wasi_stderr(w, &n);
     return n;
 }
 
 static bool out_is(int fd, const char *s)
 {
     size_t n;
-    const uint8_t *p = fd == 1 ? wasi_stdout(w, &n) : wasi_stderr(w, &n);
+    const uint8_t *p = fd == 1 ? wasmslot_wasi_stdout(w, &n) : wasmslot_wasi_stderr(w, &n);
 
     return n == strlen(s) && (n == 0 || memcmp(p, s, n) == 0);
 }
@@ -181,7 +181,7 @@ END_TEST
 
 START_TEST(test_nosys_stub)
 {
-    struct wasm_value res[1];
+    struct wasmslot_value res[1];
 
     ck_assert_int_eq(wasi__nosys(&ctx, NULL, NULL, res), 0);
     ck_assert_uint_eq(res[0].of.i32, WASI_ENOSYS);
@@ -216,8 +216,8 @@ END_TEST
 
 START_TEST(test_empty_args_and_env)
 {
-    ck_assert_int_eq(wasi_set_args(w, 0, NULL), 0);
-    ck_assert_int_eq(wasi_set_env(w, 0, NULL), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_args(w, 0, NULL), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_env(w, 0, NULL), 0);
     ck_assert_int_eq(CALL("args_sizes_get", 100, 104), WASI_ESUCCESS);
     ck_assert_uint_eq(rd32(100), 0);
     ck_assert_uint_eq(rd32(104), 0);
@@ -232,8 +232,8 @@ START_TEST(test_set_args_errors)
 {
     const char *const with_null[] = {"a", NULL};
 
-    ck_assert_int_eq(wasi_set_args(w, 2, NULL), -EINVAL);
-    ck_assert_int_eq(wasi_set_args(w, 2, with_null), -EINVAL);
+    ck_assert_int_eq(wasmslot_wasi_set_args(w, 2, NULL), -EINVAL);
+    ck_assert_int_eq(wasmslot_wasi_set_args(w, 2, with_null), -EINVAL);
     /* The previous arguments are kept after a failure. */
     ck_assert_int_eq(CALL("args_sizes_get", 100, 104), WASI_ESUCCESS);
     ck_assert_uint_eq(rd32(100), 3);
@@ -316,7 +316,7 @@ START_TEST(test_every_pointer_is_checked)
     prepare_guest();
     /* The valid call succeeds (or fails for another reason than EFAULT)... */
     ck_assert_int_ne(call_fn(pc->name, pc->args, pc->nargs), WASI_EFAULT);
-    wasi_reset(w);
+    wasmslot_wasi_reset(w);
     prepare_guest();
     nbad = bad_pointers(msize(), pc->len, bad);
     for (uint32_t k = 0; k < nbad; k++) {
@@ -393,8 +393,8 @@ START_TEST(test_checks_follow_memory_growth)
     uint32_t old;
 
     ck_assert_int_eq(CALL("clock_time_get", WASI_CLOCK_REALTIME, 0, 65536), WASI_EFAULT);
-    ck_assert_int_eq(wasm_memory_grow(mem, 1, &old), 0);
-    M = wasm_memory_base(mem);
+    ck_assert_int_eq(wasmslot_memory_grow(mem, 1, &old), 0);
+    M = wasmslot_memory_base(mem);
     ck_assert_int_eq(CALL("clock_time_get", WASI_CLOCK_REALTIME, 0, 65536), WASI_ESUCCESS);
     ck_assert_uint_gt(rd64(65536), 0);
     ck_assert_int_eq(CALL("clock_time_get", WASI_CLOCK_REALTIME, 0, 2 * 65536 - 4), WASI_EFAULT);
@@ -440,33 +440,33 @@ END_TEST
 
 START_TEST(test_fd_write_cap)
 {
-    struct wasi_options opt = {.stdout_max = 10, .stderr_max = 3};
-    struct wasm_error err;
+    struct wasmslot_wasi_options opt = {.stdout_max = 10, .stderr_max = 3};
+    struct wasmslot_error err;
 
-    wasi_free(w);
-    w = wasi_new(&opt, &err);
+    wasmslot_wasi_free(w);
+    w = wasmslot_wasi_new(&opt, &err);
     ck_assert_ptr_nonnull(w);
-    wasm_exec_set_user(&ex, w);
+    wasmslot_exec_set_user(&ex, w);
     memcpy(M + 500, "abcdef", 6);
     wr32(300, 500);
     wr32(304, 6);
     ck_assert_int_eq(CALL("fd_write", 1, 300, 1, 400), WASI_ESUCCESS);
     ck_assert_uint_eq(rd32(400), 6);
-    ck_assert(!wasi_stdout_truncated(w));
+    ck_assert(!wasmslot_wasi_stdout_truncated(w));
     /* The write that crosses the cap is short, the next one is refused. */
     ck_assert_int_eq(CALL("fd_write", 1, 300, 1, 400), WASI_ESUCCESS);
     ck_assert_uint_eq(rd32(400), 4);
-    ck_assert(wasi_stdout_truncated(w));
+    ck_assert(wasmslot_wasi_stdout_truncated(w));
     ck_assert_int_eq(CALL("fd_write", 1, 300, 1, 400), WASI_EFBIG);
     ck_assert(out_is(1, "abcdefabcd"));
     ck_assert_int_eq(CALL("fd_write", 2, 300, 1, 400), WASI_ESUCCESS);
     ck_assert_uint_eq(rd32(400), 3);
     ck_assert(out_is(2, "abc"));
-    ck_assert(wasi_stderr_truncated(w));
+    ck_assert(wasmslot_wasi_stderr_truncated(w));
     /* A new run starts empty and untruncated. */
-    wasi_reset(w);
+    wasmslot_wasi_reset(w);
     ck_assert(out_is(1, ""));
-    ck_assert(!wasi_stdout_truncated(w));
+    ck_assert(!wasmslot_wasi_stdout_truncated(w));
     ck_assert_int_eq(CALL("fd_write", 1, 300, 1, 400), WASI_ESUCCESS);
     ck_assert(out_is(1, "abcdef"));
 }
@@ -506,7 +506,7 @@ START_TEST(test_fd_read_scatters_then_eof)
     ck_assert_int_eq(CALL("fd_read", 1, 300, 1, 400), WASI_EBADF);
     ck_assert_int_eq(CALL("fd_read", 5, 300, 1, 400), WASI_EBADF);
     /* The next run reads stdin from the start again. */
-    wasi_reset(w);
+    wasmslot_wasi_reset(w);
     ck_assert_int_eq(CALL("fd_read", 0, 300, 1, 400), WASI_ESUCCESS);
     ck_assert_uint_eq(rd32(400), total);
 }
@@ -516,13 +516,13 @@ START_TEST(test_fd_read_binary_and_empty_stdin)
 {
     const uint8_t bin[] = {0, 0xff, 0, 0x80, '\n'};
 
-    ck_assert_int_eq(wasi_set_stdin(w, bin, sizeof(bin)), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_stdin(w, bin, sizeof(bin)), 0);
     wr32(300, 500);
     wr32(304, 100);
     ck_assert_int_eq(CALL("fd_read", 0, 300, 1, 400), WASI_ESUCCESS);
     ck_assert_uint_eq(rd32(400), sizeof(bin));
     ck_assert_int_eq(memcmp(M + 500, bin, sizeof(bin)), 0);
-    ck_assert_int_eq(wasi_set_stdin(w, NULL, 0), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_stdin(w, NULL, 0), 0);
     ck_assert_int_eq(CALL("fd_read", 0, 300, 1, 400), WASI_ESUCCESS);
     ck_assert_uint_eq(rd32(400), 0);
 }
@@ -542,7 +542,7 @@ START_TEST(test_fd_close)
     ck_assert_int_eq(CALL("fd_read", 0, 300, 1, 400), WASI_EBADF);
     ck_assert_int_eq(CALL("fd_close", 3), WASI_EBADF);
     ck_assert_int_eq(CALL("fd_write", 2, 300, 1, 400), WASI_ESUCCESS);
-    wasi_reset(w);
+    wasmslot_wasi_reset(w);
     ck_assert_int_eq(CALL("fd_write", 1, 300, 1, 400), WASI_ESUCCESS);
     ck_assert_int_eq(CALL("fd_read", 0, 300, 1, 400), WASI_ESUCCESS);
 }
@@ -572,7 +572,7 @@ START_TEST(test_fd_fdstat)
     ck_assert_int_eq(CALL("fd_fdstat_set_flags", 1, WASI_FDFLAG_SYNC), WASI_ENOTSUP);
     ck_assert_int_eq(CALL("fd_fdstat_set_flags", 1, 0x100), WASI_EINVAL);
     ck_assert_int_eq(CALL("fd_fdstat_set_flags", 7, 0), WASI_EBADF);
-    wasi_reset(w);
+    wasmslot_wasi_reset(w);
     ck_assert_int_eq(CALL("fd_fdstat_get", 1, 100), WASI_ESUCCESS);
     ck_assert_uint_eq(M[102], 0);
 }
@@ -655,17 +655,17 @@ END_TEST
 
 START_TEST(test_random_large_respects_interrupt)
 {
-    struct wasm_memory *big = wasm_memory_new(64, 64, false, NULL);
+    struct wasmslot_memory *big = wasmslot_memory_new(64, 64, false, NULL);
 
     ck_assert_ptr_nonnull(big);
     inst.memory = big;
     ck_assert_int_eq(CALL("random_get", 0, 64 * 65536), WASI_ESUCCESS);
     /* A fill of more than one step stops at an interrupt, as a timeout trap. */
     ex.interrupt = 1;
-    ck_assert_int_eq(CALL("random_get", 0, 64 * 65536), -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(CALL("random_get", 0, 64 * 65536), -WASMSLOT_TRAP_TIMEOUT);
     ck_assert_int_eq(CALL("random_get", 0, 4096), WASI_ESUCCESS);
     inst.memory = mem;
-    wasm_memory_unref(big);
+    wasmslot_memory_unref(big);
 }
 END_TEST
 
@@ -774,7 +774,7 @@ START_TEST(test_poll_respects_the_run_deadline)
     /* A guest that sleeps for an hour still ends on its deadline, as a timeout trap. */
     ex.deadline_ns = t0 + 50000000;
     put_clock_sub(3000, 1, WASI_CLOCK_MONOTONIC, 3600000000000ull, 0);
-    ck_assert_int_eq(CALL("poll_oneoff", 3000, 4000, 1, 5000), -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(CALL("poll_oneoff", 3000, 4000, 1, 5000), -WASMSLOT_TRAP_TIMEOUT);
     ck_assert_uint_ge(host_ns(CLOCK_MONOTONIC) - t0, 50000000);
     ck_assert_uint_lt(host_ns(CLOCK_MONOTONIC) - t0, 2000000000);
 }
@@ -784,7 +784,7 @@ START_TEST(test_poll_interrupted)
 {
     ex.interrupt = 1;
     put_clock_sub(3000, 1, WASI_CLOCK_MONOTONIC, 3600000000000ull, 0);
-    ck_assert_int_eq(CALL("poll_oneoff", 3000, 4000, 1, 5000), -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(CALL("poll_oneoff", 3000, 4000, 1, 5000), -WASMSLOT_TRAP_TIMEOUT);
 }
 END_TEST
 
@@ -794,34 +794,34 @@ START_TEST(test_proc_exit)
 {
     int code = -1;
 
-    ck_assert(!wasi_exited(w, &code));
-    ck_assert_int_eq(CALL("proc_exit", 7), -WASM_EEXIT);
-    ck_assert(wasi_exited(w, &code));
+    ck_assert(!wasmslot_wasi_exited(w, &code));
+    ck_assert_int_eq(CALL("proc_exit", 7), -WASMSLOT_EEXIT);
+    ck_assert(wasmslot_wasi_exited(w, &code));
     ck_assert_int_eq(code, 7);
-    ck_assert_int_eq(wasm_exec_exit_code(&ex), 7);
-    wasi_reset(w);
-    ck_assert(!wasi_exited(w, NULL));
+    ck_assert_int_eq(wasmslot_exec_exit_code(&ex), 7);
+    wasmslot_wasi_reset(w);
+    ck_assert(!wasmslot_wasi_exited(w, NULL));
 }
 END_TEST
 
 START_TEST(test_state_from_env_or_exec)
 {
-    struct wasi *other = wasi_new(NULL, NULL);
+    struct wasmslot_wasi *other = wasmslot_wasi_new(NULL, NULL);
     int code;
 
     ck_assert_ptr_nonnull(other);
     /* Bound functions serve their own state whatever the exec carries. */
     bound = other;
-    ck_assert_int_eq(CALL("proc_exit", 5), -WASM_EEXIT);
-    ck_assert(wasi_exited(other, &code));
+    ck_assert_int_eq(CALL("proc_exit", 5), -WASMSLOT_EEXIT);
+    ck_assert(wasmslot_wasi_exited(other, &code));
     ck_assert_int_eq(code, 5);
-    ck_assert(!wasi_exited(w, NULL));
+    ck_assert(!wasmslot_wasi_exited(w, NULL));
     /* Unbound ones need a state in the exec: without one the run ends with a host trap. */
     bound = NULL;
-    wasm_exec_set_user(&ex, NULL);
-    ck_assert_int_eq(CALL("args_sizes_get", 100, 104), -WASM_TRAP_HOST);
-    ck_assert_int_eq(CALL("proc_exit", 1), -WASM_TRAP_HOST);
-    wasi_free(other);
+    wasmslot_exec_set_user(&ex, NULL);
+    ck_assert_int_eq(CALL("args_sizes_get", 100, 104), -WASMSLOT_TRAP_HOST);
+    ck_assert_int_eq(CALL("proc_exit", 1), -WASMSLOT_TRAP_HOST);
+    wasmslot_wasi_free(other);
 }
 END_TEST
 
@@ -861,8 +861,8 @@ static void link_at(const char *target, const char *name)
 
 static void dir_setup(void)
 {
-    struct wasi_options opt = {.dir = NULL};
-    struct wasm_error err;
+    struct wasmslot_wasi_options opt = {.dir = NULL};
+    struct wasmslot_error err;
     char path[256];
 
     setup();
@@ -885,12 +885,12 @@ static void dir_setup(void)
     snprintf(path, sizeof(path), "%s/fifo", rootdir);
     ck_assert_int_eq(mkfifo(path, 0644), 0);
 
-    wasi_free(w);
+    wasmslot_wasi_free(w);
     opt.dir = rootdir;
-    w = wasi_new(&opt, &err);
+    w = wasmslot_wasi_new(&opt, &err);
     ck_assert_msg(w != NULL, "%s", err.message);
-    ck_assert_int_eq(wasi_set_args(w, 3, test_argv), 0);
-    wasm_exec_set_user(&ex, w);
+    ck_assert_int_eq(wasmslot_wasi_set_args(w, 3, test_argv), 0);
+    wasmslot_exec_set_user(&ex, w);
 }
 
 static void dir_teardown(void)
@@ -965,9 +965,9 @@ END_TEST
 
 START_TEST(test_dir_guest_name_and_missing_dir)
 {
-    struct wasi_options opt = {.dir = rootdir, .dir_guest_name = "/data"};
-    struct wasm_error err;
-    struct wasi *other = wasi_new(&opt, &err);
+    struct wasmslot_wasi_options opt = {.dir = rootdir, .dir_guest_name = "/data"};
+    struct wasmslot_error err;
+    struct wasmslot_wasi *other = wasmslot_wasi_new(&opt, &err);
 
     ck_assert_ptr_nonnull(other);
     bound = other;
@@ -976,9 +976,9 @@ START_TEST(test_dir_guest_name_and_missing_dir)
     ck_assert_int_eq(CALL("fd_prestat_dir_name", 3, 200, 5), WASI_ESUCCESS);
     ck_assert_int_eq(memcmp(M + 200, "/data", 5), 0);
     bound = NULL;
-    wasi_free(other);
+    wasmslot_wasi_free(other);
     opt.dir = "/nonexistent/wasmslot/dir";
-    ck_assert_ptr_null(wasi_new(&opt, &err));
+    ck_assert_ptr_null(wasmslot_wasi_new(&opt, &err));
     ck_assert_int_eq(err.code, -ENOENT);
 }
 END_TEST
@@ -1220,7 +1220,7 @@ START_TEST(test_dir_fd_limit_and_reset)
     ck_assert_int_eq(open_host_fds(), before + (int)opened);
     /* A new run starts with fds 0-3 only, and the host descriptors are gone. */
     ck_assert_int_eq(CALL("fd_close", 3), WASI_ESUCCESS);
-    wasi_reset(w);
+    wasmslot_wasi_reset(w);
     ck_assert_int_eq(open_host_fds(), before);
     ck_assert_int_eq(CALL("fd_fdstat_get", 5, 100), WASI_EBADF);
     ck_assert_int_eq(open_ro("a.txt", &fd), WASI_ESUCCESS);
@@ -1254,7 +1254,7 @@ START_TEST(test_dir_every_pointer_is_checked)
     ck_assert_ptr_nonnull(before);
     memcpy(M + PATH_AT, "a.txt", 5);
     ck_assert_int_ne(call_fn(pc->name, pc->args, pc->nargs), WASI_EFAULT);
-    wasi_reset(w);
+    wasmslot_wasi_reset(w);
     for (uint32_t k = 0; k < nbad; k++) {
         uint64_t args[9];
 

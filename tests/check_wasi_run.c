@@ -1,6 +1,7 @@
-/* check_wasi_run.c: WASI programs run in-process through wasi_imports_new and wasi_run: link
- * rules, guest-visible bounds checks, and C programs compiled to wasm32-wasi whose stdout,
- * stderr and exit code are compared with the expected ones, twice in a row. */
+/* check_wasi_run.c: WASI programs run in-process through wasmslot_wasi_imports_new and
+ * wasmslot_wasi_run: link rules, guest-visible bounds checks, and C programs compiled to
+ * wasm32-wasi whose stdout, stderr and exit code are compared with the expected ones, twice in a
+ * row. */
 #include "config.h"
 
 #include "wasmslot.h"
@@ -19,11 +20,11 @@
 #error "WASI_DIR must name the directory of the built test programs"
 #endif
 
-static struct wasm_module *load(const char *name)
+static struct wasmslot_module *load(const char *name)
 {
     char path[512];
-    struct wasm_error err;
-    struct wasm_module *m;
+    struct wasmslot_error err;
+    struct wasmslot_module *m;
     FILE *f;
     long len;
     void *buf;
@@ -39,7 +40,7 @@ static struct wasm_module *load(const char *name)
     ck_assert_ptr_nonnull(buf);
     ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
     fclose(f);
-    m = wasm_module_new(buf, (size_t)len, &err);
+    m = wasmslot_module_new(buf, (size_t)len, &err);
     ck_assert_msg(m != NULL, "%s: %s", name, err.message);
     free(buf);
     return m;
@@ -74,33 +75,33 @@ static char *dup_bytes(const uint8_t *p, size_t n)
 
 /* Run m's _start with w in a fresh instance (inst NULL) or in inst, on a new exec whose
  * deadline is deadline_ms from now (0: none). */
-static void run(struct wasm_module *m, struct wasm_instance *inst, struct wasi *w,
+static void run(struct wasmslot_module *m, struct wasmslot_instance *inst, struct wasmslot_wasi *w,
                 unsigned deadline_ms, struct result *r)
 {
-    struct wasm_error err = {0};
-    struct wasm_exec *ex = wasm_exec_new(NULL, &err);
+    struct wasmslot_error err = {0};
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, &err);
     const uint8_t *p;
 
-    ck_assert_msg(ex != NULL, "wasm_exec_new: %s", err.message);
+    ck_assert_msg(ex != NULL, "wasmslot_exec_new: %s", err.message);
     if (deadline_ms) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        wasm_exec_set_deadline(ex, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
-                                       (uint64_t)deadline_ms * 1000000u);
+        wasmslot_exec_set_deadline(ex, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
+                                           (uint64_t)deadline_ms * 1000000u);
     }
     memset(r, 0, sizeof(*r));
     r->exit_code = -12345;
-    r->rc = wasi_run(w, ex, m, inst, &r->exit_code, &err);
+    r->rc = wasmslot_wasi_run(w, ex, m, inst, &r->exit_code, &err);
     if (r->rc != 0)
         snprintf(r->message, sizeof(r->message), "%s", err.message);
-    p = wasi_stdout(w, &r->out_len);
+    p = wasmslot_wasi_stdout(w, &r->out_len);
     r->out = dup_bytes(p, r->out_len);
-    p = wasi_stderr(w, &r->err_len);
+    p = wasmslot_wasi_stderr(w, &r->err_len);
     r->err = dup_bytes(p, r->err_len);
     /* The run leaves the exec as it found it. */
-    ck_assert_ptr_null(wasm_exec_user(ex));
-    wasm_exec_free(ex);
+    ck_assert_ptr_null(wasmslot_exec_user(ex));
+    wasmslot_exec_free(ex);
 }
 
 /* A program's run: arguments, environment, stdin, and what it must produce. */
@@ -136,98 +137,98 @@ static void check_result(const struct expect *e, const struct result *r, int rou
  * into the next. */
 static void check_program(const struct expect *e)
 {
-    struct wasm_module *m = load(e->file);
-    struct wasi_options wopt = {.dir = e->dir};
-    struct wasi *w = wasi_new(&wopt, NULL);
-    struct wasi_imports *wi;
-    struct wasm_instance_options opt = {0};
-    struct wasm_instance *inst;
-    struct pool_options popt = {.slots = 1};
-    struct image *img;
-    struct pool *pool;
-    struct wasm_error err;
+    struct wasmslot_module *m = load(e->file);
+    struct wasmslot_wasi_options wopt = {.dir = e->dir};
+    struct wasmslot_wasi *w = wasmslot_wasi_new(&wopt, NULL);
+    struct wasmslot_wasi_imports *wi;
+    struct wasmslot_instance_options opt = {0};
+    struct wasmslot_instance *inst;
+    struct wasmslot_pool_options popt = {.slots = 1};
+    struct wasmslot_image *img;
+    struct wasmslot_pool *pool;
+    struct wasmslot_error err;
     struct result r;
 
     ck_assert_ptr_nonnull(w);
-    ck_assert_int_eq(wasi_set_args(w, e->argc, e->argv), 0);
-    ck_assert_int_eq(wasi_set_env(w, e->envc, e->env), 0);
-    ck_assert_int_eq(wasi_set_stdin(w, e->in, strlen(e->in)), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_args(w, e->argc, e->argv), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_env(w, e->envc, e->env), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_stdin(w, e->in, strlen(e->in)), 0);
     for (int round = 0; round < 2; round++) {
         run(m, NULL, w, 20000, &r);
         check_result(e, &r, round);
         result_clear(&r);
     }
-    wi = wasi_imports_new(m, NULL, NULL, &err);
+    wi = wasmslot_wasi_imports_new(m, NULL, NULL, &err);
     ck_assert_msg(wi != NULL, "%s", err.message);
-    opt.imports = wasi_imports_externs(wi, &opt.nimports);
-    inst = wasm_instance_new(m, &opt, &err);
+    opt.imports = wasmslot_wasi_imports_externs(wi, &opt.nimports);
+    inst = wasmslot_instance_new(m, &opt, &err);
     ck_assert_msg(inst != NULL, "%s: %s", e->file, err.message);
     run(m, inst, w, 20000, &r);
     check_result(e, &r, 2);
     result_clear(&r);
-    wasm_instance_free(inst);
+    wasmslot_instance_free(inst);
     /* Twice more in one pool slot, as the daemon runs them: the second run gets the slot
      * the first one dirtied, reset. */
-    img = image_new(m, &err);
+    img = wasmslot_image_new(m, &err);
     ck_assert_msg(img != NULL, "%s", err.message);
-    pool = pool_new(&popt, &err);
+    pool = wasmslot_pool_new(&popt, &err);
     ck_assert_msg(pool != NULL, "%s", err.message);
     for (int round = 3; round < 5; round++) {
-        struct slot *s = pool_acquire(pool, img, &err);
+        struct wasmslot_slot *s = wasmslot_pool_acquire(pool, img, &err);
 
         ck_assert_msg(s != NULL, "%s", err.message);
-        opt.memory = slot_memory(s);
-        opt.data_preloaded = slot_preloaded(s);
-        inst = wasm_instance_new(m, &opt, &err);
+        opt.memory = wasmslot_slot_memory(s);
+        opt.data_preloaded = wasmslot_slot_preloaded(s);
+        inst = wasmslot_instance_new(m, &opt, &err);
         ck_assert_msg(inst != NULL, "%s: %s", e->file, err.message);
         run(m, inst, w, 20000, &r);
         check_result(e, &r, round);
         result_clear(&r);
-        wasm_instance_free(inst);
-        ck_assert_int_eq(pool_release(pool, s), 0);
+        wasmslot_instance_free(inst);
+        ck_assert_int_eq(wasmslot_pool_release(pool, s), 0);
     }
-    pool_free(pool);
-    image_free(img);
-    wasi_imports_free(wi);
-    wasi_free(w);
-    wasm_module_free(m);
+    wasmslot_pool_free(pool);
+    wasmslot_image_free(img);
+    wasmslot_wasi_imports_free(wi);
+    wasmslot_wasi_free(w);
+    wasmslot_module_free(m);
 }
 
 /* ------------------------------------------------------------------ linking */
 
 START_TEST(test_imports_link)
 {
-    struct wasm_module *m = load("imports_ok.wasm");
-    struct wasm_value v = {.type = WASM_I32, .of.i32 = 42};
-    struct wasm_global *g = wasm_global_new(&v, false, NULL);
-    struct wasm_extern others[4] = {0};
-    struct wasm_error err;
-    struct wasi_imports *wi;
-    const struct wasm_extern *ext;
+    struct wasmslot_module *m = load("imports_ok.wasm");
+    struct wasmslot_value v = {.type = WASMSLOT_I32, .of.i32 = 42};
+    struct wasmslot_global *g = wasmslot_global_new(&v, false, NULL);
+    struct wasmslot_extern others[4] = {0};
+    struct wasmslot_error err;
+    struct wasmslot_wasi_imports *wi;
+    const struct wasmslot_extern *ext;
     uint32_t n;
 
     ck_assert_ptr_nonnull(g);
     /* Without values for the "env" import, linking names what is missing. */
-    ck_assert_ptr_null(wasi_imports_new(m, NULL, NULL, &err));
-    ck_assert_int_eq(err.code, -WASM_EUNLINKABLE);
+    ck_assert_ptr_null(wasmslot_wasi_imports_new(m, NULL, NULL, &err));
+    ck_assert_int_eq(err.code, -WASMSLOT_EUNLINKABLE);
     ck_assert_ptr_nonnull(strstr(err.message, "env::answer"));
 
-    others[1].kind = WASM_EXTERN_GLOBAL;
+    others[1].kind = WASMSLOT_EXTERN_GLOBAL;
     others[1].of.global = g;
-    wi = wasi_imports_new(m, NULL, others, &err);
+    wi = wasmslot_wasi_imports_new(m, NULL, others, &err);
     ck_assert_msg(wi != NULL, "%s", err.message);
-    ext = wasi_imports_externs(wi, &n);
+    ext = wasmslot_wasi_imports_externs(wi, &n);
     ck_assert_uint_eq(n, 4);
-    ck_assert_int_eq(ext[0].kind, WASM_EXTERN_FUNC);
-    ck_assert_uint_eq(wasm_func_type(ext[0].of.func)->nparams, 4);
-    ck_assert_int_eq(ext[1].kind, WASM_EXTERN_GLOBAL);
+    ck_assert_int_eq(ext[0].kind, WASMSLOT_EXTERN_FUNC);
+    ck_assert_uint_eq(wasmslot_func_type(ext[0].of.func)->nparams, 4);
+    ck_assert_int_eq(ext[1].kind, WASMSLOT_EXTERN_GLOBAL);
     ck_assert_ptr_eq(ext[1].of.global, g);
-    ck_assert_int_eq(ext[2].kind, WASM_EXTERN_FUNC); /* sock_accept: a NOSYS stub */
-    ck_assert_uint_eq(wasm_func_type(ext[2].of.func)->nparams, 3);
-    ck_assert_uint_eq(wasm_func_type(ext[3].of.func)->nresults, 0);
-    wasi_imports_free(wi);
-    wasm_global_unref(g);
-    wasm_module_free(m);
+    ck_assert_int_eq(ext[2].kind, WASMSLOT_EXTERN_FUNC); /* sock_accept: a NOSYS stub */
+    ck_assert_uint_eq(wasmslot_func_type(ext[2].of.func)->nparams, 3);
+    ck_assert_uint_eq(wasmslot_func_type(ext[3].of.func)->nresults, 0);
+    wasmslot_wasi_imports_free(wi);
+    wasmslot_global_unref(g);
+    wasmslot_module_free(m);
 }
 END_TEST
 
@@ -236,39 +237,39 @@ START_TEST(test_imports_refused)
     const char *files[] = {"imports_badsig.wasm", "imports_badkind.wasm", "imports_badstub.wasm"};
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        struct wasm_module *m = load(files[i]);
-        struct wasm_error err;
+        struct wasmslot_module *m = load(files[i]);
+        struct wasmslot_error err;
 
-        ck_assert_ptr_null(wasi_imports_new(m, NULL, NULL, &err));
-        ck_assert_int_eq(err.code, -WASM_EUNLINKABLE);
+        ck_assert_ptr_null(wasmslot_wasi_imports_new(m, NULL, NULL, &err));
+        ck_assert_int_eq(err.code, -WASMSLOT_EUNLINKABLE);
         ck_assert_msg(strstr(err.message, "wasi_snapshot_preview1::") != NULL, "%s", err.message);
-        wasm_module_free(m);
+        wasmslot_module_free(m);
     }
 }
 END_TEST
 
 START_TEST(test_run_errors_before_start)
 {
-    struct wasm_module *bad = load("imports_badstub.wasm");
-    struct wasm_module *nostart = load("no_start.wasm");
-    struct wasi *w = wasi_new(NULL, NULL);
-    struct wasm_exec *ex = wasm_exec_new(NULL, NULL);
-    struct wasm_error err;
+    struct wasmslot_module *bad = load("imports_badstub.wasm");
+    struct wasmslot_module *nostart = load("no_start.wasm");
+    struct wasmslot_wasi *w = wasmslot_wasi_new(NULL, NULL);
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_error err;
     int code = -1;
 
     ck_assert_ptr_nonnull(w);
     ck_assert_ptr_nonnull(ex);
     /* A program that does not link is a link error, not a trap, and has no exit code. */
-    ck_assert_int_eq(wasi_run(w, ex, bad, NULL, &code, &err), -WASM_EUNLINKABLE);
+    ck_assert_int_eq(wasmslot_wasi_run(w, ex, bad, NULL, &code, &err), -WASMSLOT_EUNLINKABLE);
     ck_assert_int_eq(code, -1);
-    ck_assert_int_eq(wasi_run(w, ex, nostart, NULL, &code, &err), -WASM_ENOTFOUND);
-    ck_assert_int_eq(err.code, -WASM_ENOTFOUND);
+    ck_assert_int_eq(wasmslot_wasi_run(w, ex, nostart, NULL, &code, &err), -WASMSLOT_ENOTFOUND);
+    ck_assert_int_eq(err.code, -WASMSLOT_ENOTFOUND);
     ck_assert_int_eq(code, -1);
-    ck_assert_int_eq(wasi_run(w, ex, NULL, NULL, &code, NULL), -EINVAL);
-    wasm_exec_free(ex);
-    wasi_free(w);
-    wasm_module_free(nostart);
-    wasm_module_free(bad);
+    ck_assert_int_eq(wasmslot_wasi_run(w, ex, NULL, NULL, &code, NULL), -EINVAL);
+    wasmslot_exec_free(ex);
+    wasmslot_wasi_free(w);
+    wasmslot_module_free(nostart);
+    wasmslot_module_free(bad);
 }
 END_TEST
 
@@ -293,8 +294,8 @@ END_TEST
 
 START_TEST(test_sleep_ends_at_deadline)
 {
-    struct wasm_module *m = load("guest_sleep.wasm");
-    struct wasi *w = wasi_new(NULL, NULL);
+    struct wasmslot_module *m = load("guest_sleep.wasm");
+    struct wasmslot_wasi *w = wasmslot_wasi_new(NULL, NULL);
     struct timespec t0, t1;
     struct result r;
     double dt;
@@ -303,12 +304,12 @@ START_TEST(test_sleep_ends_at_deadline)
     run(m, NULL, w, 100, &r);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    ck_assert_int_eq(r.rc, -WASM_TRAP_TIMEOUT);
+    ck_assert_int_eq(r.rc, -WASMSLOT_TRAP_TIMEOUT);
     ck_assert_str_eq(r.out, "sleeping\n");
     ck_assert_msg(dt >= 0.09 && dt < 5, "slept %.3f s", dt);
     result_clear(&r);
-    wasi_free(w);
-    wasm_module_free(m);
+    wasmslot_wasi_free(w);
+    wasmslot_module_free(m);
 }
 END_TEST
 
@@ -346,20 +347,20 @@ END_TEST
 
 START_TEST(test_filter_output_cap)
 {
-    struct wasi_options opt = {.stdout_max = 5};
-    struct wasm_module *m = load("filter.wasm");
-    struct wasi *w = wasi_new(&opt, NULL);
+    struct wasmslot_wasi_options opt = {.stdout_max = 5};
+    struct wasmslot_module *m = load("filter.wasm");
+    struct wasmslot_wasi *w = wasmslot_wasi_new(&opt, NULL);
     struct result r;
 
-    ck_assert_int_eq(wasi_set_stdin(w, "abcdefghij\n", 11), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_stdin(w, "abcdefghij\n", 11), 0);
     run(m, NULL, w, 20000, &r);
     ck_assert_int_eq(r.rc, 0);
     ck_assert_str_eq(r.out, "ABCDE");
-    ck_assert(wasi_stdout_truncated(w));
+    ck_assert(wasmslot_wasi_stdout_truncated(w));
     ck_assert_str_eq(r.err, "11 bytes, 1 lines\n");
     result_clear(&r);
-    wasi_free(w);
-    wasm_module_free(m);
+    wasmslot_wasi_free(w);
+    wasmslot_module_free(m);
 }
 END_TEST
 
@@ -415,7 +416,7 @@ START_TEST(test_trap_keeps_output)
     const struct expect e = {
         .file = "trap.wasm",
         .in = "",
-        .rc = -WASM_TRAP_UNREACHABLE,
+        .rc = -WASMSLOT_TRAP_UNREACHABLE,
         .out = "line before the trap\n",
         .err = "error line before the trap\n",
     };
@@ -507,7 +508,7 @@ END_TEST
 
 static Suite *wasi_run_suite(void)
 {
-    Suite *s = suite_create("wasi_run");
+    Suite *s = suite_create("wasmslot_wasi_run");
     TCase *tc = tcase_create("link");
     TCase *tg = tcase_create("guests");
 

@@ -1,7 +1,7 @@
 /* wasm_fixture.h: loads the Check tests' WebAssembly fixtures (tests/wat/NAME.wat, built into
  * WAT_DIR/NAME.wasm by make) as compiled modules. */
-#ifndef WASM_FIXTURE_H
-#define WASM_FIXTURE_H
+#ifndef WASMSLOT_FIXTURE_H
+#define WASMSLOT_FIXTURE_H
 
 #include "wasmslot.h"
 
@@ -15,12 +15,12 @@
 #endif
 
 /* Decode, validate and compile WAT_DIR/name.wasm; the calling test fails if that does not
- * work. The caller frees the module with wasm_module_free. */
-static inline struct wasm_module *fixture_module(const char *name)
+ * work. The caller frees the module with wasmslot_module_free. */
+static inline struct wasmslot_module *fixture_module(const char *name)
 {
     char path[512];
-    struct wasm_error err = {0, ""};
-    struct wasm_module *m;
+    struct wasmslot_error err = {0, ""};
+    struct wasmslot_module *m;
     uint8_t *bytes;
     long len;
     FILE *f;
@@ -35,7 +35,7 @@ static inline struct wasm_module *fixture_module(const char *name)
     ck_assert_ptr_nonnull(bytes);
     ck_assert_uint_eq(fread(bytes, 1, (size_t)len, f), (size_t)len);
     fclose(f);
-    m = wasm_module_new(bytes, (size_t)len, &err);
+    m = wasmslot_module_new(bytes, (size_t)len, &err);
     free(bytes);
     ck_assert_msg(m != NULL, "%s: %s", path, err.message);
     return m;

@@ -103,7 +103,7 @@ static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
 
 /* The two players of a ping-pong: the one with parity p moves when the counter is 2r + p. */
 struct pp_arg {
-    struct wasm_memory *mem; /* NULL: the native futex version on word */
+    struct wasmslot_memory *mem; /* NULL: the native futex version on word */
     _Atomic uint32_t *word;
     _Atomic uint32_t *sleepers; /* native: players inside FUTEX_WAIT (next word to word) */
     uint64_t off;
@@ -117,7 +117,7 @@ static void pp_play(struct pp_arg *a)
         uint32_t mine = 2 * r + a->parity, v;
         while ((v = atomic_load(a->word)) != mine) {
             if (a->mem != NULL) {
-                shmem_wait32(a->mem, a->off, v, -1, NULL);
+                wasmslot_shmem_wait32(a->mem, a->off, v, -1, NULL);
             } else {
                 /* The native floor: FUTEX_WAKE only when someone may sleep (seq_cst on both
                  * sides, so either the waker sees the sleeper or the sleeper sees the value). */
@@ -128,7 +128,7 @@ static void pp_play(struct pp_arg *a)
         }
         atomic_store(a->word, mine + 1);
         if (a->mem != NULL)
-            shmem_notify(a->mem, a->off, 1);
+            wasmslot_shmem_notify(a->mem, a->off, 1);
         else if (atomic_load(a->sleepers) != 0)
             futex(a->word, FUTEX_WAKE | a->futex_op_private, 1);
     }
@@ -142,7 +142,7 @@ static void *pp_thread(void *arg)
 
 /* One trial: microseconds per round trip (two hand-offs); the second player runs on a
  * thread, or in a child process when fork_it. */
-static double run_pingpong(struct wasm_memory *mem, _Atomic uint32_t *word, uint64_t off,
+static double run_pingpong(struct wasmslot_memory *mem, _Atomic uint32_t *word, uint64_t off,
                            int private_flag, int fork_it)
 {
     struct pp_arg a = {mem, word, word + 1, off, 0, private_flag},
@@ -203,8 +203,8 @@ static uint64_t native_mix(uint8_t *base, uint32_t from, uint32_t to, uint32_t r
 
 struct work_arg {
     uint8_t *base;
-    struct wasm_instance *inst; /* NULL: native */
-    struct wasm_exec *ex;
+    struct wasmslot_instance *inst; /* NULL: native */
+    struct wasmslot_exec *ex;
     uint32_t from, to;
     uint64_t sum;
     uint64_t cpu_ns; /* the thread's CPU time */
@@ -225,15 +225,15 @@ static void do_work(struct work_arg *w)
         w->sum = native_mix(w->base, w->from, w->to, WORK_ROUNDS);
         return;
     }
-    struct wasm_extern e;
-    struct wasm_value args[3] = {{.type = WASM_I32, .of.i32 = w->from},
-                                 {.type = WASM_I32, .of.i32 = w->to},
-                                 {.type = WASM_I32, .of.i32 = WORK_ROUNDS}};
-    struct wasm_value res = {.type = WASM_I64};
+    struct wasmslot_extern e;
+    struct wasmslot_value args[3] = {{.type = WASMSLOT_I32, .of.i32 = w->from},
+                                     {.type = WASMSLOT_I32, .of.i32 = w->to},
+                                     {.type = WASMSLOT_I32, .of.i32 = WORK_ROUNDS}};
+    struct wasmslot_value res = {.type = WASMSLOT_I64};
 
-    w->rc = wasm_instance_export(w->inst, "mix", 3, &e);
+    w->rc = wasmslot_instance_export(w->inst, "mix", 3, &e);
     if (w->rc == 0)
-        w->rc = wasm_call(w->ex, e.of.func, args, 3, &res, 1);
+        w->rc = wasmslot_call(w->ex, e.of.func, args, 3, &res, 1);
     w->sum = res.of.i64;
 }
 
@@ -249,7 +249,7 @@ static void *work_thread(void *arg)
 
 static void seed(uint8_t *base)
 {
-    for (uint32_t i = 0; i < WORK_PAGES * WASM_PAGE_SIZE / 4; i++) {
+    for (uint32_t i = 0; i < WORK_PAGES * WASMSLOT_PAGE_SIZE / 4; i++) {
         uint32_t v = i * 2654435761u + 1;
         memcpy(base + 4 * (size_t)i, &v, 4);
     }
@@ -257,18 +257,18 @@ static void seed(uint8_t *base)
 
 /* One trial: milliseconds for the whole memory split over nthreads; *sum gets the
  * checksum (the same for every split and for guest and native). */
-static double run_work(struct wasm_memory *mem, struct wasm_instance **insts,
-                       struct wasm_exec **exs, int nthreads, uint64_t *sum, double *cpu_ms)
+static double run_work(struct wasmslot_memory *mem, struct wasmslot_instance **insts,
+                       struct wasmslot_exec **exs, int nthreads, uint64_t *sum, double *cpu_ms)
 {
-    const uint32_t bytes = WORK_PAGES * WASM_PAGE_SIZE;
+    const uint32_t bytes = WORK_PAGES * WASMSLOT_PAGE_SIZE;
     struct work_arg w[2];
     pthread_t th[2];
     uint64_t t0;
 
-    seed(wasm_memory_base(mem));
+    seed(wasmslot_memory_base(mem));
     t0 = now_ns();
     for (int i = 0; i < nthreads; i++) {
-        w[i] = (struct work_arg){.base = wasm_memory_base(mem),
+        w[i] = (struct work_arg){.base = wasmslot_memory_base(mem),
                                  .inst = insts ? insts[i] : NULL,
                                  .ex = exs ? exs[i] : NULL,
                                  .from = bytes / (uint32_t)nthreads * (uint32_t)i,
@@ -281,7 +281,7 @@ static double run_work(struct wasm_memory *mem, struct wasm_instance **insts,
     for (int i = 0; i < nthreads; i++) {
         pthread_join(th[i], NULL);
         if (w[i].rc != 0)
-            die("guest mix", wasm_strerror(w[i].rc));
+            die("guest mix", wasmslot_strerror(w[i].rc));
         *sum += w[i].sum;
         if (w[i].cpu_ns > cpu)
             cpu = w[i].cpu_ns;
@@ -292,9 +292,9 @@ static double run_work(struct wasm_memory *mem, struct wasm_instance **insts,
     return ms;
 }
 
-static struct wasm_module *load_guest(const char *path)
+static struct wasmslot_module *load_guest(const char *path)
 {
-    struct wasm_error err = {0, ""};
+    struct wasmslot_error err = {0, ""};
     FILE *f = fopen(path, "rb");
     uint8_t buf[4096];
     size_t len;
@@ -303,7 +303,7 @@ static struct wasm_module *load_guest(const char *path)
         return NULL;
     len = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    struct wasm_module *m = wasm_module_new(buf, len, &err);
+    struct wasmslot_module *m = wasmslot_module_new(buf, len, &err);
     if (m == NULL)
         die(path, err.message);
     return m;
@@ -319,12 +319,12 @@ static struct wasm_module *load_guest(const char *path)
 
 /* One guest call on a thread of its own: its instance and exec on the one shared memory. */
 struct gcall {
-    struct wasm_instance *inst;
-    struct wasm_exec *ex;
+    struct wasmslot_instance *inst;
+    struct wasmslot_exec *ex;
     const char *fn;
-    struct wasm_value args[6];
+    struct wasmslot_value args[6];
     uint32_t nargs;
-    struct wasm_value result;
+    struct wasmslot_value result;
     pthread_barrier_t *start;
     uint64_t cpu_ns;
     int rc;
@@ -333,14 +333,14 @@ struct gcall {
 static void *gcall_thread(void *arg)
 {
     struct gcall *g = arg;
-    struct wasm_extern e;
+    struct wasmslot_extern e;
 
-    g->rc = wasm_instance_export(g->inst, g->fn, strlen(g->fn), &e);
+    g->rc = wasmslot_instance_export(g->inst, g->fn, strlen(g->fn), &e);
     pthread_barrier_wait(g->start);
     uint64_t c0 = thread_cpu_ns();
     if (g->rc == 0)
-        g->rc = wasm_call(g->ex, e.of.func, g->args, g->nargs, &g->result,
-                          wasm_func_type(e.of.func)->nresults);
+        g->rc = wasmslot_call(g->ex, e.of.func, g->args, g->nargs, &g->result,
+                              wasmslot_func_type(e.of.func)->nresults);
     g->cpu_ns = thread_cpu_ns() - c0;
     return NULL;
 }
@@ -365,7 +365,7 @@ static uint64_t run_gcalls(struct gcall *g, int n, uint64_t *cpu_ns)
     for (int i = 0; i < n; i++) {
         pthread_join(th[i], NULL);
         if (g[i].rc != 0)
-            die(g[i].fn, wasm_strerror(g[i].rc));
+            die(g[i].fn, wasmslot_strerror(g[i].rc));
         if (g[i].cpu_ns > *cpu_ns)
             *cpu_ns = g[i].cpu_ns;
     }
@@ -374,15 +374,15 @@ static uint64_t run_gcalls(struct gcall *g, int n, uint64_t *cpu_ns)
     return ns;
 }
 
-static struct wasm_value i32v(uint32_t v)
+static struct wasmslot_value i32v(uint32_t v)
 {
-    return (struct wasm_value){.type = WASM_I32, .of.i32 = v};
+    return (struct wasmslot_value){.type = WASMSLOT_I32, .of.i32 = v};
 }
 
 /* The guest's "inc" (i32.atomic.rmw.add in a loop) on nthreads: ns per increment. */
-static double guest_incs(struct gcall *g, struct wasm_memory *mem, uint32_t off, int nthreads)
+static double guest_incs(struct gcall *g, struct wasmslot_memory *mem, uint32_t off, int nthreads)
 {
-    _Atomic uint32_t *word = (_Atomic uint32_t *)(wasm_memory_base(mem) + off);
+    _Atomic uint32_t *word = (_Atomic uint32_t *)(wasmslot_memory_base(mem) + off);
     uint64_t cpu;
 
     atomic_store(word, 0);
@@ -399,9 +399,9 @@ static double guest_incs(struct gcall *g, struct wasm_memory *mem, uint32_t off,
 }
 
 /* The guest's "pingpong" (wait32 / store / notify) on two threads: us per round trip. */
-static double guest_pingpong(struct gcall *g, struct wasm_memory *mem, uint32_t off)
+static double guest_pingpong(struct gcall *g, struct wasmslot_memory *mem, uint32_t off)
 {
-    _Atomic uint32_t *word = (_Atomic uint32_t *)(wasm_memory_base(mem) + off);
+    _Atomic uint32_t *word = (_Atomic uint32_t *)(wasmslot_memory_base(mem) + off);
     uint64_t cpu;
 
     atomic_store(word, 0);
@@ -421,11 +421,11 @@ static double guest_pingpong(struct gcall *g, struct wasm_memory *mem, uint32_t 
 /* The guest's "work" on nthreads over the first WORK_PAGES pages of mem (seeded as for the
  * native mix), taking WORK_CHUNK bytes at a time from an atomic counter; its i64 total must be
  * the native checksum. Returns ms; *cpu_ms keeps the best longest-thread CPU time. */
-static double guest_work(struct gcall *g, struct wasm_memory *mem, int nthreads, uint64_t want,
+static double guest_work(struct gcall *g, struct wasmslot_memory *mem, int nthreads, uint64_t want,
                          double *cpu_ms)
 {
-    const uint32_t bytes = WORK_PAGES * WASM_PAGE_SIZE;
-    uint8_t *base = wasm_memory_base(mem);
+    const uint32_t bytes = WORK_PAGES * WASMSLOT_PAGE_SIZE;
+    uint8_t *base = wasmslot_memory_base(mem);
     uint64_t cpu, total;
 
     seed(base);
@@ -453,11 +453,12 @@ static double guest_work(struct gcall *g, struct wasm_memory *mem, int nthreads,
 static void guest_section(const char *path, double n1, double n2, double f_priv, double f_shared,
                           double c1, double c2, double cc1, double cc2, uint64_t native_sum)
 {
-    struct wasm_error err = {0, ""};
-    struct wasm_module *m = load_guest(path);
+    struct wasmslot_error err = {0, ""};
+    struct wasmslot_module *m = load_guest(path);
     /* One page more than the computation's data, for its counter and total. */
-    struct wasm_memory *mem = shmem_new("atomic-bench-guest", WORK_PAGES + 1, 64, &err);
-    struct wasm_memory *plain = wasm_memory_new(WORK_PAGES + 1, 64, true, &err);
+    struct wasmslot_memory *mem =
+        wasmslot_shmem_new("atomic-bench-guest", WORK_PAGES + 1, 64, &err);
+    struct wasmslot_memory *plain = wasmslot_memory_new(WORK_PAGES + 1, 64, true, &err);
     struct gcall gs[2], gp[2];
 
     printf("\nguest code (interpreter, %s)\n", path);
@@ -470,13 +471,13 @@ static void guest_section(const char *path, double n1, double n2, double f_priv,
     memset(gs, 0, sizeof gs);
     memset(gp, 0, sizeof gp);
     for (int i = 0; i < 2; i++) {
-        struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = mem};
-        struct wasm_instance_options o = {.imports = &imp, .nimports = 1};
-        gs[i].inst = wasm_instance_new(m, &o, &err);
+        struct wasmslot_extern imp = {.kind = WASMSLOT_EXTERN_MEMORY, .of.memory = mem};
+        struct wasmslot_instance_options o = {.imports = &imp, .nimports = 1};
+        gs[i].inst = wasmslot_instance_new(m, &o, &err);
         imp.of.memory = plain;
-        gp[i].inst = wasm_instance_new(m, &o, &err);
-        gs[i].ex = wasm_exec_new(NULL, &err);
-        gp[i].ex = wasm_exec_new(NULL, &err);
+        gp[i].inst = wasmslot_instance_new(m, &o, &err);
+        gs[i].ex = wasmslot_exec_new(NULL, &err);
+        gp[i].ex = wasmslot_exec_new(NULL, &err);
         if (!gs[i].inst || !gp[i].inst || !gs[i].ex || !gp[i].ex)
             die("guest instance", err.message);
     }
@@ -524,28 +525,28 @@ static void guest_section(const char *path, double n1, double n2, double f_priv,
     printf("  checksum matches native: %016llx\n", (unsigned long long)native_sum);
 
     for (int i = 0; i < 2; i++) {
-        wasm_instance_free(gs[i].inst);
-        wasm_instance_free(gp[i].inst);
-        wasm_exec_free(gs[i].ex);
-        wasm_exec_free(gp[i].ex);
+        wasmslot_instance_free(gs[i].inst);
+        wasmslot_instance_free(gp[i].inst);
+        wasmslot_exec_free(gs[i].ex);
+        wasmslot_exec_free(gp[i].ex);
     }
-    wasm_memory_unref(plain);
-    wasm_memory_unref(mem);
-    wasm_module_free(m);
+    wasmslot_memory_unref(plain);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
 }
 
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
 {
-    const char *wasm_path = argc > 1 ? argv[1] : SHMEM_GUEST_WASM;
-    struct wasm_error err = {0, ""};
-    struct wasm_memory *mem = shmem_new("atomic-bench", WORK_PAGES, 64, &err);
-    struct wasm_memory *plain = wasm_memory_new(1, 1, true, &err);
+    const char *wasmslot_path = argc > 1 ? argv[1] : SHMEM_GUEST_WASM;
+    struct wasmslot_error err = {0, ""};
+    struct wasmslot_memory *mem = wasmslot_shmem_new("atomic-bench", WORK_PAGES, 64, &err);
+    struct wasmslot_memory *plain = wasmslot_memory_new(1, 1, true, &err);
     _Atomic uint32_t *native;
 
     if (mem == NULL || plain == NULL)
-        die("shmem_new", err.message);
+        die("wasmslot_shmem_new", err.message);
     if (posix_memalign((void **)&native, 64, 64) != 0)
         die("posix_memalign", "out of memory");
 
@@ -557,7 +558,7 @@ int main(int argc, char **argv)
 
     /* Host code doing atomics on the shared memory's bytes: what the interpreter's atomic
      * opcodes will execute, minus the dispatch. */
-    _Atomic uint32_t *sword = (_Atomic uint32_t *)(wasm_memory_base(mem) + 128);
+    _Atomic uint32_t *sword = (_Atomic uint32_t *)(wasmslot_memory_base(mem) + 128);
     double n1 = 1e30, n2 = 1e30, s1 = 1e30, s2 = 1e30;
     for (int t = 0; t < TRIALS; t++) {
         KEEP_MIN(n1, run_incs(native, 1));
@@ -574,8 +575,8 @@ int main(int argc, char **argv)
         mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (procword == MAP_FAILED)
         die("mmap", strerror(errno));
-    _Atomic uint32_t *mword = (_Atomic uint32_t *)(wasm_memory_base(mem) + 256);
-    _Atomic uint32_t *pword = (_Atomic uint32_t *)(wasm_memory_base(plain) + 256);
+    _Atomic uint32_t *mword = (_Atomic uint32_t *)(wasmslot_memory_base(mem) + 256);
+    _Atomic uint32_t *pword = (_Atomic uint32_t *)(wasmslot_memory_base(plain) + 256);
     double f_priv = 1e30, f_shared = 1e30, f_proc = 1e30, w_thr = 1e30, w_plain = 1e30,
            w_proc = 1e30;
     for (int t = 0; t < TRIALS; t++) {
@@ -590,27 +591,27 @@ int main(int argc, char **argv)
     printf("  native futex, private, 2 threads              %8.2f\n", f_priv);
     printf("  native futex, shared, 2 threads               %8.2f\n", f_shared);
     printf("  native futex, shared, 2 processes             %8.2f\n", f_proc);
-    printf("  shmem_wait32/notify, shmem, 2 threads         %8.2f   %5.2f (shared)\n", w_thr,
-           w_thr / f_shared);
-    printf("  shmem_wait32/notify, plain shared, 2 threads  %8.2f   %5.2f (private)\n", w_plain,
-           w_plain / f_priv);
-    printf("  shmem_wait32/notify, shmem, 2 processes       %8.2f   %5.2f (processes)\n\n", w_proc,
-           w_proc / f_proc);
+    printf("  wasmslot_shmem_wait32/notify, shmem, 2 threads         %8.2f   %5.2f (shared)\n",
+           w_thr, w_thr / f_shared);
+    printf("  wasmslot_shmem_wait32/notify, plain shared, 2 threads  %8.2f   %5.2f (private)\n",
+           w_plain, w_plain / f_priv);
+    printf("  wasmslot_shmem_wait32/notify, shmem, 2 processes       %8.2f   %5.2f (processes)\n\n",
+           w_proc, w_proc / f_proc);
 
     uint64_t sum1 = 0, sum2 = 0, gsum1 = 0, gsum2 = 0;
     double c1 = 1e30, c2 = 1e30, g1 = 1e30, g2 = 1e30;
     double cc1 = 1e30, cc2 = 1e30, gc1 = 1e30, gc2 = 1e30; /* CPU-time bounds */
-    struct wasm_module *m = load_guest(wasm_path);
-    struct wasm_instance *insts[2] = {NULL, NULL};
-    struct wasm_exec *exs[2] = {NULL, NULL};
+    struct wasmslot_module *m = load_guest(wasmslot_path);
+    struct wasmslot_instance *insts[2] = {NULL, NULL};
+    struct wasmslot_exec *exs[2] = {NULL, NULL};
     if (m != NULL) {
-        struct wasm_extern imp = {.kind = WASM_EXTERN_MEMORY, .of.memory = mem};
-        struct wasm_instance_options o = {.imports = &imp, .nimports = 1};
+        struct wasmslot_extern imp = {.kind = WASMSLOT_EXTERN_MEMORY, .of.memory = mem};
+        struct wasmslot_instance_options o = {.imports = &imp, .nimports = 1};
 
         /* Two instances of the module import the one memory, one per thread. */
         for (int i = 0; i < 2; i++) {
-            insts[i] = wasm_instance_new(m, &o, &err);
-            exs[i] = wasm_exec_new(NULL, &err);
+            insts[i] = wasmslot_instance_new(m, &o, &err);
+            exs[i] = wasmslot_exec_new(NULL, &err);
             if (insts[i] == NULL || exs[i] == NULL)
                 die("instance", err.message);
         }
@@ -628,13 +629,13 @@ int main(int argc, char **argv)
     if (m != NULL && (gsum1 != sum1 || gsum2 != sum1))
         die("guest mix", "checksum differs from native");
     for (int i = 0; i < 2; i++) {
-        wasm_instance_free(insts[i]);
-        wasm_exec_free(exs[i]);
+        wasmslot_instance_free(insts[i]);
+        wasmslot_exec_free(exs[i]);
     }
-    wasm_module_free(m);
+    wasmslot_module_free(m);
 
     printf("parallel mix over one shared memory (%u KiB, %u rounds/word, 2 instances)\n",
-           WORK_PAGES * WASM_PAGE_SIZE / 1024, WORK_ROUNDS);
+           WORK_PAGES * WASMSLOT_PAGE_SIZE / 1024, WORK_ROUNDS);
     printf("                       wall: 1 thread   2 threads   speed-up | CPU-bound: speed-up\n");
     printf("  native C             %11.2f ms %8.2f ms %9.2f  | %19.2f\n", c1, c2, c1 / c2,
            cc1 / cc2);
@@ -642,7 +643,7 @@ int main(int argc, char **argv)
         printf("  guest (interpreter)  %11.2f ms %8.2f ms %9.2f  | %19.2f\n", g1, g2, g1 / g2,
                gc1 / gc2);
     else
-        printf("  guest: %s not found, skipped\n", wasm_path);
+        printf("  guest: %s not found, skipped\n", wasmslot_path);
     if (m != NULL)
         printf("  guest/native, 1 thread: %.1fx (wall), %.1fx (CPU)\n", g1 / c1, gc1 / cc1);
     printf(
@@ -655,7 +656,7 @@ int main(int argc, char **argv)
 
     munmap((void *)procword, 4096);
     free((void *)native);
-    wasm_memory_unref(plain);
-    wasm_memory_unref(mem);
+    wasmslot_memory_unref(plain);
+    wasmslot_memory_unref(mem);
     return 0;
 }

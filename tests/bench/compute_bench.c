@@ -26,7 +26,7 @@ enum growth {
 
 struct kernel {
     const char *name;
-    enum wasm_valtype result;
+    enum wasmslot_valtype result;
     int (*native_i32)(int);
     long long (*native_i64)(int);
     double (*native_f64)(int);
@@ -36,21 +36,21 @@ struct kernel {
 };
 
 static const struct kernel kernels[] = {
-    {"fib", WASM_I32, kernel_fib, NULL, NULL, 20, 40, GROWTH_EXPONENTIAL},
-    {"sieve", WASM_I32, kernel_sieve, NULL, NULL, 1, 1 << 20, GROWTH_LINEAR},
-    {"crc32", WASM_I32, kernel_crc32, NULL, NULL, 1, 1 << 20, GROWTH_LINEAR},
-    {"matmul", WASM_F64, NULL, NULL, kernel_matmul, 1, 1 << 20, GROWTH_LINEAR},
-    {"nbody", WASM_F64, NULL, NULL, kernel_nbody, 1000, 1 << 28, GROWTH_LINEAR},
-    {"hash", WASM_I64, NULL, kernel_hash, NULL, 1, 1 << 20, GROWTH_LINEAR},
-    {"sort", WASM_I64, NULL, kernel_sort, NULL, 1, 1 << 20, GROWTH_LINEAR},
+    {"fib", WASMSLOT_I32, kernel_fib, NULL, NULL, 20, 40, GROWTH_EXPONENTIAL},
+    {"sieve", WASMSLOT_I32, kernel_sieve, NULL, NULL, 1, 1 << 20, GROWTH_LINEAR},
+    {"crc32", WASMSLOT_I32, kernel_crc32, NULL, NULL, 1, 1 << 20, GROWTH_LINEAR},
+    {"matmul", WASMSLOT_F64, NULL, NULL, kernel_matmul, 1, 1 << 20, GROWTH_LINEAR},
+    {"nbody", WASMSLOT_F64, NULL, NULL, kernel_nbody, 1000, 1 << 28, GROWTH_LINEAR},
+    {"hash", WASMSLOT_I64, NULL, kernel_hash, NULL, 1, 1 << 20, GROWTH_LINEAR},
+    {"sort", WASMSLOT_I64, NULL, kernel_sort, NULL, 1, 1 << 20, GROWTH_LINEAR},
 };
 
 #define NKERNELS (sizeof(kernels) / sizeof(kernels[0]))
 
 struct bench {
-    struct wasm_module *module;
-    struct wasm_instance *inst;
-    struct wasm_exec *exec;
+    struct wasmslot_module *module;
+    struct wasmslot_instance *inst;
+    struct wasmslot_exec *exec;
     int reps;
     double target_s; /* calibrate n until one engine run takes at least this long */
     int fixed_n;     /* > 0: skip calibration and use this n everywhere (smoke runs) */
@@ -71,9 +71,9 @@ static uint64_t run_native(const struct kernel *k, int n)
     uint64_t bits;
 
     switch (k->result) {
-    case WASM_I32:
+    case WASMSLOT_I32:
         return (uint32_t)k->native_i32(n);
-    case WASM_I64:
+    case WASMSLOT_I64:
         return (uint64_t)k->native_i64(n);
     default:
         d = k->native_f64(n);
@@ -85,27 +85,28 @@ static uint64_t run_native(const struct kernel *k, int n)
 static int run_wasm(struct bench *b, const struct kernel *k, int n, uint64_t *out)
 {
     char name[64];
-    struct wasm_extern ext;
-    struct wasm_value arg, res;
+    struct wasmslot_extern ext;
+    struct wasmslot_value arg, res;
     int rc;
 
     snprintf(name, sizeof(name), "kernel_%s", k->name);
-    if (wasm_instance_export(b->inst, name, strlen(name), &ext) < 0 ||
-        ext.kind != WASM_EXTERN_FUNC) {
+    if (wasmslot_instance_export(b->inst, name, strlen(name), &ext) < 0 ||
+        ext.kind != WASMSLOT_EXTERN_FUNC) {
         fprintf(stderr, "compute-bench: kernels.wasm exports no function %s\n", name);
         return -1;
     }
     memset(&arg, 0, sizeof(arg));
-    arg.type = WASM_I32;
+    arg.type = WASMSLOT_I32;
     arg.of.i32 = (uint32_t)n;
     memset(&res, 0, sizeof(res));
     res.type = k->result;
-    rc = wasm_call(b->exec, ext.of.func, &arg, 1, &res, 1);
+    rc = wasmslot_call(b->exec, ext.of.func, &arg, 1, &res, 1);
     if (rc < 0) {
-        fprintf(stderr, "compute-bench: %s(%d) in the engine: %s\n", name, n, wasm_strerror(rc));
+        fprintf(stderr, "compute-bench: %s(%d) in the engine: %s\n", name, n,
+                wasmslot_strerror(rc));
         return -1;
     }
-    *out = k->result == WASM_I32 ? res.of.i32 : res.of.i64; /* f64 bits share the i64 slot */
+    *out = k->result == WASMSLOT_I32 ? res.of.i32 : res.of.i64; /* f64 bits share the i64 slot */
     return 0;
 }
 
@@ -140,9 +141,10 @@ static int calibrate(struct bench *b, const struct kernel *k)
 }
 
 /* Best-of-reps times of one kernel in both worlds; 0, or -1 on an error or a mismatch. */
-static int measure(struct bench *b, const struct kernel *k, int n, double *native_s, double *wasm_s)
+static int measure(struct bench *b, const struct kernel *k, int n, double *native_s,
+                   double *wasmslot_s)
 {
-    *native_s = *wasm_s = INFINITY;
+    *native_s = *wasmslot_s = INFINITY;
     for (int r = 0; r < b->reps; r++) {
         uint64_t want, got;
         double t0 = now_s(), t1, t2;
@@ -161,16 +163,16 @@ static int measure(struct bench *b, const struct kernel *k, int n, double *nativ
         }
         if (t1 - t0 < *native_s)
             *native_s = t1 - t0;
-        if (t2 - t1 < *wasm_s)
-            *wasm_s = t2 - t1;
+        if (t2 - t1 < *wasmslot_s)
+            *wasmslot_s = t2 - t1;
     }
     return 0;
 }
 
 static int load(struct bench *b, const char *path)
 {
-    struct wasm_instance_options opt;
-    struct wasm_error err;
+    struct wasmslot_instance_options opt;
+    struct wasmslot_error err;
     FILE *f = fopen(path, "rb");
     uint8_t *bytes = NULL;
     long len;
@@ -185,19 +187,19 @@ static int load(struct bench *b, const char *path)
         goto fail;
     }
     memset(&err, 0, sizeof(err));
-    b->module = wasm_module_new(bytes, (size_t)len, &err);
+    b->module = wasmslot_module_new(bytes, (size_t)len, &err);
     if (b->module == NULL)
         goto fail_err;
-    if (wasm_module_import_count(b->module) != 0) {
+    if (wasmslot_module_import_count(b->module) != 0) {
         fprintf(stderr, "compute-bench: %s has imports; build it with -nostdlib\n", path);
         goto fail;
     }
-    b->exec = wasm_exec_new(NULL, &err);
+    b->exec = wasmslot_exec_new(NULL, &err);
     if (b->exec == NULL)
         goto fail_err;
     memset(&opt, 0, sizeof(opt));
     opt.exec = b->exec;
-    b->inst = wasm_instance_new(b->module, &opt, &err);
+    b->inst = wasmslot_instance_new(b->module, &opt, &err);
     if (b->inst == NULL)
         goto fail_err;
     free(bytes);
@@ -260,17 +262,18 @@ int main(int argc, char **argv)
     printf("%-8s %12s %12s %8s %10s\n", "kernel", "native_ms", "wasm_ms", "ratio", "n");
     for (size_t i = 0; i < NKERNELS; i++) {
         const struct kernel *k = &kernels[i];
-        double native_s, wasm_s, ratio;
+        double native_s, wasmslot_s, ratio;
         int n;
 
         if (only != NULL && strcmp(only, k->name) != 0)
             continue;
         n = b.fixed_n > 0 ? b.fixed_n : calibrate(&b, k);
-        if (n < 0 || measure(&b, k, n, &native_s, &wasm_s) < 0)
+        if (n < 0 || measure(&b, k, n, &native_s, &wasmslot_s) < 0)
             goto out;
         /* A native time below the clock's resolution would make the ratio meaningless. */
-        ratio = wasm_s / (native_s > 1e-7 ? native_s : 1e-7);
-        printf("%-8s %12.3f %12.3f %8.2f %10d\n", k->name, native_s * 1e3, wasm_s * 1e3, ratio, n);
+        ratio = wasmslot_s / (native_s > 1e-7 ? native_s : 1e-7);
+        printf("%-8s %12.3f %12.3f %8.2f %10d\n", k->name, native_s * 1e3, wasmslot_s * 1e3, ratio,
+               n);
         fflush(stdout);
         log_sum += log(ratio);
         measured++;
@@ -282,8 +285,8 @@ int main(int argc, char **argv)
     printf("compute-bench: geomean slowdown=%.2f\n", exp(log_sum / measured));
     status = 0;
 out:
-    wasm_instance_free(b.inst);
-    wasm_exec_free(b.exec);
-    wasm_module_free(b.module);
+    wasmslot_instance_free(b.inst);
+    wasmslot_exec_free(b.exec);
+    wasmslot_module_free(b.module);
     return status;
 }

@@ -2,9 +2,9 @@
  * syscall floor, a fresh mmap per instance and a memcpy of the image per instance. */
 #include "config.h"
 
-#include "image.h"
-#include "slot.h"
-#include "wasm_runtime.h"
+#include "mem/image.h"
+#include "mem/slot.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #define OS_PAGE  4096u
 #define TRIALS   5
 #define TRIAL_NS 30000000ull /* each trial runs about this long */
-#define SPAN     (WASM_MEM_RESERVE + WASM_MEM_GUARD)
+#define SPAN     (WASMSLOT_MEM_RESERVE + WASMSLOT_MEM_GUARD)
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -51,12 +51,12 @@ struct bcase {
     size_t stride;
     uint8_t *bytes; /* the image's contents */
     struct fake_module {
-        struct wasm_module m;
-        struct wasm_limits lim;
-        struct wasm_data data;
+        struct wasmslot_module m;
+        struct wasmslot_limits lim;
+        struct wasmslot_data data;
     } fm;
-    struct image *img;
-    struct pool *pool;
+    struct wasmslot_image *img;
+    struct wasmslot_pool *pool;
     /* baselines */
     int ext_fd, shared_fd;
     uint8_t *floor_base, *shared_base;
@@ -73,16 +73,16 @@ static void touch(uint8_t *mem, const struct bcase *c, unsigned round)
 
 static void cycle_fastpath(struct bcase *c, unsigned round)
 {
-    struct wasm_error err;
-    struct slot *s = pool_acquire(c->pool, c->img, &err);
+    struct wasmslot_error err;
+    struct wasmslot_slot *s = wasmslot_pool_acquire(c->pool, c->img, &err);
 
     if (s == NULL) {
-        fprintf(stderr, "slot-bench: pool_acquire: %s\n", err.message);
+        fprintf(stderr, "slot-bench: wasmslot_pool_acquire: %s\n", err.message);
         exit(1);
     }
-    touch(wasm_memory_base(slot_memory(s)), c, round);
-    if (pool_release(c->pool, s) != 0) {
-        fprintf(stderr, "slot-bench: pool_release failed\n");
+    touch(wasmslot_memory_base(wasmslot_slot_memory(s)), c, round);
+    if (wasmslot_pool_release(c->pool, s) != 0) {
+        fprintf(stderr, "slot-bench: wasmslot_pool_release failed\n");
         exit(1);
     }
 }
@@ -175,8 +175,8 @@ static void measure(struct bcase *c, const cycle_fn *fns, double *best, unsigned
 
 static void case_init(struct bcase *c, size_t image_bytes, unsigned dirty, uint32_t slots)
 {
-    struct wasm_error err;
-    struct pool_options po = {.slots = slots};
+    struct wasmslot_error err;
+    struct wasmslot_pool_options po = {.slots = slots};
     const struct image_layout *l;
 
     memset(c, 0, sizeof(*c));
@@ -189,19 +189,19 @@ static void case_init(struct bcase *c, size_t image_bytes, unsigned dirty, uint3
         die("malloc");
     for (size_t i = 0; i < image_bytes; i++)
         c->bytes[i] = (uint8_t)(i * 7 + 1) | 1;
-    c->fm.lim = (struct wasm_limits){.min = c->mem_bytes / WASM_PAGE_SIZE,
-                                     .max = c->mem_bytes / WASM_PAGE_SIZE + 16,
-                                     .has_max = true};
-    c->fm.data = (struct wasm_data){.mode = WASM_SEG_ACTIVE,
-                                    .offset = {.kind = WASM_CONST_I32},
-                                    .bytes = c->bytes,
-                                    .len = (uint32_t)image_bytes};
+    c->fm.lim = (struct wasmslot_limits){.min = c->mem_bytes / WASMSLOT_PAGE_SIZE,
+                                         .max = c->mem_bytes / WASMSLOT_PAGE_SIZE + 16,
+                                         .has_max = true};
+    c->fm.data = (struct wasmslot_data){.mode = WASMSLOT_SEG_ACTIVE,
+                                        .offset = {.kind = WASMSLOT_CONST_I32},
+                                        .bytes = c->bytes,
+                                        .len = (uint32_t)image_bytes};
     c->fm.m.nmemories_total = 1;
     c->fm.m.memories = &c->fm.lim;
     c->fm.m.ndatas = 1;
     c->fm.m.datas = &c->fm.data;
-    c->img = image_new(&c->fm.m, &err);
-    c->pool = c->img != NULL ? pool_new(&po, &err) : NULL;
+    c->img = wasmslot_image_new(&c->fm.m, &err);
+    c->pool = c->img != NULL ? wasmslot_pool_new(&po, &err) : NULL;
     if (c->pool == NULL) {
         fprintf(stderr, "slot-bench: %s\n", err.message);
         exit(1);
@@ -237,8 +237,8 @@ static void case_init(struct bcase *c, size_t image_bytes, unsigned dirty, uint3
 
 static void case_free(struct bcase *c)
 {
-    pool_free(c->pool);
-    image_free(c->img);
+    wasmslot_pool_free(c->pool);
+    wasmslot_image_free(c->img);
     munmap(c->floor_base, c->mem_bytes);
     munmap(c->copy_mem, c->mem_bytes);
     munmap(c->shared_base, c->mem_bytes);
@@ -364,32 +364,32 @@ static uint8_t *module_binary(const uint8_t *image, uint32_t image_len, uint32_t
 
 struct icase {
     struct bcase *c;
-    struct wasm_module *m;
-    struct wasm_exec *ex;
+    struct wasmslot_module *m;
+    struct wasmslot_exec *ex;
 };
 
-static void instance_cycle(struct icase *ic, struct slot *s)
+static void instance_cycle(struct icase *ic, struct wasmslot_slot *s)
 {
-    struct wasm_instance_options o = {0};
-    struct wasm_error err;
-    struct wasm_instance *inst;
-    struct wasm_extern e;
+    struct wasmslot_instance_options o = {0};
+    struct wasmslot_error err;
+    struct wasmslot_instance *inst;
+    struct wasmslot_extern e;
 
     if (s != NULL) {
-        o.memory = slot_memory(s);
-        o.data_preloaded = slot_preloaded(s);
+        o.memory = wasmslot_slot_memory(s);
+        o.data_preloaded = wasmslot_slot_preloaded(s);
     }
-    inst = wasm_instance_new(ic->m, &o, &err);
+    inst = wasmslot_instance_new(ic->m, &o, &err);
     if (inst == NULL) {
-        fprintf(stderr, "slot-bench: wasm_instance_new: %s\n", err.message);
+        fprintf(stderr, "slot-bench: wasmslot_instance_new: %s\n", err.message);
         exit(1);
     }
-    if (wasm_instance_export(inst, "touch", 5, &e) != 0 ||
-        wasm_call(ic->ex, e.of.func, NULL, 0, NULL, 0) != 0) {
+    if (wasmslot_instance_export(inst, "touch", 5, &e) != 0 ||
+        wasmslot_call(ic->ex, e.of.func, NULL, 0, NULL, 0) != 0) {
         fprintf(stderr, "slot-bench: calling touch failed\n");
         exit(1);
     }
-    wasm_instance_free(inst);
+    wasmslot_instance_free(inst);
 }
 
 static struct icase *current_icase;
@@ -397,15 +397,15 @@ static struct icase *current_icase;
 /* acquire, instantiate on the slot, call, free, release */
 static void cycle_instance_slot(struct bcase *c, unsigned round)
 {
-    struct wasm_error err;
-    struct slot *s = pool_acquire(c->pool, current_icase->c->img, &err);
+    struct wasmslot_error err;
+    struct wasmslot_slot *s = wasmslot_pool_acquire(c->pool, current_icase->c->img, &err);
 
     if (s == NULL) {
-        fprintf(stderr, "slot-bench: pool_acquire: %s\n", err.message);
+        fprintf(stderr, "slot-bench: wasmslot_pool_acquire: %s\n", err.message);
         exit(1);
     }
     instance_cycle(current_icase, s);
-    pool_release(c->pool, s);
+    wasmslot_pool_release(c->pool, s);
 }
 
 /* the engine's own memory: fresh reservation, segments copied */
@@ -466,35 +466,36 @@ int main(void)
         static const cycle_fn fns[] = {cycle_instance_slot, cycle_instance_plain};
         struct bcase c;
         struct icase ic = {.c = &c};
-        struct wasm_error err;
+        struct wasmslot_error err;
         uint8_t *bin;
         size_t len;
         double best[2];
 
         case_init(&c, 1 << 20, 1, 1);
         bin = module_binary(c.bytes, (uint32_t)c.image_bytes,
-                            (uint32_t)(c.mem_bytes / WASM_PAGE_SIZE), &len);
-        ic.m = wasm_module_new(bin, len, &err);
+                            (uint32_t)(c.mem_bytes / WASMSLOT_PAGE_SIZE), &len);
+        ic.m = wasmslot_module_new(bin, len, &err);
         free(bin);
-        ic.ex = ic.m != NULL ? wasm_exec_new(NULL, &err) : NULL;
+        ic.ex = ic.m != NULL ? wasmslot_exec_new(NULL, &err) : NULL;
         if (ic.ex == NULL) {
             fprintf(stderr, "slot-bench: %s\n", err.message);
             return 1;
         }
         /* The bench's image came from a hand-made module; use the real module's own image. */
-        image_free(c.img);
-        c.img = image_new(ic.m, &err);
+        wasmslot_image_free(c.img);
+        c.img = wasmslot_image_new(ic.m, &err);
         if (c.img == NULL) {
             fprintf(stderr, "slot-bench: %s\n", err.message);
             return 1;
         }
         current_icase = &ic;
         measure(&c, fns, best, 2);
-        printf("slot-bench: wasm_instance_new + call + wasm_instance_free, 1 MiB image, 1 dirty "
+        printf("slot-bench: wasmslot_instance_new + call + wasmslot_instance_free, 1 MiB image, 1 "
+               "dirty "
                "page: on a pool slot %.2f us, on a plain memory (segments copied) %.2f us\n",
                best[0] / 1e3, best[1] / 1e3);
-        wasm_exec_free(ic.ex);
-        wasm_module_free(ic.m);
+        wasmslot_exec_free(ic.ex);
+        wasmslot_module_free(ic.m);
         case_free(&c);
     }
 

@@ -2,9 +2,9 @@
  * module validator and (built with -DFUZZ_COMPILE) the body compiler. */
 #include "config.h"
 
-#include "wasm_module.h"
+#include "format/module.h"
 #ifdef FUZZ_COMPILE
-#include "interp.h"
+#include "interp/interp.h"
 #endif
 
 #include <stddef.h>
@@ -17,27 +17,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * checker judge the rest. The error must always carry a message. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct wasm_module m;
-    struct wasm_error err;
+    struct wasmslot_module m;
+    struct wasmslot_error err;
     int rc;
 
     memset(&m, 0, sizeof(m));
     memset(&err, 0, sizeof(err));
-    rc = wasm_decode(&m, data, size, &err);
+    rc = wasmslot_decode(&m, data, size, &err);
     if (rc == 0)
-        rc = wasm_validate_module(&m, &err);
+        rc = wasmslot_validate_module(&m, &err);
     if (rc == 0) {
         /* A valid module must be describable: every import and export, and its memory. */
-        struct wasm_extern_desc d;
-        struct wasm_limits lim;
+        struct wasmslot_extern_desc d;
+        struct wasmslot_limits lim;
 
-        for (uint32_t i = 0; i < wasm_module_import_count(&m); i++)
-            if (wasm_module_import(&m, i, &d) != 0 || d.name == NULL)
+        for (uint32_t i = 0; i < wasmslot_module_import_count(&m); i++)
+            if (wasmslot_module_import(&m, i, &d) != 0 || d.name == NULL)
                 __builtin_trap();
-        for (uint32_t i = 0; i < wasm_module_export_count(&m); i++)
-            if (wasm_module_export(&m, i, &d) != 0 || d.name == NULL)
+        for (uint32_t i = 0; i < wasmslot_module_export_count(&m); i++)
+            if (wasmslot_module_export(&m, i, &d) != 0 || d.name == NULL)
                 __builtin_trap();
-        (void)wasm_module_memory(&m, &lim);
+        (void)wasmslot_module_memory(&m, &lim);
     }
 #ifdef FUZZ_COMPILE
     if (rc == 0)
@@ -46,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc < 0 && (err.code != rc || err.message[0] == '\0'))
         __builtin_trap();
 #ifdef FUZZ_COMPILE
-    interp_free_module(&m); /* as wasm_module_free does */
+    interp_free_module(&m); /* as wasmslot_module_free does */
 #endif
-    wasm_module_clear(&m);
+    wasmslot_module_clear(&m);
     return 0;
 }

@@ -42,25 +42,26 @@ enum spec_match {
 };
 
 struct spec_expect {
-    struct wasm_value value; /* type always set; the payload when match is EXACT */
+    struct wasmslot_value value; /* type always set; the payload when match is EXACT */
     enum spec_match match;
 };
 
 /* Value type named by a JSON "type" string ("i32", "externref", ...); 0 if unknown. */
-enum wasm_valtype spec_type_parse(const char *name);
+enum wasmslot_valtype spec_type_parse(const char *name);
 
 /* Parse a JSON argument {"type", "value"} into *out. Returns 0, or -1 with a reason in msg. */
-int spec_value_parse(const json_t *j, struct wasm_value *out, char *msg, size_t msglen);
+int spec_value_parse(const json_t *j, struct wasmslot_value *out, char *msg, size_t msglen);
 
 /* Parse a JSON expected result (which may be a NaN pattern) into *out. Returns 0 or -1. */
 int spec_expect_parse(const json_t *j, struct spec_expect *out, char *msg, size_t msglen);
 
 /* Does the value got (of type `type`, the callee's declared result type) match e? */
-bool spec_expect_match(const struct spec_expect *e, enum wasm_valtype type,
-                       const struct wasm_value *got);
+bool spec_expect_match(const struct spec_expect *e, enum wasmslot_valtype type,
+                       const struct wasmslot_value *got);
 
 /* Readable form of a value of type `type`, e.g. "i32:42" or "f32:0x7fc00000 (nan)". */
-void spec_value_format(enum wasm_valtype type, const struct wasm_value *v, char *buf, size_t len);
+void spec_value_format(enum wasmslot_valtype type, const struct wasmslot_value *v, char *buf,
+                       size_t len);
 
 /* Readable form of an expectation. */
 void spec_expect_format(const struct spec_expect *e, char *buf, size_t len);
@@ -77,15 +78,15 @@ struct spectest;
 
 /* Make the spectest module's functions, globals, table and memories. report (may be NULL)
  * receives the print functions' output as "V" records. Returns NULL and fills err on failure. */
-struct spectest *spectest_new(const struct spec_report *report, struct wasm_error *err);
+struct spectest *spectest_new(const struct spec_report *report, struct wasmslot_error *err);
 
 /* Free everything spectest_new made. Every instance that imported from it must be gone.
  * Accepts NULL. */
 void spectest_free(struct spectest *st);
 
-/* Resolve spectest.<name>: returns 0 and fills *out, or -WASM_ENOTFOUND. */
+/* Resolve spectest.<name>: returns 0 and fills *out, or -WASMSLOT_ENOTFOUND. */
 int spectest_lookup(const struct spectest *st, const char *name, size_t name_len,
-                    struct wasm_extern *out);
+                    struct wasmslot_extern *out);
 
 /* ---------------------------------------------------------------- one script */
 

@@ -19,8 +19,8 @@
 /* A module the script loaded and, when instantiation succeeded, its instance. Both live until
  * the script ends, because tables of other instances can still hold its functions. */
 struct loaded {
-    struct wasm_module *module;
-    struct wasm_instance *inst;
+    struct wasmslot_module *module;
+    struct wasmslot_instance *inst;
     char *name; /* "$name" of a named module command, or NULL */
 };
 
@@ -28,30 +28,30 @@ struct loaded {
 struct registration {
     char *as;
     size_t as_len;
-    struct wasm_instance *inst;
+    struct wasmslot_instance *inst;
 };
 
 /* --pool: a slot taken for one module's memory, and the image it was taken for. */
 struct held_slot {
-    struct image *image;
-    struct slot *slot;
+    struct wasmslot_image *image;
+    struct wasmslot_slot *slot;
 };
 
 struct script {
     const struct spec_script_options *opt;
     const struct spec_report *rep;
-    struct wasm_exec *exec;
+    struct wasmslot_exec *exec;
     struct spectest *spectest;
 
     struct loaded *loaded;
     size_t nloaded, cap_loaded;
     struct registration *regs;
     size_t nregs, cap_regs;
-    struct wasm_instance *current; /* target of actions that name no module */
+    struct wasmslot_instance *current; /* target of actions that name no module */
 
     /* --pool: modules with their own memory get it from a slot of this pool, acquired for
      * the module's image; slots are released when the script ends. */
-    struct pool *pool;
+    struct wasmslot_pool *pool;
     uint32_t pool_slots; /* instantiations the script may attempt: enough slots for all */
     struct held_slot *held;
     size_t nheld, cap_held;
@@ -64,7 +64,7 @@ struct script {
 /* What happened when instantiating. */
 enum inst_outcome {
     INST_OK,
-    INST_LINK,  /* an import could not be resolved or the engine said WASM_EUNLINKABLE */
+    INST_LINK,  /* an import could not be resolved or the engine said WASMSLOT_EUNLINKABLE */
     INST_TRAP,  /* a segment or the start function trapped */
     INST_ERROR, /* anything else */
 };
@@ -72,11 +72,11 @@ enum inst_outcome {
 /* What an action did. */
 struct outcome {
     bool setup_failed; /* the action could not be attempted; msg says why */
-    int rc;            /* wasm_call's (or the get's) result */
+    int rc;            /* wasmslot_call's (or the get's) result */
     uint32_t nresults;
-    const enum wasm_valtype *types; /* nresults declared result types */
-    enum wasm_valtype global_type;  /* storage for types of a get */
-    struct wasm_value results[MAX_VALUES];
+    const enum wasmslot_valtype *types; /* nresults declared result types */
+    enum wasmslot_valtype global_type;  /* storage for types of a get */
+    struct wasmslot_value results[MAX_VALUES];
     char msg[256];
 };
 
@@ -144,8 +144,8 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 }
 
 /* Remember a module (and its instance, if any) until the script ends. */
-static struct loaded *keep(struct script *s, struct wasm_module *m, struct wasm_instance *inst,
-                           const char *name)
+static struct loaded *keep(struct script *s, struct wasmslot_module *m,
+                           struct wasmslot_instance *inst, const char *name)
 {
     struct loaded *l;
 
@@ -185,12 +185,13 @@ fail:
 }
 
 /* Load the binary module `filename` of the script. On failure returns NULL with err filled. */
-static struct wasm_module *load(struct script *s, const char *filename, struct wasm_error *err)
+static struct wasmslot_module *load(struct script *s, const char *filename,
+                                    struct wasmslot_error *err)
 {
     char path[4096];
     uint8_t *bytes = NULL;
     size_t len = 0;
-    struct wasm_module *m;
+    struct wasmslot_module *m;
     int rc;
 
     memset(err, 0, sizeof(*err));
@@ -208,7 +209,7 @@ static struct wasm_module *load(struct script *s, const char *filename, struct w
         snprintf(err->message, sizeof(err->message), "cannot read %s: %s", filename, strerror(-rc));
         return NULL;
     }
-    m = wasm_module_new(bytes, len, err);
+    m = wasmslot_module_new(bytes, len, err);
     free(bytes);
     return m;
 }
@@ -220,16 +221,16 @@ static bool same_name(const char *a, size_t alen, const char *b, size_t blen)
 
 /* Find the value for one import: registered instances first (newest registration wins), then
  * the spectest module. */
-static enum inst_outcome resolve(struct script *s, const struct wasm_extern_desc *d,
-                                 struct wasm_extern *out, char *msg, size_t msglen)
+static enum inst_outcome resolve(struct script *s, const struct wasmslot_extern_desc *d,
+                                 struct wasmslot_extern *out, char *msg, size_t msglen)
 {
-    int rc = -WASM_ENOTFOUND;
+    int rc = -WASMSLOT_ENOTFOUND;
     bool module_found = false;
 
     for (size_t i = s->nregs; i-- > 0;) {
         if (same_name(s->regs[i].as, s->regs[i].as_len, d->module, d->module_len)) {
             module_found = true;
-            rc = wasm_instance_export(s->regs[i].inst, d->name, d->name_len, out);
+            rc = wasmslot_instance_export(s->regs[i].inst, d->name, d->name_len, out);
             break;
         }
     }
@@ -250,15 +251,15 @@ static enum inst_outcome resolve(struct script *s, const struct wasm_extern_desc
 }
 
 /* --pool: take a slot for m's own memory and put it into opt. Returns 0 or -1 with msg. */
-static int take_slot(struct script *s, const struct wasm_module *m,
-                     struct wasm_instance_options *opt, char *msg, size_t msglen)
+static int take_slot(struct script *s, const struct wasmslot_module *m,
+                     struct wasmslot_instance_options *opt, char *msg, size_t msglen)
 {
-    struct pool_options po = {.slots = s->pool_slots, .max_pages = 0};
-    struct wasm_error err;
+    struct wasmslot_pool_options po = {.slots = s->pool_slots, .max_pages = 0};
+    struct wasmslot_error err;
     struct held_slot *h;
 
     memset(&err, 0, sizeof(err));
-    if (s->pool == NULL && (s->pool = pool_new(&po, &err)) == NULL)
+    if (s->pool == NULL && (s->pool = wasmslot_pool_new(&po, &err)) == NULL)
         goto fail;
     if (grow((void **)&s->held, &s->cap_held, s->nheld, sizeof(*s->held)) < 0) {
         snprintf(msg, msglen, "out of memory");
@@ -266,17 +267,17 @@ static int take_slot(struct script *s, const struct wasm_module *m,
     }
     h = &s->held[s->nheld];
     h->slot = NULL;
-    h->image = image_new(m, &err);
+    h->image = wasmslot_image_new(m, &err);
     if (h->image == NULL)
         goto fail;
     s->nheld++;
-    if (!image_is_imaged(h->image))
-        verbose(s, "image uses the copy fallback: %s", image_fallback_reason(h->image));
-    h->slot = pool_acquire(s->pool, h->image, &err);
+    if (!wasmslot_image_is_imaged(h->image))
+        verbose(s, "image uses the copy fallback: %s", wasmslot_image_fallback_reason(h->image));
+    h->slot = wasmslot_pool_acquire(s->pool, h->image, &err);
     if (h->slot == NULL)
         goto fail;
-    opt->memory = slot_memory(h->slot);
-    opt->data_preloaded = slot_preloaded(h->slot);
+    opt->memory = wasmslot_slot_memory(h->slot);
+    opt->data_preloaded = wasmslot_slot_preloaded(h->slot);
     verbose(s, "memory from a pool slot%s",
             opt->memory == NULL   ? " (none: not imaged)"
             : opt->data_preloaded ? ", data preloaded"
@@ -284,19 +285,19 @@ static int take_slot(struct script *s, const struct wasm_module *m,
     return 0;
 
 fail:
-    snprintf(msg, msglen, "pool: %s (%s)", err.message, wasm_errname(err.code));
+    snprintf(msg, msglen, "pool: %s (%s)", err.message, wasmslot_errname(err.code));
     return -1;
 }
 
 /* Link and instantiate m. On success stores the instance in *out. */
-static enum inst_outcome instantiate(struct script *s, const struct wasm_module *m,
-                                     struct wasm_instance **out, char *msg, size_t msglen)
+static enum inst_outcome instantiate(struct script *s, const struct wasmslot_module *m,
+                                     struct wasmslot_instance **out, char *msg, size_t msglen)
 {
-    uint32_t n = wasm_module_import_count(m);
-    struct wasm_extern *imports = calloc(n > 0 ? n : 1, sizeof(*imports));
-    struct wasm_instance_options opt;
-    struct wasm_limits lim;
-    struct wasm_error err;
+    uint32_t n = wasmslot_module_import_count(m);
+    struct wasmslot_extern *imports = calloc(n > 0 ? n : 1, sizeof(*imports));
+    struct wasmslot_instance_options opt;
+    struct wasmslot_limits lim;
+    struct wasmslot_error err;
     enum inst_outcome res = INST_ERROR;
 
     *out = NULL;
@@ -305,10 +306,10 @@ static enum inst_outcome instantiate(struct script *s, const struct wasm_module 
         return INST_ERROR;
     }
     for (uint32_t i = 0; i < n; i++) {
-        struct wasm_extern_desc d;
+        struct wasmslot_extern_desc d;
 
-        if (wasm_module_import(m, i, &d) < 0) {
-            snprintf(msg, msglen, "wasm_module_import(%u) failed", i);
+        if (wasmslot_module_import(m, i, &d) < 0) {
+            snprintf(msg, msglen, "wasmslot_module_import(%u) failed", i);
             goto out;
         }
         res = resolve(s, &d, &imports[i], msg, msglen);
@@ -320,20 +321,20 @@ static enum inst_outcome instantiate(struct script *s, const struct wasm_module 
     opt.imports = imports;
     opt.nimports = n;
     opt.exec = s->exec;
-    if (s->opt->pool && wasm_module_memory(m, &lim) == 0 &&
+    if (s->opt->pool && wasmslot_module_memory(m, &lim) == 0 &&
         take_slot(s, m, &opt, msg, msglen) < 0) {
         res = INST_ERROR;
         goto out;
     }
     memset(&err, 0, sizeof(err));
-    *out = wasm_instance_new(m, &opt, &err);
+    *out = wasmslot_instance_new(m, &opt, &err);
     if (*out != NULL) {
         res = INST_OK;
     } else {
-        snprintf(msg, msglen, "%s (%s)", err.message, wasm_errname(err.code));
-        if (err.code == -WASM_EUNLINKABLE)
+        snprintf(msg, msglen, "%s (%s)", err.message, wasmslot_errname(err.code));
+        if (err.code == -WASMSLOT_EUNLINKABLE)
             res = INST_LINK;
-        else if (wasm_is_trap(err.code))
+        else if (wasmslot_is_trap(err.code))
             res = INST_TRAP;
         else
             res = INST_ERROR;
@@ -360,8 +361,8 @@ static const char *outcome_name(enum inst_outcome o)
 
 /* ---------------------------------------------------------------- actions */
 
-static struct wasm_instance *target(struct script *s, const json_t *action, char *msg,
-                                    size_t msglen)
+static struct wasmslot_instance *target(struct script *s, const json_t *action, char *msg,
+                                        size_t msglen)
 {
     const char *name = json_string_value(json_object_get(action, "module"));
 
@@ -397,10 +398,10 @@ static void run_action(struct script *s, const json_t *action, struct outcome *o
     const json_t *field = json_object_get(action, "field");
     const char *name = json_string_value(field);
     size_t name_len = json_string_length(field);
-    struct wasm_instance *inst;
-    struct wasm_extern ext;
-    const struct wasm_functype *ft;
-    struct wasm_value args[MAX_VALUES];
+    struct wasmslot_instance *inst;
+    struct wasmslot_extern ext;
+    const struct wasmslot_functype *ft;
+    struct wasmslot_value args[MAX_VALUES];
     const json_t *jargs;
     size_t nargs;
 
@@ -414,17 +415,17 @@ static void run_action(struct script *s, const json_t *action, struct outcome *o
     inst = target(s, action, o->msg, sizeof(o->msg));
     if (inst == NULL)
         return;
-    if (wasm_instance_export(inst, name, name_len, &ext) < 0) {
+    if (wasmslot_instance_export(inst, name, name_len, &ext) < 0) {
         snprintf(o->msg, sizeof(o->msg), "no export \"%s\"", name);
         return;
     }
 
     if (strcmp(kind, "get") == 0) {
-        if (ext.kind != WASM_EXTERN_GLOBAL) {
+        if (ext.kind != WASMSLOT_EXTERN_GLOBAL) {
             snprintf(o->msg, sizeof(o->msg), "export \"%s\" is not a global", name);
             return;
         }
-        wasm_global_get(ext.of.global, &o->results[0]);
+        wasmslot_global_get(ext.of.global, &o->results[0]);
         o->global_type = o->results[0].type;
         o->types = &o->global_type;
         o->nresults = 1;
@@ -435,11 +436,11 @@ static void run_action(struct script *s, const json_t *action, struct outcome *o
         snprintf(o->msg, sizeof(o->msg), "unknown action type \"%s\"", kind);
         return;
     }
-    if (ext.kind != WASM_EXTERN_FUNC) {
+    if (ext.kind != WASMSLOT_EXTERN_FUNC) {
         snprintf(o->msg, sizeof(o->msg), "export \"%s\" is not a function", name);
         return;
     }
-    ft = wasm_func_type(ext.of.func);
+    ft = wasmslot_func_type(ext.of.func);
     jargs = json_object_get(action, "args");
     nargs = json_array_size(jargs);
     if (nargs > MAX_VALUES || ft->nresults > MAX_VALUES) {
@@ -457,9 +458,9 @@ static void run_action(struct script *s, const json_t *action, struct outcome *o
     o->types = ft->results;
     o->nresults = ft->nresults;
     o->setup_failed = false;
-    wasm_exec_set_deadline(s->exec, now_ns() + CALL_DEADLINE_NS);
-    o->rc = wasm_call(s->exec, ext.of.func, args, (uint32_t)nargs, o->results, ft->nresults);
-    wasm_exec_set_deadline(s->exec, 0);
+    wasmslot_exec_set_deadline(s->exec, now_ns() + CALL_DEADLINE_NS);
+    o->rc = wasmslot_call(s->exec, ext.of.func, args, (uint32_t)nargs, o->results, ft->nresults);
+    wasmslot_exec_set_deadline(s->exec, 0);
 }
 
 /* Describe an action's results for a failure line. */
@@ -519,9 +520,9 @@ static bool check_results(struct script *s, const json_t *cmd, const struct outc
 static void cmd_module(struct script *s, const json_t *cmd)
 {
     const char *name = json_string_value(json_object_get(cmd, "name"));
-    struct wasm_error err;
-    struct wasm_module *m = load(s, json_string_value(json_object_get(cmd, "filename")), &err);
-    struct wasm_instance *inst = NULL;
+    struct wasmslot_error err;
+    struct wasmslot_module *m = load(s, json_string_value(json_object_get(cmd, "filename")), &err);
+    struct wasmslot_instance *inst = NULL;
     enum inst_outcome res;
     char msg[512];
 
@@ -529,13 +530,13 @@ static void cmd_module(struct script *s, const json_t *cmd)
      * running against an older module. */
     s->current = NULL;
     if (m == NULL) {
-        fail(s, "cannot load: %s (%s)", err.message, wasm_errname(err.code));
+        fail(s, "cannot load: %s (%s)", err.message, wasmslot_errname(err.code));
         return;
     }
     res = instantiate(s, m, &inst, msg, sizeof(msg));
     if (keep(s, m, inst, name) == NULL) {
-        wasm_instance_free(inst);
-        wasm_module_free(m);
+        wasmslot_instance_free(inst);
+        wasmslot_module_free(m);
         fail(s, "out of memory");
         return;
     }
@@ -551,7 +552,7 @@ static void cmd_register(struct script *s, const json_t *cmd)
 {
     const json_t *as = json_object_get(cmd, "as");
     const char *name = json_string_value(json_object_get(cmd, "name"));
-    struct wasm_instance *inst = s->current;
+    struct wasmslot_instance *inst = s->current;
     struct registration *r;
 
     if (name != NULL) {
@@ -593,7 +594,8 @@ static void cmd_action(struct script *s, const json_t *cmd, bool assert_return)
     if (o->setup_failed)
         fail(s, "%s", o->msg);
     else if (o->rc != 0)
-        fail(s, "%s: %s (%s)", action_field(cmd), wasm_strerror(o->rc), wasm_errname(o->rc));
+        fail(s, "%s: %s (%s)", action_field(cmd), wasmslot_strerror(o->rc),
+             wasmslot_errname(o->rc));
     else if (!assert_return || check_results(s, cmd, o))
         pass(s);
     free(o);
@@ -615,12 +617,12 @@ static void cmd_assert_trap(struct script *s, const json_t *cmd, bool exhaustion
     } else if (o->rc == 0) {
         format_results(o, got, sizeof(got));
         fail(s, "%s: expected trap \"%s\", returned %s", action_field(cmd), text ? text : "?", got);
-    } else if (exhaustion ? o->rc != -WASM_TRAP_STACK_EXHAUSTED : !wasm_is_trap(o->rc)) {
+    } else if (exhaustion ? o->rc != -WASMSLOT_TRAP_STACK_EXHAUSTED : !wasmslot_is_trap(o->rc)) {
         fail(s, "%s: expected %s \"%s\", got %s (%s)", action_field(cmd),
-             exhaustion ? "exhaustion" : "trap", text ? text : "?", wasm_strerror(o->rc),
-             wasm_errname(o->rc));
+             exhaustion ? "exhaustion" : "trap", text ? text : "?", wasmslot_strerror(o->rc),
+             wasmslot_errname(o->rc));
     } else {
-        check_text(s, text, wasm_strerror(o->rc));
+        check_text(s, text, wasmslot_strerror(o->rc));
         pass(s);
     }
     free(o);
@@ -631,8 +633,8 @@ static void cmd_assert_invalid(struct script *s, const json_t *cmd, bool malform
 {
     const char *text = json_string_value(json_object_get(cmd, "text"));
     const char *mtype = json_string_value(json_object_get(cmd, "module_type"));
-    struct wasm_error err;
-    struct wasm_module *m;
+    struct wasmslot_error err;
+    struct wasmslot_module *m;
 
     /* The engine takes binaries only; text-format cases test wast2json's parser. */
     if (mtype != NULL && strcmp(mtype, "text") == 0) {
@@ -646,12 +648,12 @@ static void cmd_assert_invalid(struct script *s, const json_t *cmd, bool malform
     }
     m = load(s, json_string_value(json_object_get(cmd, "filename")), &err);
     if (m != NULL) {
-        wasm_module_free(m);
+        wasmslot_module_free(m);
         fail(s, "module loaded, expected \"%s\"", text ? text : "?");
         return;
     }
-    if (err.code != (malformed ? -WASM_EMALFORMED : -WASM_EINVALID))
-        verbose(s, "rejected as %s, not %s", wasm_errname(err.code),
+    if (err.code != (malformed ? -WASMSLOT_EMALFORMED : -WASMSLOT_EINVALID))
+        verbose(s, "rejected as %s, not %s", wasmslot_errname(err.code),
                 malformed ? "malformed" : "invalid");
     check_text(s, text, err.message);
     pass(s);
@@ -661,22 +663,22 @@ static void cmd_assert_invalid(struct script *s, const json_t *cmd, bool malform
 static void cmd_assert_instantiation(struct script *s, const json_t *cmd, enum inst_outcome want)
 {
     const char *text = json_string_value(json_object_get(cmd, "text"));
-    struct wasm_error err;
-    struct wasm_module *m = load(s, json_string_value(json_object_get(cmd, "filename")), &err);
-    struct wasm_instance *inst = NULL;
+    struct wasmslot_error err;
+    struct wasmslot_module *m = load(s, json_string_value(json_object_get(cmd, "filename")), &err);
+    struct wasmslot_instance *inst = NULL;
     enum inst_outcome res;
     char msg[512];
 
     if (m == NULL) {
-        fail(s, "cannot load: %s (%s)", err.message, wasm_errname(err.code));
+        fail(s, "cannot load: %s (%s)", err.message, wasmslot_errname(err.code));
         return;
     }
     res = instantiate(s, m, &inst, msg, sizeof(msg));
     /* Kept even when it failed as expected: a failed instantiation may already have put its
      * functions into imported tables. */
     if (keep(s, m, inst, NULL) == NULL) {
-        wasm_instance_free(inst);
-        wasm_module_free(m);
+        wasmslot_instance_free(inst);
+        wasmslot_module_free(m);
         fail(s, "out of memory");
         return;
     }
@@ -725,32 +727,33 @@ static void script_free(struct script *s)
 
     /* Instances first: any of them may hold references into another's tables or memory. */
     for (size_t i = s->nloaded; i-- > 0;)
-        wasm_instance_free(s->loaded[i].inst);
+        wasmslot_instance_free(s->loaded[i].inst);
     /* The spectest table may keep failed instantiations alive (they wrote into it); they go
      * with it and still need their modules and slots. */
     spectest_free(s->spectest);
     for (size_t i = 0; i < s->nheld; i++) {
-        int rc = s->held[i].slot != NULL ? pool_release(s->pool, s->held[i].slot) : 0;
+        int rc = s->held[i].slot != NULL ? wasmslot_pool_release(s->pool, s->held[i].slot) : 0;
 
         if (rc == -EBUSY)
             pool_idle = false;
         if (rc < 0)
-            spec_report_send(s->rep, 'E', "line 0: pool: releasing a slot: %s", wasm_strerror(rc));
-        image_free(s->held[i].image);
+            spec_report_send(s->rep, 'E', "line 0: pool: releasing a slot: %s",
+                             wasmslot_strerror(rc));
+        wasmslot_image_free(s->held[i].image);
     }
     free(s->held);
     /* A slot that could not be released is still in use: leak the pool rather than unmap it. */
     if (pool_idle)
-        pool_free(s->pool);
+        wasmslot_pool_free(s->pool);
     for (size_t i = s->nloaded; i-- > 0;) {
-        wasm_module_free(s->loaded[i].module);
+        wasmslot_module_free(s->loaded[i].module);
         free(s->loaded[i].name);
     }
     free(s->loaded);
     for (size_t i = 0; i < s->nregs; i++)
         free(s->regs[i].as);
     free(s->regs);
-    wasm_exec_free(s->exec);
+    wasmslot_exec_free(s->exec);
 }
 
 /* Commands that instantiate a module: the most slots --pool can need. */
@@ -776,7 +779,7 @@ int spec_script_run(const struct spec_script_options *opt)
     struct script s;
     json_error_t jerr;
     json_t *root, *cmds;
-    struct wasm_error err;
+    struct wasmslot_error err;
     size_t ncounted = 0;
     int rc = -1;
 
@@ -802,14 +805,14 @@ int spec_script_run(const struct spec_script_options *opt)
     s.pool_slots = count_instantiations(cmds);
 
     memset(&err, 0, sizeof(err));
-    s.exec = wasm_exec_new(NULL, &err);
+    s.exec = wasmslot_exec_new(NULL, &err);
     if (s.exec != NULL)
         s.spectest = spectest_new(s.rep, &err);
     if (s.exec == NULL || s.spectest == NULL) {
         /* Without an execution context nothing can run: every command fails. */
         for (size_t i = 0; i < ncounted; i++)
             spec_report_send(s.rep, 'F', "line 0: setup: %s (%s)", err.message,
-                             wasm_errname(err.code));
+                             wasmslot_errname(err.code));
         goto out;
     }
 

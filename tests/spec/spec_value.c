@@ -19,19 +19,19 @@
 #define F64_QUIET 0x0008000000000000ull
 #define F64_MANT  0x000fffffffffffffull
 
-enum wasm_valtype spec_type_parse(const char *name)
+enum wasmslot_valtype spec_type_parse(const char *name)
 {
     static const struct {
         const char *name;
-        enum wasm_valtype type;
+        enum wasmslot_valtype type;
     } types[] = {
-        {"i32", WASM_I32},
-        {"i64", WASM_I64},
-        {"f32", WASM_F32},
-        {"f64", WASM_F64},
-        {"v128", WASM_V128},
-        {"funcref", WASM_FUNCREF},
-        {"externref", WASM_EXTERNREF},
+        {"i32", WASMSLOT_I32},
+        {"i64", WASMSLOT_I64},
+        {"f32", WASMSLOT_F32},
+        {"f64", WASMSLOT_F64},
+        {"v128", WASMSLOT_V128},
+        {"funcref", WASMSLOT_FUNCREF},
+        {"externref", WASMSLOT_EXTERNREF},
     };
 
     if (name == NULL)
@@ -71,7 +71,7 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 }
 
 /* The "type" and "value" strings of a JSON value; value may be absent (NULL). */
-static int split(const json_t *j, enum wasm_valtype *type, const char **value, char *msg,
+static int split(const json_t *j, enum wasmslot_valtype *type, const char **value, char *msg,
                  size_t msglen)
 {
     const char *tname;
@@ -96,31 +96,31 @@ static int split(const json_t *j, enum wasm_valtype *type, const char **value, c
     return 0;
 }
 
-static int parse_payload(enum wasm_valtype type, const char *s, struct wasm_value *out, char *msg,
-                         size_t msglen)
+static int parse_payload(enum wasmslot_valtype type, const char *s, struct wasmslot_value *out,
+                         char *msg, size_t msglen)
 {
     uint64_t v;
 
     memset(out, 0, sizeof(*out));
     out->type = type;
     if (s == NULL) {
-        snprintf(msg, msglen, "%s value missing", wasm_valtype_name(type));
+        snprintf(msg, msglen, "%s value missing", wasmslot_valtype_name(type));
         return -1;
     }
     switch (type) {
-    case WASM_I32:
-    case WASM_F32:
+    case WASMSLOT_I32:
+    case WASMSLOT_F32:
         if (parse_uint(s, UINT32_MAX, &v) < 0)
             goto bad;
         out->of.i32 = (uint32_t)v; /* f32 shares the i32 slot of the union */
         return 0;
-    case WASM_I64:
-    case WASM_F64:
+    case WASMSLOT_I64:
+    case WASMSLOT_F64:
         if (parse_uint(s, UINT64_MAX, &v) < 0)
             goto bad;
         out->of.i64 = v;
         return 0;
-    case WASM_EXTERNREF:
+    case WASMSLOT_EXTERNREF:
         if (strcmp(s, "null") == 0) {
             out->of.externref = NULL;
             return 0;
@@ -129,23 +129,23 @@ static int parse_payload(enum wasm_valtype type, const char *s, struct wasm_valu
             goto bad;
         out->of.externref = spec_externref_of_handle(v);
         return 0;
-    case WASM_FUNCREF:
+    case WASMSLOT_FUNCREF:
         /* Scripts can only name the null function reference. */
         if (strcmp(s, "null") != 0)
             goto bad;
         out->of.funcref = NULL;
         return 0;
-    case WASM_V128:
+    case WASMSLOT_V128:
         break;
     }
 bad:
-    snprintf(msg, msglen, "cannot parse %s value \"%s\"", wasm_valtype_name(type), s);
+    snprintf(msg, msglen, "cannot parse %s value \"%s\"", wasmslot_valtype_name(type), s);
     return -1;
 }
 
-int spec_value_parse(const json_t *j, struct wasm_value *out, char *msg, size_t msglen)
+int spec_value_parse(const json_t *j, struct wasmslot_value *out, char *msg, size_t msglen)
 {
-    enum wasm_valtype type;
+    enum wasmslot_valtype type;
     const char *s;
 
     if (split(j, &type, &s, msg, msglen) < 0)
@@ -155,13 +155,13 @@ int spec_value_parse(const json_t *j, struct wasm_value *out, char *msg, size_t 
 
 int spec_expect_parse(const json_t *j, struct spec_expect *out, char *msg, size_t msglen)
 {
-    enum wasm_valtype type;
+    enum wasmslot_valtype type;
     const char *s;
 
     if (split(j, &type, &s, msg, msglen) < 0)
         return -1;
     out->match = SPEC_MATCH_EXACT;
-    if (s != NULL && (type == WASM_F32 || type == WASM_F64)) {
+    if (s != NULL && (type == WASMSLOT_F32 || type == WASMSLOT_F64)) {
         if (strcmp(s, "nan:canonical") == 0)
             out->match = SPEC_MATCH_NAN_CANONICAL;
         else if (strcmp(s, "nan:arithmetic") == 0)
@@ -175,74 +175,75 @@ int spec_expect_parse(const json_t *j, struct spec_expect *out, char *msg, size_
     return parse_payload(type, s, &out->value, msg, msglen);
 }
 
-bool spec_expect_match(const struct spec_expect *e, enum wasm_valtype type,
-                       const struct wasm_value *got)
+bool spec_expect_match(const struct spec_expect *e, enum wasmslot_valtype type,
+                       const struct wasmslot_value *got)
 {
     if (e->value.type != type)
         return false;
     switch (e->match) {
     case SPEC_MATCH_NAN_CANONICAL:
-        if (type == WASM_F32)
+        if (type == WASMSLOT_F32)
             return (got->of.f32 & ~F32_SIGN) == (F32_EXP | F32_QUIET);
         return (got->of.f64 & ~F64_SIGN) == (F64_EXP | F64_QUIET);
     case SPEC_MATCH_NAN_ARITHMETIC:
-        if (type == WASM_F32)
+        if (type == WASMSLOT_F32)
             return (got->of.f32 & (F32_EXP | F32_QUIET)) == (F32_EXP | F32_QUIET);
         return (got->of.f64 & (F64_EXP | F64_QUIET)) == (F64_EXP | F64_QUIET);
     case SPEC_MATCH_EXACT:
         break;
     }
     switch (type) {
-    case WASM_I32:
+    case WASMSLOT_I32:
         return got->of.i32 == e->value.of.i32;
-    case WASM_F32:
+    case WASMSLOT_F32:
         return got->of.f32 == e->value.of.f32;
-    case WASM_I64:
+    case WASMSLOT_I64:
         return got->of.i64 == e->value.of.i64;
-    case WASM_F64:
+    case WASMSLOT_F64:
         return got->of.f64 == e->value.of.f64;
-    case WASM_FUNCREF:
+    case WASMSLOT_FUNCREF:
         return got->of.funcref == e->value.of.funcref;
-    case WASM_EXTERNREF:
+    case WASMSLOT_EXTERNREF:
         return got->of.externref == e->value.of.externref;
-    case WASM_V128:
+    case WASMSLOT_V128:
         break;
     }
     return false;
 }
 
-void spec_value_format(enum wasm_valtype type, const struct wasm_value *v, char *buf, size_t len)
+void spec_value_format(enum wasmslot_valtype type, const struct wasmslot_value *v, char *buf,
+                       size_t len)
 {
-    const char *name = wasm_valtype_name(type);
+    const char *name = wasmslot_valtype_name(type);
 
     switch (type) {
-    case WASM_I32:
+    case WASMSLOT_I32:
         snprintf(buf, len, "i32:%" PRIu32, v->of.i32);
         return;
-    case WASM_I64:
+    case WASMSLOT_I64:
         snprintf(buf, len, "i64:%" PRIu64, v->of.i64);
         return;
-    case WASM_F32:
+    case WASMSLOT_F32:
         snprintf(buf, len, "f32:0x%08" PRIx32 "%s", v->of.f32,
                  (v->of.f32 & F32_EXP) == F32_EXP && (v->of.f32 & F32_MANT) != 0 ? " (nan)" : "");
         return;
-    case WASM_F64:
+    case WASMSLOT_F64:
         snprintf(buf, len, "f64:0x%016" PRIx64 "%s", v->of.f64,
                  (v->of.f64 & F64_EXP) == F64_EXP && (v->of.f64 & F64_MANT) != 0 ? " (nan)" : "");
         return;
-    case WASM_FUNCREF:
+    case WASMSLOT_FUNCREF:
         if (v->of.funcref == NULL)
             snprintf(buf, len, "funcref:null");
         else
             snprintf(buf, len, "funcref:%p", (void *)v->of.funcref);
         return;
-    case WASM_EXTERNREF:
+    case WASMSLOT_EXTERNREF:
         if (v->of.externref == NULL)
             snprintf(buf, len, "externref:null");
         else
             snprintf(buf, len, "externref:%" PRIu64, spec_handle_of_externref(v->of.externref));
         return;
-    case WASM_V128:
+    case WASMSLOT_V128:
         break;
     }
     snprintf(buf, len, "%s:?", name != NULL ? name : "?");
@@ -250,7 +251,7 @@ void spec_value_format(enum wasm_valtype type, const struct wasm_value *v, char 
 
 void spec_expect_format(const struct spec_expect *e, char *buf, size_t len)
 {
-    const char *name = wasm_valtype_name(e->value.type);
+    const char *name = wasmslot_valtype_name(e->value.type);
 
     switch (e->match) {
     case SPEC_MATCH_NAN_CANONICAL:

@@ -14,17 +14,17 @@
 struct print_def {
     const char *name;
     uint32_t nparams;
-    enum wasm_valtype params[2];
+    enum wasmslot_valtype params[2];
 };
 
 static const struct print_def print_defs[] = {
     {"print", 0, {0, 0}},
-    {"print_i32", 1, {WASM_I32, 0}},
-    {"print_i64", 1, {WASM_I64, 0}},
-    {"print_f32", 1, {WASM_F32, 0}},
-    {"print_f64", 1, {WASM_F64, 0}},
-    {"print_i32_f32", 2, {WASM_I32, WASM_F32}},
-    {"print_f64_f64", 2, {WASM_F64, WASM_F64}},
+    {"print_i32", 1, {WASMSLOT_I32, 0}},
+    {"print_i64", 1, {WASMSLOT_I64, 0}},
+    {"print_f32", 1, {WASMSLOT_F32, 0}},
+    {"print_f64", 1, {WASMSLOT_F64, 0}},
+    {"print_i32_f32", 2, {WASMSLOT_I32, WASMSLOT_F32}},
+    {"print_f64_f64", 2, {WASMSLOT_F64, WASMSLOT_F64}},
 };
 
 #define NPRINTS (sizeof(print_defs) / sizeof(print_defs[0]))
@@ -41,17 +41,17 @@ static const char *const global_names[NGLOBALS] = {"global_i32", "global_i64", "
                                                    "global_f64"};
 
 struct spectest {
-    struct wasm_func *prints[NPRINTS];
+    struct wasmslot_func *prints[NPRINTS];
     struct print_env envs[NPRINTS];
-    struct wasm_global *globals[NGLOBALS];
-    struct wasm_table *table;
-    struct wasm_memory *memory;
-    struct wasm_memory *shared_memory;
+    struct wasmslot_global *globals[NGLOBALS];
+    struct wasmslot_table *table;
+    struct wasmslot_memory *memory;
+    struct wasmslot_memory *shared_memory;
 };
 
 /* Print functions do nothing unless -v asked to see their arguments. */
-static int print_fn(struct wasm_call_ctx *ctx, void *env, const struct wasm_value *args,
-                    struct wasm_value *results)
+static int print_fn(struct wasmslot_call_ctx *ctx, void *env, const struct wasmslot_value *args,
+                    struct wasmslot_value *results)
 {
     const struct print_env *pe = env;
     char text[160];
@@ -90,10 +90,10 @@ static uint64_t f64_bits(double d)
     return u;
 }
 
-struct spectest *spectest_new(const struct spec_report *report, struct wasm_error *err)
+struct spectest *spectest_new(const struct spec_report *report, struct wasmslot_error *err)
 {
     struct spectest *st = calloc(1, sizeof(*st));
-    struct wasm_value v;
+    struct wasmslot_value v;
 
     if (st == NULL) {
         if (err != NULL) {
@@ -103,44 +103,44 @@ struct spectest *spectest_new(const struct spec_report *report, struct wasm_erro
         return NULL;
     }
     for (size_t i = 0; i < NPRINTS; i++) {
-        struct wasm_functype ft = {.nparams = print_defs[i].nparams,
-                                   .nresults = 0,
-                                   .params = print_defs[i].params,
-                                   .results = NULL};
+        struct wasmslot_functype ft = {.nparams = print_defs[i].nparams,
+                                       .nresults = 0,
+                                       .params = print_defs[i].params,
+                                       .results = NULL};
 
         st->envs[i].def = &print_defs[i];
         st->envs[i].report = report;
-        st->prints[i] = wasm_func_new_host(&ft, print_fn, &st->envs[i], NULL, err);
+        st->prints[i] = wasmslot_func_new_host(&ft, print_fn, &st->envs[i], NULL, err);
         if (st->prints[i] == NULL)
             goto fail;
     }
 
     memset(&v, 0, sizeof(v));
-    v.type = WASM_I32;
+    v.type = WASMSLOT_I32;
     v.of.i32 = 666;
-    if ((st->globals[G_I32] = wasm_global_new(&v, false, err)) == NULL)
+    if ((st->globals[G_I32] = wasmslot_global_new(&v, false, err)) == NULL)
         goto fail;
     memset(&v, 0, sizeof(v));
-    v.type = WASM_I64;
+    v.type = WASMSLOT_I64;
     v.of.i64 = 666;
-    if ((st->globals[G_I64] = wasm_global_new(&v, false, err)) == NULL)
+    if ((st->globals[G_I64] = wasmslot_global_new(&v, false, err)) == NULL)
         goto fail;
     memset(&v, 0, sizeof(v));
-    v.type = WASM_F32;
+    v.type = WASMSLOT_F32;
     v.of.f32 = f32_bits(666.6f);
-    if ((st->globals[G_F32] = wasm_global_new(&v, false, err)) == NULL)
+    if ((st->globals[G_F32] = wasmslot_global_new(&v, false, err)) == NULL)
         goto fail;
     memset(&v, 0, sizeof(v));
-    v.type = WASM_F64;
+    v.type = WASMSLOT_F64;
     v.of.f64 = f64_bits(666.6);
-    if ((st->globals[G_F64] = wasm_global_new(&v, false, err)) == NULL)
+    if ((st->globals[G_F64] = wasmslot_global_new(&v, false, err)) == NULL)
         goto fail;
 
-    if ((st->table = wasm_table_new(WASM_FUNCREF, 10, 20, true, err)) == NULL)
+    if ((st->table = wasmslot_table_new(WASMSLOT_FUNCREF, 10, 20, true, err)) == NULL)
         goto fail;
-    if ((st->memory = wasm_memory_new(1, 2, false, err)) == NULL)
+    if ((st->memory = wasmslot_memory_new(1, 2, false, err)) == NULL)
         goto fail;
-    if ((st->shared_memory = wasm_memory_new(1, 2, true, err)) == NULL)
+    if ((st->shared_memory = wasmslot_memory_new(1, 2, true, err)) == NULL)
         goto fail;
     return st;
 
@@ -154,12 +154,12 @@ void spectest_free(struct spectest *st)
     if (st == NULL)
         return;
     for (size_t i = 0; i < NPRINTS; i++)
-        wasm_func_free_host(st->prints[i]);
+        wasmslot_func_free_host(st->prints[i]);
     for (size_t i = 0; i < NGLOBALS; i++)
-        wasm_global_unref(st->globals[i]);
-    wasm_table_unref(st->table);
-    wasm_memory_unref(st->memory);
-    wasm_memory_unref(st->shared_memory);
+        wasmslot_global_unref(st->globals[i]);
+    wasmslot_table_unref(st->table);
+    wasmslot_memory_unref(st->memory);
+    wasmslot_memory_unref(st->shared_memory);
     free(st);
 }
 
@@ -169,36 +169,36 @@ static bool name_is(const char *name, size_t len, const char *want)
 }
 
 int spectest_lookup(const struct spectest *st, const char *name, size_t name_len,
-                    struct wasm_extern *out)
+                    struct wasmslot_extern *out)
 {
     for (size_t i = 0; i < NPRINTS; i++) {
         if (name_is(name, name_len, print_defs[i].name)) {
-            out->kind = WASM_EXTERN_FUNC;
+            out->kind = WASMSLOT_EXTERN_FUNC;
             out->of.func = st->prints[i];
             return 0;
         }
     }
     for (size_t i = 0; i < NGLOBALS; i++) {
         if (name_is(name, name_len, global_names[i])) {
-            out->kind = WASM_EXTERN_GLOBAL;
+            out->kind = WASMSLOT_EXTERN_GLOBAL;
             out->of.global = st->globals[i];
             return 0;
         }
     }
     if (name_is(name, name_len, "table")) {
-        out->kind = WASM_EXTERN_TABLE;
+        out->kind = WASMSLOT_EXTERN_TABLE;
         out->of.table = st->table;
         return 0;
     }
     if (name_is(name, name_len, "memory")) {
-        out->kind = WASM_EXTERN_MEMORY;
+        out->kind = WASMSLOT_EXTERN_MEMORY;
         out->of.memory = st->memory;
         return 0;
     }
     if (name_is(name, name_len, "shared_memory")) {
-        out->kind = WASM_EXTERN_MEMORY;
+        out->kind = WASMSLOT_EXTERN_MEMORY;
         out->of.memory = st->shared_memory;
         return 0;
     }
-    return -WASM_ENOTFOUND;
+    return -WASMSLOT_ENOTFOUND;
 }

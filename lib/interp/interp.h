@@ -1,0 +1,20 @@
+/* interp/interp.h: the compiler of function bodies to internal code and the interpreter that runs
+ * it (private to libwasmslot). */
+#ifndef INTERP_H
+#define INTERP_H
+
+#include "format/module.h"
+#include "runtime/runtime.h"
+
+/* Validate every function body of m against the spec's typing rules and compile it to the
+ * interpreter's internal code, storing the result in m->funcs[i].compiled. Returns 0, or
+ * -WASMSLOT_EINVALID / -WASMSLOT_EMALFORMED (a body that does not decode, e.g. "illegal opcode",
+ * "zero byte expected") / -ENOMEM with a message naming the function in err. */
+int interp_compile_module(struct wasmslot_module *m, struct wasmslot_error *err);
+
+/* Free what interp_compile_module stored in m (safe on a partly compiled module). */
+void interp_free_module(struct wasmslot_module *m);
+
+/* wasmslot_call(), wasmslot_exec_*() of wasmslot.h are implemented by the interpreter as well. */
+
+#endif

@@ -1,0 +1,67 @@
+/* mem/slot.h: one slot of a pool, the virtual reservation an instance's memory lives in (private).
+ */
+#ifndef SLOT_H
+#define SLOT_H
+
+#include "mem/image.h"
+#include "runtime/runtime.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct wasmslot_pool;
+
+enum slot_state {
+    SLOT_NEW,     /* never mapped: the whole reservation is PROT_NONE */
+    SLOT_FREE,    /* pristine, holding image_id's layout and image */
+    SLOT_BUSY,    /* handed out by wasmslot_pool_acquire */
+    SLOT_UNKNOWN, /* a syscall failed on it: wiped whole before it is used again */
+};
+
+/* The layout is shared with mem/pool.c, which threads free slots onto its lists; everything that
+ * touches the mappings is in mem/slot.c. */
+struct wasmslot_slot {
+    /* Initialised at every acquire with the pool's reference; an instance adds its own. When
+     * the last one goes, the slot is reset and returns to the pool's free lists. */
+    struct wasmslot_memory mem;
+    struct wasmslot_pool *pool;
+    uint8_t *base; /* WASMSLOT_MEM_RESERVE + WASMSLOT_MEM_GUARD bytes inside the pool's slab */
+    int ext_fd;    /* heap-extension memfd, -1 until the slot is first mapped */
+    enum slot_state state;      /* changed by the pool under its lock */
+    uint64_t image_id;          /* image whose layout is mapped (0: none) */
+    bool has_memory;            /* the image's module has a memory this slot backs */
+    bool preloaded;             /* that memory holds the module's data */
+    uint32_t max_pages;         /* the memory's maximum */
+    size_t mapped_bytes;        /* [0, mapped_bytes) is mapped read-write; the rest is PROT_NONE */
+    size_t initial_bytes;       /* memory size an instance starts with */
+    size_t ext_bytes;           /* current size of the extension memfd */
+    struct wasmslot_slot *next; /* pool free lists */
+};
+
+/* Lay the slot out for image l with a maximum of max_pages: the extension memfd mapped over
+ * the accessible range and sized to the initial memory, the image mapped over it, PROT_NONE
+ * beyond. The slot must be NEW, FREE (reset) or freshly wiped. Returns 0 or -errno; on
+ * failure the slot's mappings are in an unknown state. */
+int slot__map(struct wasmslot_slot *s, const struct image_layout *l, uint32_t max_pages);
+
+/* The fastpath: make a released slot pristine again (two syscalls at most). *discarded gets
+ * the bytes handed to madvise. Returns 0 or -errno (the slot is then in an unknown state). */
+int slot__reset(struct wasmslot_slot *s, size_t *discarded);
+
+/* Map fresh PROT_NONE over the whole reservation and replace the extension memfd, so nothing
+ * of the slot's past survives. Returns 0 or -errno (the slot stays unknown). */
+int slot__wipe(struct wasmslot_slot *s);
+
+/* Make the slot's memory ready for a new instance (size = initial, one reference). */
+void slot__start(struct wasmslot_slot *s);
+
+/* Drop the pool's reference to the slot's memory. When it was the last one the slot is
+ * recycled (pool__recycle) right here and its result returned; otherwise returns 0 and the
+ * slot is recycled when the last holder lets go. */
+int slot__drop(struct wasmslot_slot *s);
+
+/* Close the slot's file descriptors (the pool unmaps the slab). */
+void slot__close(struct wasmslot_slot *s);
+
+#endif

@@ -1,0 +1,216 @@
+/* runtime/exec.c: execution contexts (struct wasmslot_exec) and wasmslot_call, the entry from C
+ * into guest code, with argument checking, re-entry from host functions and trap recovery. */
+#include "config.h"
+
+#include "interp/interp.h"
+#include "interp/run.h"
+#include "runtime/trap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_STACK_BYTES ((size_t)1 << 20)
+#define DEFAULT_MAX_DEPTH   10000u
+
+struct wasmslot_exec *wasmslot_exec_new(const struct wasmslot_exec_options *opt,
+                                        struct wasmslot_error *err)
+{
+    struct wasmslot_exec *ex = calloc(1, sizeof *ex);
+    if (!ex)
+        goto fail;
+    ex->stack_bytes = opt && opt->stack_bytes ? opt->stack_bytes : DEFAULT_STACK_BYTES;
+    ex->max_call_depth = opt && opt->max_call_depth ? opt->max_call_depth : DEFAULT_MAX_DEPTH;
+    size_t cells = ex->stack_bytes / sizeof(wasmslot_cell);
+    if (cells < 16)
+        cells = 16;
+    ex->stack = malloc(cells * sizeof(wasmslot_cell));
+    ex->frames = malloc(((size_t)ex->max_call_depth + 1) * sizeof(struct interp_frame));
+    if (!ex->stack || !ex->frames)
+        goto fail;
+    ex->stack_end = ex->stack + cells;
+    ex->sp = ex->stack;
+    atomic_init(&ex->interrupt, 0);
+    ex->poll_countdown = 0;
+    return ex;
+fail:
+    wasmslot_exec_free(ex);
+    wasmslot_error_set(err, ENOMEM, "out of memory");
+    return NULL;
+}
+
+void wasmslot_exec_free(struct wasmslot_exec *ex)
+{
+    if (!ex)
+        return;
+    free(ex->stack);
+    free(ex->frames);
+    free(ex);
+}
+
+void wasmslot_exec_set_deadline(struct wasmslot_exec *ex, uint64_t deadline_ns)
+{
+    ex->deadline_ns = deadline_ns;
+}
+
+void wasmslot_exec_set_notify(struct wasmslot_exec *ex, uint64_t notify_ns, void (*fn)(void *arg),
+                              void *arg)
+{
+    ex->notify_fn = fn;
+    ex->notify_arg = arg;
+    ex->notify_ns = fn != NULL ? notify_ns : 0;
+}
+
+/* The hook is one-shot: cleared before it is called. */
+static void notify_now(struct wasmslot_exec *ex)
+{
+    void (*fn)(void *) = ex->notify_fn;
+
+    ex->notify_ns = 0;
+    if (fn != NULL)
+        fn(ex->notify_arg);
+}
+
+bool wasmslot_exec__clock_check(struct wasmslot_exec *ex, uint64_t now_ns)
+{
+    if (ex->notify_ns != 0 && now_ns >= ex->notify_ns)
+        notify_now(ex);
+    return ex->deadline_ns != 0 && now_ns >= ex->deadline_ns;
+}
+
+void wasmslot_exec__blocking(struct wasmslot_exec *ex)
+{
+    if (ex != NULL && ex->notify_ns != 0)
+        notify_now(ex);
+}
+
+/* Values of ex->interrupt: the interpreter stops on any non-zero one; wasmslot_call clears only
+ * a plain request on entry, since a sticky one may have been meant for the run it starts. */
+#define INTERRUPT_PLAIN  1
+#define INTERRUPT_STICKY 2
+
+void wasmslot_exec_interrupt(struct wasmslot_exec *ex)
+{
+    int none = 0;
+
+    /* A sticky request is never weakened into one the next call would clear. */
+    atomic_compare_exchange_strong_explicit(&ex->interrupt, &none, INTERRUPT_PLAIN,
+                                            memory_order_relaxed, memory_order_relaxed);
+}
+
+void wasmslot_exec_interrupt_sticky(struct wasmslot_exec *ex)
+{
+    atomic_store_explicit(&ex->interrupt, INTERRUPT_STICKY, memory_order_relaxed);
+}
+
+void wasmslot_exec_clear_interrupt(struct wasmslot_exec *ex)
+{
+    atomic_store_explicit(&ex->interrupt, 0, memory_order_relaxed);
+}
+
+void wasmslot_exec_set_exit_code(struct wasmslot_exec *ex, int code)
+{
+    ex->exit_code = code;
+}
+
+int wasmslot_exec_exit_code(const struct wasmslot_exec *ex)
+{
+    return ex->exit_code;
+}
+
+void wasmslot_exec_set_user(struct wasmslot_exec *ex, void *user)
+{
+    ex->user = user;
+}
+
+void *wasmslot_exec_user(const struct wasmslot_exec *ex)
+{
+    return ex->user;
+}
+
+static bool arg_type_ok(const struct wasmslot_value *v, enum wasmslot_valtype want)
+{
+    return v->type == want;
+}
+
+static int call_host_from_c(struct wasmslot_exec *ex, struct wasmslot_func *f,
+                            const struct wasmslot_value *args, struct wasmslot_value *results)
+{
+    const struct wasmslot_functype *ft = f->type;
+    struct wasmslot_call_ctx ctx = {.exec = ex, .inst = NULL};
+    for (uint32_t i = 0; i < ft->nresults; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        results[i].type = ft->results[i];
+    }
+    int rc = f->host(&ctx, f->env, args, results);
+    if (rc > 0)
+        rc = -WASMSLOT_TRAP_HOST;
+    return rc;
+}
+
+int wasmslot_call(struct wasmslot_exec *ex, struct wasmslot_func *f,
+                  const struct wasmslot_value *args, uint32_t nargs, struct wasmslot_value *results,
+                  uint32_t nresults)
+{
+    if (!ex || !f)
+        return -WASMSLOT_EARGS;
+    const struct wasmslot_functype *ft = f->type;
+    if (nargs != ft->nparams || nresults != ft->nresults || (nargs && !args) ||
+        (nresults && !results))
+        return -WASMSLOT_EARGS;
+    for (uint32_t i = 0; i < nargs; i++)
+        if (!arg_type_ok(&args[i], ft->params[i]))
+            return -WASMSLOT_EARGS;
+
+    bool outermost = ex->nesting == 0;
+    if (outermost) {
+        int stale = INTERRUPT_PLAIN;
+        atomic_compare_exchange_strong_explicit(&ex->interrupt, &stale, 0, memory_order_relaxed,
+                                                memory_order_relaxed);
+        ex->depth = 0;
+        ex->sp = ex->stack;
+    }
+    if (ex->nesting >= INTERP_MAX_NESTING)
+        return -WASMSLOT_TRAP_STACK_EXHAUSTED;
+    if (f->host) {
+        ex->nesting++;
+        int rc = call_host_from_c(ex, f, args, results);
+        ex->nesting--;
+        return rc;
+    }
+
+    const struct interp_func *cf = f->def->compiled;
+    wasmslot_cell *base = ex->sp;
+    size_t need = cf->frame_cells;
+    if (need < nargs)
+        need = nargs;
+    if (need < nresults)
+        need = nresults;
+    if (ex->depth >= ex->max_call_depth || (size_t)(ex->stack_end - base) < need)
+        return -WASMSLOT_TRAP_STACK_EXHAUSTED;
+
+    interp__values_to_cells(args, nargs, base);
+    for (uint32_t i = cf->nparams; i < cf->nlocals; i++)
+        base[i] = 0;
+    memcpy(base + cf->const_base, cf->consts, cf->nconsts * sizeof *base);
+
+    /* The entry frame returns to EXIT, which ends interp__run. */
+    const uint32_t saved_depth = ex->depth;
+    wasmslot_cell *const saved_sp = ex->sp;
+    struct interp_frame *fr = (struct interp_frame *)ex->frames + ex->depth;
+    interp__handlers(); /* makes sure the EXIT code is ready */
+    fr->ip = interp__exit_code;
+    fr->fp = base;
+    fr->inst = f->inst;
+    ex->depth++;
+    ex->nesting++;
+
+    int rc = trap__run(ex, cf, base, f->inst);
+
+    ex->nesting--;
+    ex->depth = saved_depth;
+    ex->sp = saved_sp;
+    if (rc == 0)
+        interp__cells_to_values(base, ft->results, nresults, results);
+    return rc;
+}
