@@ -143,6 +143,36 @@ struct wasmslot_extern_desc {
 struct wasmslot_module *wasmslot_module_new(const void *bytes, size_t len,
                                             struct wasmslot_error *err);
 
+/* Which execution tier compiles and runs a module's function bodies. */
+enum wasmslot_engine {
+    WASMSLOT_ENGINE_INTERP, /* the portable interpreter (always available) */
+    WASMSLOT_ENGINE_NATIVE, /* machine code through LLVM (builds configured --with-llvm) */
+};
+
+/* Name of an engine ("interp", "native"). */
+const char *wasmslot_engine_name(enum wasmslot_engine engine);
+
+/* Whether this build can run engine (the native tier needs a build with LLVM on x86-64). */
+bool wasmslot_engine_available(enum wasmslot_engine engine);
+
+/* wasmslot_module_new with the engine chosen. A module that asks for the native tier but
+ * uses something it does not translate runs on the interpreter; wasmslot_module_fallback says
+ * why. An engine this build lacks fails with WASMSLOT_EARGS. Modules of different engines
+ * may import each other's functions, tables, memories and globals. */
+struct wasmslot_module *wasmslot_module_new_engine(const void *bytes, size_t len,
+                                                   enum wasmslot_engine engine,
+                                                   struct wasmslot_error *err);
+
+/* The engine that runs m's function bodies. */
+enum wasmslot_engine wasmslot_module_engine(const struct wasmslot_module *m);
+
+/* Why m, compiled for another engine, runs on the one wasmslot_module_engine names; NULL
+ * when it runs where it was asked to. The string lives as long as m. */
+const char *wasmslot_module_fallback(const struct wasmslot_module *m);
+
+/* Nanoseconds its tier took to compile m's function bodies (validation included). */
+uint64_t wasmslot_module_compile_ns(const struct wasmslot_module *m);
+
 /* Free a module. Every instance of it must be gone. Accepts NULL. */
 void wasmslot_module_free(struct wasmslot_module *m);
 

@@ -9,6 +9,7 @@ lib_libwasmslot_a_SOURCES += \
 	lib/interp/compile_ctl.c \
 	lib/interp/compile_value.c \
 	lib/interp/interp.c \
+	lib/interp/tier.c \
 	lib/runtime/exec.c \
 	lib/runtime/trap.c \
 	lib/runtime/trap.h

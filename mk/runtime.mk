@@ -3,7 +3,9 @@ lib_libwasmslot_a_SOURCES += \
 	lib/runtime/instance.c \
 	lib/runtime/memory.c \
 	lib/runtime/objects.c \
-	lib/runtime/objects.h
+	lib/runtime/objects.h \
+	lib/runtime/tier.c \
+	lib/runtime/tier.h
 
 RUNTIME_WAT = \
 	tests/wat/inst_exports.wat \

@@ -925,23 +925,10 @@ done:
     return rc;
 }
 
-/* The interpreter frees what it compiled into the module. It is referenced weakly so that the
- * decoder (and the programs that use only the decoder, such as the fuzz harness) link without
- * the interpreter; when the interpreter is linked in, its code is released here too. */
-extern void interp_free_module(struct wasmslot_module *m) __attribute__((weak));
-
 void wasmslot_module_clear(struct wasmslot_module *m)
 {
     if (m == NULL)
         return;
-    if (interp_free_module != NULL) {
-        for (uint32_t i = 0; i < m->nfuncs; i++) {
-            if (m->funcs[i].compiled != NULL) {
-                interp_free_module(m);
-                break;
-            }
-        }
-    }
     for (uint32_t i = 0; i < m->ntypes; i++)
         free(m->types[i].storage);
     free(m->types);

@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct interp_func; /* compiled body, owned by the interpreter (interp/interp.h) */
+struct interp_func;   /* compiled body, owned by the interpreter (interp/interp.h) */
+struct wasmslot_tier; /* the execution tier that compiled a module (runtime/tier.h) */
 
 /* A constant expression as allowed in global initialisers and segment offsets/items. */
 enum wasmslot_const_kind {
@@ -80,6 +81,11 @@ struct wasmslot_func_def {
     size_t body_len;
     size_t body_offset;           /* offset of body in the binary, for error messages */
     struct interp_func *compiled; /* set by interp_compile_module() */
+    /* Set by the native tier (native/native.h) when it compiled this body, else NULL: the
+     * machine code with the function's own signature, and its entry from C (exec, instance,
+     * cells). */
+    void *native_code;
+    void *native_entry;
 };
 
 struct wasmslot_global_def {
@@ -160,6 +166,14 @@ struct wasmslot_module {
     uint8_t *declared_funcs;
 
     void *image; /* the module's memory image, owned by mem/image.c (NULL until built) */
+
+    /* The tier that compiled the bodies and runs them (NULL while the module is only decoded);
+     * the tiers' own module-wide state; why a module asked for another tier runs on this one
+     * (NULL when it does not); the time its bodies took to compile. */
+    const struct wasmslot_tier *tier;
+    void *tier_state;
+    char *tier_fallback; /* malloc()ed, freed with the module */
+    uint64_t compile_ns;
 };
 
 /* Decode a binary into *m (zeroed by the caller). Checks everything the binary format
@@ -175,7 +189,8 @@ int wasmslot_decode(struct wasmslot_module *m, const uint8_t *bytes, size_t len,
  * indices, data count agreement. Returns 0 or -WASMSLOT_EINVALID with a message in err. */
 int wasmslot_validate_module(const struct wasmslot_module *m, struct wasmslot_error *err);
 
-/* Release everything wasmslot_decode (and the compiler) allocated in *m, leaving it zeroed. */
+/* Release everything wasmslot_decode allocated in *m, leaving it zeroed. A compiled module is
+ * released by its tier first (runtime/instance.c, wasmslot_module_free). */
 void wasmslot_module_clear(struct wasmslot_module *m);
 
 /* Type of function index i (imports included). */

@@ -15,6 +15,9 @@ int interp_compile_module(struct wasmslot_module *m, struct wasmslot_error *err)
 /* Free what interp_compile_module stored in m (safe on a partly compiled module). */
 void interp_free_module(struct wasmslot_module *m);
 
-/* wasmslot_call(), wasmslot_exec_*() of wasmslot.h are implemented by the interpreter as well. */
+/* Run wasm function f, compiled by the interpreter, with its arguments in base[0, nparams) (the
+ * exec's free stack), leaving its results there: the tier's call entry (runtime/tier.h). Other
+ * tiers use it to call a function the interpreter runs. */
+int interp__call(struct wasmslot_exec *ex, struct wasmslot_func *f, wasmslot_cell *base);
 
 #endif

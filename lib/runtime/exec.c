@@ -4,6 +4,7 @@
 
 #include "interp/interp.h"
 #include "interp/run.h"
+#include "runtime/tier.h"
 #include "runtime/trap.h"
 
 #include <errno.h>
@@ -179,37 +180,16 @@ int wasmslot_call(struct wasmslot_exec *ex, struct wasmslot_func *f,
         return rc;
     }
 
-    const struct interp_func *cf = f->def->compiled;
+    /* The arguments go where the tier expects them: the first free cells of the value stack
+     * (the interpreter's frame starts there; the native tier reads and writes them in place). */
     wasmslot_cell *base = ex->sp;
-    size_t need = cf->frame_cells;
-    if (need < nargs)
-        need = nargs;
-    if (need < nresults)
-        need = nresults;
-    if (ex->depth >= ex->max_call_depth || (size_t)(ex->stack_end - base) < need)
+    size_t need = nargs > nresults ? nargs : nresults;
+    if ((size_t)(ex->stack_end - base) < need)
         return -WASMSLOT_TRAP_STACK_EXHAUSTED;
-
     interp__values_to_cells(args, nargs, base);
-    for (uint32_t i = cf->nparams; i < cf->nlocals; i++)
-        base[i] = 0;
-    memcpy(base + cf->const_base, cf->consts, cf->nconsts * sizeof *base);
-
-    /* The entry frame returns to EXIT, which ends interp__run. */
-    const uint32_t saved_depth = ex->depth;
-    wasmslot_cell *const saved_sp = ex->sp;
-    struct interp_frame *fr = (struct interp_frame *)ex->frames + ex->depth;
-    interp__handlers(); /* makes sure the EXIT code is ready */
-    fr->ip = interp__exit_code;
-    fr->fp = base;
-    fr->inst = f->inst;
-    ex->depth++;
     ex->nesting++;
-
-    int rc = trap__run(ex, cf, base, f->inst);
-
+    int rc = f->inst->module->tier->call(ex, f, base);
     ex->nesting--;
-    ex->depth = saved_depth;
-    ex->sp = saved_sp;
     if (rc == 0)
         interp__cells_to_values(base, ft->results, nresults, results);
     return rc;

@@ -2,20 +2,52 @@
  * functions, tables, the memory and globals, applying segments, running the start function. */
 #include "config.h"
 
-#include "interp/interp.h"
 #include "runtime/objects.h"
+#include "runtime/tier.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---------------------------------------------------------------- modules */
 
-struct wasmslot_module *wasmslot_module_new(const void *bytes, size_t len,
-                                            struct wasmslot_error *err)
+static uint64_t mono_ns(void)
 {
-    struct wasmslot_module *m = calloc(1, sizeof(*m));
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
+const char *wasmslot_engine_name(enum wasmslot_engine engine)
+{
+    switch (engine) {
+    case WASMSLOT_ENGINE_INTERP:
+        return "interp";
+    case WASMSLOT_ENGINE_NATIVE:
+        return "native";
+    }
+    return "?";
+}
+
+bool wasmslot_engine_available(enum wasmslot_engine engine)
+{
+    return tier__for(engine) != NULL;
+}
+
+/* The one loading pipeline: decode, validate the module, then let the tier validate and
+ * compile the bodies. */
+struct wasmslot_module *wasmslot_module_new_engine(const void *bytes, size_t len,
+                                                   enum wasmslot_engine engine,
+                                                   struct wasmslot_error *err)
+{
+    const struct wasmslot_tier *tier = tier__for(engine);
+    if (tier == NULL) {
+        wasmslot_error_set(err, WASMSLOT_EARGS, "this build has no %s engine",
+                           wasmslot_engine_name(engine));
+        return NULL;
+    }
+    struct wasmslot_module *m = calloc(1, sizeof(*m));
     if (m == NULL) {
         wasmslot_error_set(err, ENOMEM, "out of memory");
         return NULL;
@@ -25,8 +57,11 @@ struct wasmslot_module *wasmslot_module_new(const void *bytes, size_t len,
         goto fail;
     if (wasmslot_validate_module(m, err) < 0)
         goto fail;
-    if (interp_compile_module(m, err) < 0)
+    uint64_t t0 = mono_ns();
+    m->tier = tier; /* so that a failed compile is released by the same tier */
+    if (tier->compile(m, err) < 0)
         goto fail;
+    m->compile_ns = mono_ns() - t0;
     return m;
 
 fail:
@@ -34,11 +69,34 @@ fail:
     return NULL;
 }
 
+struct wasmslot_module *wasmslot_module_new(const void *bytes, size_t len,
+                                            struct wasmslot_error *err)
+{
+    return wasmslot_module_new_engine(bytes, len, WASMSLOT_ENGINE_INTERP, err);
+}
+
+enum wasmslot_engine wasmslot_module_engine(const struct wasmslot_module *m)
+{
+    return m->tier == &interp__tier ? WASMSLOT_ENGINE_INTERP : WASMSLOT_ENGINE_NATIVE;
+}
+
+const char *wasmslot_module_fallback(const struct wasmslot_module *m)
+{
+    return m->tier_fallback;
+}
+
+uint64_t wasmslot_module_compile_ns(const struct wasmslot_module *m)
+{
+    return m->compile_ns;
+}
+
 void wasmslot_module_free(struct wasmslot_module *m)
 {
     if (m == NULL)
         return;
-    interp_free_module(m);
+    if (m->tier != NULL)
+        m->tier->free(m);
+    free(m->tier_fallback);
     wasmslot_module_clear(m);
     free(m);
 }

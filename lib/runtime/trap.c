@@ -41,7 +41,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     if (t->jmp && t->in_guest && t->mem) {
         uintptr_t a = (uintptr_t)si->si_addr, b = (uintptr_t)t->mem->base;
         if (a >= b && a - b < WASMSLOT_MEM_RESERVE + WASMSLOT_MEM_GUARD)
-            siglongjmp(*t->jmp, 1);
+            siglongjmp(*t->jmp, WASMSLOT_TRAP_OOB_MEMORY);
     }
     chain(sig, si, uc);
 }
@@ -86,23 +86,28 @@ static void ensure_altstack(void)
     pthread_setspecific(altstack_key, mem);
 }
 
-int trap__run(struct wasmslot_exec *ex, const struct interp_func *fn, wasmslot_cell *fp,
-              struct wasmslot_instance *inst)
+int trap__run(struct wasmslot_exec *ex, struct wasmslot_memory *mem,
+              int (*run)(struct wasmslot_exec *ex, void *arg), void *arg)
 {
     pthread_once(&install_once, install);
     ensure_altstack();
 
     const struct trap_tls saved = trap__tls;
     sigjmp_buf jb;
-    int rc;
-    if (sigsetjmp(jb, 0) == 0) {
+    int rc, code;
+    if ((code = sigsetjmp(jb, 0)) == 0) {
         trap__tls.jmp = &jb;
-        trap__tls.mem = inst->memory;
+        trap__tls.mem = mem;
         trap__tls.in_guest = true;
-        rc = interp__run(ex, fn, fp, inst);
+        rc = run(ex, arg);
     } else {
-        rc = -WASMSLOT_TRAP_OOB_MEMORY;
+        rc = -code;
     }
     trap__tls = saved;
     return rc;
+}
+
+void trap__raise(int code)
+{
+    siglongjmp(*trap__tls.jmp, code);
 }

@@ -17,11 +17,17 @@ struct trap_tls {
 
 extern __thread struct trap_tls trap__tls;
 
-/* Run fn on a frame at fp with fault recovery: installs the handlers (once per process) and
- * an alternate signal stack (once per thread), publishes the jump buffer and inst's memory,
- * and restores the previous state afterwards (so re-entry nests). Returns interp__run's
- * result, or -WASMSLOT_TRAP_OOB_MEMORY when the guest faulted in its memory. */
-int trap__run(struct wasmslot_exec *ex, const struct interp_func *fn, wasmslot_cell *fp,
-              struct wasmslot_instance *inst);
+/* Run run(ex, arg) with fault recovery: installs the handlers (once per process) and an
+ * alternate signal stack (once per thread), publishes the jump buffer and the memory mem of the
+ * instance that runs, and restores the previous state afterwards (so re-entry nests). Returns
+ * run's result; -WASMSLOT_TRAP_OOB_MEMORY when the guest faulted in its memory; -code when the
+ * guest left through trap__raise(code). */
+int trap__run(struct wasmslot_exec *ex, struct wasmslot_memory *mem,
+              int (*run)(struct wasmslot_exec *ex, void *arg), void *arg);
+
+/* End the innermost trap__run of this thread with -code (a WASMSLOT_TRAP_* code). Only for
+ * code that trap__run entered and that holds no resources: generated code and the runtime
+ * helpers it calls. */
+__attribute__((noreturn, cold)) void trap__raise(int code);
 
 #endif
