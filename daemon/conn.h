@@ -3,9 +3,8 @@
 #ifndef CONN_H
 #define CONN_H
 
-#include "worker.h"
-
 struct conn;
+struct worker;
 
 /* Serve the accepted socket fd (non-blocking) on w's loop. NULL (fd closed) on failure. */
 struct conn *conn_new(struct worker *w, int fd);

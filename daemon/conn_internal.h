@@ -9,6 +9,7 @@
 #include "exec_pool.h"
 #include "mtcall.h"
 #include "proto.h"
+#include "worker.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

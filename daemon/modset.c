@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,7 @@ int modset_find(const struct modset *ms, const char *name)
 struct modset_pools {
     const struct modset *ms;
     struct wasmslot_pool **pools; /* one per module */
+    pthread_mutex_t publish_mu;   /* serialises publications of pool samples */
 };
 
 struct modset_pools *modset_pools_new(const struct modset *ms, char *err, size_t errlen)
@@ -184,6 +186,7 @@ struct modset_pools *modset_pools_new(const struct modset *ms, char *err, size_t
         return NULL;
     }
     mp->ms = ms;
+    pthread_mutex_init(&mp->publish_mu, NULL);
     for (size_t i = 0; i < ms->n; i++) {
         const struct cfg_module *cm = ms->e[i].cfg;
         struct wasmslot_pool_options o = {
@@ -208,6 +211,7 @@ void modset_pools_free(struct modset_pools *mp)
         return;
     for (size_t i = 0; i < mp->ms->n; i++)
         wasmslot_pool_free(mp->pools[i]);
+    pthread_mutex_destroy(&mp->publish_mu);
     free(mp->pools);
     free(mp);
 }
@@ -270,4 +274,22 @@ void modset_pool_stats(struct modset_pools *mp, size_t mod, wasmslot_stats_sink_
 {
     wasmslot_pool_stats(mp->pools[mod], sink, arg);
     wasmslot_image_stats(mp->ms->e[mod].image, sink, arg);
+}
+
+void modset_pool_publish(struct modset_pools *mp, size_t mod, struct stats_shm *shm,
+                         unsigned worker)
+{
+    struct stats_publisher pub = {.shm = shm, .worker = worker, .pool = mod};
+    uint64_t v[WASMSLOT_POOL_STATS_SAMPLES];
+
+    /* After every call: the names went out with the first publication, so only the values
+     * are copied. Read under publish_mu, so that a slower thread cannot overwrite newer values
+     * with the older ones it read. */
+    pthread_mutex_lock(&mp->publish_mu);
+    modset_pool_values(mp, mod, v);
+    stats_publish_begin(&pub);
+    if (!stats_publish_values(&pub, v, WASMSLOT_POOL_STATS_SAMPLES))
+        modset_pool_stats(mp, mod, stats_publish_sample, &pub);
+    stats_publish_end(&pub);
+    pthread_mutex_unlock(&mp->publish_mu);
 }

@@ -5,6 +5,7 @@
 
 #include "cfg.h"
 #include "shm.h"
+#include "stats.h"
 #include "wasmslot.h"
 
 #include <stddef.h>
@@ -78,5 +79,10 @@ void modset_pool_stats(struct modset_pools *mp, size_t mod, wasmslot_stats_sink_
  * image's do not change once loaded). */
 void modset_pool_values(struct modset_pools *mp, size_t mod,
                         uint64_t out[WASMSLOT_POOL_STATS_SAMPLES]);
+
+/* Publish module mod's pool samples to shm as worker `worker` sees them (any thread; one
+ * publication at a time per set of pools). */
+void modset_pool_publish(struct modset_pools *mp, size_t mod, struct stats_shm *shm,
+                         unsigned worker);
 
 #endif

@@ -22,29 +22,6 @@
 /* How long a worker stops accepting after accept() failed (out of descriptors, memory). */
 #define ACCEPT_PAUSE_US 100000
 
-void worker_publish_pool(struct worker *w, size_t mod)
-{
-    struct stats_publisher pub = {.shm = w->args->shm, .worker = w->args->index, .pool = mod};
-    uint64_t v[WASMSLOT_POOL_STATS_SAMPLES];
-
-    /* After every call: the names went out with the first publication, so only the values
-     * are copied. Read under stats_mu, so that a slower thread cannot overwrite newer values
-     * with the older ones it read. */
-    pthread_mutex_lock(&w->stats_mu);
-    modset_pool_values(w->pools, mod, v);
-    stats_publish_begin(&pub);
-    if (!stats_publish_values(&pub, v, WASMSLOT_POOL_STATS_SAMPLES))
-        modset_pool_stats(w->pools, mod, stats_publish_sample, &pub);
-    stats_publish_end(&pub);
-    pthread_mutex_unlock(&w->stats_mu);
-}
-
-void worker_conn_gone(struct worker *w)
-{
-    if (w->stopping && w->nconns == 0)
-        exec_pool_stop(w->exec);
-}
-
 /* Stop listening for us microseconds, after which on_accept_resume takes over. */
 static void accept_pause(struct worker *w, suseconds_t us)
 {
@@ -172,7 +149,6 @@ int worker_main(const struct worker_args *a)
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     w.st = stats_shm_worker(a->shm, a->index);
-    pthread_mutex_init(&w.stats_mu, NULL);
     if (evthread_use_pthreads() < 0) {
         log_error("libevent threads: cannot enable");
         return 1;
@@ -227,6 +203,5 @@ out:
         event_free(w.accept_ev);
     modset_pools_free(w.pools);
     event_base_free(w.base);
-    pthread_mutex_destroy(&w.stats_mu);
     return status;
 }

@@ -4,10 +4,10 @@
 #define WORKER_H
 
 #include "cfg.h"
+#include "exec_pool.h"
 #include "modset.h"
 #include "stats.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 
 /* Everything a worker inherits from the master at fork. */
@@ -39,17 +39,27 @@ struct worker {
     struct event *accept_ev; /* accepting again after a pause or a deferral */
     struct event *sigterm_ev, *grace_ev;
     struct stats_worker *st;  /* this worker's shared counters */
-    pthread_mutex_t stats_mu; /* serialises publications of pool samples */
     struct conn *conns;       /* loop thread only */
     unsigned nconns;          /* loop thread only */
     bool stopping;            /* loop thread only */
 };
 
+/* What the connections (conn.c, conn_job.c) do to their worker's state. Inline here rather
+ * than in worker.c, so that the connection code, which worker.c drives, never calls back up
+ * into it. */
+
 /* Publish pool mod's samples to the shared region (any thread). */
-void worker_publish_pool(struct worker *w, size_t mod);
+static inline void worker_publish_pool(struct worker *w, size_t mod)
+{
+    modset_pool_publish(w->pools, mod, w->args->shm, w->args->index);
+}
 
 /* A connection of w closed (loop thread): a stopping worker exits with its last one. */
-void worker_conn_gone(struct worker *w);
+static inline void worker_conn_gone(struct worker *w)
+{
+    if (w->stopping && w->nconns == 0)
+        exec_pool_stop(w->exec);
+}
 
 /* The worker's main: serve until SIGTERM (stop accepting, let connections finish for the grace
  * period, then close them) or until the master dies. Returns the exit status. */
