@@ -38,10 +38,10 @@ struct worker {
     struct event *listen_ev; /* the shared socket: a connection is waiting */
     struct event *accept_ev; /* accepting again after a pause or a deferral */
     struct event *sigterm_ev, *grace_ev;
-    struct stats_worker *st;  /* this worker's shared counters */
-    struct conn *conns;       /* loop thread only */
-    unsigned nconns;          /* loop thread only */
-    bool stopping;            /* loop thread only */
+    struct stats_worker *st; /* this worker's shared counters */
+    struct conn *conns;      /* loop thread only */
+    unsigned nconns;         /* loop thread only */
+    bool stopping;           /* loop thread only */
 };
 
 /* What the connections (conn.c, conn_job.c) do to their worker's state. Inline here rather
