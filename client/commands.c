@@ -361,6 +361,10 @@ static int print_reply(const struct built *b, const struct proto_reply *rep)
     if (!rep->ok) {
         if (rep->error == PROTO_E_TRAP)
             client_say("trap: %s (%s)", rep->trap != NULL ? rep->trap : "?", rep->message);
+        else if (rep->error == PROTO_E_SHUTTING_DOWN)
+            client_say("shutting_down: the daemon is stopping or reloading, and the request was "
+                       "not run (%s)",
+                       rep->message);
         else
             client_say("%s: %s", rep->error_code, rep->message);
         return failure_status(rep);
@@ -397,6 +401,7 @@ int client_cmd_simple(const struct client_opts *o, int argc, char **argv)
     struct client_conn c;
     struct proto_reply rep;
     struct built b;
+    json_t *again;
     char err[256];
     int rc;
 
@@ -410,14 +415,30 @@ int client_cmd_simple(const struct client_opts *o, int argc, char **argv)
         json_decref(b.req);
         return conn_failed(o->socket, rc);
     }
+    again = json_deep_copy(b.req);
     rc = client_request(&c, b.req, &rep);
+    client_close(&c);
     if (rc < 0) {
-        client_close(&c);
+        json_decref(again);
         return conn_failed(o->socket, rc);
     }
+    /* A retiring worker answers shutting_down to a request it did not run; after a reload
+     * the next generation serves a new connection, so the request goes once more. When the
+     * daemon stops, that first answer is the one to report. */
+    if (!rep.ok && rep.error == PROTO_E_SHUTTING_DOWN && again != NULL &&
+        client_connect(&c, o->socket, o->timeout_ms) == 0) {
+        struct proto_reply rep2;
+
+        if (client_request(&c, again, &rep2) == 0) {
+            proto_reply_release(&rep);
+            rep = rep2;
+        }
+        again = NULL;
+        client_close(&c);
+    }
+    json_decref(again);
     rc = print_reply(&b, &rep);
     proto_reply_release(&rep);
-    client_close(&c);
     if (fflush(stdout) != 0)
         return CLIENT_EXIT_ERROR;
     return rc;

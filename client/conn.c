@@ -192,7 +192,7 @@ int client_request(struct client_conn *c, json_t *req, struct proto_reply *rep)
     long long id = c->next_id++;
     char *line;
     size_t len;
-    int rc;
+    int rc, sent;
 
     memset(rep, 0, sizeof(*rep));
     if (req == NULL || json_object_set_new(req, "id", json_integer(id)) != 0) {
@@ -202,17 +202,19 @@ int client_request(struct client_conn *c, json_t *req, struct proto_reply *rep)
     line = proto_line(req, &len);
     if (line == NULL)
         return -ENOMEM;
-    rc = client_send(c, line, len);
+    sent = client_send(c, line, len);
     free(line);
-    if (rc < 0)
-        return rc;
+    /* A daemon that refused the connection (too_many_connections, shutting_down) may have
+     * closed it before the request went: the line it left is still the answer. */
+    if (sent < 0 && sent != -EPIPE && sent != -ECONNRESET)
+        return sent;
     for (;;) {
         const char *l;
         size_t n;
 
         rc = client_read_line(c, &l, &n);
         if (rc <= 0)
-            return rc == 0 ? -ECONNRESET : rc;
+            return sent < 0 ? sent : rc == 0 ? -ECONNRESET : rc;
         if (proto_reply_parse(rep, l, n, NULL, 0) < 0) {
             proto_reply_release(rep);
             return -EPROTO;

@@ -282,6 +282,12 @@ static int outcome(const struct proto_reply *rep, const char *module, size_t lim
                    rep->error_code, rep->message, module, limit);
         return RUN_EXIT_ERROR;
     }
+    if (rep->error == PROTO_E_SHUTTING_DOWN) {
+        client_say("shutting_down: the daemon is stopping or reloading, and the program was not "
+                   "run (%s)",
+                   rep->message);
+        return RUN_EXIT_ERROR;
+    }
     client_say("%s: %s", rep->error_code, rep->message);
     return RUN_EXIT_ERROR;
 }

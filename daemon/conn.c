@@ -156,6 +156,13 @@ void conn__reply_error(struct conn *c, const json_t *id, enum proto_err code, co
 
 void conn__reply_wasm_error(struct conn *c, const json_t *id, int rc, const char *detail)
 {
+    /* A run cut off by the end of the grace period did not fail: it was not let finish. */
+    if (rc == -WASMSLOT_TRAP_TIMEOUT && atomic_load(&c->w->cut)) {
+        conn__reply_error(c, id, PROTO_E_SHUTTING_DOWN,
+                          "this worker stopped at the end of its grace period and interrupted "
+                          "the run; send the request again on a new connection");
+        return;
+    }
     conn__reply(c, proto_reply_wasm_error(id, rc, detail), proto_err_from_wasm(rc));
 }
 
@@ -359,6 +366,12 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         conn__reply(c, proto_reply_request_error(&req), e);
         goto out;
     }
+    if (atomic_load_explicit(&w->stopping, memory_order_relaxed)) {
+        conn__reply_error(c, req.id, PROTO_E_SHUTTING_DOWN,
+                          "this worker is retiring (reload or stop): the request was not run; "
+                          "send it again on a new connection");
+        goto out;
+    }
     if (req.module != NULL) {
         mod = modset_find(w->mods, req.module);
         if (mod < 0) {
@@ -465,6 +478,92 @@ out:
 }
 
 /* ---------------------------------------------------------------- socket events */
+
+/* Lines a retiring connection still answers with shutting_down in its goodbye (bounded: a
+ * client that floods must not make the goodbye last). */
+#define GOODBYE_LINES 1024u
+
+/* Whether retiring c has answered everything it read (caller holds c->mu). */
+static bool do_drained(const struct conn *c)
+{
+    return !c->closed && c->inflight == 0 && evbuffer_get_length(c->out) == 0;
+}
+
+/* A retiring connection with nothing left in flight (loop thread): answer what the client
+ * has sent meanwhile with shutting_down, then one last shutting_down line with "id":null,
+ * which answers every request of the client still without a reply (none of them was run),
+ * and close. Reading what is pending first also keeps the client from seeing its connection
+ * reset, which a close with unread bytes would do. */
+static void conn_goodbye(struct conn *c)
+{
+    static _Thread_local char buf[16384];
+    static const char bye[] =
+        "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"shutting_down\",\"message\":"
+        "\"this worker is retiring (reload or stop): requests without a reply were not run; "
+        "send them again on a new connection\"}}\n";
+    unsigned lines = 0;
+
+    atomic_fetch_add(&c->refs, 1);
+    pthread_mutex_lock(&c->mu);
+    do_consume(c);
+    c->peek = false;
+    pthread_mutex_unlock(&c->mu);
+    while (lines < GOODBYE_LINES) {
+        const char *line;
+        size_t len;
+        enum proto_frame f = proto_framer_next(c->fr, &line, &len);
+
+        if (f == PROTO_FRAME_LINE) {
+            handle_line(c, line, len);
+            lines++;
+            continue;
+        }
+        if (f == PROTO_FRAME_TOO_LARGE) {
+            conn__reply_error(c, NULL, PROTO_E_TOO_LARGE,
+                              "request line longer than max_request_size (%zu bytes)",
+                              c->w->cfg->max_request_size);
+            lines++;
+            continue;
+        }
+        ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n <= 0 || proto_framer_feed(c->fr, buf, (size_t)n) < 0)
+            break;
+    }
+    conn__send_line(c, bye, sizeof(bye) - 1, PROTO_E_SHUTTING_DOWN);
+    conn_close(c);
+    conn__unref(c);
+}
+
+/* A retiring c says goodbye once everything it read is answered (loop thread). */
+static void retire_check(struct conn *c)
+{
+    bool drained;
+
+    if (!atomic_load_explicit(&c->w->stopping, memory_order_relaxed) || c->backlog)
+        return;
+    pthread_mutex_lock(&c->mu);
+    drained = do_drained(c);
+    pthread_mutex_unlock(&c->mu);
+    if (drained)
+        conn_goodbye(c);
+}
+
+void conn_retire(struct conn *c)
+{
+    retire_check(c);
+}
+
+void conn_cut(struct conn *c)
+{
+    pthread_mutex_lock(&c->mu);
+    for (struct job *j = c->running; j != NULL; j = j->rnext) {
+        wasmslot_exec_interrupt_sticky(j->running);
+        if (j->mt != NULL)
+            mtcall_interrupt(j->mt);
+    }
+    pthread_mutex_unlock(&c->mu);
+    retire_check(c);
+}
 
 /* The client shut its sending side: answer what it sent, then close (PROTOCOL.md 1). */
 static void read_eof(struct conn *c)
@@ -588,6 +687,8 @@ lines:
     } else if (c->eof_pending) {
         c->eof_pending = false;
         read_eof(c);
+    } else {
+        retire_check(c);
     }
     conn__unref(c);
 }
@@ -595,7 +696,7 @@ lines:
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    bool failed = false, done = false;
+    bool failed = false, done = false, drained = false;
 
     pthread_mutex_lock(&c->mu);
     if (!c->closed) {
@@ -610,6 +711,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
             evbuffer_drain(c->out, evbuffer_get_length(c->out));
             event_del(c->wev);
             done = c->read_eof && c->inflight == 0;
+            drained = do_drained(c);
         }
         if (c->read_paused && evbuffer_get_length(c->out) < OUT_LOW && !reply_budget_full(c)) {
             c->read_paused = false;
@@ -623,18 +725,17 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&c->mu);
     if (failed || done)
         conn_close(c);
+    else if (drained)
+        retire_check(c);
 }
 
-/* One error line to a connection over max_connections, then close it: it has not sent
- * anything yet, so the line is the whole conversation (PROTOCOL.md 6). */
-static void conn_refuse(struct worker *w, int fd)
+void conn_refuse(struct worker *w, int fd, enum proto_err code, const char *why)
 {
     static uint64_t last_warn_ns;
-    char line[256];
+    char line[512], sink[4096];
     int n = snprintf(line, sizeof(line),
-                     "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":"
-                     "\"this worker already serves %u connections (max_connections)\"}}\n",
-                     proto_err_code(PROTO_E_TOO_MANY_CONNS), w->cfg->max_connections);
+                     "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
+                     proto_err_code(code), why);
     uint64_t now = conn__mono_ns();
 
     /* A fresh socket's send buffer takes one short line; if not, the client loses only the
@@ -642,14 +743,19 @@ static void conn_refuse(struct worker *w, int fd)
     if (n > 0 && (size_t)n < sizeof(line) &&
         send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
         log_debug("refusing a connection: %s", strerror(errno));
+    /* A client that wrote its first request at once would see its connection reset, not the
+     * line, if it were closed with those bytes unread. */
+    while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+        ;
     close(fd);
     atomic_fetch_add_explicit(&w->st->connections_refused, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->st->errors[PROTO_E_TOO_MANY_CONNS], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->st->errors[code], 1, memory_order_relaxed);
+    if (code == PROTO_E_SHUTTING_DOWN)
+        return;
     /* One warning every 10 s at most: a flood of refusals must not flood the log. */
     if (last_warn_ns == 0 || now - last_warn_ns > UINT64_C(10000000000)) {
         last_warn_ns = now;
-        log_warn("refusing connections: %u are open in this worker (max_connections)",
-                 w->cfg->max_connections);
+        log_warn("refusing connections: %s", why);
     }
 }
 
@@ -711,7 +817,10 @@ struct conn *conn_new(struct worker *w, int fd)
     struct conn *c;
 
     if (w->nconns >= w->cfg->max_connections) {
-        conn_refuse(w, fd);
+        char why[128];
+        snprintf(why, sizeof(why), "this worker already serves %u connections (max_connections)",
+                 w->cfg->max_connections);
+        conn_refuse(w, fd, PROTO_E_TOO_MANY_CONNS, why);
         return NULL;
     }
     c = calloc(1, sizeof(*c));

@@ -35,7 +35,8 @@ static void job_free(struct job *j)
         c->last_active_ns = conn__mono_ns();
     conn__reply_budget_release(c, j->reserve);
     /* A half-closed connection closes once its last reply is out: the loop thread does it. */
-    if (c->read_eof && c->inflight == 0 && !c->closed)
+    if ((c->read_eof || atomic_load_explicit(&c->w->stopping, memory_order_relaxed)) &&
+        c->inflight == 0 && !c->closed)
         event_active(c->wev, EV_WRITE, 1);
     /* The connection's next request reuses it: no calloc and free per request. */
     keep = c->spare_job == NULL;
@@ -91,10 +92,17 @@ static void set_deadline(struct job *j, struct wasmslot_exec *ex);
 static bool run_begin(struct job *j, struct wasmslot_exec *ex)
 {
     struct conn *c = j->c;
-    bool ok;
+    bool ok, cut = false;
 
     pthread_mutex_lock(&c->mu);
     ok = !c->closed;
+    /* After the grace period nothing starts: a request still queued is answered instead.
+     * Read under c->mu, which conn_cut takes after setting it: a job listed before that
+     * is interrupted by it. */
+    if (ok && atomic_load(&c->w->cut)) {
+        ok = false;
+        cut = true;
+    }
     if (ok) {
         j->running = ex;
         j->rprev = NULL;
@@ -106,6 +114,10 @@ static bool run_begin(struct job *j, struct wasmslot_exec *ex)
     pthread_mutex_unlock(&c->mu);
     if (ok)
         set_deadline(j, ex);
+    if (cut)
+        conn__reply_error(c, j->req.id, PROTO_E_SHUTTING_DOWN,
+                          "this worker stopped at the end of its grace period: the request was "
+                          "not run; send it again on a new connection");
     return ok;
 }
 
@@ -204,6 +216,11 @@ static void run_command(struct job *j, struct wasmslot_exec *ex, struct modset_i
     call_release(j, mi);
     if (wasmslot_is_trap(rc))
         modset_count_trap(w->pools, mi->mod, rc);
+    if (rc == -WASMSLOT_TRAP_TIMEOUT && atomic_load(&w->cut)) {
+        json_decref(msg);
+        conn__reply_wasm_error(j->c, j->req.id, rc, NULL);
+        return;
+    }
     conn__reply(j->c, msg, code);
 }
 
@@ -370,6 +387,10 @@ static void reply_threads(struct job *j, const struct mtcall_thread *t, unsigned
     json_t *msg, *arr;
 
     for (unsigned i = 0; i < n; i++) {
+        if (t[i].rc == -WASMSLOT_TRAP_TIMEOUT && atomic_load(&j->c->w->cut)) {
+            conn__reply_wasm_error(j->c, j->req.id, t[i].rc, NULL);
+            return;
+        }
         if (t[i].rc != 0) {
             char detail[224];
             snprintf(detail, sizeof(detail), "thread %u: %s", i, wasmslot_strerror(t[i].rc));

@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <signal.h>
@@ -76,8 +78,11 @@ static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
 
-    if (w->stopping)
+    if (atomic_load(&w->stopping)) {
+        if (w->refusing)
+            event_add(w->listen_ev, NULL);
         return;
+    }
     accept_one(w);
     if (!evtimer_pending(w->accept_ev, NULL))
         event_add(w->listen_ev, NULL);
@@ -95,24 +100,56 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
 
-    if (w->stopping)
+    if (atomic_load(&w->stopping)) {
+        /* The daemon stops: nobody will serve a new client, so tell it rather than leave it
+         * to a reset when the socket closes. */
+        int cfd = accept4(w->args->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd >= 0)
+            conn_refuse(w, cfd, PROTO_E_SHUTTING_DOWN,
+                        "the daemon is stopping and takes no new connections");
         return;
+    }
     if (sibling_less_loaded(w))
         accept_pause(w, ACCEPT_DEFER_US);
     else
         accept_one(w);
 }
 
-/* The grace period is over: close what is left; runs in flight are interrupted. */
-static void on_grace(evutil_socket_t fd, short what, void *arg)
+/* How long the last replies may take to go out after the grace period, before the remaining
+ * connections are closed (well within the master's slack before it kills the worker). */
+#define FLUSH_MS 500
+
+/* The replies of the cut runs had their time: close whatever is left. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
 
     if (w->nconns > 0)
-        log_info("grace period over: closing %u connection(s)", w->nconns);
+        log_info("closing %u connection(s) that did not take their last replies", w->nconns);
     while (w->conns != NULL)
         conn_close(w->conns);
     exec_pool_stop(w->exec);
+}
+
+/* The grace period is over: runs in flight are interrupted and, like the requests still
+ * queued, answered with shutting_down; each connection closes once answered. */
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    struct timeval tv = {0, FLUSH_MS * 1000};
+
+    if (w->nconns > 0)
+        log_info("grace period over: interrupting the runs of %u connection(s)", w->nconns);
+    atomic_store(&w->cut, true);
+    for (struct conn *c = w->conns, *next; c != NULL; c = next) {
+        next = conn_next(c);
+        conn_cut(c);
+    }
+    if (w->nconns == 0)
+        return; /* the last close stopped the pool */
+    w->flush_ev = evtimer_new(w->base, on_flush, w);
+    if (w->flush_ev == NULL || evtimer_add(w->flush_ev, &tv) < 0)
+        on_flush(-1, 0, w);
 }
 
 static void on_sigterm(evutil_socket_t sig, short what, void *arg)
@@ -120,22 +157,54 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
     struct worker *w = arg;
     struct timeval tv;
 
-    if (w->stopping)
+    if (atomic_load(&w->stopping))
         return;
-    w->stopping = true;
-    /* Stop accepting: the next generation (or nobody, when stopping) takes new clients. */
-    event_del(w->listen_ev);
+    atomic_store(&w->stopping, true);
+    /* The master starts the next generation before it retires this one, so an unchanged
+     * generation number means the daemon stops (or the master died): then this worker
+     * keeps answering new connections, with shutting_down. On a reload the next generation
+     * takes them. */
+    w->refusing = atomic_load(&w->args->global->generation) == (uint64_t)w->args->generation;
+    if (!w->refusing)
+        event_del(w->listen_ev);
+    else if (!evtimer_pending(w->accept_ev, NULL))
+        event_add(w->listen_ev, NULL);
+    /* Connections with nothing in flight say goodbye now; the others when answered. */
+    for (struct conn *c = w->conns, *next; c != NULL; c = next) {
+        next = conn_next(c);
+        conn_retire(c);
+    }
     if (w->nconns == 0) {
         exec_pool_stop(w->exec);
         return;
     }
-    log_debug("retiring: %u connection(s) may finish within %llu ms", w->nconns,
+    log_debug("retiring: %u connection(s) may finish their runs within %llu ms", w->nconns,
               (unsigned long long)w->cfg->grace_period_ms);
     tv.tv_sec = (time_t)(w->cfg->grace_period_ms / 1000);
     tv.tv_usec = (suseconds_t)(w->cfg->grace_period_ms % 1000) * 1000;
     w->grace_ev = evtimer_new(w->base, on_grace, w);
     if (w->grace_ev == NULL || evtimer_add(w->grace_ev, &tv) < 0)
         on_grace(-1, 0, w);
+}
+
+/* The daemon stops and this worker leaves (its last connection is gone): take the socket's
+ * name away, so no client can queue a connection that nobody would answer (it finds no
+ * daemon instead), then answer those already queued with shutting_down rather than leave
+ * them to a reset when the last descriptor of the socket closes. */
+static void refuse_the_rest(struct worker *w)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof(sa);
+    int fd;
+
+    memset(&sa, 0, sizeof(sa));
+    if (getsockname(w->args->listen_fd, (struct sockaddr *)&sa, &len) == 0 &&
+        sa.sun_family == AF_UNIX && sa.sun_path[0] != '\0' &&
+        len > offsetof(struct sockaddr_un, sun_path))
+        unlink(sa.sun_path);
+    while ((fd = accept4(w->args->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+        conn_refuse(w, fd, PROTO_E_SHUTTING_DOWN,
+                    "the daemon is stopping and takes no new connections");
 }
 
 int worker_main(const struct worker_args *a)
@@ -185,7 +254,9 @@ int worker_main(const struct worker_args *a)
         goto out;
     }
     log_debug("leaving: %s", exec_pool_stop_reason(w.exec));
-    if (!w.stopping)
+    if (w.refusing)
+        refuse_the_rest(&w);
+    if (!atomic_load(&w.stopping))
         log_error("event loop ended unexpectedly: %s", exec_pool_stop_reason(w.exec));
     status = 0;
 out:
@@ -199,6 +270,8 @@ out:
         event_free(w.sigterm_ev);
     if (w.grace_ev != NULL)
         event_free(w.grace_ev);
+    if (w.flush_ev != NULL)
+        event_free(w.flush_ev);
     if (w.accept_ev != NULL)
         event_free(w.accept_ev);
     modset_pools_free(w.pools);

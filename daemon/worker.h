@@ -8,6 +8,7 @@
 #include "modset.h"
 #include "stats.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 /* Everything a worker inherits from the master at fork. */
@@ -41,7 +42,17 @@ struct worker {
     struct stats_worker *st; /* this worker's shared counters */
     struct conn *conns;      /* loop thread only */
     unsigned nconns;         /* loop thread only */
-    bool stopping;           /* loop thread only */
+    struct event *flush_ev;  /* after the grace period: the last replies' time to go out */
+    /* Retiring (SIGTERM): no new work; every request read from now on is answered with
+     * shutting_down, and each connection is closed once its runs are answered. Set on the
+     * loop thread, read by the executor threads too. */
+    atomic_bool stopping;
+    /* The whole daemon stops (not a reload): new connections get one shutting_down line,
+     * since no other generation will take them. Loop thread only. */
+    bool refusing;
+    /* The grace period is over: runs in flight are interrupted and answered with
+     * shutting_down, and queued requests are answered with it without running. */
+    atomic_bool cut;
 };
 
 /* What the connections (conn.c, conn_job.c) do to their worker's state. Inline here rather
@@ -57,12 +68,13 @@ static inline void worker_publish_pool(struct worker *w, size_t mod)
 /* A connection of w closed (loop thread): a stopping worker exits with its last one. */
 static inline void worker_conn_gone(struct worker *w)
 {
-    if (w->stopping && w->nconns == 0)
+    if (atomic_load(&w->stopping) && w->nconns == 0)
         exec_pool_stop(w->exec);
 }
 
-/* The worker's main: serve until SIGTERM (stop accepting, let connections finish for the grace
- * period, then close them) or until the master dies. Returns the exit status. */
+/* The worker's main: serve until SIGTERM (take no new work; let the runs in flight finish for
+ * the grace period, then interrupt them; answer every request read with a reply or
+ * shutting_down, then close) or until the master dies. Returns the exit status. */
 int worker_main(const struct worker_args *a);
 
 #endif

@@ -91,7 +91,8 @@ E2E_TESTS = \
 	tests/e2e/test_guest.py \
 	tests/e2e/test_client_daemon.py \
 	tests/e2e/test_wasi.py \
-	tests/e2e/test_balance.py
+	tests/e2e/test_balance.py \
+	tests/e2e/test_drain.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS)
 TEST_EXTENSIONS = .py
