@@ -177,6 +177,54 @@ static bool valid_name(const char *s)
     return true;
 }
 
+/* The [daemon] directives that keep one client from starving or exhausting the others. */
+static int daemon_fair_key(struct parser *p, const char *k, const char *v)
+{
+    struct config *c = p->cfg;
+    unsigned long long n;
+
+    if (strcmp(k, "max_connections_per_uid") == 0) {
+        if (parse_uint(p, k, v, 0, 1000000, &n) < 0)
+            return -1;
+        c->max_connections_per_uid = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "max_total_memory") == 0) {
+        if (parse_size(p, k, v, 16ULL << 20, 1ULL << 50, &n) < 0)
+            return -1;
+        c->max_total_memory = n;
+        return 0;
+    }
+    if (strcmp(k, "max_unlimited_runs") == 0) {
+        if (parse_uint(p, k, v, 1, 1024, &n) < 0)
+            return -1;
+        c->max_unlimited_runs = (unsigned)n;
+        return 0;
+    }
+    return perr(p, "unknown directive '%s' in [daemon]", k);
+}
+
+/* The [module] directives that share a pool between connections. */
+static int module_fair_key(struct parser *p, struct cfg_module *m, const char *k, const char *v)
+{
+    unsigned long long n;
+    uint64_t ms;
+
+    if (strcmp(k, "max_instances_per_connection") == 0) {
+        if (parse_uint(p, k, v, 0, 1000000, &n) < 0)
+            return -1;
+        m->max_instances_per_connection = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(k, "pool_wait") == 0) {
+        if (parse_duration(p, k, v, 10 * 1000, &ms) < 0)
+            return -1;
+        m->pool_wait_ms = ms;
+        return 0;
+    }
+    return perr(p, "unknown directive '%s' in [module %s]", k, m->name);
+}
+
 /* The [daemon] limits on connections: how many, how long idle, how many unsent bytes. */
 static int daemon_limit_key(struct parser *p, const char *k, const char *v)
 {
@@ -203,7 +251,7 @@ static int daemon_limit_key(struct parser *p, const char *k, const char *v)
         c->max_reply_buffer = (size_t)n;
         return 0;
     }
-    return perr(p, "unknown directive '%s' in [daemon]", k);
+    return daemon_fair_key(p, k, v);
 }
 
 static int daemon_key(struct parser *p, const char *k, const char *v)
@@ -473,7 +521,7 @@ static int module_key(struct parser *p, const char *k, const char *v)
     }
     if (strcmp(k, "import") == 0)
         return module_import(p, m, v);
-    return perr(p, "unknown directive '%s' in [module %s]", k, m->name);
+    return module_fair_key(p, m, k, v);
 }
 
 /* A size of a [shmem] section: whole 64 KiB pages, at most 4 GiB (65536 pages). */
@@ -569,6 +617,7 @@ static int section_header(struct parser *p, char *s)
         mods[c->nmodules].max_request_size = 0; /* the daemon's, filled in at the end */
         mods[c->nmodules].wasi_output_max = CFG_DEFAULT_WASI_OUTPUT_MAX;
         mods[c->nmodules].max_table_elements = CFG_DEFAULT_MAX_TABLE;
+        mods[c->nmodules].max_memory = CFG_DEFAULT_MAX_MEMORY;
         mods[c->nmodules].line = p->line;
         c->nmodules++;
         if (mods[c->nmodules - 1].name == NULL)
@@ -627,6 +676,34 @@ static int parse_line(struct parser *p, char *raw)
 }
 
 /* Cross-field checks once every line has been read. */
+/* Runs without a deadline must leave an executor thread to the others: by default all but
+ * one may run at once, and a pool with deadline = 0 needs at least two threads. */
+static int finish_fair(struct parser *p)
+{
+    struct config *c = p->cfg;
+    const struct cfg_module *unlimited = NULL;
+
+    for (size_t i = 0; i < c->nmodules && unlimited == NULL; i++)
+        if (c->modules[i].deadline_ms == 0)
+            unlimited = &c->modules[i];
+    if (c->max_unlimited_runs == 0)
+        c->max_unlimited_runs = c->executor_threads > 1 ? c->executor_threads - 1 : 1;
+    if (unlimited == NULL)
+        return 0;
+    p->line = unlimited->line;
+    if (c->executor_threads < 2)
+        return perr(p,
+                    "[module %s] deadline = 0 needs executor_threads >= 2: its runs may never "
+                    "end, and one thread must stay for the runs that do",
+                    unlimited->name);
+    if (c->max_unlimited_runs >= c->executor_threads)
+        return perr(p,
+                    "max_unlimited_runs %u must be below executor_threads (%u), so that runs "
+                    "without a deadline cannot take every executor thread",
+                    c->max_unlimited_runs, c->executor_threads);
+    return 0;
+}
+
 static int finish(struct parser *p)
 {
     struct config *c = p->cfg;
@@ -663,6 +740,8 @@ static int finish(struct parser *p)
             return perr(p, "[shmem %s] min %llu is larger than max %llu", sh->name,
                         (unsigned long long)sh->min, (unsigned long long)sh->max);
     }
+    if (finish_fair(p) < 0)
+        return -1;
     p->line = 0;
     return 0;
 }
@@ -712,6 +791,7 @@ struct config *cfg_load(const char *path, char *err, size_t errlen)
     c->max_connections = CFG_DEFAULT_MAX_CONNECTIONS;
     c->idle_timeout_ms = CFG_DEFAULT_IDLE_TIMEOUT_MS;
     c->max_reply_buffer = CFG_DEFAULT_MAX_REPLY_BUFFER;
+    c->max_total_memory = CFG_DEFAULT_MAX_TOTAL_MEMORY;
 
     f = fopen(path, "re");
     if (f == NULL) {

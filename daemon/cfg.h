@@ -46,7 +46,8 @@ struct cfg_module {
     char *path;              /* absolute path of the .wasm (relative paths are resolved
                                 against the config file's directory) */
     uint32_t slots;          /* slots in the pool of each worker */
-    uint64_t max_memory;     /* bytes, a multiple of 64 KiB; 0 = the module's own maximum */
+    uint64_t max_memory;     /* bytes, a multiple of 64 KiB (default 256 MiB); 0 = the
+                                module's own maximum */
     uint64_t deadline_ms;    /* default run deadline; 0 = none */
     size_t max_request_size; /* longest request line naming this module */
     char *wasi_dir;          /* WASI commands: a directory granted read-only, or NULL */
@@ -57,6 +58,10 @@ struct cfg_module {
     size_t nimports;
     /* entries of each table an instance defines (its own maximum still applies) */
     uint32_t max_table_elements;
+    /* instances of this pool one connection may hold; 0 = only the daemon's limit */
+    unsigned max_instances_per_connection;
+    /* how long an instantiation waits for a free slot before pool_exhausted; 0 = not at all */
+    uint64_t pool_wait_ms;
 };
 
 /* The whole file, fully validated. */
@@ -78,10 +83,13 @@ struct config {
     size_t max_request_size; /* longest request line, any module */
     unsigned max_instances_per_connection;
     unsigned max_inflight_per_connection;
-    uint64_t grace_period_ms; /* how long retiring workers may finish their connections */
-    unsigned max_connections; /* open connections per worker; more are refused */
-    uint64_t idle_timeout_ms; /* a connection idle this long is closed; 0 = never */
-    size_t max_reply_buffer;  /* unsent reply bytes per connection before it is closed */
+    uint64_t grace_period_ms;         /* how long retiring workers may finish their connections */
+    unsigned max_connections;         /* open connections per worker; more are refused */
+    uint64_t idle_timeout_ms;         /* a connection idle this long is closed; 0 = never */
+    size_t max_reply_buffer;          /* unsent reply bytes per connection before it is closed */
+    unsigned max_connections_per_uid; /* per worker and client uid (SO_PEERCRED); 0 = none */
+    uint64_t max_total_memory;        /* per worker: guest memories plus reply buffers */
+    unsigned max_unlimited_runs;      /* runs of deadline-0 pools at once, per worker */
 
     /* [module NAME] sections, in file order */
     struct cfg_module *modules;
@@ -109,6 +117,8 @@ struct config {
 #define CFG_DEFAULT_DEADLINE_MS      1000
 #define CFG_DEFAULT_WASI_OUTPUT_MAX  (1024 * 1024)
 #define CFG_DEFAULT_SHMEM_MIN        65536
+#define CFG_DEFAULT_MAX_MEMORY       (256u * 1024 * 1024)
+#define CFG_DEFAULT_MAX_TOTAL_MEMORY (2ULL << 30)
 
 /* Read and validate the file at path. Returns a config, or NULL with a message of the form
  * `file:line: message` (or `file: message`) in err. Nothing is logged. */

@@ -51,6 +51,7 @@ static void conn_free(struct conn *c)
         evbuffer_free(c->out);
     proto_framer_free(c->fr);
     free(c->spare_job);
+    free(c->held);
     pthread_mutex_destroy(&c->mu);
     if (c->fd >= 0)
         close(c->fd);
@@ -108,6 +109,23 @@ static void do_consume(struct conn *c)
     }
 }
 
+/* Count c's unsent replies in the worker's memory total as they are now (caller holds c->mu;
+ * a closed connection's are gone). */
+static void do_charge_out(struct conn *c)
+{
+    size_t now = c->closed ? 0 : evbuffer_get_length(c->out);
+
+    conn__mem_add(c, (int64_t)now - (int64_t)c->out_charged);
+    c->out_charged = now;
+}
+
+bool conn__mem_full(const struct conn *c, size_t more)
+{
+    int64_t used = (int64_t)atomic_load_explicit(&c->w->st->memory_bytes, memory_order_relaxed);
+
+    return used > 0 && (uint64_t)used + more > c->w->cfg->max_total_memory;
+}
+
 /* Send one complete reply line (any thread), counting its error code. */
 void conn__send_line(struct conn *c, const char *line, size_t len, enum proto_err code)
 {
@@ -127,6 +145,7 @@ void conn__send_line(struct conn *c, const char *line, size_t len, enum proto_er
         }
         if (off < len) {
             evbuffer_add(c->out, line + off, len - off);
+            do_charge_out(c);
             event_add(c->wev, NULL);
             /* A client that sends without reading must not make the daemon buffer replies
              * without bound: read its requests again once it has caught up. */
@@ -201,15 +220,21 @@ static bool reply_budget_pause(struct conn *c)
     return true;
 }
 
+/* Whether req (of module mod) runs a WASI command. */
+static bool is_command(const struct conn *c, size_t mod, const struct proto_request *req)
+{
+    return (req->op == PROTO_OP_CALL || req->op == PROTO_OP_RUN) &&
+           c->w->mods->e[mod].wasi != NULL && req->export_len == 6 &&
+           memcmp(req->export_name, "_start", 6) == 0;
+}
+
 /* A job is accepted: a WASI command reserves its worst-case reply. */
 static void reply_budget_take(struct conn *c, struct job *j)
 {
-    const struct modset_entry *e = &c->w->mods->e[j->mod];
-
-    if ((j->req.op == PROTO_OP_CALL || j->req.op == PROTO_OP_RUN) && e->wasi != NULL &&
-        j->req.export_len == 6 && memcmp(j->req.export_name, "_start", 6) == 0) {
+    if (is_command(c, j->mod, &j->req)) {
         j->reserve = wasi_reply_max(c, j->mod);
         c->reserved += j->reserve;
+        conn__mem_add(c, (int64_t)j->reserve);
     }
 }
 
@@ -220,6 +245,7 @@ void conn__reply_budget_release(struct conn *c, size_t reserve)
     if (reserve == 0)
         return;
     c->reserved -= reserve;
+    conn__mem_add(c, -(int64_t)reserve);
     if (c->read_paused && !c->closed && !reply_budget_full(c))
         event_active(c->wev, EV_WRITE, 1);
 }
@@ -253,6 +279,17 @@ static void stats_worker_cb(void *arg, unsigned worker, pid_t pid, const struct 
                     atomic_load(&sw->connections_idle_closed));
     proto_stats_add(st, "reply_buffer_pauses", WASMSLOT_STATS_COUNTER,
                     atomic_load(&sw->reply_buffer_pauses));
+    proto_stats_add(st, "pool_waits", WASMSLOT_STATS_COUNTER, atomic_load(&sw->pool_waits));
+    proto_stats_add(st, "pool_wait_timeouts", WASMSLOT_STATS_COUNTER,
+                    atomic_load(&sw->pool_wait_timeouts));
+    proto_stats_add(st, "pool_wait_nanoseconds", WASMSLOT_STATS_COUNTER,
+                    atomic_load(&sw->pool_wait_nanoseconds));
+    {
+        /* Deltas wrap around: read it signed, as a worker may briefly count below zero. */
+        int64_t mem = (int64_t)atomic_load(&sw->memory_bytes);
+        proto_stats_add(st, "memory_bytes", WASMSLOT_STATS_GAUGE, mem > 0 ? (uint64_t)mem : 0);
+    }
+    proto_stats_add(st, "unlimited_runs", WASMSLOT_STATS_GAUGE, atomic_load(&sw->unlimited_runs));
     proto_stats_add(st, "instances_open", WASMSLOT_STATS_GAUGE, atomic_load(&sw->instances_open));
     proto_stats_add(st, "runs", WASMSLOT_STATS_COUNTER, atomic_load(&sw->runs));
     proto_stats_add(st, "run_nanoseconds", WASMSLOT_STATS_COUNTER,
@@ -445,6 +482,26 @@ static void handle_line(struct conn *c, const char *line, size_t len)
                           w->cfg->max_instances_per_connection);
         goto out;
     }
+    if (req.op == PROTO_OP_INSTANTIATE && w->mods->e[mod].cfg->max_instances_per_connection > 0 &&
+        c->held[mod] >= w->mods->e[mod].cfg->max_instances_per_connection) {
+        pthread_mutex_unlock(&c->mu);
+        conn__reply_error(c, req.id, PROTO_E_TOO_MANY_INSTANCES,
+                          "this connection already holds %u instances of pool '%s' (its "
+                          "max_instances_per_connection)",
+                          c->held[mod], w->mods->e[mod].cfg->name);
+        goto out;
+    }
+    /* Past max_total_memory no new work starts; what runs already is not touched. A WASI
+     * command counts the largest reply it may make. */
+    if (req.op != PROTO_OP_TERMINATE &&
+        conn__mem_full(c, is_command(c, (size_t)mod, &req) ? wasi_reply_max(c, (size_t)mod) : 0)) {
+        pthread_mutex_unlock(&c->mu);
+        conn__reply_error(c, req.id, PROTO_E_LIMIT,
+                          "this worker's guest memories and reply buffers are at "
+                          "max_total_memory (%" PRIu64 " bytes): try again later",
+                          w->cfg->max_total_memory);
+        goto out;
+    }
     j = job_new(c, &req);
     if (j == NULL) {
         pthread_mutex_unlock(&c->mu);
@@ -455,8 +512,10 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     j->inst = in;
     reply_budget_take(c, j);
     c->inflight++;
-    if (j->req.op == PROTO_OP_INSTANTIATE)
+    if (j->req.op == PROTO_OP_INSTANTIATE) {
         c->ninstances++;
+        c->held[mod]++;
+    }
     if (j->req.op == PROTO_OP_TERMINATE)
         in->terminating = true;
     if (in != NULL && in->busy) {
@@ -472,7 +531,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     }
     pthread_mutex_unlock(&c->mu);
     if (j != NULL)
-        exec_pool_submit(w->exec, &j->ej);
+        exec_pool_submit(w->exec, &c->q, &j->ej);
 out:
     proto_request_release(&req);
 }
@@ -713,6 +772,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
             done = c->read_eof && c->inflight == 0;
             drained = do_drained(c);
         }
+        do_charge_out(c);
         if (c->read_paused && evbuffer_get_length(c->out) < OUT_LOW && !reply_budget_full(c)) {
             c->read_paused = false;
             if (!c->read_eof)
@@ -757,6 +817,103 @@ void conn_refuse(struct worker *w, int fd, enum proto_err code, const char *why)
         last_warn_ns = now;
         log_warn("refusing connections: %s", why);
     }
+}
+
+/* ---------------------------------------------------------------- what connections share */
+
+/* Open connections of one client uid (max_connections_per_uid). */
+struct uid_count {
+    uid_t uid;
+    unsigned n;
+};
+
+/* Connections of uid open now (loop thread). A linear scan: there are rarely more than a
+ * few uids, and one scan of max_connections entries at most costs well under a
+ * microsecond per accepted connection. */
+static unsigned uid_count(const struct conn_fair *f, uid_t uid)
+{
+    for (size_t i = 0; i < f->nuids; i++)
+        if (f->uids[i].uid == uid)
+            return f->uids[i].n;
+    return 0;
+}
+
+/* One more connection of uid (loop thread; only counted under max_connections_per_uid).
+ * Returns 0 or -1 when out of memory. */
+static int uid_take(struct conn_fair *f, uid_t uid)
+{
+    if (f->w->cfg->max_connections_per_uid == 0)
+        return 0;
+    for (size_t i = 0; i < f->nuids; i++) {
+        if (f->uids[i].uid == uid) {
+            f->uids[i].n++;
+            return 0;
+        }
+    }
+    if (f->nuids == f->uids_cap) {
+        size_t cap = f->uids_cap ? 2 * f->uids_cap : 16;
+        struct uid_count *u = realloc(f->uids, cap * sizeof(*u));
+        if (u == NULL)
+            return -1;
+        f->uids = u;
+        f->uids_cap = cap;
+    }
+    f->uids[f->nuids++] = (struct uid_count){.uid = uid, .n = 1};
+    return 0;
+}
+
+/* A connection of uid closed (loop thread). */
+static void uid_release(struct conn_fair *f, uid_t uid)
+{
+    if (f->w->cfg->max_connections_per_uid == 0)
+        return;
+    for (size_t i = 0; i < f->nuids; i++) {
+        if (f->uids[i].uid == uid) {
+            if (--f->uids[i].n == 0)
+                f->uids[i] = f->uids[--f->nuids];
+            return;
+        }
+    }
+}
+
+struct conn_fair *conn_fair_new(struct worker *w)
+{
+    struct conn_fair *f = calloc(1, sizeof(*f));
+
+    if (f == NULL)
+        return NULL;
+    f->w = w;
+    f->nmods = w->mods->n;
+    f->waits = calloc(f->nmods, sizeof(*f->waits));
+    if (f->waits == NULL) {
+        free(f);
+        return NULL;
+    }
+    for (size_t i = 0; i < f->nmods; i++) {
+        pthread_mutex_init(&f->waits[i].mu, NULL);
+        if (w->mods->e[i].cfg->pool_wait_ms == 0)
+            continue;
+        f->waits[i].ev = evtimer_new(w->base, conn__pool_wait_expire, &f->waits[i]);
+        if (f->waits[i].ev == NULL) {
+            conn_fair_free(f);
+            return NULL;
+        }
+    }
+    return f;
+}
+
+void conn_fair_free(struct conn_fair *f)
+{
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < f->nmods; i++) {
+        if (f->waits[i].ev != NULL)
+            event_free(f->waits[i].ev);
+        pthread_mutex_destroy(&f->waits[i].mu);
+    }
+    free(f->waits);
+    free(f->uids);
+    free(f);
 }
 
 static void idle_arm(struct conn *c, uint64_t ns)
@@ -816,20 +973,41 @@ struct conn *conn_new(struct worker *w, int fd)
 {
     struct conn *c;
 
+    struct ucred cred;
+    socklen_t credlen = sizeof(cred);
+    uid_t uid = (uid_t)-1;
+    char why[160];
+
     if (w->nconns >= w->cfg->max_connections) {
-        char why[128];
         snprintf(why, sizeof(why), "this worker already serves %u connections (max_connections)",
                  w->cfg->max_connections);
         conn_refuse(w, fd, PROTO_E_TOO_MANY_CONNS, why);
         return NULL;
     }
+    if (w->cfg->max_connections_per_uid > 0) {
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0)
+            uid = cred.uid;
+        if (uid_count(w->fair, uid) >= w->cfg->max_connections_per_uid) {
+            snprintf(why, sizeof(why),
+                     "uid %ld already has %u connections to this worker "
+                     "(max_connections_per_uid)",
+                     uid == (uid_t)-1 ? -1L : (long)uid, w->cfg->max_connections_per_uid);
+            conn_refuse(w, fd, PROTO_E_TOO_MANY_CONNS, why);
+            return NULL;
+        }
+    }
     c = calloc(1, sizeof(*c));
-    if (c == NULL) {
+    if (c == NULL || (c->held = calloc(w->mods->n, sizeof(*c->held))) == NULL ||
+        uid_take(w->fair, uid) < 0) {
+        if (c != NULL)
+            free(c->held);
+        free(c);
         close(fd);
         return NULL;
     }
     c->w = w;
     c->fd = fd;
+    c->uid = uid;
     /* See do_consume(). Without a peek offset each peek would return the same bytes again. */
     c->peek = setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){0}, sizeof(int)) == 0;
     atomic_init(&c->refs, 1);
@@ -841,6 +1019,7 @@ struct conn *conn_new(struct worker *w, int fd)
     if (c->fr == NULL || c->out == NULL || c->rev == NULL || c->wev == NULL ||
         idle_timer_new(c) < 0 || event_add(c->rev, NULL) < 0) {
         log_error("cannot set up a connection: out of memory");
+        uid_release(w->fair, uid);
         conn_free(c);
         return NULL;
     }
@@ -870,6 +1049,7 @@ void conn_close(struct conn *c)
         return;
     }
     c->closed = true;
+    do_charge_out(c);
     event_del(c->rev);
     event_del(c->wev);
     if (c->idle_ev != NULL)
@@ -887,7 +1067,7 @@ void conn_close(struct conn *c)
         struct inst *in = *pp;
         if (!in->busy) {
             *pp = in->next;
-            c->ninstances--;
+            conn__do_held_drop(c, in->mi.mod);
             in->next = idle;
             idle = in;
         } else {
@@ -908,6 +1088,7 @@ void conn_close(struct conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     w->nconns--;
+    uid_release(w->fair, c->uid);
     atomic_fetch_sub_explicit(&w->st->connections_open, 1, memory_order_relaxed);
     conn__unref(c);
     worker_conn_gone(w);

@@ -11,6 +11,13 @@ struct worker;
 /* Serve the accepted socket fd (non-blocking) on w's loop. NULL (fd closed) on failure. */
 struct conn *conn_new(struct worker *w, int fd);
 
+/* The state w's connections share: pool wait queues, client uids (after w's pools are made,
+ * before any connection). NULL when out of memory. */
+struct conn_fair *conn_fair_new(struct worker *w);
+
+/* Free it, once every connection is gone. Accepts NULL. */
+void conn_fair_free(struct conn_fair *f);
+
 /* Close c from the loop thread: no more replies, runs in flight are interrupted, and every
  * instance is terminated (now, or when its run ends). */
 void conn_close(struct conn *c);

@@ -11,19 +11,41 @@
 #include "proto.h"
 #include "worker.h"
 
+#include <event2/util.h>
+#include "worker.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct job;
+
+/* A pool's requests waiting for a free slot (pool_wait), oldest first. */
+struct conn_waitq {
+    pthread_mutex_t mu;
+    struct job *head;
+    struct event *ev; /* fires at the head's deadline (loop thread) */
+};
+
+/* What a worker's connections share (any thread unless noted): the bounds that keep one
+ * client from starving or exhausting the others. */
+struct conn_fair {
+    struct worker *w;
+    struct conn_waitq *waits; /* one per module */
+    size_t nmods;
+    struct uid_count *uids; /* open connections per client uid (loop thread) */
+    size_t nuids, uids_cap;
+};
 
 /* An instance owned by a connection. */
 struct inst {
     struct inst *next;
     char handle[PROTO_HANDLE_MAX];
     struct modset_instance mi;
+    size_t charged;            /* its memory's size, counted in conn_fair.mem */
     bool busy;                 /* one of its jobs is queued on the executors or running */
     bool terminating;          /* a terminate was accepted: the handle is gone for new requests */
     struct job *qhead, *qtail; /* jobs waiting behind the busy one, run in order */
@@ -41,6 +63,9 @@ struct job {
     struct job *qnext;             /* an instance's waiting list */
     struct mtcall *mt;             /* a call with threads: its other threads, interrupted with it */
     size_t reserve;                /* what it adds to c->reserved until it is freed */
+    unsigned unlimited;            /* executor threads it runs on without a deadline */
+    uint64_t wait_t0, wait_until;  /* pool_wait: since when, and until when, it waits */
+    struct job *wnext;             /* its pool's list of waiting requests */
 };
 
 struct conn {
@@ -48,7 +73,8 @@ struct conn {
     int fd;
     struct event *rev, *wev;
     struct proto_framer *fr;
-    atomic_int refs; /* the loop thread's, plus one per job */
+    atomic_int refs;     /* the loop thread's, plus one per job */
+    struct exec_queue q; /* its jobs waiting for an executor (exec_pool's lock) */
 
     pthread_mutex_t mu; /* guards everything below */
     struct evbuffer *out;
@@ -59,6 +85,9 @@ struct conn {
     bool eof_pending;    /* loop thread: the peer's end of input came behind the backlog */
     unsigned inflight;   /* jobs not yet finished */
     unsigned ninstances; /* live instances plus instantiations under way */
+    unsigned *held;      /* the same, per module (max_instances_per_connection of a pool) */
+    size_t out_charged;  /* the part of out counted in conn_fair.mem */
+    uid_t uid;           /* the client's, from SO_PEERCRED; (uid_t)-1 when unknown */
     struct inst *insts;
     struct job *running;
     struct job *spare_job;   /* a finished job kept for the next request */
@@ -70,6 +99,30 @@ struct conn {
 
     struct conn *prev, *next; /* the worker's list (loop thread) */
 };
+
+/* An instance of module mod of c is gone, or its instantiation failed. Caller holds c->mu. */
+static inline void conn__do_held_drop(struct conn *c, size_t mod)
+{
+    c->ninstances--;
+    c->held[mod]--;
+}
+
+/* Count delta bytes in (or out of) the worker's memory total (any thread). */
+static inline void conn__mem_add(struct conn *c, int64_t delta)
+{
+    atomic_fetch_add_explicit(&c->w->st->memory_bytes, (uint64_t)delta, memory_order_relaxed);
+}
+
+/* Whether the worker's memory total has reached max_total_memory (any thread). */
+bool conn__mem_full(const struct conn *c, size_t more);
+
+/* A slot of pool mod was released (any thread): the oldest request waiting for one
+ * (pool_wait) tries again. */
+void conn__pool_freed(struct worker *w, size_t mod);
+
+/* pool_wait's timer of a pool (loop thread): answer pool_exhausted to the requests that
+ * waited their time. */
+void conn__pool_wait_expire(evutil_socket_t fd, short what, void *arg);
 
 /* ---------------------------------------------------------------- conn.c */
 

@@ -59,8 +59,21 @@ void conn__inst_destroy(struct conn *c, struct inst *in)
         log_warn("resetting a slot of module '%s' failed: %s (it is wiped before reuse)",
                  w->mods->e[mod].cfg->name, wasmslot_strerror(rc));
     atomic_fetch_sub_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+    conn__mem_add(c, -(int64_t)in->charged);
     free(in);
     worker_publish_pool(w, mod);
+    conn__pool_freed(w, mod);
+}
+
+/* Count in's memory, at its size now, in the worker's total (max_total_memory). A shared
+ * memory is not the instance's and is not counted. */
+static void inst_charge(struct conn *c, struct inst *in)
+{
+    struct wasmslot_memory *m = in->mi.slot != NULL ? wasmslot_slot_memory(in->mi.slot) : NULL;
+    size_t size = m != NULL ? wasmslot_memory_size(m) : 0;
+
+    conn__mem_add(c, (int64_t)size - (int64_t)in->charged);
+    in->charged = size;
 }
 
 /* Unlink in from c's list; caller holds c->mu. */
@@ -69,7 +82,7 @@ void conn__do_inst_unlink(struct conn *c, struct inst *in)
     for (struct inst **pp = &c->insts; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == in) {
             *pp = in->next;
-            c->ninstances--;
+            conn__do_held_drop(c, in->mi.mod);
             return;
         }
     }
@@ -84,6 +97,8 @@ struct inst *conn__do_inst_find(struct conn *c, const char *handle)
 }
 
 static void set_deadline(struct job *j, struct wasmslot_exec *ex);
+static uint64_t run_deadline_ms(const struct job *j);
+static void unlimited_end(struct job *j);
 
 /* Guest code is about to run on ex for j (start functions included): a close from now on
  * interrupts it, and the run's deadline starts. Returns false when the connection is already
@@ -92,7 +107,26 @@ static void set_deadline(struct job *j, struct wasmslot_exec *ex);
 static bool run_begin(struct job *j, struct wasmslot_exec *ex)
 {
     struct conn *c = j->c;
+    struct worker *w = c->w;
     bool ok, cut = false;
+
+    /* Runs without a deadline may never end: they take at most max_unlimited_runs executor
+     * threads, so the runs that do end always find one. */
+    if (run_deadline_ms(j) == 0) {
+        unsigned n = j->req.threads > 0 ? j->req.threads : 1;
+        uint64_t was = atomic_fetch_add_explicit(&w->st->unlimited_runs, n, memory_order_relaxed);
+
+        if (was + n > w->cfg->max_unlimited_runs) {
+            atomic_fetch_sub_explicit(&w->st->unlimited_runs, n, memory_order_relaxed);
+            conn__reply_error(c, j->req.id, PROTO_E_LIMIT,
+                              "%u executor thread(s) of this worker already run guest code "
+                              "without a deadline (max_unlimited_runs); give the request a "
+                              "deadline_ms, or try again later",
+                              w->cfg->max_unlimited_runs);
+            return false;
+        }
+        j->unlimited = n;
+    }
 
     pthread_mutex_lock(&c->mu);
     ok = !c->closed;
@@ -114,6 +148,8 @@ static bool run_begin(struct job *j, struct wasmslot_exec *ex)
     pthread_mutex_unlock(&c->mu);
     if (ok)
         set_deadline(j, ex);
+    else
+        unlimited_end(j);
     if (cut)
         conn__reply_error(c, j->req.id, PROTO_E_SHUTTING_DOWN,
                           "this worker stopped at the end of its grace period: the request was "
@@ -121,10 +157,19 @@ static bool run_begin(struct job *j, struct wasmslot_exec *ex)
     return ok;
 }
 
+/* The job no longer runs without a deadline. */
+static void unlimited_end(struct job *j)
+{
+    if (j->unlimited > 0)
+        atomic_fetch_sub_explicit(&j->c->w->st->unlimited_runs, j->unlimited, memory_order_relaxed);
+    j->unlimited = 0;
+}
+
 static void run_end(struct job *j)
 {
     struct conn *c = j->c;
 
+    unlimited_end(j);
     pthread_mutex_lock(&c->mu);
     if (j->rprev != NULL)
         j->rprev->rnext = j->rnext;
@@ -148,14 +193,19 @@ static uint64_t deadline_ns(uint64_t ms)
     return conn__mono_ns() + ms * 1000000u;
 }
 
-/* The run's deadline: the request's, capped by the module's configured one (0: none). */
-static void set_deadline(struct job *j, struct wasmslot_exec *ex)
+/* The run's deadline in ms: the request's, capped by the module's configured one (0: none). */
+static uint64_t run_deadline_ms(const struct job *j)
 {
     uint64_t ms = j->c->w->mods->e[j->mod].cfg->deadline_ms;
 
     if (j->req.has_deadline && (ms == 0 || j->req.deadline_ms < ms))
         ms = j->req.deadline_ms;
-    wasmslot_exec_set_deadline(ex, deadline_ns(ms));
+    return ms;
+}
+
+static void set_deadline(struct job *j, struct wasmslot_exec *ex)
+{
+    wasmslot_exec_set_deadline(ex, deadline_ns(run_deadline_ms(j)));
 }
 
 static void count_run(struct worker *w, uint64_t t0)
@@ -190,9 +240,12 @@ static void wasi_bind(struct worker *w, size_t mod, struct wasmslot_exec *ex)
  * one-slot pool serves call after call). job_run's release afterwards is then a no-op. */
 static void call_release(struct job *j, struct modset_instance *mi)
 {
-    if (j->req.op == PROTO_OP_CALL && modset_release(j->c->w->pools, mi) < 0)
+    if (j->req.op != PROTO_OP_CALL || (mi->inst == NULL && mi->slot == NULL))
+        return;
+    if (modset_release(j->c->w->pools, mi) < 0)
         log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
                  j->c->w->mods->e[mi->mod].cfg->name);
+    conn__pool_freed(j->c->w, mi->mod);
 }
 
 /* `_start` of a WASI module: a command with argv, env, stdin, exit code and output. */
@@ -224,8 +277,104 @@ static void run_command(struct job *j, struct wasmslot_exec *ex, struct modset_i
     conn__reply(j->c, msg, code);
 }
 
+/* ---------------------------------------------------------------- pool_wait */
+
+/* Park j, whose instantiation found its pool exhausted, until a slot of the pool is released
+ * or its pool_wait has passed (then it is answered pool_exhausted). Its executor thread goes
+ * on to other work meanwhile. False when its time is already up. */
+static bool pool_wait_park(struct job *j)
+{
+    struct worker *w = j->c->w;
+    struct conn_waitq *q = &w->fair->waits[j->mod];
+    uint64_t now = conn__mono_ns();
+    struct job **pp;
+    struct timeval tv;
+
+    if (j->wait_t0 == 0) {
+        j->wait_t0 = now;
+        j->wait_until = now + w->mods->e[j->mod].cfg->pool_wait_ms * 1000000u;
+        atomic_fetch_add_explicit(&w->st->pool_waits, 1, memory_order_relaxed);
+    }
+    if (now >= j->wait_until)
+        return false;
+    pthread_mutex_lock(&q->mu);
+    /* Oldest deadline first: one that woke and lost the slot to another goes back in place. */
+    for (pp = &q->head; *pp != NULL && (*pp)->wait_until <= j->wait_until; pp = &(*pp)->wnext)
+        ;
+    j->wnext = *pp;
+    *pp = j;
+    now = conn__mono_ns();
+    tv.tv_sec = 0;
+    tv.tv_usec = q->head->wait_until > now ? (suseconds_t)((q->head->wait_until - now) / 1000) : 0;
+    tv.tv_sec = tv.tv_usec / 1000000;
+    tv.tv_usec %= 1000000;
+    event_add(q->ev, &tv);
+    pthread_mutex_unlock(&q->mu);
+    return true;
+}
+
+/* j waited for a slot and got one, or gave up (timed_out). */
+static void pool_wait_done(struct job *j, bool timed_out)
+{
+    struct stats_worker *st = j->c->w->st;
+
+    atomic_fetch_add_explicit(&st->pool_wait_nanoseconds, conn__mono_ns() - j->wait_t0,
+                              memory_order_relaxed);
+    if (timed_out)
+        atomic_fetch_add_explicit(&st->pool_wait_timeouts, 1, memory_order_relaxed);
+    j->wait_t0 = 0;
+}
+
+void conn__pool_freed(struct worker *w, size_t mod)
+{
+    struct conn_waitq *q = &w->fair->waits[mod];
+    struct job *j;
+
+    if (q->ev == NULL)
+        return; /* no pool_wait */
+    pthread_mutex_lock(&q->mu);
+    j = q->head;
+    if (j != NULL)
+        q->head = j->wnext;
+    pthread_mutex_unlock(&q->mu);
+    if (j != NULL)
+        exec_pool_submit(w->exec, &j->c->q, &j->ej);
+}
+
+void conn__pool_wait_expire(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_waitq *q = arg;
+    struct job *expired = NULL, **tail = &expired;
+    uint64_t now = conn__mono_ns();
+
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&q->mu);
+    while (q->head != NULL && q->head->wait_until <= now) {
+        *tail = q->head;
+        q->head = q->head->wnext;
+        tail = &(*tail)->wnext;
+    }
+    *tail = NULL;
+    if (q->head != NULL) {
+        uint64_t us = (q->head->wait_until - now) / 1000;
+        struct timeval tv = {.tv_sec = (time_t)(us / 1000000),
+                             .tv_usec = (suseconds_t)(us % 1000000)};
+        event_add(q->ev, &tv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    /* Their time is up: they run once more, and are answered pool_exhausted unless a slot
+     * has come free after all. */
+    while (expired != NULL) {
+        struct job *j = expired;
+        expired = j->wnext;
+        exec_pool_submit(j->c->w->exec, &j->c->q, &j->ej);
+    }
+}
+
 /* Instantiate j->mod on ex, the run listed by the caller (run_begin). Returns 0 with *mi
- * filled, or replies the error itself. */
+ * filled, or replies the error itself; -EINPROGRESS when j waits for a slot (pool_wait) and
+ * will run again. */
 static int instantiate_on(struct job *j, struct wasmslot_exec *ex, struct modset_instance *mi)
 {
     struct worker *w = j->c->w;
@@ -238,11 +387,16 @@ static int instantiate_on(struct job *j, struct wasmslot_exec *ex, struct modset
     /* A call publishes once, after its release. */
     if (rc < 0 || j->req.op == PROTO_OP_INSTANTIATE)
         worker_publish_pool(w, j->mod);
+    if (rc == -WASMSLOT_EEXHAUSTED && w->mods->e[j->mod].cfg->pool_wait_ms > 0 && pool_wait_park(j))
+        return -EINPROGRESS;
+    if (j->wait_t0 != 0)
+        pool_wait_done(j, rc == -WASMSLOT_EEXHAUSTED);
     if (rc < 0) {
         if (rc == -WASMSLOT_EEXHAUSTED)
-            conn__reply_error(j->c, j->req.id, PROTO_E_POOL_EXHAUSTED,
-                              "pool '%s' has no free slot (%u slots)", w->mods->e[j->mod].cfg->name,
-                              w->mods->e[j->mod].cfg->slots);
+            conn__reply_error(
+                j->c, j->req.id, PROTO_E_POOL_EXHAUSTED, "pool '%s' has no free slot (%u slots)%s",
+                w->mods->e[j->mod].cfg->name, w->mods->e[j->mod].cfg->slots,
+                w->mods->e[j->mod].cfg->pool_wait_ms > 0 ? " within its pool_wait" : "");
         else
             conn__reply_wasm_error(j->c, j->req.id, rc, wasmslot_is_trap(rc) ? NULL : err.message);
         return rc;
@@ -527,6 +681,7 @@ out:
             log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
                      e->cfg->name);
         atomic_fetch_sub_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+        conn__pool_freed(w, j->mod);
     }
     if (made > 0 || rc < 0)
         worker_publish_pool(w, j->mod);
@@ -567,7 +722,7 @@ static void inst_job_done(struct conn *c, struct inst *in)
     }
     pthread_mutex_unlock(&c->mu);
     if (next != NULL)
-        exec_pool_submit(c->w->exec, &next->ej);
+        exec_pool_submit(c->w->exec, &c->q, &next->ej);
     while (drop != NULL) {
         struct job *d = drop;
         drop = d->qnext;
@@ -591,7 +746,7 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
 
         if (in == NULL) {
             pthread_mutex_lock(&c->mu);
-            c->ninstances--;
+            conn__do_held_drop(c, j->mod);
             pthread_mutex_unlock(&c->mu);
             conn__reply_error(c, j->req.id, PROTO_E_INTERNAL, "out of memory");
             break;
@@ -601,14 +756,19 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
             rc = instantiate_on(j, ex, &in->mi);
             run_end(j);
         }
+        if (rc == -EINPROGRESS) {
+            free(in);
+            return; /* waits for a slot, and runs again */
+        }
         if (rc < 0) {
             pthread_mutex_lock(&c->mu);
-            c->ninstances--;
+            conn__do_held_drop(c, j->mod);
             pthread_mutex_unlock(&c->mu);
             free(in);
             break;
         }
         atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
+        inst_charge(c, in);
         snprintf(in->handle, sizeof(in->handle), "%" PRIuFAST64,
                  atomic_fetch_add(&next_handle, 1) * 256 + (c->w->args->index & 255));
         pthread_mutex_lock(&c->mu);
@@ -617,7 +777,7 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
             in->next = c->insts;
             c->insts = in;
         } else {
-            c->ninstances--;
+            conn__do_held_drop(c, j->mod);
         }
         pthread_mutex_unlock(&c->mu);
         if (closed)
@@ -633,16 +793,20 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
         }
         if (!run_begin(j, ex))
             break;
-        if (instantiate_on(j, ex, &mi) < 0) {
-            run_end(j);
+        switch (instantiate_on(j, ex, &mi)) {
+        case 0:
             break;
+        case -EINPROGRESS:
+            run_end(j);
+            return; /* waits for a slot, and runs again */
+        default:
+            run_end(j);
+            goto done;
         }
         atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
         run_on(j, ex, &mi);
         run_end(j);
-        if (modset_release(c->w->pools, &mi) < 0)
-            log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
-                     c->w->mods->e[j->mod].cfg->name);
+        call_release(j, &mi);
         atomic_fetch_sub_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
         worker_publish_pool(c->w, j->mod);
         break;
@@ -651,6 +815,7 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
         if (run_begin(j, ex)) {
             run_on(j, ex, &j->inst->mi);
             run_end(j);
+            inst_charge(c, j->inst); /* it may have grown */
         }
         inst_job_done(c, j->inst);
         break;
@@ -675,5 +840,6 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
     case PROTO_OP_MODULES:
         break;
     }
+done:
     job_free(j);
 }

@@ -1,4 +1,5 @@
-/* exec_pool.c: leader/followers threads sharing one libevent loop and one FIFO job queue. */
+/* exec_pool.c: leader/followers threads sharing one libevent loop, and the owners' job queues
+ * served round-robin. */
 #include "config.h"
 
 #include "exec_pool.h"
@@ -42,17 +43,18 @@ struct exec_pool {
     struct event_base *base;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    pthread_cond_t standby_cv;    /* wakes the standby: a long run, a job after idling, stop */
-    struct exec_job *head, *tail; /* waiting jobs */
-    unsigned nrunners;            /* jobs that may run at once */
-    unsigned running;             /* jobs running now */
-    unsigned idle;                /* threads waiting on cv */
-    bool leader;                  /* a thread is in the event loop */
-    bool standby;                 /* a thread watches the leader, on standby_cv */
-    bool deep;                    /* the standby sleeps until a job signals standby_cv */
-    unsigned lead_jobs;           /* jobs running on threads that led the loop */
-    uint64_t lead_t0;             /* when the latest of them started (CLOCK_MONOTONIC ns) */
-    uint64_t lead_seq;            /* jobs started by threads that led the loop, so far */
+    pthread_cond_t standby_cv;        /* wakes the standby: a long run, a job after idling, stop */
+    struct exec_job *head, *tail;     /* waiting jobs that go first (exec_pool_submit_wake) */
+    struct exec_queue *rhead, *rtail; /* the ring of owners' queues with waiting jobs */
+    unsigned nrunners;                /* jobs that may run at once */
+    unsigned running;                 /* jobs running now */
+    unsigned idle;                    /* threads waiting on cv */
+    bool leader;                      /* a thread is in the event loop */
+    bool standby;                     /* a thread watches the leader, on standby_cv */
+    bool deep;                        /* the standby sleeps until a job signals standby_cv */
+    unsigned lead_jobs;               /* jobs running on threads that led the loop */
+    uint64_t lead_t0;                 /* when the latest of them started (CLOCK_MONOTONIC ns) */
+    uint64_t lead_seq;                /* jobs started by threads that led the loop, so far */
     bool stop;
     bool loop_failed;
     const char *stop_reason;
@@ -69,16 +71,44 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Caller holds mu: pop the next job when a runner is free. */
+/* Caller holds mu: whether a job waits. */
+static bool do_waiting(const struct exec_pool *p)
+{
+    return p->head != NULL || p->rhead != NULL;
+}
+
+/* Caller holds mu: pop the next job when a runner is free: the urgent ones first, then one of
+ * the queue at the head of the ring, which goes to the tail if it has more. */
 static struct exec_job *do_take(struct exec_pool *p)
 {
     struct exec_job *j = p->head;
+    struct exec_queue *q = p->rhead;
 
-    if (j == NULL || p->running >= p->nrunners)
+    if (p->running >= p->nrunners)
         return NULL;
-    p->head = j->next;
-    if (p->head == NULL)
-        p->tail = NULL;
+    if (j != NULL) {
+        p->head = j->next;
+        if (p->head == NULL)
+            p->tail = NULL;
+    } else if (q != NULL) {
+        j = q->head;
+        q->head = j->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        p->rhead = q->next;
+        if (p->rhead == NULL)
+            p->rtail = NULL;
+        q->next = NULL;
+        if (q->head != NULL) {
+            if (p->rtail != NULL)
+                p->rtail->next = q;
+            else
+                p->rhead = q;
+            p->rtail = q;
+        }
+    } else {
+        return NULL;
+    }
     p->running++;
     return j;
 }
@@ -153,7 +183,7 @@ static void lead(struct exec_pool *p, struct exec_thread *t)
      * locks; on a machine with few cores the woken thread mostly competed for the same
      * CPU. Only when there is no standby does an idle thread get them now. */
     do {
-        if (p->head != NULL && !p->standby)
+        if (do_waiting(p) && !p->standby)
             do_wake(p);
         run_job(p, t, j);
     } while ((j = do_take(p)) != NULL && (p->lead_seq++, true));
@@ -178,7 +208,7 @@ static void standby(struct exec_pool *p)
             /* The leader's run is too long for the jobs queued behind it too (lead() does
              * not wake anyone for them while a standby watches): an idle thread runs them
              * while this one takes the loop over. */
-            if (p->head != NULL)
+            if (do_waiting(p))
                 do_wake(p);
             break;
         }
@@ -216,7 +246,7 @@ static void member(struct exec_thread *t)
     for (;;) {
         struct exec_job *j;
 
-        if (p->stop && p->head == NULL) {
+        if (p->stop && !do_waiting(p)) {
             /* Let the others see it too, then leave. */
             pthread_cond_broadcast(&p->cv);
             break;
@@ -302,10 +332,23 @@ static void do_enqueue(struct exec_pool *p, struct exec_job *job)
     p->tail = job;
 }
 
-void exec_pool_submit(struct exec_pool *p, struct exec_job *job)
+void exec_pool_submit(struct exec_pool *p, struct exec_queue *q, struct exec_job *job)
 {
     pthread_mutex_lock(&p->mu);
-    do_enqueue(p, job);
+    job->next = NULL;
+    if (q->tail != NULL) {
+        q->tail->next = job;
+    } else {
+        /* The queue had nothing waiting: it joins the ring's tail. */
+        q->head = job;
+        q->next = NULL;
+        if (p->rtail != NULL)
+            p->rtail->next = q;
+        else
+            p->rhead = q;
+        p->rtail = q;
+    }
+    q->tail = job;
     /* No wake-up: jobs are submitted by the loop's callbacks (the leader runs the job when its
      * iteration ends) or by a job (its thread takes the next one when it finishes). */
     pthread_mutex_unlock(&p->mu);
@@ -358,14 +401,11 @@ void exec_pool_free(struct exec_pool *p)
         wasmslot_exec_free(p->t[i].ex);
     }
     /* Jobs queued after every thread left (none should be) still get their run. */
-    while (p->head != NULL) {
-        struct exec_job *j = p->head;
-        p->head = j->next;
-        p->running++;
-        pthread_mutex_lock(&p->mu);
+    pthread_mutex_lock(&p->mu);
+    p->nrunners = p->running + 1;
+    for (struct exec_job *j; (j = do_take(p)) != NULL;)
         run_job(p, &p->main, j);
-        pthread_mutex_unlock(&p->mu);
-    }
+    pthread_mutex_unlock(&p->mu);
     wasmslot_exec_free(p->main.ex);
     pthread_cond_destroy(&p->standby_cv);
     pthread_cond_destroy(&p->cv);

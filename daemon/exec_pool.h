@@ -18,6 +18,15 @@ struct exec_job {
     void (*run)(struct exec_job *job, struct wasmslot_exec *ex);
 };
 
+/* The jobs of one owner (a connection), waiting in order. The pool takes the owners' jobs in
+ * turn, one each, so that one owner's backlog cannot hold up another's next job by more
+ * than the runs already under way. Embed it in the owner, zeroed; it must stay valid while
+ * any of its jobs waits. */
+struct exec_queue {
+    struct exec_job *head, *tail;
+    struct exec_queue *next; /* in the pool's ring of queues with waiting jobs */
+};
+
 struct exec_pool;
 
 /* A pool for base whose jobs run on at most nrunners threads at once: exec_pool_run() starts
@@ -26,12 +35,14 @@ struct exec_pool;
 struct exec_pool *exec_pool_new(struct event_base *base, unsigned nrunners, char *err,
                                 size_t errlen);
 
-/* Queue a job; it runs soon, jobs in submission order. Thread-safe. */
-void exec_pool_submit(struct exec_pool *p, struct exec_job *job);
+/* Queue a job of owner q; it runs soon. Jobs of one queue run in submission order; the
+ * queues with waiting jobs are served round-robin, one job each. Thread-safe. */
+void exec_pool_submit(struct exec_pool *p, struct exec_queue *q, struct exec_job *job);
 
-/* Queue a job and wake an idle thread to run it now (exec_pool_submit wakes nobody: the
- * submitting loop or job picks it up when it is done). For jobs that must run at the same time
- * as the submitter's, such as the other threads of a multi-threaded call. Thread-safe. */
+/* Queue a job ahead of every queue's and wake an idle thread to run it now (exec_pool_submit
+ * wakes nobody: the submitting loop or job picks it up when it is done). For jobs that must
+ * run at the same time as the submitter's, such as the other threads of a multi-threaded
+ * call. Thread-safe. */
 void exec_pool_submit_wake(struct exec_pool *p, struct exec_job *job);
 
 /* Start the threads and take part from the calling thread (the worker's main thread) until

@@ -93,6 +93,8 @@ void stats_shm_worker_reset(struct stats_shm *s, unsigned i, pid_t pid)
     atomic_store(&w->pid, pid);
     atomic_store(&w->connections_open, 0);
     atomic_store(&w->instances_open, 0);
+    atomic_store(&w->memory_bytes, 0);
+    atomic_store(&w->unlimited_runs, 0);
     for (size_t p = 0; p < s->npools; p++) {
         struct stats_pool *b = pool_block(s, i, p);
         atomic_fetch_add(&b->seq, 1);

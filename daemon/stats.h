@@ -43,6 +43,12 @@ struct stats_worker {
     _Atomic uint64_t connections_refused;     /* over max_connections: refused */
     _Atomic uint64_t connections_idle_closed; /* closed after idle_timeout */
     _Atomic uint64_t reply_buffer_pauses;     /* reading stopped at max_reply_buffer */
+    _Atomic uint64_t pool_waits;              /* instantiations that waited for a slot */
+    _Atomic uint64_t pool_wait_timeouts;      /* of those, answered pool_exhausted in the end */
+    _Atomic uint64_t pool_wait_nanoseconds;   /* time they spent waiting */
+    _Atomic uint64_t memory_bytes;   /* guest memories + unsent replies + WASI reply reserves:
+                                        what max_total_memory bounds (deltas wrap around) */
+    _Atomic uint64_t unlimited_runs; /* executor threads running without a deadline now */
 };
 
 /* Map a region for nworkers workers of a generation whose pools are named names[0..npools).

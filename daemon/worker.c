@@ -175,7 +175,7 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
         conn_retire(c);
     }
     if (w->nconns == 0) {
-        exec_pool_stop(w->exec);
+        worker_conn_gone(w);
         return;
     }
     log_debug("retiring: %u connection(s) may finish their runs within %llu ms", w->nconns,
@@ -185,6 +185,30 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
     w->grace_ev = evtimer_new(w->base, on_grace, w);
     if (w->grace_ev == NULL || evtimer_add(w->grace_ev, &tv) < 0)
         on_grace(-1, 0, w);
+}
+
+/* How often a stopping worker without connections looks whether its siblings are done. */
+#define LINGER_US 10000
+
+/* The daemon stops and this worker has no connection left: it keeps answering new clients
+ * with shutting_down while a sibling still serves some (leaving would remove the socket
+ * under them, see refuse_the_rest), and leaves once none does. A sibling that hangs is
+ * killed by the master after the grace period. */
+static void on_linger(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    struct stats_shm *shm = w->args->shm;
+    struct timeval tv = {0, LINGER_US};
+
+    for (unsigned i = 0; i < stats_shm_nworkers(shm); i++) {
+        const struct stats_worker *s = stats_shm_worker(shm, i);
+        if (i != w->args->index && atomic_load(&s->pid) != 0 &&
+            atomic_load(&s->connections_open) > 0) {
+            evtimer_add(w->linger_ev, &tv);
+            return;
+        }
+    }
+    exec_pool_stop(w->exec);
 }
 
 /* The daemon stops and this worker leaves (its last connection is gone): take the socket's
@@ -234,6 +258,11 @@ int worker_main(const struct worker_args *a)
     }
     for (size_t i = 0; i < a->mods->n; i++)
         worker_publish_pool(&w, i);
+    w.fair = conn_fair_new(&w);
+    if (w.fair == NULL) {
+        log_error("out of memory");
+        goto out;
+    }
     w.exec = exec_pool_new(w.base, a->cfg->executor_threads, err, sizeof(err));
     if (w.exec == NULL) {
         log_error("executor threads: %s", err);
@@ -243,7 +272,8 @@ int worker_main(const struct worker_args *a)
     w.listen_ev = event_new(w.base, a->listen_fd, EV_READ | EV_PERSIST, on_listen, &w);
     w.accept_ev = evtimer_new(w.base, on_accept_resume, &w);
     w.sigterm_ev = evsignal_new(w.base, SIGTERM, on_sigterm, &w);
-    if (w.listen_ev == NULL || w.accept_ev == NULL || w.sigterm_ev == NULL ||
+    w.linger_ev = evtimer_new(w.base, on_linger, &w);
+    if (w.listen_ev == NULL || w.accept_ev == NULL || w.sigterm_ev == NULL || w.linger_ev == NULL ||
         event_add(w.listen_ev, NULL) < 0 || evsignal_add(w.sigterm_ev, NULL) < 0) {
         log_error("cannot set up the event loop");
         goto out;
@@ -264,6 +294,7 @@ out:
         conn_close(w.conns);
     /* Joining the executors lets interrupted runs end and release their slots. */
     exec_pool_free(w.exec);
+    conn_fair_free(w.fair);
     if (w.listen_ev != NULL)
         event_free(w.listen_ev);
     if (w.sigterm_ev != NULL)
@@ -272,6 +303,8 @@ out:
         event_free(w.grace_ev);
     if (w.flush_ev != NULL)
         event_free(w.flush_ev);
+    if (w.linger_ev != NULL)
+        event_free(w.linger_ev);
     if (w.accept_ev != NULL)
         event_free(w.accept_ev);
     modset_pools_free(w.pools);

@@ -8,6 +8,7 @@
 #include "modset.h"
 #include "stats.h"
 
+#include <event2/event.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -26,6 +27,7 @@ struct event_base;
 struct event;
 struct exec_pool;
 struct conn;
+struct conn_fair;
 
 /* A worker process's state, shared by the loop thread and (read-only, except the noted
  * fields) the executor threads. */
@@ -40,9 +42,11 @@ struct worker {
     struct event *accept_ev; /* accepting again after a pause or a deferral */
     struct event *sigterm_ev, *grace_ev;
     struct stats_worker *st; /* this worker's shared counters */
+    struct conn_fair *fair;  /* what the connections share: limits and queues */
     struct conn *conns;      /* loop thread only */
     unsigned nconns;         /* loop thread only */
     struct event *flush_ev;  /* after the grace period: the last replies' time to go out */
+    struct event *linger_ev; /* a stopping daemon: refuse until the siblings are done too */
     /* Retiring (SIGTERM): no new work; every request read from now on is answered with
      * shutting_down, and each connection is closed once its runs are answered. Set on the
      * loop thread, read by the executor threads too. */
@@ -65,10 +69,15 @@ static inline void worker_publish_pool(struct worker *w, size_t mod)
     modset_pool_publish(w->pools, mod, w->args->shm, w->args->index);
 }
 
-/* A connection of w closed (loop thread): a stopping worker exits with its last one. */
+/* A connection of w closed (loop thread): a stopping worker exits with its last one (when the
+ * daemon stops, once its siblings have none either: see on_linger in worker.c). */
 static inline void worker_conn_gone(struct worker *w)
 {
-    if (atomic_load(&w->stopping) && w->nconns == 0)
+    if (!atomic_load(&w->stopping) || w->nconns > 0)
+        return;
+    if (w->refusing)
+        event_active(w->linger_ev, EV_TIMEOUT, 1);
+    else
         exec_pool_stop(w->exec);
 }
 

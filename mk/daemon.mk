@@ -92,7 +92,8 @@ E2E_TESTS = \
 	tests/e2e/test_client_daemon.py \
 	tests/e2e/test_wasi.py \
 	tests/e2e/test_balance.py \
-	tests/e2e/test_drain.py
+	tests/e2e/test_drain.py \
+	tests/e2e/test_fair.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS)
 TEST_EXTENSIONS = .py
