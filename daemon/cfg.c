@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cfg.h"
+#include "cfg_listen.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +22,7 @@ enum section {
     SEC_DAEMON,
     SEC_MODULE,
     SEC_SHMEM,
+    SEC_LISTEN,
 };
 
 struct parser {
@@ -627,7 +629,17 @@ static int section_header(struct parser *p, char *s)
     }
     if (strcmp(kind, "shmem") == 0)
         return shmem_section(p, name);
-    return perr(p, "unknown section [%s] (expected [daemon], [module NAME] or [shmem NAME])", kind);
+    if (strcmp(kind, "listen") == 0) {
+        char msg[256];
+        if (cfg__listen_section(c, name, p->line, msg, sizeof(msg)) < 0)
+            return perr(p, "%s", msg);
+        p->sec = SEC_LISTEN;
+        return 0;
+    }
+    return perr(p,
+                "unknown section [%s] (expected [daemon], [module NAME], [shmem NAME] or "
+                "[listen NAME])",
+                kind);
 }
 
 static int parse_line(struct parser *p, char *raw)
@@ -671,6 +683,11 @@ static int parse_line(struct parser *p, char *raw)
         return module_key(p, k, v);
     case SEC_SHMEM:
         return shmem_key(p, k, v);
+    case SEC_LISTEN: {
+        char msg[256];
+        return cfg__listen_key(p->cfg, k, v, p->line, msg, sizeof(msg)) < 0 ? perr(p, "%s", msg)
+                                                                            : 0;
+    }
     }
     return perr(p, "internal error");
 }
@@ -742,6 +759,11 @@ static int finish(struct parser *p)
     }
     if (finish_fair(p) < 0)
         return -1;
+    {
+        char msg[256];
+        if (cfg__listen_finish(c, &p->line, msg, sizeof(msg)) < 0)
+            return perr(p, "%s", msg);
+    }
     p->line = 0;
     return 0;
 }
@@ -846,6 +868,7 @@ void cfg_free(struct config *cfg)
     for (size_t i = 0; i < cfg->nshmems; i++)
         free(cfg->shmems[i].name);
     free(cfg->shmems);
+    cfg__listen_free(cfg);
     free(cfg->file);
     free(cfg->socket_path);
     free(cfg->log_file);

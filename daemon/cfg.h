@@ -64,6 +64,28 @@ struct cfg_module {
     uint64_t pool_wait_ms;
 };
 
+/* A `route = PREFIX MODULE` directive of a [listen] section: requests whose SCRIPT_NAME is
+ * PREFIX or starts with PREFIX followed by '/' run module MODULE. */
+struct cfg_route {
+    char *prefix; /* starts with '/', no trailing '/' unless it is "/" */
+    char *module; /* a [module] section (checked once the whole file is read) */
+    int line;
+};
+
+/* One `[listen NAME]` section: a FastCGI socket whose requests run WASI programs as CGI
+ * handlers (daemon/fcgi.c). Exactly one of socket_path and tcp_host is set. */
+struct cfg_listen {
+    char *name;        /* [A-Za-z0-9_.-]{1,64}, unique among the [listen] sections */
+    char *socket_path; /* a Unix socket, or NULL */
+    mode_t socket_mode;
+    char *tcp_host;    /* a numeric IPv4 or IPv6 address (127.0.0.1 unless configured), or NULL */
+    uint16_t tcp_port;
+    bool script_name;  /* no route matches: SCRIPT_NAME's first segment names the module */
+    struct cfg_route *routes; /* in file order; the longest matching prefix wins */
+    size_t nroutes;
+    int line;
+};
+
 /* The whole file, fully validated. */
 struct config {
     char *file; /* the path it was read from */
@@ -98,6 +120,10 @@ struct config {
     /* [shmem NAME] sections, in file order */
     struct cfg_shmem *shmems;
     size_t nshmems;
+
+    /* [listen NAME] sections, in file order (cfg_listen.c) */
+    struct cfg_listen *listens;
+    size_t nlistens;
 };
 
 /* Defaults, also shown in etc/wasmslotd.conf and wasmslotd.conf(5). */

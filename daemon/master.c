@@ -5,6 +5,7 @@
 #include "master.h"
 
 #include "cfg.h"
+#include "listen.h"
 #include "log.h"
 #include "modset.h"
 #include "stats.h"
@@ -66,6 +67,7 @@ struct master {
     int sigfd;
     int listen_fd;
     char *listen_path;
+    struct listen_socks *fcgi; /* the [listen] sections' FastCGI sockets (listen.c) */
     struct generation *cur;
     struct generation *old; /* retiring generations */
     struct stats_global *global;
@@ -249,6 +251,8 @@ static void fork_worker(struct master *m, struct generation *g, unsigned i)
         sigset_t all;
         char role[48];
 
+        /* Only the newest generation forks: m->fcgi matches its config. */
+        a.fcgi_fds = listen_socks_fds(m->fcgi, &a.nfcgi);
         close(m->sigfd);
         if (m->ready_fd >= 0)
             close(m->ready_fd);
@@ -431,6 +435,7 @@ static void reload(struct master *m)
     struct config *cfg;
     struct modset *mods;
     struct generation *g;
+    struct listen_socks *fcgi;
     int newfd = -1;
     bool new_path;
 
@@ -455,12 +460,22 @@ static void reload(struct master *m)
         cfg_free(cfg);
         goto done;
     }
+    /* FastCGI sockets whose address did not change stay open (listen.c). */
+    fcgi = listen_socks_open(cfg, m->fcgi, err, sizeof(err));
+    if (fcgi == NULL) {
+        log_error("reload rejected, still serving the old config: %s", err);
+        atomic_fetch_add(&m->global->reloads_failed, 1);
+        modset_free(mods);
+        cfg_free(cfg);
+        goto done;
+    }
     new_path = strcmp(cfg->socket_path, m->listen_path) != 0;
     if (new_path) {
         newfd = bind_socket(cfg, err, sizeof(err));
         if (newfd < 0) {
             log_error("reload rejected, still serving the old config: %s", err);
             atomic_fetch_add(&m->global->reloads_failed, 1);
+            listen_socks_close(fcgi, m->fcgi);
             modset_free(mods);
             cfg_free(cfg);
             goto done;
@@ -484,6 +499,7 @@ static void reload(struct master *m)
             log_error("reload rejected: out of memory");
             close(newfd);
             unlink(cfg->socket_path);
+            listen_socks_close(fcgi, m->fcgi);
             modset_free(mods);
             cfg_free(cfg);
             goto done;
@@ -495,6 +511,9 @@ static void reload(struct master *m)
         m->listen_fd = newfd;
         m->listen_path = path;
     }
+    /* The old workers keep their own copies of the sockets that go until they retire. */
+    listen_socks_close(m->fcgi, fcgi);
+    m->fcgi = fcgi;
     g = new_generation(m, cfg, mods);
     if (g == NULL) {
         log_error("reload failed: out of memory");
@@ -694,6 +713,15 @@ int master_run(const char *path, bool foreground, const char *socket)
     m.listen_path = strdup(cfg->socket_path);
     if (m.listen_path == NULL)
         fatal("out of memory");
+    m.fcgi = listen_socks_open(cfg, NULL, err, sizeof(err));
+    if (m.fcgi == NULL) {
+        if (!foreground)
+            fprintf(stderr, "wasmslotd: %s\n", err);
+        close(m.listen_fd);
+        unlink(m.listen_path);
+        modset_free(mods);
+        fatal("%s", err);
+    }
     if (detach)
         daemonize(&m);
     m.pid = getpid();
@@ -762,6 +790,7 @@ int master_run(const char *path, bool foreground, const char *socket)
 
     unlink(m.listen_path);
     close(m.listen_fd);
+    listen_socks_close(m.fcgi, NULL);
     if (m.cur->cfg->pid_file != NULL)
         unlink(m.cur->cfg->pid_file);
     log_info("stopped");

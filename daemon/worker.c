@@ -6,6 +6,7 @@
 
 #include "conn.h"
 #include "exec_pool.h"
+#include "fcgi.h"
 #include "log.h"
 
 #include <errno.h>
@@ -128,6 +129,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
         log_info("closing %u connection(s) that did not take their last replies", w->nconns);
     while (w->conns != NULL)
         conn_close(w->conns);
+    fcgi_server_close_all(w);
     exec_pool_stop(w->exec);
 }
 
@@ -141,6 +143,9 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
     if (w->nconns > 0)
         log_info("grace period over: interrupting the runs of %u connection(s)", w->nconns);
     atomic_store(&w->cut, true);
+    /* FastCGI has no shutting_down answer: its front end sees the close and, for a request
+     * that had not started, may try another server of its upstream. */
+    fcgi_server_close_all(w);
     for (struct conn *c = w->conns, *next; c != NULL; c = next) {
         next = conn_next(c);
         conn_cut(c);
@@ -174,6 +179,7 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
         next = conn_next(c);
         conn_retire(c);
     }
+    fcgi_server_retire(w);
     if (w->nconns == 0) {
         worker_conn_gone(w);
         return;
@@ -278,6 +284,10 @@ int worker_main(const struct worker_args *a)
         log_error("cannot set up the event loop");
         goto out;
     }
+    if (fcgi_server_start(&w, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        goto out;
+    }
     /* This thread joins the executor threads: whichever is free runs the event loop. */
     if (exec_pool_run(w.exec) < 0) {
         log_error("%s", exec_pool_stop_reason(w.exec));
@@ -292,9 +302,11 @@ int worker_main(const struct worker_args *a)
 out:
     while (w.conns != NULL)
         conn_close(w.conns);
+    fcgi_server_close_all(&w);
     /* Joining the executors lets interrupted runs end and release their slots. */
     exec_pool_free(w.exec);
     conn_fair_free(w.fair);
+    fcgi_server_free(&w);
     if (w.listen_ev != NULL)
         event_free(w.listen_ev);
     if (w.sigterm_ev != NULL)

@@ -17,6 +17,8 @@ struct worker_args {
     const struct config *cfg;
     const struct modset *mods;
     int listen_fd;
+    const int *fcgi_fds; /* the FastCGI sockets of cfg->listens, in its order (listen.h) */
+    size_t nfcgi;
     struct stats_shm *shm;
     struct stats_global *global;
     unsigned index;      /* worker number in its generation, 0-based */
@@ -28,6 +30,7 @@ struct event;
 struct exec_pool;
 struct conn;
 struct conn_fair;
+struct fcgi_server;
 
 /* A worker process's state, shared by the loop thread and (read-only, except the noted
  * fields) the executor threads. */
@@ -41,10 +44,11 @@ struct worker {
     struct event *listen_ev; /* the shared socket: a connection is waiting */
     struct event *accept_ev; /* accepting again after a pause or a deferral */
     struct event *sigterm_ev, *grace_ev;
-    struct stats_worker *st; /* this worker's shared counters */
-    struct conn_fair *fair;  /* what the connections share: limits and queues */
-    struct conn *conns;      /* loop thread only */
-    unsigned nconns;         /* loop thread only */
+    struct stats_worker *st;  /* this worker's shared counters */
+    struct conn_fair *fair;   /* what the connections share: limits and queues */
+    struct fcgi_server *fcgi; /* the FastCGI listeners and their connections (fcgi.h) */
+    struct conn *conns;       /* loop thread only */
+    unsigned nconns;          /* loop thread only; FastCGI connections included */
     struct event *flush_ev;  /* after the grace period: the last replies' time to go out */
     struct event *linger_ev; /* a stopping daemon: refuse until the siblings are done too */
     /* Retiring (SIGTERM): no new work; every request read from now on is answered with

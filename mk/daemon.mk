@@ -13,7 +13,8 @@ proto_libwasmslot_proto_a_SOURCES = \
 	proto/proto_module.c \
 	proto/proto_bytes.c \
 	proto/framer.c \
-	proto/stats_render.c
+	proto/stats_render.c \
+	proto/fcgi_wire.c proto/fcgi_wire.h
 EXTRA_DIST += proto/PROTOCOL.md
 WASMSLOT_PROTO_LIBS = proto/libwasmslot_proto.a lib/libwasmslot.a $(JANSSON_LIBS) $(PTHREAD_LIBS)
 
@@ -62,7 +63,10 @@ daemon_wasmslotd_SOURCES = \
 	daemon/exec_pool.c daemon/exec_pool.h \
 	daemon/wasirun.c daemon/wasirun.h \
 	daemon/shm.c daemon/shm.h \
-	daemon/mtcall.c daemon/mtcall.h
+	daemon/mtcall.c daemon/mtcall.h \
+	daemon/cfg_listen.c daemon/cfg_listen.h \
+	daemon/listen.c daemon/listen.h \
+	daemon/fcgi.c daemon/fcgi.h daemon/fcgi_cgi.c daemon/fcgi_internal.h
 daemon_wasmslotd_CPPFLAGS = $(AM_CPPFLAGS) -DWASMSLOTD_CONF='"$(sysconfdir)/wasmslotd.conf"'
 daemon_wasmslotd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) -O2
 daemon_wasmslotd_LDADD = proto/libwasmslot_proto.a lib/libwasmslot.a $(LIBEVENT_LIBS) \

@@ -10,6 +10,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Seed files in a directory are those whose names end with this. */
+#ifndef FUZZ_SEED_SUFFIX
+#define FUZZ_SEED_SUFFIX ".wasm"
+#endif
+
 /* Seeds are small fixtures; anything larger is not a seed. */
 #define MAX_SEED (1u << 20)
 
@@ -55,7 +60,7 @@ static int replay_file(const char *path, int mutate)
     return 0;
 }
 
-/* A directory argument means every .wasm file in it whose name starts with prefix. */
+/* A directory argument means every FUZZ_SEED_SUFFIX file in it whose name starts with prefix. */
 static int replay_path(const char *path, const char *prefix, int mutate)
 {
     DIR *dir = opendir(path);
@@ -68,7 +73,8 @@ static int replay_path(const char *path, const char *prefix, int mutate)
         size_t len = strlen(de->d_name);
         char full[4096];
 
-        if (len < 5 || strcmp(de->d_name + len - 5, ".wasm") != 0)
+        if (len < strlen(FUZZ_SEED_SUFFIX) ||
+            strcmp(de->d_name + len - strlen(FUZZ_SEED_SUFFIX), FUZZ_SEED_SUFFIX) != 0)
             continue;
         if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
             continue;
