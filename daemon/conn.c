@@ -294,6 +294,14 @@ static void stats_worker_cb(void *arg, unsigned worker, pid_t pid, const struct 
     proto_stats_add(st, "runs", WASMSLOT_STATS_COUNTER, atomic_load(&sw->runs));
     proto_stats_add(st, "run_nanoseconds", WASMSLOT_STATS_COUNTER,
                     atomic_load(&sw->run_nanoseconds));
+    /* The FastCGI responder's requests (fcgi.c), by the class of their HTTP status. */
+    for (unsigned k = 0; k < 6; k++) {
+        static const char *const cls[] = {"aborted", "1xx", "2xx", "3xx", "4xx", "5xx"};
+        proto_stats_set_label(st, "status", cls[k]);
+        proto_stats_add(st, "fastcgi_responses", WASMSLOT_STATS_COUNTER,
+                        atomic_load(&sw->fastcgi_responses[k]));
+    }
+    proto_stats_set_label(st, "status", NULL);
     for (unsigned e = 1; e < STATS_ERR_CODES && e <= PROTO_E_INTERNAL; e++) {
         uint64_t n = atomic_load(&sw->errors[e]);
         if (n == 0)

@@ -305,6 +305,15 @@ static int route(struct fcgi_conn *c, struct fcgi_req *r)
     return modset_find(ms, name);
 }
 
+/* Whether the worker's memory (max_total_memory: instances, unsent replies, buffered
+ * requests) has no room for more bytes. */
+static bool mem_full(const struct worker *w, size_t more)
+{
+    int64_t used = (int64_t)atomic_load_explicit(&w->st->memory_bytes, memory_order_relaxed);
+
+    return used > 0 && (uint64_t)used + more > w->cfg->max_total_memory;
+}
+
 /* r's body is complete: answer it here when it cannot run, else queue it. */
 static void req_dispatch(struct fcgi_conn *c, struct fcgi_req *r)
 {
@@ -320,6 +329,11 @@ static void req_dispatch(struct fcgi_conn *c, struct fcgi_req *r)
             if (r->plen + r->blen > w->mods->e[mod].cfg->max_request_size)
                 r->reject = 413;
         }
+    }
+    /* Past max_total_memory no new work starts, as for the JSON protocol. */
+    if (r->reject == 0 && mem_full(w, r->plen + r->blen)) {
+        log_debug("fastcgi: max_total_memory reached: 503");
+        r->reject = 503;
     }
     if (r->reject != 0) {
         fcgi__reply_status(r, r->reject); /* unlists it */

@@ -47,13 +47,17 @@ static const char *status_page(unsigned status)
     }
 }
 
-/* Send stdout bytes (a whole CGI response), stderr bytes (may be empty) and the end of r, as
- * one piece so no other request's records come between; r leaves its connection's list. */
-static void respond(struct fcgi_req *r, const void *out, size_t outn, const void *err, size_t errn,
-                    uint32_t app_status)
+/* Send stdout bytes (a whole CGI response of HTTP status; 0: none, the request was aborted),
+ * stderr bytes (may be empty) and the end of r, as one piece so no other request's records
+ * come between; r leaves its connection's list. */
+static void respond(struct fcgi_req *r, unsigned status, const void *out, size_t outn,
+                    const void *err, size_t errn, uint32_t app_status)
 {
     size_t len = fcgi_stream_size(outn) + FCGI_HEADER_LEN + 16;
     uint8_t *buf, *p;
+
+    atomic_fetch_add_explicit(&r->c->w->st->fastcgi_responses[status / 100 < 6 ? status / 100 : 0],
+                              1, memory_order_relaxed);
 
     if (errn > 0)
         len += fcgi_stream_size(errn) + FCGI_HEADER_LEN;
@@ -85,7 +89,7 @@ void fcgi__reply_status(struct fcgi_req *r, unsigned status)
 {
     const char *page = status_page(status);
 
-    respond(r, page, strlen(page), NULL, 0, 0);
+    respond(r, status, page, strlen(page), NULL, 0, 0);
 }
 
 /* SCRIPT_NAME of r, printable, for a log line. */
@@ -186,6 +190,11 @@ static bool run_end(struct fcgi_req *r, struct wasmslot_exec *ex)
     struct fcgi_conn *c = r->c;
     bool aborted;
 
+    /* Before the answer: a front end that sends the next request on reading it must find
+     * the place free. */
+    if (r->unlimited)
+        atomic_fetch_sub_explicit(&c->w->st->unlimited_runs, 1, memory_order_relaxed);
+    r->unlimited = false;
     pthread_mutex_lock(&c->mu);
     r->running = NULL;
     aborted = r->aborted;
@@ -195,8 +204,14 @@ static bool run_end(struct fcgi_req *r, struct wasmslot_exec *ex)
     return aborted;
 }
 
+/* Add n (may be negative) to the worker's memory in use (max_total_memory). */
+static void mem_add(struct worker *w, int64_t n)
+{
+    atomic_fetch_add_explicit(&w->st->memory_bytes, (uint64_t)n, memory_order_relaxed);
+}
+
 /* Run r's module as a CGI program and answer. */
-static void run_cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
+static void cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
 {
     struct fcgi_conn *c = r->c;
     struct worker *w = c->w;
@@ -211,6 +226,7 @@ static void run_cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
     char sname[128];
     int rc, exit_code = 0;
     uint64_t t0;
+    size_t msize;
     bool aborted;
 
     ws = wasirun_state(r->mod, w->mods->n, e->cfg);
@@ -231,7 +247,7 @@ static void run_cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
         aborted = run_end(r, ex);
         worker_publish_pool(w, r->mod);
         if (aborted) {
-            respond(r, NULL, 0, NULL, 0, 0);
+            respond(r, 0, NULL, 0, NULL, 0, 0);
             return;
         }
         if (rc == -WASMSLOT_EEXHAUSTED) {
@@ -247,6 +263,8 @@ static void run_cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
         return;
     }
     atomic_fetch_add_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+    msize = mi.slot != NULL ? wasmslot_memory_size(wasmslot_slot_memory(mi.slot)) : 0;
+    mem_add(w, (int64_t)msize);
     t0 = mono_ns();
     rc = wasmslot_wasi_run(ws, ex, e->module, mi.inst, &exit_code, &err);
     atomic_fetch_add_explicit(&w->st->runs, 1, memory_order_relaxed);
@@ -260,11 +278,12 @@ static void run_cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
         log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
                  e->cfg->name);
     atomic_fetch_sub_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+    mem_add(w, -(int64_t)msize);
     worker_publish_pool(w, r->mod);
     out = wasmslot_wasi_stdout(ws, &outn);
     errout = wasmslot_wasi_stderr(ws, &errn);
     if (aborted) {
-        respond(r, NULL, 0, NULL, 0, 0);
+        respond(r, 0, NULL, 0, NULL, 0, 0);
     } else if (rc < 0) {
         /* The guest's stderr still goes to the front end's error log, never to the client. */
         const char *page = status_page(rc == -WASMSLOT_TRAP_TIMEOUT ? 504 : 500);
@@ -273,20 +292,46 @@ static void run_cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
                  rc == -WASMSLOT_TRAP_TIMEOUT ? "deadline passed"
                  : wasmslot_is_trap(rc) || !err.message[0] ? wasmslot_strerror(rc)
                                                            : err.message);
-        respond(r, page, strlen(page), errout, errn, 1);
+        respond(r, rc == -WASMSLOT_TRAP_TIMEOUT ? 504 : 500, page, strlen(page), errout, errn, 1);
     } else if (wasmslot_wasi_stdout_truncated(ws)) {
         const char *page = status_page(500);
         log_warn("fastcgi %s: module '%s' wrote more than wasi_output_max (%zu bytes)",
                  script_for_log(r, sname, sizeof(sname)), e->cfg->name, e->cfg->wasi_output_max);
-        respond(r, page, strlen(page), errout, errn, 1);
+        respond(r, 500, page, strlen(page), errout, errn, 1);
     } else if (cgi_response_parse(out, outn, &resp, &why) < 0) {
         const char *page = status_page(500);
         log_warn("fastcgi %s: module '%s' gave a malformed CGI response: %s",
                  script_for_log(r, sname, sizeof(sname)), e->cfg->name, why);
-        respond(r, page, strlen(page), errout, errn, 1);
+        respond(r, 500, page, strlen(page), errout, errn, 1);
     } else {
-        respond(r, out, outn, errout, errn, (uint32_t)exit_code);
+        respond(r, resp.status, out, outn, errout, errn, (uint32_t)exit_code);
     }
+}
+
+/* cgi() within the worker's limits: runs without a deadline take one of max_unlimited_runs
+ * (they may never end, and the runs that do must always find an executor thread), and the
+ * request's buffered bytes count in max_total_memory while it runs. */
+static void run_cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
+{
+    struct worker *w = r->c->w;
+    const struct cfg_module *cm = w->mods->e[r->mod].cfg;
+    int64_t charged = (int64_t)(r->pcap + r->bcap);
+
+    if (cm->deadline_ms == 0 && atomic_fetch_add_explicit(&w->st->unlimited_runs, 1, memory_order_relaxed) >=
+                         w->cfg->max_unlimited_runs) {
+        char sname[128];
+        atomic_fetch_sub_explicit(&w->st->unlimited_runs, 1, memory_order_relaxed);
+        run_end(r, ex);
+        log_warn("fastcgi %s: module '%s' has no deadline and max_unlimited_runs (%u) run "
+                 "already: 503",
+                 script_for_log(r, sname, sizeof(sname)), cm->name, w->cfg->max_unlimited_runs);
+        fcgi__reply_status(r, 503);
+        return;
+    }
+    r->unlimited = cm->deadline_ms == 0; /* given back by run_end */
+    mem_add(w, charged);
+    cgi(r, ex);
+    mem_add(w, -charged);
 }
 
 void fcgi__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
@@ -301,7 +346,7 @@ void fcgi__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
         r->running = ex;
     pthread_mutex_unlock(&c->mu);
     if (aborted)
-        respond(r, NULL, 0, NULL, 0, 0); /* dropped when the connection is closed */
+        respond(r, 0, NULL, 0, NULL, 0, 0); /* dropped when the connection is closed */
     else
         run_cgi(r, ex);
     fcgi__req_free(r);

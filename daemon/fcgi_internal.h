@@ -34,6 +34,7 @@ struct fcgi_req {
     unsigned reject;               /* an HTTP status to answer without running (413, 431) */
     size_t mod;                    /* the module pool it runs in */
     size_t script_len;             /* bytes of SCRIPT_NAME that name the handler (routing) */
+    bool unlimited;                /* it holds one of max_unlimited_runs until its run ends */
     bool aborted;                  /* c->mu: FCGI_ABORT_REQUEST or the connection closed */
     struct wasmslot_exec *running; /* c->mu: set while guest code runs, to interrupt it */
     uint8_t *params;               /* FCGI_PARAMS content, concatenated */

@@ -49,6 +49,8 @@ struct stats_worker {
     _Atomic uint64_t memory_bytes;   /* guest memories + unsent replies + WASI reply reserves:
                                         what max_total_memory bounds (deltas wrap around) */
     _Atomic uint64_t unlimited_runs; /* executor threads running without a deadline now */
+    _Atomic uint64_t fastcgi_responses[6]; /* FastCGI requests answered, by HTTP status / 100;
+                                              [0]: aborted, ended without an answer */
 };
 
 /* Map a region for nworkers workers of a generation whose pools are named names[0..npools).

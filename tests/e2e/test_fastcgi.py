@@ -278,6 +278,10 @@ def main():
              "stats: the json pool's instantiations")
     check_eq(stat_sum(st1, "traps", pool="trap") - stat_sum(st0, "traps", pool="trap"), 1,
              "stats: the trap pool's traps")
+    check_eq(stat_sum(st1, "fastcgi_responses", status="2xx") -
+             stat_sum(st0, "fastcgi_responses", status="2xx"), 3, "stats: fastcgi_responses 2xx")
+    check_eq(stat_sum(st1, "fastcgi_responses", status="5xx") -
+             stat_sum(st0, "fastcgi_responses", status="5xx"), 1, "stats: fastcgi_responses 5xx")
 
     # --- reload: the FastCGI sockets stay, requests go on
     d.signal(signal.SIGHUP)
@@ -291,6 +295,31 @@ def main():
     check("reload rejected" not in d.log_text(), "the reload was accepted")
     d.stop()
     check(not os.path.exists(fsock), "the FastCGI Unix socket is removed at exit")
+
+    # --- runs without a deadline take one of max_unlimited_runs, as in the JSON protocol
+    u = Daemon(modules={"forever": {"path": prog("cgi_spin"), "deadline": "0"}}, start=False,
+               daemon={"workers": "1", "executor_threads": "2", "max_unlimited_runs": "1"})
+    usock = os.path.join(u.dir, "f.sock")
+    u.extra = "[listen web]\nsocket = %s\n" % usock
+    u.write_conf()
+    u.start()
+    first = F.Conn(usock)
+    first.send(F.request_bytes(1, F.cgi_params("/forever")))
+    time.sleep(0.3)
+    r = F.Conn(usock).request(1, F.cgi_params("/forever"))
+    check_eq(F.http_status(r["stdout"]), 503,
+             "a second run without a deadline past max_unlimited_runs: 503")
+    first.send(F.record(F.ABORT_REQUEST, 1))
+    r = first.response(1)
+    check(r is not None and r["stdout"] == b"", "the endless run ends by FCGI_ABORT_REQUEST")
+    first.close()
+    later = F.Conn(usock)
+    later.send(F.request_bytes(1, F.cgi_params("/forever")))
+    time.sleep(0.3)
+    later.send(F.record(F.ABORT_REQUEST, 1))
+    r = later.response(1)
+    check(r is not None and r["stdout"] == b"", "its place is free again after the abort", r)
+    later.close()
 
 
 run_main(main)
