@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,9 +143,9 @@ void fcgi__send_final(struct fcgi_req *r, const uint8_t *bytes, size_t len)
      * reads the FCGI_END_REQUEST, and must not find it still taken. */
     pthread_mutex_lock(&c->mu);
     do_req_unlink(c, r);
-    /* A retiring worker's connection closes with its last answer: the front end opens its
-     * next one to the new generation. */
-    do_send(c, bytes, len, !r->keep_conn || (c->retiring && c->nreqs == 0));
+    /* A retiring worker's connection closes with its last answer (the front end opens its
+     * next one to the new generation), and so does one whose front end sends no more. */
+    do_send(c, bytes, len, !r->keep_conn || ((c->retiring || c->read_eof) && c->nreqs == 0));
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -535,6 +536,41 @@ static int on_record(struct fcgi_conn *c, const struct fcgi_record *rec)
 
 /* ---------------------------------------------------------------- socket events */
 
+/* End of input. A front end that closed both directions is gone: the caller closes, which
+ * aborts what runs for it. One that only shut its sending side still reads: the requests it
+ * sent completely are answered, then the connection closes. Returns true in that case. */
+static bool half_closed(struct fcgi_conn *c)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+    struct fcgi_req *drop = NULL;
+    bool done;
+
+    if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR)) != 0)
+        return false;
+    event_del(c->rev);
+    pthread_mutex_lock(&c->mu);
+    c->read_eof = true;
+    /* Requests whose records stopped half-way can never run. */
+    for (struct fcgi_req *r = c->reqs, *next; r != NULL; r = next) {
+        next = r->next;
+        if (r->state == FCGI_REQ_QUEUED)
+            continue;
+        do_req_unlink(c, r);
+        r->next = drop;
+        drop = r;
+    }
+    done = c->nreqs == 0 && evbuffer_get_length(c->out) == 0;
+    pthread_mutex_unlock(&c->mu);
+    while (drop != NULL) {
+        struct fcgi_req *r = drop;
+        drop = r->next;
+        fcgi__req_free(r);
+    }
+    if (done)
+        conn_close(c);
+    return true;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct fcgi_conn *c = arg;
@@ -552,6 +588,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     }
     n = recv(fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n == 0 && half_closed(c))
         return;
     if (n <= 0) {
         /* The front end closed (or reset) the connection: whatever runs for it is aborted. */
@@ -604,11 +642,12 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
             event_del(c->wev);
             /* Without FCGI_KEEP_CONN the connection ends with its answer; others that the
              * front end multiplexed on it are aborted by the close. */
-            done = c->close_when_flushed;
+            done = c->close_when_flushed || (c->read_eof && c->nreqs == 0);
         }
         if (c->read_paused && evbuffer_get_length(c->out) < OUT_LOW) {
             c->read_paused = false;
-            event_add(c->rev, NULL);
+            if (!c->read_eof)
+                event_add(c->rev, NULL);
         }
     }
     pthread_mutex_unlock(&c->mu);

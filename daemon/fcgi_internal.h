@@ -60,6 +60,7 @@ struct fcgi_conn {
     bool read_paused;        /* replies pile up unread: no records are read meanwhile */
     bool close_when_flushed; /* a request without FCGI_KEEP_CONN was answered */
     bool retiring;           /* the worker retires: close once no request is left */
+    bool read_eof;           /* the front end shut its sending side: the same */
     unsigned nreqs;          /* requests on the list */
     uint64_t last_active_ns; /* bytes read or written, or a request finished */
     struct fcgi_req *reqs;

@@ -62,7 +62,7 @@ def config_checks(d):
 
 
 def main():
-    need = ("cgi_echo", "cgi_json", "cgi_notfound", "cgi_trap", "cgi_bad", "cgi_spin")
+    need = ("cgi_echo", "cgi_json", "cgi_notfound", "cgi_trap", "cgi_bad", "cgi_spin", "cgi_slow")
     if any(prog(n) is None for n in need):
         print("SKIP: the CGI test handlers were not built (no wasm32-wasi compiler)")
         sys.exit(77)
@@ -77,6 +77,7 @@ def main():
         "bad": {"path": prog("cgi_bad")},
         "spin": {"path": prog("cgi_spin"), "deadline": "200ms"},
         "longspin": {"path": prog("cgi_spin"), "deadline": "20s"},
+        "slow": {"path": prog("cgi_slow")},
     }
     d = Daemon(modules=mods, start=False, daemon={"max_request_size": "65536"})
     fsock = os.path.join(d.dir, "f.sock")
@@ -158,6 +159,17 @@ def main():
     r = c.request(1, F.cgi_params("/json"), keep=False)
     check_eq(F.http_status(r["stdout"]), 200, "a request without FCGI_KEEP_CONN is answered")
     check(c.closed(), "... and then the daemon closes the connection")
+    c.close()
+
+    # --- a front end that shuts its sending side still gets its answers, then the close
+    c = F.Conn(fsock)
+    c.send(F.request_bytes(1, F.cgi_params("/slow", query="ms=300")) +
+           F.request_bytes(2, F.cgi_params("/echo"))[:40])  # the second one stops half-way
+    c.s.shutdown(socket.SHUT_WR)
+    r = c.response(1)
+    check(r is not None and b"served-by slow" in r["stdout"],
+          "after a half-close the complete request is answered", r)
+    check(c.closed(), "... and the connection closes, the cut-off request dropped")
     c.close()
 
     # --- multiplexing: interleaved records of two requests, answered by id
