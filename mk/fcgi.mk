@@ -2,6 +2,13 @@
 # the FastCGI reader's fuzz target (replayed over its seed corpus by `make check`), end-to-end
 # tests against a real wasmslotd (raw FastCGI, and through a real nginx), and bench-fastcgi.
 
+# The FastCGI record reader and writer, and the CGI response check, on known vectors.
+check_PROGRAMS += tests/check_fcgi_wire
+TESTS += tests/check_fcgi_wire
+tests_check_fcgi_wire_SOURCES = tests/check_fcgi_wire.c proto/fcgi_wire.c
+tests_check_fcgi_wire_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_fcgi_wire_LDADD = $(CHECK_LIBS) $(PTHREAD_LIBS)
+
 # The fuzz harness over the FastCGI reader, replayed without libFuzzer over the seeds of
 # tests/fuzz/fcgi/ and their truncations and bit flips.
 check_PROGRAMS += tests/fuzz/fuzz_fcgi_replay
@@ -73,6 +80,7 @@ endif
 
 # nginx in front of wasmslotd, the WASI hello handler against nginx serving a static file and
 # against php-fpm's hello (wrk as the load generator); never part of `make check`.
+bench: daemon/wasmslotd$(EXEEXT) $(FCGI_PROGS)
 bench-fastcgi: daemon/wasmslotd$(EXEEXT) $(FCGI_PROGS)
 	python3 $(top_srcdir)/tests/bench/fastcgi_bench.py
 .PHONY: bench-fastcgi
