@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -25,6 +26,16 @@ enum section {
     SEC_LISTEN,
 };
 
+/* A directive already set in the current section, to refuse a second one. */
+struct seen {
+    char key[48];
+    const char *file; /* a string of the parser's files list */
+    int line;
+};
+
+/* How deep `include` may nest (a file including itself is refused at this depth). */
+#define INCLUDE_DEPTH 8
+
 struct parser {
     const char *file;
     int line;
@@ -34,6 +45,13 @@ struct parser {
     enum section sec;
     bool seen_daemon;
     char *dir; /* directory of the file, for relative module paths */
+    /* the directives of the current section so far */
+    struct seen *seen;
+    size_t nseen;
+    /* every file read (an include's names outlive its reading, for the messages of seen) */
+    char **files;
+    size_t nfiles;
+    int depth;
 };
 
 static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -150,6 +168,11 @@ static int parse_duration(struct parser *p, const char *key, const char *v, uint
     n = strtoull(v, &end, 10);
     if (errno != 0 || n > UINT32_MAX)
         return perr(p, "%s: '%s' is too large", key, v);
+    if (*end == '.' || *end == ',')
+        return perr(p,
+                    "%s: '%s': fractions are not accepted; give a whole number of ms, s or m "
+                    "(1500ms rather than 1.5s)",
+                    key, v);
     if (strcmp(end, "ms") == 0)
         ms = n;
     else if (strcmp(end, "s") == 0)
@@ -179,6 +202,91 @@ static bool valid_name(const char *s)
     return true;
 }
 
+/* `user`: a user name or number; empty: none. Sets the group to the user's primary group
+ * unless `group` is given (in any order). */
+static int ops_user(struct parser *p, const char *v)
+{
+    struct config *c = p->cfg;
+    unsigned long long n;
+    struct passwd *pw;
+
+    free(c->user_name);
+    c->user_name = NULL;
+    c->user_set = false;
+    if (*v == '\0')
+        return 0;
+    pw = getpwnam(v);
+    if (pw == NULL && isdigit((unsigned char)*v)) {
+        if (parse_uint(p, "user", v, 0, UINT32_MAX - 1, &n) < 0)
+            return -1;
+        pw = getpwuid((uid_t)n);
+        if (pw == NULL)
+            return perr(p, "user: no user has uid %llu (the workers need its primary group)", n);
+    }
+    if (pw == NULL)
+        return perr(p, "user: unknown user '%s'", v);
+    c->user_uid = pw->pw_uid;
+    if (!c->group_set)
+        c->user_gid = pw->pw_gid;
+    c->user_set = true;
+    return set_str(p, &c->user_name, pw->pw_name);
+}
+
+/* `group`: a group name or number; empty: the user's primary group. */
+static int ops_group(struct parser *p, const char *v)
+{
+    struct config *c = p->cfg;
+    unsigned long long n;
+    struct group *gr;
+
+    free(c->group_name);
+    c->group_name = NULL;
+    c->group_set = false;
+    if (*v == '\0') {
+        struct passwd *pw = c->user_set ? getpwuid(c->user_uid) : NULL;
+        if (pw != NULL)
+            c->user_gid = pw->pw_gid;
+        return 0;
+    }
+    gr = getgrnam(v);
+    if (gr == NULL && isdigit((unsigned char)*v)) {
+        if (parse_uint(p, "group", v, 0, UINT32_MAX - 1, &n) < 0)
+            return -1;
+        c->user_gid = (gid_t)n;
+        gr = getgrgid((gid_t)n);
+    } else if (gr == NULL) {
+        return perr(p, "group: unknown group '%s'", v);
+    } else {
+        c->user_gid = gr->gr_gid;
+    }
+    c->group_set = true;
+    return set_str(p, &c->group_name, gr != NULL ? gr->gr_name : v);
+}
+
+/* The [daemon] directives of operation: the workers' user and group, the access and slow
+ * logs. */
+static int daemon_ops_key(struct parser *p, const char *k, const char *v)
+{
+    struct config *c = p->cfg;
+
+    if (strcmp(k, "user") == 0)
+        return ops_user(p, v);
+    if (strcmp(k, "group") == 0)
+        return ops_group(p, v);
+    if (strcmp(k, "access_log") == 0) {
+        free(c->access_log);
+        c->access_log = NULL;
+        if (*v == '\0' || strcmp(v, "off") == 0)
+            return 0;
+        if (v[0] != '/')
+            return perr(p, "access_log: expected an absolute file path or off, got '%s'", v);
+        return set_str(p, &c->access_log, v);
+    }
+    if (strcmp(k, "slow_log_threshold") == 0)
+        return parse_duration(p, k, v, 3600 * 1000, &c->slow_log_threshold_ms);
+    return perr(p, "unknown directive '%s' in [daemon]", k);
+}
+
 /* The [daemon] directives that keep one client from starving or exhausting the others. */
 static int daemon_fair_key(struct parser *p, const char *k, const char *v)
 {
@@ -203,7 +311,7 @@ static int daemon_fair_key(struct parser *p, const char *k, const char *v)
         c->max_unlimited_runs = (unsigned)n;
         return 0;
     }
-    return perr(p, "unknown directive '%s' in [daemon]", k);
+    return daemon_ops_key(p, k, v);
 }
 
 /* The [module] directives that share a pool between connections. */
@@ -585,6 +693,7 @@ static int section_header(struct parser *p, char *s)
     if (*trim(end + 1) != '\0')
         return perr(p, "unexpected text after the section header");
     *end = '\0';
+    p->nseen = 0;
     kind = trim(s + 1);
     name = kind;
     while (*name && !isspace((unsigned char)*name))
@@ -642,6 +751,90 @@ static int section_header(struct parser *p, char *s)
                 kind);
 }
 
+static int parse_file(struct parser *p, const char *path);
+
+/* A directive set twice in one section is a mistake (which one would win?): an error with
+ * both places. `import` lines bind one memory each and may repeat. */
+static int seen_twice(struct parser *p, const char *k)
+{
+    struct seen *ns;
+
+    if (strcmp(k, "import") == 0)
+        return 0;
+    for (size_t i = 0; i < p->nseen; i++) {
+        if (strcmp(p->seen[i].key, k) != 0)
+            continue;
+        if (strcmp(p->seen[i].file, p->file) == 0)
+            return perr(p, "'%s' is set twice in this section (first at line %d)", k,
+                        p->seen[i].line);
+        return perr(p, "'%s' is set twice in this section (first at %s:%d)", k, p->seen[i].file,
+                    p->seen[i].line);
+    }
+    ns = realloc(p->seen, (p->nseen + 1) * sizeof(*ns));
+    if (ns == NULL)
+        return perr(p, "out of memory");
+    p->seen = ns;
+    snprintf(ns[p->nseen].key, sizeof(ns[p->nseen].key), "%s", k);
+    ns[p->nseen].file = p->file;
+    ns[p->nseen].line = p->line;
+    p->nseen++;
+    return 0;
+}
+
+/* `include = PATTERN`: read the files matching PATTERN (a glob(7) pattern, relative to this
+ * file's directory), in name order, as if their text stood here. A pattern with no wildcard
+ * must name an existing file; one with wildcards may match none (an empty conf.d/). */
+static int include(struct parser *p, const char *v)
+{
+    bool wild = strpbrk(v, "*?[") != NULL;
+    char *pattern = NULL;
+    glob_t g;
+    int rc;
+
+    if (*v == '\0')
+        return perr(p, "include: expected a file or a pattern such as conf.d/*.conf");
+    if (p->depth >= INCLUDE_DEPTH)
+        return perr(p, "include: nested more than %d deep (does a file include itself?)",
+                    INCLUDE_DEPTH);
+    if (v[0] == '/')
+        pattern = strdup(v);
+    else if (asprintf(&pattern, "%s/%s", p->dir, v) < 0)
+        pattern = NULL;
+    if (pattern == NULL)
+        return perr(p, "out of memory");
+    rc = glob(pattern, wild ? 0 : GLOB_NOCHECK, NULL, &g);
+    if (rc == GLOB_NOMATCH) {
+        free(pattern);
+        return 0;
+    }
+    if (rc != 0) {
+        perr(p, "include: cannot read the files of '%s'", pattern);
+        free(pattern);
+        return -1;
+    }
+    free(pattern);
+    rc = 0;
+    for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
+        const char *file = p->file, *dot;
+        char *dir = p->dir;
+        int line = p->line;
+
+        /* Editors' backups and the like are not read by a pattern. */
+        dot = strrchr(g.gl_pathv[i], '~');
+        if (wild && dot != NULL && dot[1] == '\0')
+            continue;
+        p->depth++;
+        rc = parse_file(p, g.gl_pathv[i]);
+        p->depth--;
+        p->file = file;
+        p->line = line;
+        free(p->dir);
+        p->dir = dir;
+    }
+    globfree(&g);
+    return rc;
+}
+
 static int parse_line(struct parser *p, char *raw)
 {
     char *s = trim(raw);
@@ -674,6 +867,10 @@ static int parse_line(struct parser *p, char *raw)
         v[n - 1] = '\0';
         v++;
     }
+    if (strcmp(k, "include") == 0)
+        return include(p, v);
+    if (p->sec != SEC_NONE && seen_twice(p, k) < 0)
+        return -1;
     switch (p->sec) {
     case SEC_NONE:
         return perr(p, "directive '%s' outside any section", k);
@@ -768,32 +965,80 @@ static int finish(struct parser *p)
     return 0;
 }
 
+static void parser_free(struct parser *p)
+{
+    for (size_t i = 0; i < p->nfiles; i++)
+        free(p->files[i]);
+    free(p->files);
+    free(p->seen);
+    free(p->dir);
+}
+
+/* Read the lines of the file at path into p (the top-level file or an included one). */
+static int parse_file(struct parser *p, const char *path)
+{
+    char **files, *name, *slash, *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    FILE *f;
+    int rc = 0;
+
+    files = realloc(p->files, (p->nfiles + 1) * sizeof(*files));
+    if (files == NULL)
+        return perr(p, "out of memory");
+    p->files = files;
+    name = strdup(path);
+    p->dir = NULL;
+    if (name == NULL || (p->dir = strdup(path)) == NULL) {
+        free(name);
+        return perr(p, "out of memory");
+    }
+    files[p->nfiles++] = name;
+    p->file = name;
+    p->line = 0;
+    slash = strrchr(p->dir, '/');
+    if (slash == NULL)
+        strcpy(p->dir, ".");
+    else if (slash == p->dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    f = fopen(path, "re");
+    if (f == NULL)
+        return perr(p, "cannot open: %s", strerror(errno));
+    while (rc == 0 && (n = getline(&buf, &cap, f)) >= 0) {
+        char *line = buf;
+        p->line++;
+        if ((size_t)n != strlen(buf)) {
+            rc = perr(p, "NUL byte in the file");
+            break;
+        }
+        /* A UTF-8 byte order mark, which some editors write, is not part of the text. */
+        if (p->line == 1 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+            line += 3;
+        rc = parse_line(p, line);
+    }
+    if (rc == 0 && ferror(f)) {
+        p->line = 0;
+        rc = perr(p, "read error: %s", strerror(errno));
+    }
+    fclose(f);
+    free(buf);
+    return rc;
+}
+
 struct config *cfg_load(const char *path, char *err, size_t errlen)
 {
     struct parser p = {.file = path, .err = err, .errlen = errlen};
     struct config *c = NULL;
-    FILE *f = NULL;
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    char *slash;
 
     if (errlen > 0)
         err[0] = '\0';
     c = calloc(1, sizeof(*c));
-    p.dir = strdup(path);
-    if (c == NULL || p.dir == NULL) {
+    if (c == NULL) {
         perr(&p, "out of memory");
         goto fail;
     }
-    slash = strrchr(p.dir, '/');
-    if (slash == NULL)
-        strcpy(p.dir, ".");
-    else if (slash == p.dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-
     p.cfg = c;
     c->file = strdup(path);
     c->socket_path = strdup(CFG_DEFAULT_SOCKET);
@@ -814,37 +1059,17 @@ struct config *cfg_load(const char *path, char *err, size_t errlen)
     c->idle_timeout_ms = CFG_DEFAULT_IDLE_TIMEOUT_MS;
     c->max_reply_buffer = CFG_DEFAULT_MAX_REPLY_BUFFER;
     c->max_total_memory = CFG_DEFAULT_MAX_TOTAL_MEMORY;
+    c->slow_log_threshold_ms = CFG_DEFAULT_SLOW_LOG_MS;
 
-    f = fopen(path, "re");
-    if (f == NULL) {
-        perr(&p, "cannot open: %s", strerror(errno));
+    if (parse_file(&p, path) < 0)
         goto fail;
-    }
-    while ((n = getline(&buf, &cap, f)) >= 0) {
-        p.line++;
-        if ((size_t)n != strlen(buf)) {
-            perr(&p, "NUL byte in the file");
-            goto fail;
-        }
-        if (parse_line(&p, buf) < 0)
-            goto fail;
-    }
-    if (ferror(f)) {
-        p.line = 0;
-        perr(&p, "read error: %s", strerror(errno));
-        goto fail;
-    }
+    p.file = path;
     if (finish(&p) < 0)
         goto fail;
-    fclose(f);
-    free(buf);
-    free(p.dir);
+    parser_free(&p);
     return c;
 fail:
-    if (f != NULL)
-        fclose(f);
-    free(buf);
-    free(p.dir);
+    parser_free(&p);
     cfg_free(c);
     return NULL;
 }
@@ -873,6 +1098,9 @@ void cfg_free(struct config *cfg)
     free(cfg->socket_path);
     free(cfg->log_file);
     free(cfg->pid_file);
+    free(cfg->user_name);
+    free(cfg->group_name);
+    free(cfg->access_log);
     free(cfg);
 }
 

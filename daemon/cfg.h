@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Where log lines go. */
@@ -113,6 +114,15 @@ struct config {
     uint64_t max_total_memory;        /* per worker: guest memories plus reply buffers */
     unsigned max_unlimited_runs;      /* runs of deadline-0 pools at once, per worker */
 
+    /* Operation: who runs guest code, and the logs of requests. */
+    bool user_set, group_set; /* `user`, `group`: the workers' identity (root: see privs.h) */
+    char *user_name;          /* as written in the file, for initgroups and messages */
+    char *group_name;
+    uid_t user_uid;
+    gid_t user_gid;                 /* `group`, else the user's primary group */
+    char *access_log;               /* one line per request; NULL: none */
+    uint64_t slow_log_threshold_ms; /* requests taking longer are logged; 0: off */
+
     /* [module NAME] sections, in file order */
     struct cfg_module *modules;
     size_t nmodules;
@@ -146,6 +156,8 @@ struct config {
 #define CFG_DEFAULT_MAX_MEMORY       (256u * 1024 * 1024)
 #define CFG_DEFAULT_MAX_TOTAL_MEMORY (2ULL << 30)
 
+#define CFG_DEFAULT_SLOW_LOG_MS 0
+
 /* Read and validate the file at path. Returns a config, or NULL with a message of the form
  * `file:line: message` (or `file: message`) in err. Nothing is logged. */
 struct config *cfg_load(const char *path, char *err, size_t errlen);
@@ -158,6 +170,10 @@ const struct cfg_module *cfg_module_find(const struct config *cfg, const char *n
 
 /* The shmem section called name, or NULL. */
 const struct cfg_shmem *cfg_shmem_find(const struct config *cfg, const char *name);
+
+/* Print cfg in the file's syntax, every default filled in (wasmslotd -T; cfg_dump.c). The
+ * output is itself a valid config file. */
+void cfg_dump(const struct config *cfg, FILE *f);
 
 /* Name of a log level ("error", ...). */
 const char *cfg_log_level_name(enum cfg_log_level l);

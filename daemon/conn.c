@@ -5,6 +5,7 @@
 #include "conn.h"
 #include "conn_internal.h"
 
+#include "accesslog.h"
 #include "exec_pool.h"
 #include "log.h"
 #include "proto.h"
@@ -134,6 +135,7 @@ void conn__send_line(struct conn *c, const char *line, size_t len, enum proto_er
 
     if (code != PROTO_OK && (unsigned)code < STATS_ERR_CODES)
         atomic_fetch_add_explicit(&st->errors[code], 1, memory_order_relaxed);
+    accesslog_note_code(code);
     pthread_mutex_lock(&c->mu);
     if (!c->closed) {
         if (evbuffer_get_length(c->out) == 0) {
@@ -175,6 +177,7 @@ void conn__reply_error(struct conn *c, const json_t *id, enum proto_err code, co
 
 void conn__reply_wasm_error(struct conn *c, const json_t *id, int rc, const char *detail)
 {
+    accesslog_note_wasm(rc);
     /* A run cut off by the end of the grace period did not fail: it was not let finish. */
     if (rc == -WASMSLOT_TRAP_TIMEOUT && atomic_load(&c->w->cut)) {
         conn__reply_error(c, id, PROTO_E_SHUTTING_DOWN,
@@ -407,6 +410,7 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     e = proto_request_parse(&req, line, len, w->cfg->max_request_size);
     atomic_fetch_add_explicit(&w->st->requests[e == PROTO_OK ? (unsigned)req.op : STATS_OPS - 1], 1,
                               memory_order_relaxed);
+    accesslog_begin(c->fd, &req, e == PROTO_OK, NULL);
     if (e != PROTO_OK) {
         conn__reply(c, proto_reply_request_error(&req), e);
         goto out;
@@ -538,9 +542,12 @@ static void handle_line(struct conn *c, const char *line, size_t len)
         in->busy = true;
     }
     pthread_mutex_unlock(&c->mu);
+    /* The executor thread that runs the job records it. */
+    accesslog_handoff();
     if (j != NULL)
         exec_pool_submit(w->exec, &c->q, &j->ej);
 out:
+    accesslog_end();
     proto_request_release(&req);
 }
 

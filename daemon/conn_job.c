@@ -4,6 +4,7 @@
 
 #include "conn_internal.h"
 
+#include "accesslog.h"
 #include "exec_pool.h"
 #include "log.h"
 #include "mtcall.h"
@@ -401,6 +402,7 @@ static int instantiate_on(struct job *j, struct wasmslot_exec *ex, struct modset
             conn__reply_wasm_error(j->c, j->req.id, rc, wasmslot_is_trap(rc) ? NULL : err.message);
         return rc;
     }
+    accesslog_note_warm(mi->slot != NULL && wasmslot_slot_warm(mi->slot));
     return 0;
 }
 
@@ -738,6 +740,7 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
     struct conn *c = j->c;
     struct modset_instance mi;
 
+    accesslog_begin(c->fd, &j->req, true, c->w->mods->e[j->mod].cfg->name);
     switch (j->req.op) {
     case PROTO_OP_INSTANTIATE: {
         struct inst *in = calloc(1, sizeof(*in));
@@ -841,5 +844,6 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
         break;
     }
 done:
+    accesslog_end();
     job_free(j);
 }

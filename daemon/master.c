@@ -5,14 +5,18 @@
 #include "master.h"
 
 #include "cfg.h"
+#include "accesslog.h"
 #include "listen.h"
 #include "log.h"
 #include "modset.h"
+#include "privs.h"
+#include "proctitle.h"
 #include "stats.h"
 #include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -68,6 +72,8 @@ struct master {
     int listen_fd;
     char *listen_path;
     struct listen_socks *fcgi; /* the [listen] sections' FastCGI sockets (listen.c) */
+    dev_t listen_dev; /* the socket file the daemon made at listen_path, to recognise it */
+    ino_t listen_ino;
     struct generation *cur;
     struct generation *old; /* retiring generations */
     struct stats_global *global;
@@ -112,13 +118,35 @@ static void sd_notify_msg(const char *msg)
     close(fd);
 }
 
+/* Give the socket file name (in directory dirfd, which only the master can enter) cfg's mode,
+ * owner and group. */
+static int socket_perms_at(int dirfd, const char *name, const struct config *cfg)
+{
+    if (fchmodat(dirfd, name, cfg->socket_mode, 0) < 0)
+        return -1;
+    if ((cfg->socket_owner_set || cfg->socket_group_set) &&
+        fchownat(dirfd, name, cfg->socket_owner_set ? cfg->socket_uid : (uid_t)-1,
+                 cfg->socket_group_set ? cfg->socket_gid : (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0)
+        return -1;
+    return 0;
+}
+
 /* Bind and listen on cfg's socket. A stale socket file is replaced; a live one (another
- * daemon answers on it) is an error. Returns the fd or -1 with err filled. */
-static int bind_socket(const struct config *cfg, char *err, size_t errlen)
+ * daemon answers on it) is an error. Returns the fd or -1 with err filled; *dev and *ino
+ * identify the socket file made.
+ *
+ * The socket is made in a private directory (mode 0700, next to the final path), given its
+ * mode, owner and group there, and only then renamed into place: no client can connect
+ * before the mode is right, whatever the umask, and nothing is done through a path another
+ * user could have replaced with a symbolic link (rename replaces a link, never follows it). */
+static int bind_socket(const struct config *cfg, dev_t *dev, ino_t *ino, char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char dir[4096], priv[4096];
     struct stat st;
-    int fd;
+    int fd = -1, dirfd = -1, cwd = -1, e;
+    mode_t old_umask;
+    bool moved = false;
 
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg->socket_path);
     if (lstat(cfg->socket_path, &st) == 0) {
@@ -135,47 +163,131 @@ static int bind_socket(const struct config *cfg, char *err, size_t errlen)
         }
         if (probe >= 0)
             close(probe);
-        unlink(cfg->socket_path);
     }
+    if (privs_make_socket_dir(cfg->socket_path, err, errlen) < 0)
+        return -1;
+    snprintf(dir, sizeof(dir), "%s", cfg->socket_path);
+    snprintf(priv, sizeof(priv), "%s/.wasmslotd-XXXXXX", dirname(dir));
+    if (mkdtemp(priv) == NULL) {
+        snprintf(err, errlen, "socket %s: cannot make a private directory next to it: %s",
+                 cfg->socket_path, strerror(errno));
+        return -1;
+    }
+    dirfd = open(priv, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (dirfd < 0 || cwd < 0 || fd < 0)
         goto fail;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+    /* bind() takes a path of at most 107 bytes: bound by a short name relative to the
+     * private directory, the socket's final path may use all of them. The master is one
+     * thread here, so changing its directory and umask for a moment is safe. */
+    if (fchdir(dirfd) < 0)
         goto fail;
-    if (chmod(cfg->socket_path, cfg->socket_mode) < 0)
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "s");
+    old_umask = umask(0077);
+    e = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old_umask);
+    if (fchdir(cwd) < 0)
         goto fail;
-    if ((cfg->socket_owner_set || cfg->socket_group_set) &&
-        chown(cfg->socket_path, cfg->socket_owner_set ? cfg->socket_uid : (uid_t)-1,
-              cfg->socket_group_set ? cfg->socket_gid : (gid_t)-1) < 0)
+    if (e < 0 || socket_perms_at(dirfd, "s", cfg) < 0 || fstatat(dirfd, "s", &st, 0) < 0 ||
+        listen(fd, SOMAXCONN) < 0)
         goto fail;
-    if (listen(fd, SOMAXCONN) < 0)
+    if (renameat(dirfd, "s", AT_FDCWD, cfg->socket_path) < 0)
         goto fail;
+    moved = true;
+    rmdir(priv);
+    close(dirfd);
+    close(cwd);
+    *dev = st.st_dev;
+    *ino = st.st_ino;
     return fd;
 fail:
     snprintf(err, errlen, "socket %s: %s", cfg->socket_path, strerror(errno));
-    if (fd >= 0) {
+    if (fd >= 0)
         close(fd);
-        unlink(cfg->socket_path);
+    if (dirfd >= 0) {
+        if (!moved)
+            unlinkat(dirfd, "s", 0);
+        close(dirfd);
     }
+    rmdir(priv);
+    if (cwd >= 0)
+        close(cwd);
     return -1;
 }
 
+/* Reload with the same socket: apply the new mode, owner and group to the socket the daemon
+ * made, and to nothing else -- the path is opened without following a link, and must still
+ * be that socket file. Returns 0 or -1 with err filled. */
+static int socket_perms_again(const struct master *m, const struct config *cfg, char *err,
+                              size_t errlen)
+{
+    int fd = open(m->listen_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    char proc[64];
+    struct stat st;
+
+    if (fd < 0) {
+        snprintf(err, errlen, "socket %s: %s", m->listen_path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_dev != m->listen_dev ||
+        st.st_ino != m->listen_ino) {
+        snprintf(err, errlen,
+                 "socket %s: no longer the socket this daemon made (replaced by another file or "
+                 "a symbolic link): its mode and owner were not changed",
+                 m->listen_path);
+        close(fd);
+        return -1;
+    }
+    /* chmod has no form that takes an O_PATH descriptor; its /proc link names the very inode
+     * opened above. */
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (chmod(proc, cfg->socket_mode) < 0 ||
+        ((cfg->socket_owner_set || cfg->socket_group_set) &&
+         fchownat(fd, "", cfg->socket_owner_set ? cfg->socket_uid : (uid_t)-1,
+                  cfg->socket_group_set ? cfg->socket_gid : (gid_t)-1, AT_EMPTY_PATH) < 0)) {
+        snprintf(err, errlen, "socket %s: %s", m->listen_path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Write the pid file through a temporary file made with O_EXCL (never an existing file or a
+ * symbolic link), renamed over the path (which replaces a link there, never follows it). */
 static int write_pid_file(const char *path)
 {
     char tmp[4096], buf[32];
     int fd, n;
 
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) /* left by a crash, or planted */
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
+    /* 0644 whatever the umask. */
+    if (fchmod(fd, 0644) < 0)
+        goto fail;
     n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-    if (write(fd, buf, (size_t)n) != n || close(fd) < 0 || rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return -e;
+    if (write(fd, buf, (size_t)n) != n)
+        goto fail;
+    if (close(fd) < 0) {
+        fd = -1;
+        goto fail;
     }
+    fd = -1;
+    if (rename(tmp, path) < 0)
+        goto fail;
     return 0;
+fail : {
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return -e;
+}
 }
 
 static void free_generation(struct generation *g)
@@ -256,14 +368,23 @@ static void fork_worker(struct master *m, struct generation *g, unsigned i)
         close(m->sigfd);
         if (m->ready_fd >= 0)
             close(m->ready_fd);
+        snprintf(role, sizeof(role), "worker %u.%u", g->id, i);
+        log_set_role(role);
+        proctitle_set("wasmslotd: worker %u (generation %u)", i, g->id);
+        /* SIGUSR1 (blocked until here) reopens the log files: the next line does it. */
+        log_reopen_on_signal(SIGUSR1);
+        accesslog_init(g->cfg);
+        /* Guest code never runs with the master's privileges. */
+        if (privs_drop(g->cfg, role, sizeof(role)) < 0) {
+            log_error("%s", role);
+            _exit(PRIVS_EXIT);
+        }
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
-        /* A worker must not outlive its master. */
+        /* A worker must not outlive its master (after the drop, which clears this). */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != m->pid)
             _exit(0);
-        snprintf(role, sizeof(role), "worker %u.%u", g->id, i);
-        log_set_role(role);
         _exit(worker_main(&a));
     }
     ws->pid = pid;
@@ -429,6 +550,46 @@ static void log_shm_reload(const struct modset *old, const struct modset *cur)
     }
 }
 
+/* Point the error log where cfg says (stderr in the foreground) and open its access log;
+ * at start-up a failure is fatal, on reload the old files stay in use. */
+static int open_logs(struct master *m, const struct config *cfg, char *err, size_t errlen)
+{
+    int rc;
+
+    if (m->foreground)
+        rc = log_open(CFG_LOG_STDERR, NULL, cfg->log_level);
+    else
+        rc = log_open(cfg->log_target, cfg->log_file, cfg->log_level);
+    if (rc < 0) {
+        snprintf(err, errlen, "log file %s: %s", cfg->log_file, strerror(-rc));
+        return -1;
+    }
+    rc = accesslog_open(cfg->access_log, log_owner_uid());
+    if (rc < 0) {
+        snprintf(err, errlen, "access_log %s: %s", cfg->access_log, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* SIGUSR1: reopen the log files (after logrotate moved them), in the master and, by passing
+ * the signal on, in every worker. Nothing else: no reload, no statistics reset. */
+static void reopen_logs(struct master *m)
+{
+    int rc = log_reopen();
+
+    if (rc == 0)
+        rc = accesslog_reopen();
+    if (rc < 0)
+        log_error("SIGUSR1: cannot reopen the log files: %s (the old ones stay in use)",
+                  strerror(-rc));
+    else
+        log_info("SIGUSR1: log files reopened");
+    signal_generation(m->cur, SIGUSR1);
+    for (struct generation *g = m->old; g != NULL; g = g->next)
+        signal_generation(g, SIGUSR1);
+}
+
 static void reload(struct master *m)
 {
     char err[1024];
@@ -437,6 +598,8 @@ static void reload(struct master *m)
     struct generation *g;
     struct listen_socks *fcgi;
     int newfd = -1;
+    dev_t new_dev = 0;
+    ino_t new_ino = 0;
     bool new_path;
 
     sd_notify_msg("RELOADING=1");
@@ -460,6 +623,13 @@ static void reload(struct master *m)
         cfg_free(cfg);
         goto done;
     }
+    if (privs_check(cfg, err, sizeof(err)) < 0) {
+        log_error("reload rejected, still serving the old config: %s", err);
+        atomic_fetch_add(&m->global->reloads_failed, 1);
+        modset_free(mods);
+        cfg_free(cfg);
+        goto done;
+    }
     /* FastCGI sockets whose address did not change stay open (listen.c). */
     fcgi = listen_socks_open(cfg, m->fcgi, err, sizeof(err));
     if (fcgi == NULL) {
@@ -471,7 +641,7 @@ static void reload(struct master *m)
     }
     new_path = strcmp(cfg->socket_path, m->listen_path) != 0;
     if (new_path) {
-        newfd = bind_socket(cfg, err, sizeof(err));
+        newfd = bind_socket(cfg, &new_dev, &new_ino, err, sizeof(err));
         if (newfd < 0) {
             log_error("reload rejected, still serving the old config: %s", err);
             atomic_fetch_add(&m->global->reloads_failed, 1);
@@ -480,19 +650,18 @@ static void reload(struct master *m)
             cfg_free(cfg);
             goto done;
         }
-    } else {
+    } else if (socket_perms_again(m, cfg, err, sizeof(err)) < 0) {
         /* Same socket: it stays open, so no client ever sees a refused connection. */
-        if (chmod(cfg->socket_path, cfg->socket_mode) < 0)
-            log_warn("chmod %s: %s", cfg->socket_path, strerror(errno));
-        if ((cfg->socket_owner_set || cfg->socket_group_set) &&
-            chown(cfg->socket_path, cfg->socket_owner_set ? cfg->socket_uid : (uid_t)-1,
-                  cfg->socket_group_set ? cfg->socket_gid : (gid_t)-1) < 0)
-            log_warn("chown %s: %s", cfg->socket_path, strerror(errno));
+        log_error("reload rejected, still serving the old config: %s", err);
+        atomic_fetch_add(&m->global->reloads_failed, 1);
+        listen_socks_close(fcgi, m->fcgi);
+        modset_free(mods);
+        cfg_free(cfg);
+        goto done;
     }
-    if (!m->foreground && log_open(cfg->log_target, cfg->log_file, cfg->log_level) < 0)
-        log_warn("cannot open log file %s: %s", cfg->log_file, strerror(errno));
-    if (m->foreground)
-        log_open(CFG_LOG_STDERR, NULL, cfg->log_level);
+    log_set_owner(privs_log_owner(cfg));
+    if (open_logs(m, cfg, err, sizeof(err)) < 0)
+        log_warn("%s (the old log files stay in use)", err);
     if (new_path) {
         char *path = strdup(cfg->socket_path);
         if (path == NULL) {
@@ -510,6 +679,8 @@ static void reload(struct master *m)
         free(m->listen_path);
         m->listen_fd = newfd;
         m->listen_path = path;
+        m->listen_dev = new_dev;
+        m->listen_ino = new_ino;
     }
     /* The old workers keep their own copies of the sockets that go until they retire. */
     listen_socks_close(m->fcgi, fcgi);
@@ -609,7 +780,7 @@ static void tell_parent(struct master *m, char status)
 
 /* Detach from the terminal. The parent waits until the daemon is ready (or failed), so
  * `wasmslotd -c FILE` returns only once the socket answers, with a meaningful status. */
-static void daemonize(struct master *m)
+static void daemonize(struct master *m, bool keep_stderr)
 {
     int pfd[2], devnull;
     pid_t pid;
@@ -635,13 +806,16 @@ static void daemonize(struct master *m)
     if (devnull >= 0) {
         dup2(devnull, 0);
         dup2(devnull, 1);
-        dup2(devnull, 2);
+        /* `log = stderr` without -f: the lines go on to the stderr the daemon was started
+         * with, rather than vanish. */
+        if (!keep_stderr)
+            dup2(devnull, 2);
         if (devnull > 2)
             close(devnull);
     }
 }
 
-int master_check_config(const char *path)
+int master_check_config(const char *path, const char *socket, bool dump)
 {
     char err[1024];
     struct config *cfg = cfg_load(path, err, sizeof(err));
@@ -657,11 +831,32 @@ int master_check_config(const char *path)
         cfg_free(cfg);
         return 1;
     }
-    printf("%s: ok (%zu module(s), %u worker(s), socket %s)\n", path, mods->n, cfg->workers,
-           cfg->socket_path);
+    if (override_socket(cfg, socket) < 0) {
+        fprintf(stderr, "%s: out of memory\n", path);
+        modset_free(mods);
+        cfg_free(cfg);
+        return 1;
+    }
+    if (privs_ignored(cfg, err, sizeof(err)))
+        fprintf(stderr, "%s: warning: %s\n", path, err);
+    /* What the start would need besides a good file: -t passing means the start does not
+     * fail on these. */
+    if (privs_check(cfg, err, sizeof(err)) < 0 || privs_check_paths(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        modset_free(mods);
+        cfg_free(cfg);
+        return 1;
+    }
+    if (dump) {
+        printf("# %s: effective configuration, defaults filled in\n", path);
+        cfg_dump(cfg, stdout);
+    } else {
+        printf("%s: ok (%zu module(s), %u worker(s), socket %s)\n", path, mods->n, cfg->workers,
+               cfg->socket_path);
+    }
     modset_free(mods);
     cfg_free(cfg);
-    return 0;
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int master_run(const char *path, bool foreground, const char *socket)
@@ -688,13 +883,21 @@ int master_run(const char *path, bool foreground, const char *socket)
         return 1;
     }
     detach = !foreground && getenv("NOTIFY_SOCKET") == NULL;
-    if (foreground) {
-        log_open(CFG_LOG_STDERR, NULL, cfg->log_level);
-    } else if (log_open(cfg->log_target, cfg->log_file, cfg->log_level) < 0) {
-        fprintf(stderr, "wasmslotd: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
+    if (privs_check(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wasmslotd: %s: %s\n", path, err);
+        cfg_free(cfg);
+        return 1;
+    }
+    log_set_owner(privs_log_owner(cfg));
+    if (open_logs(&m, cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wasmslotd: %s\n", err);
+        cfg_free(cfg);
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    proctitle_set("wasmslotd: master process -c %s", path);
+    if (privs_ignored(cfg, err, sizeof(err)))
+        log_warn("%s", err);
 
     /* Until the daemon detaches, start-up errors also go to the terminal. */
     mods = modset_load(cfg, err, sizeof(err));
@@ -703,7 +906,7 @@ int master_run(const char *path, bool foreground, const char *socket)
             fprintf(stderr, "wasmslotd: %s\n", err);
         fatal("%s", err);
     }
-    m.listen_fd = bind_socket(cfg, err, sizeof(err));
+    m.listen_fd = bind_socket(cfg, &m.listen_dev, &m.listen_ino, err, sizeof(err));
     if (m.listen_fd < 0) {
         if (!foreground)
             fprintf(stderr, "wasmslotd: %s\n", err);
@@ -723,7 +926,7 @@ int master_run(const char *path, bool foreground, const char *socket)
         fatal("%s", err);
     }
     if (detach)
-        daemonize(&m);
+        daemonize(&m, cfg->log_target == CFG_LOG_STDERR);
     m.pid = getpid();
     if (cfg->pid_file != NULL && write_pid_file(cfg->pid_file) < 0)
         fatal("pid file %s: %s", cfg->pid_file, strerror(errno));
@@ -734,6 +937,7 @@ int master_run(const char *path, bool foreground, const char *socket)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         fatal("sigprocmask: %s", strerror(errno));
     m.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -780,6 +984,9 @@ int master_run(const char *path, bool foreground, const char *socket)
             case SIGINT:
                 begin_stop(&m, (int)si.ssi_signo);
                 break;
+            case SIGUSR1:
+                reopen_logs(&m);
+                break;
             default:
                 break;
             }
@@ -802,6 +1009,7 @@ int master_run(const char *path, bool foreground, const char *socket)
     free_generation(m.cur);
     free(m.listen_path);
     close(m.sigfd);
+    accesslog_close();
     log_close();
     return 0;
 }

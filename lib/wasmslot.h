@@ -612,6 +612,10 @@ struct wasmslot_memory *wasmslot_slot_memory(const struct wasmslot_slot *s);
  * wasmslot_instance_options.data_preloaded); false for the copy fallback. */
 bool wasmslot_slot_preloaded(const struct wasmslot_slot *s);
 
+/* True when the wasmslot_pool_acquire that returned s found it holding the image already (a
+ * warm hit: no mapping needed), false when it had to map it (cold). For request logs. */
+bool wasmslot_slot_warm(const struct wasmslot_slot *s);
+
 /* Count a run on a slot of this pool that ended in a trap (err: the negative WASMSLOT_TRAP_* code
  * wasmslot_call returned; WASMSLOT_TRAP_TIMEOUT is counted as a timeout as well). Other codes are
  * ignored. Thread-safe. */

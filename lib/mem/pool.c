@@ -262,6 +262,7 @@ struct wasmslot_slot *wasmslot_pool_acquire(struct wasmslot_pool *p,
     } else {
         count(&p->warm_hits, 1);
     }
+    s->warm = warm;
     slot__start(s);
     count(&p->instantiations, 1);
     return s;

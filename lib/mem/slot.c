@@ -216,3 +216,8 @@ bool wasmslot_slot_preloaded(const struct wasmslot_slot *s)
 {
     return s->has_memory && s->preloaded;
 }
+
+bool wasmslot_slot_warm(const struct wasmslot_slot *s)
+{
+    return s->warm;
+}

@@ -32,6 +32,7 @@ struct wasmslot_slot {
     uint64_t image_id;          /* image whose layout is mapped (0: none) */
     bool has_memory;            /* the image's module has a memory this slot backs */
     bool preloaded;             /* that memory holds the module's data */
+    bool warm;                  /* the last acquire found the image mapped already */
     uint32_t max_pages;         /* the memory's maximum */
     size_t mapped_bytes;        /* [0, mapped_bytes) is mapped read-write; the rest is PROT_NONE */
     size_t initial_bytes;       /* memory size an instance starts with */

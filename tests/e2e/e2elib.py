@@ -15,6 +15,11 @@ import traceback
 
 SKIP = 77  # automake's "skipped" exit status
 
+# Run as root, wasmslotd refuses to run guest code as root unless the config says `user =
+# root`: configs of tests that start a daemon (or check one with -t) carry USER_LINE.
+AS_ROOT = os.geteuid() == 0
+USER_LINE = "user = root\n" if AS_ROOT else ""
+
 _here = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("WASMSLOT_SRCDIR") or os.path.normpath(os.path.join(_here, "..", ".."))
 BUILDDIR = os.environ.get("WASMSLOT_BUILDDIR") or SRCDIR
@@ -94,6 +99,8 @@ class Daemon:
         self.env = env
         d = {"socket": self.sock, "workers": "2", "executor_threads": "2", "log_level": "debug",
              "grace_period": "2s"}
+        if AS_ROOT:
+            d["user"] = "root"
         d.update(daemon or {})
         self.daemon_opts = d
         self.modules = modules if modules is not None else {"e2e": {"path": fixture("e2e")}}

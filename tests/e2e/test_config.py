@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import BUILDDIR, DAEMON, SRCDIR, Daemon, check, check_eq, fixture, run_main
+from e2elib import AS_ROOT, BUILDDIR, USER_LINE, DAEMON, SRCDIR, Daemon, check, check_eq, fixture, run_main
 
 
 def t(conf):
@@ -35,11 +35,17 @@ def test_good(d):
     minimal = os.path.join(d.dir, "minimal.conf")
     with open(minimal, "w") as f:
         f.write("[module m]\npath = %s\n" % fixture("e2e"))
+    if AS_ROOT:
+        rc, out = t(minimal)
+        check(rc == 1 and "guest code would run as root" in out,
+              "as root, a config without `user` is refused (guest code would run as root)", out)
+        with open(minimal, "w") as f:
+            f.write("[daemon]\nuser = root\n[module m]\npath = %s\n" % fixture("e2e"))
     check_eq(t(minimal)[0], 0, "a module section alone is a complete config (all defaults)")
     rel = os.path.join(d.dir, "rel.conf")
     shutil.copy(fixture("e2e"), os.path.join(d.dir, "rel.wasm"))
     with open(rel, "w") as f:
-        f.write("# comment\n; comment\n\n[daemon]\nworkers = 3   # trailing comment\n"
+        f.write("# comment\n; comment\n\n[daemon]\n" + USER_LINE + "workers = 3   # trailing comment\n"
                 "socket = \"/tmp/x.sock\"\n[module m]\npath = rel.wasm\nslots=1\n"
                 "max_memory = 4M\ndeadline = 0\n")
     check_eq(t(rel), (0, t(rel)[1]), "relative module paths, quotes, comments, 0 deadline")

@@ -18,8 +18,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (DAEMON, Conn, Daemon, check, check_eq, err_code, fixture, i32, run_main,
-                    stat_sum, trap_name, v, wait_until)
+from e2elib import (DAEMON, USER_LINE, Conn, Daemon, check, check_eq, err_code, fixture, i32,
+                    run_main, stat_sum, trap_name, v, wait_until)
 
 SEED = 20261121
 MAX_LINE = 1048576  # the protocol's default line limit
@@ -692,7 +692,8 @@ def test_bad_modules(d, by):
     what, p = paths[8]
     conf = os.path.join(d.dir, "start.conf")
     with open(conf, "w") as f:
-        f.write("[daemon]\nsocket = %s/st.sock\n[module bad]\npath = %s\n" % (d.dir, p))
+        f.write("[daemon]\n%ssocket = %s/st.sock\n[module bad]\npath = %s\n"
+                % (USER_LINE, d.dir, p))
     r = subprocess.run([DAEMON, "-f", "-c", conf], capture_output=True, text=True, timeout=10)
     check(r.returncode == 1 and "bad" in r.stderr, "the daemon refuses to start on a module "
           "with %s" % what, (r.returncode, r.stderr[-300:]))

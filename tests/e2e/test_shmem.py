@@ -12,8 +12,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (DAEMON, Conn, Daemon, check, check_eq, err_code, fixture, i32, run_main,
-                    stat_sum, trap_name, wait_until)
+from e2elib import (DAEMON, USER_LINE, Conn, Daemon, check, check_eq, err_code, fixture, i32,
+                    run_main, stat_sum, trap_name, wait_until)
 
 THREADS = 3  # executor_threads of the test daemon
 K = 20000    # additions per thread
@@ -80,7 +80,7 @@ def test_check(d):
               "-t rejects %r with %s... %s" % (text.strip().replace("\n", " | "), where, words),
               out)
     with open(conf, "w") as f:
-        f.write("[daemon]\n" + SHMEM + "[module r]\npath = %s\nimport = env.memory shmem:counter\n"
+        f.write("[daemon]\n" + USER_LINE + SHMEM + "[module r]\npath = %s\nimport = env.memory shmem:counter\n"
                 % fixture("shm_reader"))
     rc, out = t(conf)
     check_eq((rc, "ok" in out), (0, True), "-t accepts a shmem and a module bound to it")
