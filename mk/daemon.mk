@@ -76,9 +76,10 @@ daemon_wasmslotd_LDADD = proto/libwasmslot_proto.a lib/libwasmslot.a $(LIBEVENT_
 DAEMON_EXAMPLES = etc/examples/add.wasm etc/examples/hello.wasm
 noinst_DATA += $(DAEMON_EXAMPLES)
 CLEANFILES += $(DAEMON_EXAMPLES)
-EXTRA_DIST += $(DAEMON_EXAMPLES:.wasm=.wat) etc/wasmslotd.conf etc/wasmslotd.service
+EXTRA_DIST += $(DAEMON_EXAMPLES:.wasm=.wat)
 exampledir = $(pkgdatadir)/examples
-example_DATA = $(DAEMON_EXAMPLES) etc/wasmslotd.conf etc/wasmslotd.service
+example_DATA = $(DAEMON_EXAMPLES)
+# The config and the systemd unit are installed by mk/ops.mk.
 
 dist_man_MANS += man/wasmslotd.8 man/wasmslotd.conf.5
 
