@@ -223,15 +223,14 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
  * them to a reset when the last descriptor of the socket closes. */
 static void refuse_the_rest(struct worker *w)
 {
-    struct sockaddr_un sa;
-    socklen_t len = sizeof(sa);
     int fd;
 
-    memset(&sa, 0, sizeof(sa));
-    if (getsockname(w->args->listen_fd, (struct sockaddr *)&sa, &len) == 0 &&
-        sa.sun_family == AF_UNIX && sa.sun_path[0] != '\0' &&
-        len > offsetof(struct sockaddr_un, sun_path))
-        unlink(sa.sun_path);
+    /* By the configured path (-s applied): the socket was bound under a private name and
+     * renamed into place (master.c), so getsockname() does not know where it is. A worker
+     * that dropped to an unprivileged user may not be allowed to; the master unlinks it
+     * when the last worker is gone. */
+    if (unlink(w->cfg->socket_path) < 0 && errno != ENOENT)
+        log_debug("unlink %s: %s", w->cfg->socket_path, strerror(errno));
     while ((fd = accept4(w->args->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
         conn_refuse(w, fd, PROTO_E_SHUTTING_DOWN,
                     "the daemon is stopping and takes no new connections");
