@@ -795,9 +795,17 @@ void fcgi_server_retire(struct worker *w)
 {
     if (w->fcgi == NULL)
         return;
-    for (size_t i = 0; i < w->fcgi->n; i++)
-        if (w->fcgi->ls[i].ev != NULL)
-            event_del(w->fcgi->ls[i].ev);
+    for (size_t i = 0; i < w->fcgi->n; i++) {
+        struct fcgi_listener *li = &w->fcgi->ls[i];
+        if (li->ev != NULL)
+            event_del(li->ev);
+        /* The daemon stops (not a reload, where the next generation accepts on them): with
+         * the master's and every worker's copy closed, front ends are refused at once. */
+        if (w->refusing && li->fd >= 0) {
+            close(li->fd);
+            li->fd = -1;
+        }
+    }
     for (struct fcgi_conn *c = w->fcgi->conns, *next; c != NULL; c = next) {
         bool now;
         next = c->next;

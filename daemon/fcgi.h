@@ -12,9 +12,10 @@
  * runs; sets w->fcgi (NULL when there are none). Returns 0, or -1 with a message in err. */
 int fcgi_server_start(struct worker *w, char *err, size_t errlen);
 
-/* A retiring worker (SIGTERM): accept no new FastCGI connections; close the idle ones, and
- * each of the others once it has answered what it was sent (requests that arrive meanwhile
- * are still served, within the grace period). */
+/* A retiring worker (SIGTERM): accept no new FastCGI connections (and, when the daemon stops
+ * rather than reloads, close this worker's copies of the sockets so front ends are refused at
+ * once); close the idle connections, and each of the others once it has answered what it was
+ * sent (requests that arrive meanwhile are still served, within the grace period). */
 void fcgi_server_retire(struct worker *w);
 
 /* Close every FastCGI connection (loop thread): runs in flight are interrupted and their

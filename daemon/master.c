@@ -715,6 +715,11 @@ static void begin_stop(struct master *m, int sig)
     sd_notify_msg("STOPPING=1");
     m->stopping = true;
     m->stop_kill_at = now_ms() + grace + KILL_SLACK_MS;
+    /* FastCGI front ends learn at once that this daemon takes nothing new (the workers close
+     * their copies too): a refused connection sends nginx to the next server of its upstream,
+     * while one left in the backlog would be reset with its request in it. */
+    listen_socks_close(m->fcgi, NULL);
+    m->fcgi = NULL;
     signal_generation(m->cur, SIGTERM);
     for (struct generation *g = m->old; g != NULL; g = g->next)
         signal_generation(g, SIGTERM);

@@ -305,6 +305,24 @@ def main():
     check_eq(F.http_status(r["stdout"]), 200, "after SIGHUP the TCP FastCGI socket serves")
     t.close()
     check("reload rejected" not in d.log_text(), "the reload was accepted")
+
+    # --- stopping: the FastCGI sockets close at once, a run in flight gets its grace period
+    busy = F.Conn(fsock)
+    busy.send(F.request_bytes(1, F.cgi_params("/slow", query="ms=1000")))
+    time.sleep(0.3)
+    d.signal(signal.SIGTERM)
+    time.sleep(0.3)
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        refused = False
+    except ConnectionRefusedError:
+        refused = True
+    check(refused, "a stopping daemon refuses new FastCGI connections at once")
+    check(not os.path.exists(fsock), "... and its Unix FastCGI socket is gone")
+    r = busy.response(1)
+    check(r is not None and b"served-by slow" in r["stdout"],
+          "the request in flight is answered within the grace period", r)
+    busy.close()
     d.stop()
     check(not os.path.exists(fsock), "the FastCGI Unix socket is removed at exit")
 
