@@ -124,7 +124,8 @@ bool conn__mem_full(const struct conn *c, size_t more)
 {
     int64_t used = (int64_t)atomic_load_explicit(&c->w->st->memory_bytes, memory_order_relaxed);
 
-    return used > 0 && (uint64_t)used + more > c->w->cfg->max_total_memory;
+    return used > 0 && ((uint64_t)used >= c->w->cfg->max_total_memory ||
+                        (uint64_t)used + more > c->w->cfg->max_total_memory);
 }
 
 /* Send one complete reply line (any thread), counting its error code. */

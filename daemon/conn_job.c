@@ -217,12 +217,12 @@ static void count_run(struct worker *w, uint64_t t0)
 
 /* Guest code of a WASI module may call WASI functions outside `_start` (a start function, a
  * library export): give them the thread's state, with its output thrown away. */
-static void wasi_bind(struct worker *w, size_t mod, struct wasmslot_exec *ex)
+static struct wasmslot_wasi *wasi_bind(struct worker *w, size_t mod, struct wasmslot_exec *ex)
 {
     struct wasmslot_wasi *ws;
 
     if (w->mods->e[mod].wasi == NULL)
-        return;
+        return NULL;
     ws = wasirun_state(mod, w->mods->n, w->mods->e[mod].cfg);
     /* wasmslot_wasi_reset keeps the argv, environment and stdin of the thread's last command, which
      * may have been another connection's: this guest code gets none (without a state, its
@@ -234,6 +234,17 @@ static void wasi_bind(struct worker *w, size_t mod, struct wasmslot_exec *ex)
     if (ws != NULL)
         wasmslot_wasi_reset(ws);
     wasmslot_exec_set_user(ex, ws);
+    return ws;
+}
+
+/* The guest code bound by wasi_bind has ended: what it opened is closed now, not when the
+ * thread next runs this module (an idle worker would hold the descriptors of every thread
+ * and module meanwhile). */
+static void wasi_unbind(struct wasmslot_exec *ex, struct wasmslot_wasi *ws)
+{
+    wasmslot_exec_set_user(ex, NULL);
+    if (ws != NULL)
+        wasmslot_wasi_reset(ws);
 }
 
 /* A call's instance is finished with once its run has ended: its slot goes back before the
@@ -382,9 +393,10 @@ static int instantiate_on(struct job *j, struct wasmslot_exec *ex, struct modset
     struct wasmslot_error err = {0};
     int rc;
 
-    wasi_bind(w, j->mod, ex);
+    struct wasmslot_wasi *ws = wasi_bind(w, j->mod, ex);
+
     rc = modset_instantiate(w->pools, j->mod, ex, mi, &err);
-    wasmslot_exec_set_user(ex, NULL);
+    wasi_unbind(ex, ws);
     /* A call publishes once, after its release. */
     if (rc < 0 || j->req.op == PROTO_OP_INSTANTIATE)
         worker_publish_pool(w, j->mod);
@@ -456,6 +468,7 @@ static void run_on(struct job *j, struct wasmslot_exec *ex, struct modset_instan
 {
     struct worker *w = j->c->w;
     struct wasmslot_value small[8], *results = small;
+    struct wasmslot_wasi *ws;
     const struct wasmslot_functype *ft;
     struct wasmslot_extern ext;
     uint64_t t0;
@@ -483,10 +496,10 @@ static void run_on(struct job *j, struct wasmslot_exec *ex, struct modset_instan
             return;
         }
     }
-    wasi_bind(w, mi->mod, ex);
+    ws = wasi_bind(w, mi->mod, ex);
     t0 = conn__mono_ns();
     rc = wasmslot_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
-    wasmslot_exec_set_user(ex, NULL);
+    wasi_unbind(ex, ws);
     count_run(w, t0);
     call_release(j, mi);
     if (rc == 0) {
@@ -586,6 +599,7 @@ static void call_threads(struct job *j, struct wasmslot_exec *ex)
     struct wasmslot_value *res = NULL;
     struct wasmslot_error err = {0};
     struct wasmslot_extern ext;
+    struct wasmslot_wasi *ws;
     uint64_t t0, deadline_ms;
     bool ran = false;
     int rc = 0;
@@ -615,14 +629,14 @@ static void call_threads(struct job *j, struct wasmslot_exec *ex)
     }
     if (!run_begin(j, ex))
         goto out;
-    wasi_bind(w, j->mod, ex);
+    ws = wasi_bind(w, j->mod, ex);
     for (made = 0; made < n; made++) {
         rc = modset_instantiate(w->pools, j->mod, ex, &mi[made], &err);
         if (rc < 0)
             break;
         atomic_fetch_add_explicit(&w->st->instances_open, 1, memory_order_relaxed);
     }
-    wasmslot_exec_set_user(ex, NULL);
+    wasi_unbind(ex, ws);
     if (rc < 0) {
         run_end(j);
         if (rc == -WASMSLOT_EEXHAUSTED)

@@ -208,5 +208,8 @@ json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
     }
     if (reply != NULL)
         add_output(reply, w);
+    /* The reply holds the output now. What the program left open is closed at once, rather
+     * than when this thread next runs the module. */
+    wasmslot_wasi_reset(w);
     return reply;
 }

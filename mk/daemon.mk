@@ -85,7 +85,7 @@ dist_man_MANS += man/wasmslotd.8 man/wasmslotd.conf.5
 
 # End-to-end tests: each starts a real wasmslotd on a temporary socket.
 E2E_FIXTURES = tests/e2e/e2e.wasm tests/e2e/other.wasm tests/e2e/start_trap.wasm \
-	tests/e2e/atomics.wasm
+	tests/e2e/atomics.wasm tests/e2e/bigmem.wasm tests/e2e/wasi_fds.wasm
 check_DATA += $(E2E_FIXTURES) $(DAEMON_EXAMPLES)
 CLEANFILES += $(E2E_FIXTURES)
 EXTRA_DIST += $(E2E_FIXTURES:.wasm=.wat) tests/e2e/e2elib.py
@@ -98,7 +98,8 @@ E2E_TESTS = \
 	tests/e2e/test_wasi.py \
 	tests/e2e/test_balance.py \
 	tests/e2e/test_drain.py \
-	tests/e2e/test_fair.py
+	tests/e2e/test_fair.py \
+	tests/e2e/test_bounds.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS)
 TEST_EXTENSIONS = .py

@@ -186,11 +186,15 @@ def test_stats(d, bindings):
 
 
 def generation(d):
-    c = Conn(d.sock)
-    r = c.rq({"op": "stats"})
-    c.close()
     # A connection that a retiring worker accepted just before it retired is answered
-    # shutting_down: the new generation is not serving it yet.
+    # shutting_down (or closed before the request went): the new generation is not serving
+    # it yet.
+    try:
+        c = Conn(d.sock)
+        r = c.rq({"op": "stats"})
+        c.close()
+    except (OSError, EOFError):
+        return None
     return stat_sum(r["stats"], "generation") if r.get("ok") else None
 
 
