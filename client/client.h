@@ -55,6 +55,21 @@ struct client_opts {
 void client_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int client_cmd_simple(const struct client_opts *o, int argc, char **argv);
+
+/* Helpers of the stats views: a number field of a JSON object (0 when absent or negative), a
+ * string field ("?" when absent), and a time for a person ("-" for none, "42us", "1.5ms",
+ * "2.10s") written into buf. */
+uint64_t client_num(const json_t *o, const char *key);
+const char *client_str(const json_t *o, const char *key);
+const char *client_time_text(double s, char *buf, size_t len);
+
+/* Print a stats array for a person: one line per pool (summed over the workers), the
+ * daemon's lines and its shared memories; with workers, a line per worker and per pool of
+ * each worker too. Returns an exit status. */
+int client_print_stats(const json_t *stats, bool workers);
+
+/* `top [-n COUNT] [-i SECONDS]`: the stats every second as rates, until q (or COUNT frames). */
+int client_cmd_top(const struct client_opts *o, int argc, char **argv);
 int client_cmd_session(const struct client_opts *o);
 int client_cmd_raw(const struct client_opts *o);
 

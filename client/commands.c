@@ -12,12 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum stats_mode { STATS_TABLE, STATS_JSON, STATS_PROM };
+enum stats_mode { STATS_TABLE, STATS_WORKERS, STATS_JSON, STATS_PROM, STATS_OM };
 
 /* What a command line asks for, once built into a request. */
 struct built {
     enum proto_op op;
     enum stats_mode stats;
+    bool json; /* --json: print the reply's fields as JSON */
     json_t *req;
 };
 
@@ -89,10 +90,14 @@ static int build(const struct client_opts *o, int argc, char **argv, struct buil
         for (int i = 1; i < argc; i++) {
             if (strcmp(argv[i], "--json") == 0)
                 b->stats = STATS_JSON;
-            else if (strcmp(argv[i], "--prometheus") == 0 || strcmp(argv[i], "--openmetrics") == 0)
+            else if (strcmp(argv[i], "--workers") == 0)
+                b->stats = STATS_WORKERS;
+            else if (strcmp(argv[i], "--prometheus") == 0)
                 b->stats = STATS_PROM;
+            else if (strcmp(argv[i], "--openmetrics") == 0)
+                b->stats = STATS_OM;
             else
-                NEED(false, "stats [--json|--prometheus]");
+                NEED(false, "stats [--workers|--json|--prometheus|--openmetrics]");
         }
     } else if (strcmp(cmd, "instantiate") == 0) {
         NEED(argc == 2, "instantiate MODULE");
@@ -209,86 +214,6 @@ static void print_modules(const json_t *mods)
     }
 }
 
-/* Text of a sample's value, which is an integer or a decimal string. */
-static void value_text(const json_t *v, char *buf, size_t len)
-{
-    if (json_is_integer(v))
-        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-    else if (json_is_string(v))
-        snprintf(buf, len, "%s", json_string_value(v));
-    else
-        snprintf(buf, len, "?");
-}
-
-/* The human table: one column per label name (in the order first seen), then NAME and VALUE. */
-static void print_stats_table(const json_t *stats)
-{
-    const char *cols[PROTO_STATS_MAX_LABELS * 4];
-    size_t width[PROTO_STATS_MAX_LABELS * 4 + 2];
-    size_t ncols = 0, i;
-    json_t *s;
-
-    json_array_foreach(stats, i, s)
-    {
-        const char *key;
-        json_t *v;
-
-        json_object_foreach(json_object_get(s, "labels"), key, v)
-        {
-            size_t c;
-
-            for (c = 0; c < ncols; c++)
-                if (strcmp(cols[c], key) == 0)
-                    break;
-            if (c == ncols && ncols < sizeof(cols) / sizeof(cols[0]))
-                cols[ncols++] = key;
-        }
-    }
-    for (size_t c = 0; c < ncols; c++)
-        width[c] = strlen(cols[c]);
-    width[ncols] = 4;     /* NAME */
-    width[ncols + 1] = 5; /* VALUE */
-    json_array_foreach(stats, i, s)
-    {
-        json_t *labels = json_object_get(s, "labels");
-        const char *name = json_string_value(json_object_get(s, "name"));
-        char val[32];
-
-        for (size_t c = 0; c < ncols; c++) {
-            const char *lv = json_string_value(json_object_get(labels, cols[c]));
-
-            if (lv != NULL && strlen(lv) > width[c])
-                width[c] = strlen(lv);
-        }
-        if (name != NULL && strlen(name) > width[ncols])
-            width[ncols] = strlen(name);
-        value_text(json_object_get(s, "value"), val, sizeof(val));
-        if (strlen(val) > width[ncols + 1])
-            width[ncols + 1] = strlen(val);
-    }
-    for (size_t c = 0; c < ncols; c++) {
-        for (const char *p = cols[c]; *p != '\0'; p++)
-            fputc(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p, stdout);
-        printf("%*s  ", (int)(width[c] - strlen(cols[c])), "");
-    }
-    printf("%-*s  %*s\n", (int)width[ncols], "NAME", (int)width[ncols + 1], "VALUE");
-    json_array_foreach(stats, i, s)
-    {
-        json_t *labels = json_object_get(s, "labels");
-        const char *name = json_string_value(json_object_get(s, "name"));
-        char val[32];
-
-        for (size_t c = 0; c < ncols; c++) {
-            const char *lv = json_string_value(json_object_get(labels, cols[c]));
-
-            printf("%-*s  ", (int)width[c], lv != NULL ? lv : "-");
-        }
-        value_text(json_object_get(s, "value"), val, sizeof(val));
-        printf("%-*s  %*s\n", (int)width[ncols], name != NULL ? name : "?", (int)width[ncols + 1],
-               val);
-    }
-}
-
 static int print_stats(const struct proto_reply *rep, enum stats_mode mode)
 {
     if (rep->stats == NULL) {
@@ -302,7 +227,7 @@ static int print_stats(const struct proto_reply *rep, enum stats_mode mode)
             return CLIENT_EXIT_ERROR;
         printf("%s\n", s);
         free(s);
-    } else if (mode == STATS_PROM) {
+    } else if (mode == STATS_PROM || mode == STATS_OM) {
         struct proto_stats *st = NULL;
         char *text;
 
@@ -310,14 +235,15 @@ static int print_stats(const struct proto_reply *rep, enum stats_mode mode)
             client_say("malformed stats in the reply");
             return CLIENT_EXIT_ERROR;
         }
-        text = proto_stats_render(st, PROTO_STATS_OPENMETRICS, NULL);
+        text = proto_stats_render(
+            st, mode == STATS_OM ? PROTO_STATS_OPENMETRICS : PROTO_STATS_PROMETHEUS, NULL);
         proto_stats_free(st);
         if (text == NULL)
             return CLIENT_EXIT_ERROR;
         fputs(text, stdout);
         free(text);
     } else {
-        print_stats_table(rep->stats);
+        return client_print_stats(rep->stats, mode == STATS_WORKERS);
     }
     return CLIENT_EXIT_OK;
 }

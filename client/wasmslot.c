@@ -26,7 +26,9 @@ static void usage(FILE *f)
             "  run INSTANCE EXPORT [ARG...]   run an export of an instance of this connection\n"
             "  terminate INSTANCE             end an instance\n"
             "  session                        read commands from stdin on one connection\n"
-            "  stats [--json|--prometheus]    show the daemon's statistics\n"
+            "  stats [--workers|--json|--prometheus|--openmetrics]\n"
+            "                                 the daemon's statistics, one line per pool\n"
+            "  top [-n COUNT] [-i SECONDS]    live view of the pools and workers; q quits\n"
             "  modules                        list the modules and their exports\n"
             "  ping                           check that the daemon answers\n"
             "  raw                            send stdin lines as-is, print the replies\n"
@@ -133,6 +135,8 @@ int main(int argc, char **argv)
         }
         return argv[0][0] == 's' ? client_cmd_session(&o) : client_cmd_raw(&o);
     }
+    if (strcmp(argv[0], "top") == 0)
+        return client_cmd_top(&o, argc, argv);
     if (strcmp(argv[0], "run") == 0 && client_run_is_wasi(argc, argv))
         return client_cmd_wasi_run(&o, argc, argv);
     return client_cmd_simple(&o, argc, argv);

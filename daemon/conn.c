@@ -33,6 +33,8 @@
 /* Request lines served per read event before the loop turns to other connections. */
 #define LINES_PER_TURN 128u
 
+_Thread_local struct stats_pool_counters *conn__reply_pool;
+
 uint64_t conn__mono_ns(void)
 {
     struct timespec ts;
@@ -131,11 +133,13 @@ bool conn__mem_full(const struct conn *c, size_t more)
 /* Send one complete reply line (any thread), counting its error code. */
 void conn__send_line(struct conn *c, const char *line, size_t len, enum proto_err code)
 {
-    struct stats_worker *st = c->w->st;
+    struct stats_worker_counters *ctr = c->w->ctr;
     size_t off = 0;
 
-    if (code != PROTO_OK && (unsigned)code < STATS_ERR_CODES)
-        atomic_fetch_add_explicit(&st->errors[code], 1, memory_order_relaxed);
+    if (code != PROTO_OK && (unsigned)code < STATS_ERR_CODES) {
+        atomic_fetch_add_explicit(&ctr->errors[code], 1, memory_order_relaxed);
+        stats_pool_error(conn__reply_pool, (unsigned)code);
+    }
     accesslog_note_code(code);
     pthread_mutex_lock(&c->mu);
     if (!c->closed) {
@@ -220,7 +224,7 @@ static bool reply_budget_pause(struct conn *c)
         return false;
     /* on_write or job_free resumes it once the total falls below the limit. */
     c->read_paused = true;
-    atomic_fetch_add_explicit(&c->w->st->reply_buffer_pauses, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->w->ctr->reply_buffer_pauses, 1, memory_order_relaxed);
     return true;
 }
 
@@ -256,98 +260,19 @@ void conn__reply_budget_release(struct conn *c, size_t reserve)
 
 /* ---------------------------------------------------------------- loop-thread ops */
 
-static void stats_worker_cb(void *arg, unsigned worker, pid_t pid, const struct stats_worker *sw)
-{
-    struct proto_stats *st = arg;
-    char num[16];
-
-    snprintf(num, sizeof(num), "%u", worker);
-    proto_stats_clear_labels(st);
-    proto_stats_set_label(st, "worker", num);
-    proto_stats_add(st, "worker_pid", WASMSLOT_STATS_GAUGE, (uint64_t)(pid > 0 ? pid : 0));
-    for (unsigned op = 0; op < STATS_OPS; op++) {
-        uint64_t n = atomic_load(&sw->requests[op]);
-        if (n == 0 && op > PROTO_OP_MODULES)
-            continue;
-        proto_stats_set_label(
-            st, "op", op <= PROTO_OP_MODULES ? proto_op_name((enum proto_op)op) : "invalid");
-        proto_stats_add(st, "requests", WASMSLOT_STATS_COUNTER, n);
-    }
-    proto_stats_set_label(st, "op", NULL);
-    proto_stats_add(st, "connections", WASMSLOT_STATS_COUNTER, atomic_load(&sw->connections));
-    proto_stats_add(st, "connections_open", WASMSLOT_STATS_GAUGE,
-                    atomic_load(&sw->connections_open));
-    proto_stats_add(st, "connections_refused", WASMSLOT_STATS_COUNTER,
-                    atomic_load(&sw->connections_refused));
-    proto_stats_add(st, "connections_idle_closed", WASMSLOT_STATS_COUNTER,
-                    atomic_load(&sw->connections_idle_closed));
-    proto_stats_add(st, "reply_buffer_pauses", WASMSLOT_STATS_COUNTER,
-                    atomic_load(&sw->reply_buffer_pauses));
-    proto_stats_add(st, "pool_waits", WASMSLOT_STATS_COUNTER, atomic_load(&sw->pool_waits));
-    proto_stats_add(st, "pool_wait_timeouts", WASMSLOT_STATS_COUNTER,
-                    atomic_load(&sw->pool_wait_timeouts));
-    proto_stats_add(st, "pool_wait_nanoseconds", WASMSLOT_STATS_COUNTER,
-                    atomic_load(&sw->pool_wait_nanoseconds));
-    {
-        /* Deltas wrap around: read it signed, as a worker may briefly count below zero. */
-        int64_t mem = (int64_t)atomic_load(&sw->memory_bytes);
-        proto_stats_add(st, "memory_bytes", WASMSLOT_STATS_GAUGE, mem > 0 ? (uint64_t)mem : 0);
-    }
-    proto_stats_add(st, "unlimited_runs", WASMSLOT_STATS_GAUGE, atomic_load(&sw->unlimited_runs));
-    proto_stats_add(st, "instances_open", WASMSLOT_STATS_GAUGE, atomic_load(&sw->instances_open));
-    proto_stats_add(st, "runs", WASMSLOT_STATS_COUNTER, atomic_load(&sw->runs));
-    proto_stats_add(st, "run_nanoseconds", WASMSLOT_STATS_COUNTER,
-                    atomic_load(&sw->run_nanoseconds));
-    /* The FastCGI responder's requests (fcgi.c), by the class of their HTTP status. */
-    for (unsigned k = 0; k < 6; k++) {
-        static const char *const cls[] = {"aborted", "1xx", "2xx", "3xx", "4xx", "5xx"};
-        proto_stats_set_label(st, "status", cls[k]);
-        proto_stats_add(st, "fastcgi_responses", WASMSLOT_STATS_COUNTER,
-                        atomic_load(&sw->fastcgi_responses[k]));
-    }
-    proto_stats_set_label(st, "status", NULL);
-    for (unsigned e = 1; e < STATS_ERR_CODES && e <= PROTO_E_INTERNAL; e++) {
-        uint64_t n = atomic_load(&sw->errors[e]);
-        if (n == 0)
-            continue;
-        proto_stats_set_label(st, "code", proto_err_code((enum proto_err)e));
-        proto_stats_add(st, "errors", WASMSLOT_STATS_COUNTER, n);
-    }
-    proto_stats_set_label(st, "code", NULL);
-}
-
-static void stats_pool_cb(void *arg, unsigned worker, const char *pool, const char *name, int kind,
-                          uint64_t value)
-{
-    struct proto_stats *st = arg;
-
-    proto_stats_set_label(st, "pool", pool);
-    proto_stats_add(st, name,
-                    kind == WASMSLOT_STATS_GAUGE ? WASMSLOT_STATS_GAUGE : WASMSLOT_STATS_COUNTER,
-                    value);
-}
-
 static void op_stats(struct conn *c, const struct proto_request *req)
 {
     struct worker *w = c->w;
-    struct stats_global *g = w->args->global;
     struct proto_stats *st = proto_stats_new();
-    struct stats_visitor v = {.arg = st, .worker = stats_worker_cb, .pool_sample = stats_pool_cb};
 
     if (st == NULL) {
         conn__reply_error(c, req->id, PROTO_E_INTERNAL, "out of memory");
         return;
     }
-    proto_stats_add(st, "generation", WASMSLOT_STATS_GAUGE, atomic_load(&g->generation));
-    proto_stats_add(st, "workers", WASMSLOT_STATS_GAUGE, stats_shm_nworkers(w->args->shm));
-    proto_stats_add(st, "worker_restarts", WASMSLOT_STATS_COUNTER,
-                    atomic_load(&g->worker_restarts));
-    proto_stats_add(st, "reloads", WASMSLOT_STATS_COUNTER, atomic_load(&g->reloads));
-    proto_stats_add(st, "reloads_failed", WASMSLOT_STATS_COUNTER, atomic_load(&g->reloads_failed));
     /* This worker's own pools are current; the others published theirs as they changed. */
     for (size_t i = 0; i < w->mods->n; i++)
         worker_publish_pool(w, i);
-    stats_shm_visit(w->args->shm, &v);
+    stats_collect(st, w->args->global, w->args->shm);
     shm_stats_add(w->mods, st);
     conn__reply(c, proto_reply_stats(req->id, st, req->stats_format), PROTO_OK);
     proto_stats_free(st);
@@ -392,6 +317,7 @@ static struct job *job_new(struct conn *c, struct proto_request *req)
     }
     j->ej.run = conn__job_run;
     j->c = c;
+    j->read_ns = conn__mono_ns();
     j->req = *req; /* the job takes the parsed request over */
     memset(req, 0, sizeof(*req));
     atomic_fetch_add(&c->refs, 1);
@@ -409,8 +335,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
 
     memset(&req, 0, sizeof(req));
     e = proto_request_parse(&req, line, len, w->cfg->max_request_size);
-    atomic_fetch_add_explicit(&w->st->requests[e == PROTO_OK ? (unsigned)req.op : STATS_OPS - 1], 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->ctr->requests[e == PROTO_OK ? (unsigned)req.op : STATS_OPS - 1],
+                              1, memory_order_relaxed);
     accesslog_begin(c->fd, &req, e == PROTO_OK, NULL);
     if (e != PROTO_OK) {
         conn__reply(c, proto_reply_request_error(&req), e);
@@ -428,6 +354,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
             conn__reply_error(c, req.id, PROTO_E_UNKNOWN_MODULE, "no module '%s'", req.module);
             goto out;
         }
+        conn__reply_pool = conn__pool_ctr(w, (size_t)mod);
+        stats_pool_request(conn__reply_pool, (unsigned)req.op);
         if (len > w->mods->e[mod].cfg->max_request_size) {
             conn__reply_error(c, req.id, PROTO_E_TOO_LARGE,
                               "request of %zu bytes exceeds module '%s' max_request_size of %zu",
@@ -463,6 +391,8 @@ static void handle_line(struct conn *c, const char *line, size_t len)
             goto out;
         }
         mod = (int)in->mi.mod;
+        conn__reply_pool = conn__pool_ctr(w, (size_t)mod);
+        stats_pool_request(conn__reply_pool, (unsigned)req.op);
         if (len > w->mods->e[mod].cfg->max_request_size) {
             pthread_mutex_unlock(&c->mu);
             conn__reply_error(c, req.id, PROTO_E_TOO_LARGE,
@@ -545,10 +475,13 @@ static void handle_line(struct conn *c, const char *line, size_t len)
     pthread_mutex_unlock(&c->mu);
     /* The executor thread that runs the job records it. */
     accesslog_handoff();
-    if (j != NULL)
+    if (j != NULL) {
+        atomic_fetch_add_explicit(&w->st->executor_queue, 1, memory_order_relaxed);
         exec_pool_submit(w->exec, &c->q, &j->ej);
+    }
 out:
     accesslog_end();
+    conn__reply_pool = NULL;
     proto_request_release(&req);
 }
 
@@ -746,7 +679,7 @@ lines:
         if (f == PROTO_FRAME_NONE)
             break;
         if (f == PROTO_FRAME_TOO_LARGE) {
-            atomic_fetch_add_explicit(&c->w->st->requests[STATS_OPS - 1], 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&c->w->ctr->requests[STATS_OPS - 1], 1, memory_order_relaxed);
             conn__reply_error(c, NULL, PROTO_E_TOO_LARGE,
                               "request line longer than max_request_size (%zu bytes)",
                               c->w->cfg->max_request_size);
@@ -824,8 +757,8 @@ void conn_refuse(struct worker *w, int fd, enum proto_err code, const char *why)
     while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
         ;
     close(fd);
-    atomic_fetch_add_explicit(&w->st->connections_refused, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->st->errors[code], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->ctr->connections_refused, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->ctr->errors[code], 1, memory_order_relaxed);
     if (code == PROTO_E_SHUTTING_DOWN)
         return;
     /* One warning every 10 s at most: a flood of refusals must not flood the log. */
@@ -966,7 +899,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
         idle_arm(c, left);
         return;
     }
-    atomic_fetch_add_explicit(&c->w->st->connections_idle_closed, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->w->ctr->connections_idle_closed, 1, memory_order_relaxed);
     log_debug("closing a connection idle for %" PRIu64 " ms (idle_timeout)",
               c->w->cfg->idle_timeout_ms);
     conn_close(c);
@@ -1044,7 +977,7 @@ struct conn *conn_new(struct worker *w, int fd)
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
-    atomic_fetch_add_explicit(&w->st->connections, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->ctr->connections, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->st->connections_open, 1, memory_order_relaxed);
     return c;
 }

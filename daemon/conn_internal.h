@@ -66,6 +66,7 @@ struct job {
     unsigned unlimited;            /* executor threads it runs on without a deadline */
     uint64_t wait_t0, wait_until;  /* pool_wait: since when, and until when, it waits */
     struct job *wnext;             /* its pool's list of waiting requests */
+    uint64_t read_ns;              /* when its request line was read (the queue wait's start) */
 };
 
 struct conn {
@@ -125,6 +126,26 @@ void conn__pool_freed(struct worker *w, size_t mod);
 void conn__pool_wait_expire(evutil_socket_t fd, short what, void *arg);
 
 /* ---------------------------------------------------------------- conn.c */
+
+/* The counters of the pool the thread is answering a request for (NULL: none), so that
+ * conn__send_line counts an error reply for the pool as well as for the worker. */
+extern _Thread_local struct stats_pool_counters *conn__reply_pool;
+
+/* The counters of pool mod of w's worker number. */
+static inline struct stats_pool_counters *conn__pool_ctr(const struct worker *w, size_t mod)
+{
+    return stats_shm_pool_counters(w->args->shm, w->args->index, mod);
+}
+
+/* Slots of pool mod held by w's instances change by delta; instances_open with them. */
+static inline void conn__hold(struct worker *w, size_t mod, int delta)
+{
+    if (delta > 0)
+        atomic_fetch_add_explicit(&w->st->instances_open, (uint64_t)delta, memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(&w->st->instances_open, (uint64_t)-delta, memory_order_relaxed);
+    stats_shm_pool_hold(w->args->shm, w->args->index, mod, delta);
+}
 
 /* The monotonic clock in nanoseconds. */
 uint64_t conn__mono_ns(void);

@@ -59,7 +59,7 @@ void conn__inst_destroy(struct conn *c, struct inst *in)
     if (rc < 0)
         log_warn("resetting a slot of module '%s' failed: %s (it is wiped before reuse)",
                  w->mods->e[mod].cfg->name, wasmslot_strerror(rc));
-    atomic_fetch_sub_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+    conn__hold(w, mod, -1);
     conn__mem_add(c, -(int64_t)in->charged);
     free(in);
     worker_publish_pool(w, mod);
@@ -209,10 +209,9 @@ static void set_deadline(struct job *j, struct wasmslot_exec *ex)
     wasmslot_exec_set_deadline(ex, deadline_ns(run_deadline_ms(j)));
 }
 
-static void count_run(struct worker *w, uint64_t t0)
+static void count_run(struct worker *w, size_t mod, uint64_t t0)
 {
-    atomic_fetch_add_explicit(&w->st->runs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->st->run_nanoseconds, conn__mono_ns() - t0, memory_order_relaxed);
+    stats_pool_run(conn__pool_ctr(w, mod), conn__mono_ns() - t0);
 }
 
 /* Guest code of a WASI module may call WASI functions outside `_start` (a start function, a
@@ -277,7 +276,7 @@ static void run_command(struct job *j, struct wasmslot_exec *ex, struct modset_i
     }
     t0 = conn__mono_ns();
     msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code, &rc);
-    count_run(w, t0);
+    count_run(w, mi->mod, t0);
     call_release(j, mi);
     if (wasmslot_is_trap(rc))
         modset_count_trap(w->pools, mi->mod, rc);
@@ -305,7 +304,7 @@ static bool pool_wait_park(struct job *j)
     if (j->wait_t0 == 0) {
         j->wait_t0 = now;
         j->wait_until = now + w->mods->e[j->mod].cfg->pool_wait_ms * 1000000u;
-        atomic_fetch_add_explicit(&w->st->pool_waits, 1, memory_order_relaxed);
+        stats_pool_wait_begin(conn__pool_ctr(w, j->mod));
     }
     if (now >= j->wait_until)
         return false;
@@ -328,12 +327,7 @@ static bool pool_wait_park(struct job *j)
 /* j waited for a slot and got one, or gave up (timed_out). */
 static void pool_wait_done(struct job *j, bool timed_out)
 {
-    struct stats_worker *st = j->c->w->st;
-
-    atomic_fetch_add_explicit(&st->pool_wait_nanoseconds, conn__mono_ns() - j->wait_t0,
-                              memory_order_relaxed);
-    if (timed_out)
-        atomic_fetch_add_explicit(&st->pool_wait_timeouts, 1, memory_order_relaxed);
+    stats_pool_wait_end(conn__pool_ctr(j->c->w, j->mod), conn__mono_ns() - j->wait_t0, timed_out);
     j->wait_t0 = 0;
 }
 
@@ -349,8 +343,10 @@ void conn__pool_freed(struct worker *w, size_t mod)
     if (j != NULL)
         q->head = j->wnext;
     pthread_mutex_unlock(&q->mu);
-    if (j != NULL)
+    if (j != NULL) {
+        atomic_fetch_add_explicit(&w->st->executor_queue, 1, memory_order_relaxed);
         exec_pool_submit(w->exec, &j->c->q, &j->ej);
+    }
 }
 
 void conn__pool_wait_expire(evutil_socket_t fd, short what, void *arg)
@@ -380,6 +376,7 @@ void conn__pool_wait_expire(evutil_socket_t fd, short what, void *arg)
     while (expired != NULL) {
         struct job *j = expired;
         expired = j->wnext;
+        atomic_fetch_add_explicit(&j->c->w->st->executor_queue, 1, memory_order_relaxed);
         exec_pool_submit(j->c->w->exec, &j->c->q, &j->ej);
     }
 }
@@ -500,7 +497,7 @@ static void run_on(struct job *j, struct wasmslot_exec *ex, struct modset_instan
     t0 = conn__mono_ns();
     rc = wasmslot_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
     wasi_unbind(ex, ws);
-    count_run(w, t0);
+    count_run(w, mi->mod, t0);
     call_release(j, mi);
     if (rc == 0) {
         REPLY_FAST(j->c, PROTO_OK,
@@ -634,7 +631,7 @@ static void call_threads(struct job *j, struct wasmslot_exec *ex)
         rc = modset_instantiate(w->pools, j->mod, ex, &mi[made], &err);
         if (rc < 0)
             break;
-        atomic_fetch_add_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+        conn__hold(w, j->mod, 1);
     }
     wasi_unbind(ex, ws);
     if (rc < 0) {
@@ -686,7 +683,7 @@ static void call_threads(struct job *j, struct wasmslot_exec *ex)
     mtcall_run(j->mt, w->exec, ex, t, deadline_ns(deadline_ms), thread_prepare, j);
     run_end(j);
     for (unsigned i = 0; i < n; i++) {
-        count_run(w, t0);
+        count_run(w, j->mod, t0);
         if (wasmslot_is_trap(t[i].rc))
             modset_count_trap(w->pools, j->mod, t[i].rc);
     }
@@ -696,7 +693,7 @@ out:
         if (modset_release(w->pools, &mi[i]) < 0)
             log_warn("resetting a slot of module '%s' failed (it is wiped before reuse)",
                      e->cfg->name);
-        atomic_fetch_sub_explicit(&w->st->instances_open, 1, memory_order_relaxed);
+        conn__hold(w, j->mod, -1);
         conn__pool_freed(w, j->mod);
     }
     if (made > 0 || rc < 0)
@@ -737,8 +734,10 @@ static void inst_job_done(struct conn *c, struct inst *in)
         in->busy = false;
     }
     pthread_mutex_unlock(&c->mu);
-    if (next != NULL)
+    if (next != NULL) {
+        atomic_fetch_add_explicit(&c->w->st->executor_queue, 1, memory_order_relaxed);
         exec_pool_submit(c->w->exec, &c->q, &next->ej);
+    }
     while (drop != NULL) {
         struct job *d = drop;
         drop = d->qnext;
@@ -753,8 +752,18 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
     struct job *j = (struct job *)ej;
     struct conn *c = j->c;
     struct modset_instance mi;
+    uint64_t waited = conn__mono_ns() - j->read_ns;
+    /* A request that may wait for a slot (pool_wait) and run again counts its queue wait
+     * once, when it starts for good: the wait then covers the time it waited for the slot. */
+    bool may_park = (j->req.op == PROTO_OP_INSTANTIATE ||
+                     (j->req.op == PROTO_OP_CALL && j->req.threads == 0)) &&
+                    c->w->mods->e[j->mod].cfg->pool_wait_ms > 0;
 
     accesslog_begin(c->fd, &j->req, true, c->w->mods->e[j->mod].cfg->name);
+    atomic_fetch_sub_explicit(&c->w->st->executor_queue, 1, memory_order_relaxed);
+    conn__reply_pool = conn__pool_ctr(c->w, j->mod);
+    if (!may_park)
+        stats_pool_wait(conn__reply_pool, waited);
     switch (j->req.op) {
     case PROTO_OP_INSTANTIATE: {
         struct inst *in = calloc(1, sizeof(*in));
@@ -775,8 +784,11 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
         }
         if (rc == -EINPROGRESS) {
             free(in);
+            conn__reply_pool = NULL;
             return; /* waits for a slot, and runs again */
         }
+        if (may_park)
+            stats_pool_wait(conn__reply_pool, waited);
         if (rc < 0) {
             pthread_mutex_lock(&c->mu);
             conn__do_held_drop(c, j->mod);
@@ -784,7 +796,7 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
             free(in);
             break;
         }
-        atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
+        conn__hold(c->w, j->mod, 1);
         inst_charge(c, in);
         snprintf(in->handle, sizeof(in->handle), "%" PRIuFAST64,
                  atomic_fetch_add(&next_handle, 1) * 256 + (c->w->args->index & 255));
@@ -812,19 +824,24 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
             break;
         switch (instantiate_on(j, ex, &mi)) {
         case 0:
+            if (may_park)
+                stats_pool_wait(conn__reply_pool, waited);
             break;
         case -EINPROGRESS:
             run_end(j);
+            conn__reply_pool = NULL;
             return; /* waits for a slot, and runs again */
         default:
             run_end(j);
+            if (may_park)
+                stats_pool_wait(conn__reply_pool, waited);
             goto done;
         }
-        atomic_fetch_add_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
+        conn__hold(c->w, j->mod, 1);
         run_on(j, ex, &mi);
         run_end(j);
         call_release(j, &mi);
-        atomic_fetch_sub_explicit(&c->w->st->instances_open, 1, memory_order_relaxed);
+        conn__hold(c->w, j->mod, -1);
         worker_publish_pool(c->w, j->mod);
         break;
     case PROTO_OP_RUN:
@@ -859,5 +876,6 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
     }
 done:
     accesslog_end();
+    conn__reply_pool = NULL;
     job_free(j);
 }

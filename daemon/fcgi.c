@@ -686,7 +686,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
         idle_arm(c, left);
         return;
     }
-    atomic_fetch_add_explicit(&c->w->st->connections_idle_closed, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->w->ctr->connections_idle_closed, 1, memory_order_relaxed);
     conn_close(c);
 }
 
@@ -699,7 +699,7 @@ static void conn_new(struct fcgi_listener *li, int fd)
         /* FastCGI has no greeting to refuse with: the front end sees the close and tries
          * another server of its upstream. */
         close(fd);
-        atomic_fetch_add_explicit(&w->st->connections_refused, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&w->ctr->connections_refused, 1, memory_order_relaxed);
         return;
     }
     c = calloc(1, sizeof(*c));
@@ -732,7 +732,7 @@ static void conn_new(struct fcgi_listener *li, int fd)
         c->next->prev = c;
     li->srv->conns = c;
     w->nconns++;
-    atomic_fetch_add_explicit(&w->st->connections, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->ctr->connections, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->st->connections_open, 1, memory_order_relaxed);
 }
 

@@ -56,7 +56,7 @@ static void respond(struct fcgi_req *r, unsigned status, const void *out, size_t
     size_t len = fcgi_stream_size(outn) + FCGI_HEADER_LEN + 16;
     uint8_t *buf, *p;
 
-    atomic_fetch_add_explicit(&r->c->w->st->fastcgi_responses[status / 100 < 6 ? status / 100 : 0],
+    atomic_fetch_add_explicit(&r->c->w->ctr->fastcgi_responses[status / 100 < 6 ? status / 100 : 0],
                               1, memory_order_relaxed);
 
     if (errn > 0)
@@ -265,10 +265,10 @@ static void cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
     atomic_fetch_add_explicit(&w->st->instances_open, 1, memory_order_relaxed);
     msize = mi.slot != NULL ? wasmslot_memory_size(wasmslot_slot_memory(mi.slot)) : 0;
     mem_add(w, (int64_t)msize);
+    stats_shm_pool_hold(w->args->shm, w->args->index, r->mod, 1);
     t0 = mono_ns();
     rc = wasmslot_wasi_run(ws, ex, e->module, mi.inst, &exit_code, &err);
-    atomic_fetch_add_explicit(&w->st->runs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->st->run_nanoseconds, mono_ns() - t0, memory_order_relaxed);
+    stats_pool_run(stats_shm_pool_counters(w->args->shm, w->args->index, r->mod), mono_ns() - t0);
     aborted = run_end(r, ex);
     if (wasmslot_is_trap(rc))
         modset_count_trap(w->pools, r->mod, rc);
@@ -279,6 +279,7 @@ static void cgi(struct fcgi_req *r, struct wasmslot_exec *ex)
                  e->cfg->name);
     atomic_fetch_sub_explicit(&w->st->instances_open, 1, memory_order_relaxed);
     mem_add(w, -(int64_t)msize);
+    stats_shm_pool_hold(w->args->shm, w->args->index, r->mod, -1);
     worker_publish_pool(w, r->mod);
     out = wasmslot_wasi_stdout(ws, &outn);
     errout = wasmslot_wasi_stderr(ws, &errn);

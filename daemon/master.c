@@ -319,7 +319,7 @@ static struct generation *new_generation(struct master *m, struct config *cfg, s
         goto fail;
     for (size_t i = 0; i < mods->n; i++)
         names[i] = mods->e[i].cfg->name;
-    g->shm = stats_shm_new(g->nw, names, mods->n);
+    g->shm = stats_shm_new(m->global, g->nw, names, mods->n);
     if (g->shm == NULL)
         goto fail;
     free(names);

@@ -247,6 +247,7 @@ int worker_main(const struct worker_args *a)
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     w.st = stats_shm_worker(a->shm, a->index);
+    w.ctr = stats_shm_worker_counters(a->shm, a->index);
     if (evthread_use_pthreads() < 0) {
         log_error("libevent threads: cannot enable");
         return 1;

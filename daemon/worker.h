@@ -44,11 +44,12 @@ struct worker {
     struct event *listen_ev; /* the shared socket: a connection is waiting */
     struct event *accept_ev; /* accepting again after a pause or a deferral */
     struct event *sigterm_ev, *grace_ev;
-    struct stats_worker *st;  /* this worker's shared counters */
-    struct conn_fair *fair;   /* what the connections share: limits and queues */
-    struct fcgi_server *fcgi; /* the FastCGI listeners and their connections (fcgi.h) */
-    struct conn *conns;       /* loop thread only */
-    unsigned nconns;          /* loop thread only; FastCGI connections included */
+    struct stats_worker *st;           /* what is true now of this worker (shared) */
+    struct stats_worker_counters *ctr; /* this worker number's counters (shared) */
+    struct conn_fair *fair;            /* what the connections share: limits and queues */
+    struct fcgi_server *fcgi;          /* the FastCGI listeners and their connections (fcgi.h) */
+    struct conn *conns;                /* loop thread only */
+    unsigned nconns;                   /* loop thread only; FastCGI connections included */
     struct event *flush_ev;  /* after the grace period: the last replies' time to go out */
     struct event *linger_ev; /* a stopping daemon: refuse until the siblings are done too */
     /* Retiring (SIGTERM): no new work; every request read from now on is answered with

@@ -14,13 +14,15 @@ proto_libwasmslot_proto_a_SOURCES = \
 	proto/proto_bytes.c \
 	proto/framer.c \
 	proto/stats_render.c \
+	proto/stats_summary.c \
 	proto/fcgi_wire.c proto/fcgi_wire.h
 EXTRA_DIST += proto/PROTOCOL.md
 WASMSLOT_PROTO_LIBS = proto/libwasmslot_proto.a lib/libwasmslot.a $(JANSSON_LIBS) $(PTHREAD_LIBS)
 
 # The command-line client, wasmslot(1).
 bin_PROGRAMS += client/wasmslot
-client_wasmslot_SOURCES = client/wasmslot.c client/client.h client/conn.c client/commands.c
+client_wasmslot_SOURCES = client/wasmslot.c client/client.h client/conn.c client/commands.c \
+	client/stats.c client/top.c
 client_wasmslot_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 client_wasmslot_LDADD = $(WASMSLOT_PROTO_LIBS) -lm
 dist_man_MANS += man/wasmslot.1
@@ -162,3 +164,8 @@ tests_bench_parse_bench_LDADD = proto/libwasmslot_proto.a lib/libwasmslot.a $(JA
 bench-parse: tests/bench/parse-bench$(EXEEXT)
 	tests/bench/parse-bench$(EXEEXT)
 .PHONY: bench-parse
+
+# What an operator sees: the per-pool summary, counters across reloads, the queue wait, the
+# exposition's validity, and `wasmslot top` under tmux (tests/e2e/test_stats.py).
+TESTS += tests/e2e/test_stats.py
+EXTRA_DIST += tests/e2e/test_stats.py

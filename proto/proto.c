@@ -293,7 +293,13 @@ static enum proto_err get_stats_format(struct proto_request *req)
         req->stats_format = PROTO_STATS_OPENMETRICS;
         return PROTO_OK;
     }
-    return req_fail(req, PROTO_E_BAD_FIELD, "field \"format\" must be \"json\" or \"openmetrics\"");
+    if (json_is_string(j) && json_string_length(j) == 10 &&
+        strcmp(json_string_value(j), "prometheus") == 0) {
+        req->stats_format = PROTO_STATS_PROMETHEUS;
+        return PROTO_OK;
+    }
+    return req_fail(req, PROTO_E_BAD_FIELD,
+                    "field \"format\" must be \"json\", \"openmetrics\" or \"prometheus\"");
 }
 
 static bool op_from_name(const char *s, enum proto_op *op)

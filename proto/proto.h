@@ -150,7 +150,8 @@ int proto_bytes_from_json(const json_t *j, uint8_t **out, size_t *len);
 /* Output formats of the stats op and of proto_stats_render(). */
 enum proto_stats_format {
     PROTO_STATS_JSON = 0,    /* the "stats" array of samples (default) */
-    PROTO_STATS_OPENMETRICS, /* OpenMetrics text exposition */
+    PROTO_STATS_OPENMETRICS, /* OpenMetrics 1.0 text exposition */
+    PROTO_STATS_PROMETHEUS,  /* Prometheus text exposition 0.0.4 (what promtool checks) */
 };
 
 /* A parsed request. Strings and JSON pointers are borrowed from `root`, so they live until
@@ -172,7 +173,8 @@ struct proto_request {
     bool has_deadline; /* run, call: "deadline_ms" was given */
     uint64_t deadline_ms;
 
-    enum proto_stats_format stats_format; /* stats: "format" ("json" or "openmetrics") */
+    enum proto_stats_format stats_format; /* stats: "format" ("json", "openmetrics",
+                                             "prometheus") */
 
     /* call: "threads" (PROTOCOL.md "Threads"), 1..PROTO_MAX_THREADS; 0 when absent (a plain
      * call). run rejects the field. */
@@ -305,7 +307,7 @@ struct proto_reply {
     uint32_t nresults;
     bool has_results;
     json_t *stats;    /* stats: the "stats" array (borrowed) */
-    const char *text; /* stats with format openmetrics: the text */
+    const char *text; /* stats with format openmetrics or prometheus: the text */
     json_t *modules;  /* modules: the "modules" array (borrowed) */
     /* WASI commands (also on a trap reply): "exit_code", "stdout", "stderr" (borrowed; decode
      * them with proto_bytes_from_json). */
@@ -359,10 +361,23 @@ size_t proto_framer_pending(const struct proto_framer *f);
 
 /* A list of stats samples (labels, name, kind, value) to render. The daemon sets the labels
  * (e.g. pool="add", worker="1"), then feeds samples, typically by passing proto_stats_sink and
- * the list to wasmslot_pool_stats() and its own counters. */
+ * the list to wasmslot_pool_stats() and its own counters. Besides counters and gauges of
+ * integers, a sample may be a time (nanoseconds, shown in seconds) or a histogram. */
 struct proto_stats;
 
 #define PROTO_STATS_MAX_LABELS 4
+
+/* The bucket bounds of the daemon's histograms, in nanoseconds (upper bounds, "le"), from
+ * 10 us to 10 s; a last bucket (+Inf) follows them. */
+#define PROTO_STATS_BUCKETS 19
+extern const uint64_t proto_stats_bucket_ns[PROTO_STATS_BUCKETS];
+
+/* What a sample is. */
+enum proto_stats_type {
+    PROTO_STATS_TYPE_COUNTER,
+    PROTO_STATS_TYPE_GAUGE,
+    PROTO_STATS_TYPE_HISTOGRAM,
+};
 
 struct proto_stats *proto_stats_new(void);
 void proto_stats_free(struct proto_stats *st);
@@ -377,10 +392,21 @@ void proto_stats_clear_labels(struct proto_stats *st);
 
 /* Add one sample with the current labels. name: [a-zA-Z_][a-zA-Z0-9_]*, lower snake_case,
  * units in the name ("_bytes", "_seconds"). Counters are named without "_total" (as
- * wasmslot_stats_sink_fn says); a "_total" suffix given anyway is removed, and OpenMetrics
- * rendering adds it back. Returns 0, -EINVAL for a bad name, -ENOMEM. */
+ * wasmslot_stats_sink_fn says); a "_total" suffix given anyway is removed, and the text
+ * renderings add it back. Returns 0, -EINVAL for a bad name, -ENOMEM. */
 int proto_stats_add(struct proto_stats *st, const char *name, enum wasmslot_stats_kind kind,
                     uint64_t value);
+
+/* Add a time: ns nanoseconds, rendered in seconds; name ends in "_seconds". Returns as
+ * proto_stats_add. */
+int proto_stats_add_ns(struct proto_stats *st, const char *name, enum wasmslot_stats_kind kind,
+                       uint64_t ns);
+
+/* Add a histogram of times (name ends in "_seconds"): counts[i] observations fell in bucket i
+ * (at most proto_stats_bucket_ns[i], over the previous bound), counts[PROTO_STATS_BUCKETS]
+ * above the last bound; sum_ns is the sum of the observations. Returns as proto_stats_add. */
+int proto_stats_add_histogram(struct proto_stats *st, const char *name,
+                              const uint64_t counts[PROTO_STATS_BUCKETS + 1], uint64_t sum_ns);
 
 /* A wasmslot_stats_sink_fn: arg is a struct proto_stats *. A failure is remembered and returned by
  * proto_stats_render / proto_stats_to_json. */
@@ -391,8 +417,10 @@ size_t proto_stats_count(const struct proto_stats *st);
 
 /* The samples as a JSON array, in the order added: [{"name": "instantiations",
  * "kind": "counter"|"gauge", "labels": {"pool": "add"}, "value": 3}, ...] (a value above
- * 2^63-1 as a decimal string). New reference, or NULL (out of memory, or an earlier add
- * failed). */
+ * 2^63-1 as a decimal string; a time as a real number of seconds). A histogram is {"name",
+ * "kind": "histogram", "labels", "buckets": [{"le": "0.00001", "count": N}, ...,
+ * {"le": "+Inf", "count": N}] (cumulative), "count": N, "sum": seconds}. New reference, or
+ * NULL (out of memory, or an earlier add failed). */
 json_t *proto_stats_to_json(const struct proto_stats *st);
 
 /* Rebuild a list from such an array (client side). Returns 0, -EINVAL for a malformed
@@ -401,14 +429,41 @@ int proto_stats_from_json(const json_t *arr, struct proto_stats **out);
 
 /* Render as a malloc'd NUL-terminated text (free() it; *len its length when len is not
  * NULL). PROTO_STATS_JSON: the compact JSON array. PROTO_STATS_OPENMETRICS: samples grouped
- * into families by name (first-seen order), each with "# TYPE wasmslot_<name> counter|gauge",
- * counter samples named wasmslot_<name>_total, labels escaped, and a final "# EOF\n".
- * Returns NULL when out of memory or an earlier add failed. */
+ * into families by name (first-seen order), each with "# HELP", "# TYPE" and, for names
+ * ending in a unit, "# UNIT" lines; counter samples named wasmslot_<name>_total, histograms
+ * as _bucket/_sum/_count, labels escaped, and a final "# EOF\n". PROTO_STATS_PROMETHEUS: the
+ * same in the Prometheus text format 0.0.4 (HELP and TYPE name counters with "_total"; no
+ * UNIT, no EOF). Returns NULL when out of memory or an earlier add failed. */
 char *proto_stats_render(const struct proto_stats *st, enum proto_stats_format fmt, size_t *len);
 
+/* The HELP text of a family (name without prefix or "_total"), or NULL for a name this
+ * version does not know (it is then rendered with a generic text). */
+const char *proto_stats_help(const char *name);
+
 /* stats: {"id", "ok": true, "stats": [...]} for PROTO_STATS_JSON, or {"id", "ok": true,
- * "format": "openmetrics", "text": "..."} for PROTO_STATS_OPENMETRICS. */
+ * "format": "openmetrics"|"prometheus", "text": "..."} for the text formats. */
 json_t *proto_reply_stats(const json_t *id, const struct proto_stats *st,
                           enum proto_stats_format fmt);
+
+/* The daemon at a glance, from a stats JSON array (the "stats" of a reply). Returns
+ * {"daemon": {...}, "pools": [...], "workers": [...], "shmem": [...]}:
+ * - daemon: the unlabelled samples (generation, workers, uptime_seconds, reloads, ...) plus
+ *   connections_open, instances_open, executor_queue, requests and errors summed over workers;
+ * - pools, one per "pool" label: every sample of the pool summed over the workers (a gauge of
+ *   the module's image, and slots_busy_peak, as the largest instead), "requests" and "errors"
+ *   summed over ops and codes, "runs" and "waits" (observations), "warm_hit_ratio"
+ *   (warm_hits / instantiations, null before any), "run_p50", "run_p99", "wait_p50",
+ *   "wait_p99" (seconds, from the histograms summed over workers), and "run_hist" and
+ *   "wait_hist": those cumulative bucket counts, for rates between two summaries;
+ * - workers, one per "worker" label: pid, connections_open, instances_open, executor_queue,
+ *   requests, errors, slots_busy (over its pools) and runs;
+ * - shmem, one per "shmem" label: its samples without the "shmem_" prefix.
+ * New reference, NULL when out of memory. */
+json_t *proto_stats_summary(const json_t *stats);
+
+/* The q-quantile (0 < q < 1) of a histogram given as cumulative bucket counts (like
+ * "run_hist"), in seconds, interpolated linearly inside its bucket; 0 without observations.
+ * One that falls in the +Inf bucket is the last bound. */
+double proto_stats_quantile(const uint64_t cum[PROTO_STATS_BUCKETS + 1], double q);
 
 #endif

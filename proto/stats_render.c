@@ -1,4 +1,5 @@
-/* stats_render.c: collects labelled stats samples and renders them as JSON or OpenMetrics text. */
+/* stats_render.c: collects labelled stats samples (counters, gauges, times, histograms) and
+ * renders them as JSON, OpenMetrics text or the Prometheus text format. */
 #include "config.h"
 
 #include "proto.h"
@@ -21,9 +22,17 @@ struct labelset {
 
 struct sample {
     char *name; /* counters without "_total" */
-    enum wasmslot_stats_kind kind;
-    uint64_t value;
-    size_t labels; /* index into sets */
+    enum proto_stats_type type;
+    bool ns;        /* value is a time in nanoseconds, shown in seconds */
+    uint64_t value; /* histograms: the sum of the observations, in nanoseconds */
+    uint64_t *cum;  /* histograms: cumulative counts, PROTO_STATS_BUCKETS + 1 of them */
+    size_t labels;  /* index into sets */
+};
+
+const uint64_t proto_stats_bucket_ns[PROTO_STATS_BUCKETS] = {
+    10000,     25000,      50000,      100000,     250000,      500000,    1000000,
+    2500000,   5000000,    10000000,   25000000,   50000000,    100000000, 250000000,
+    500000000, 1000000000, 2500000000, 5000000000, 10000000000,
 };
 
 struct proto_stats {
@@ -63,8 +72,10 @@ void proto_stats_free(struct proto_stats *st)
 {
     if (st == NULL)
         return;
-    for (size_t i = 0; i < st->n; i++)
+    for (size_t i = 0; i < st->n; i++) {
         free(st->samples[i].name);
+        free(st->samples[i].cum);
+    }
     for (size_t i = 0; i < st->nsets; i++)
         labelset_clear(&st->sets[i]);
     free(st->samples);
@@ -179,31 +190,92 @@ void proto_stats_clear_labels(struct proto_stats *st)
     labelset_clear(current(st));
 }
 
-int proto_stats_add(struct proto_stats *st, const char *name, enum wasmslot_stats_kind kind,
-                    uint64_t value)
+/* Append a sample named name (a "_total" suffix of a counter dropped). */
+static struct sample *add_sample(struct proto_stats *st, const char *name,
+                                 enum proto_stats_type type, int *rc)
 {
     size_t len;
     char *copy;
 
+    *rc = -EINVAL;
     if (!valid_name(name))
-        return -EINVAL;
+        return NULL;
+    *rc = -ENOMEM;
     len = strlen(name);
-    if (kind == WASMSLOT_STATS_COUNTER && len > 6 && strcmp(name + len - 6, "_total") == 0)
+    if (type == PROTO_STATS_TYPE_COUNTER && len > 6 && strcmp(name + len - 6, "_total") == 0)
         len -= 6;
     if (st->n == st->cap) {
         size_t cap = st->cap != 0 ? st->cap * 2 : 64;
         struct sample *ns = realloc(st->samples, cap * sizeof(*ns));
 
         if (ns == NULL)
-            return -ENOMEM;
+            return NULL;
         st->samples = ns;
         st->cap = cap;
     }
     copy = strndup(name, len);
     if (copy == NULL)
+        return NULL;
+    *rc = 0;
+    st->samples[st->n] = (struct sample){.name = copy, .type = type, .labels = st->nsets - 1};
+    return &st->samples[st->n++];
+}
+
+static enum proto_stats_type type_of(enum wasmslot_stats_kind kind)
+{
+    switch (kind) {
+    case WASMSLOT_STATS_COUNTER:
+        return PROTO_STATS_TYPE_COUNTER;
+    case WASMSLOT_STATS_GAUGE:
+        return PROTO_STATS_TYPE_GAUGE;
+    }
+    return PROTO_STATS_TYPE_GAUGE;
+}
+
+int proto_stats_add(struct proto_stats *st, const char *name, enum wasmslot_stats_kind kind,
+                    uint64_t value)
+{
+    int rc;
+    struct sample *s = add_sample(st, name, type_of(kind), &rc);
+
+    if (s != NULL)
+        s->value = value;
+    return rc;
+}
+
+int proto_stats_add_ns(struct proto_stats *st, const char *name, enum wasmslot_stats_kind kind,
+                       uint64_t ns)
+{
+    int rc;
+    struct sample *s = add_sample(st, name, type_of(kind), &rc);
+
+    if (s != NULL) {
+        s->value = ns;
+        s->ns = true;
+    }
+    return rc;
+}
+
+int proto_stats_add_histogram(struct proto_stats *st, const char *name,
+                              const uint64_t counts[PROTO_STATS_BUCKETS + 1], uint64_t sum_ns)
+{
+    uint64_t *cum = malloc((PROTO_STATS_BUCKETS + 1) * sizeof(*cum));
+    uint64_t run = 0;
+    struct sample *s;
+    int rc;
+
+    if (cum == NULL)
         return -ENOMEM;
-    st->samples[st->n++] =
-        (struct sample){.name = copy, .kind = kind, .value = value, .labels = st->nsets - 1};
+    for (unsigned i = 0; i <= PROTO_STATS_BUCKETS; i++)
+        cum[i] = run += counts[i];
+    s = add_sample(st, name, PROTO_STATS_TYPE_HISTOGRAM, &rc);
+    if (s == NULL) {
+        free(cum);
+        return rc;
+    }
+    s->value = sum_ns;
+    s->ns = true;
+    s->cum = cum;
     return 0;
 }
 
@@ -220,15 +292,37 @@ size_t proto_stats_count(const struct proto_stats *st)
     return st->n;
 }
 
-static const char *kind_name(enum wasmslot_stats_kind k)
+static const char *type_name(enum proto_stats_type t)
 {
-    switch (k) {
-    case WASMSLOT_STATS_COUNTER:
+    switch (t) {
+    case PROTO_STATS_TYPE_COUNTER:
         return "counter";
-    case WASMSLOT_STATS_GAUGE:
+    case PROTO_STATS_TYPE_GAUGE:
         return "gauge";
+    case PROTO_STATS_TYPE_HISTOGRAM:
+        return "histogram";
     }
     return "unknown";
+}
+
+/* Nanoseconds as a decimal number of seconds, without trailing zeros ("0.00025", "2", "1.5"). */
+static void seconds_text(uint64_t ns, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
+
+    while (n > 0 && buf[n - 1] == '0')
+        buf[--n] = '\0';
+    if (n > 0 && buf[n - 1] == '.')
+        buf[--n] = '\0';
+}
+
+/* A bucket bound's "le" text; the last one is "+Inf". */
+static void le_text(unsigned i, char *buf, size_t len)
+{
+    if (i == PROTO_STATS_BUCKETS)
+        snprintf(buf, len, "+Inf");
+    else
+        seconds_text(proto_stats_bucket_ns[i], buf, len);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -241,6 +335,27 @@ static json_t *u64_json(uint64_t v)
         return json_integer((json_int_t)v);
     snprintf(buf, sizeof(buf), "%" PRIu64, v);
     return json_string(buf);
+}
+
+static json_t *seconds_json(uint64_t ns)
+{
+    return json_real((double)ns / 1e9);
+}
+
+static json_t *histogram_json(const struct sample *s)
+{
+    json_t *arr = json_array();
+    char le[32];
+
+    for (unsigned i = 0; arr != NULL && i <= PROTO_STATS_BUCKETS; i++) {
+        le_text(i, le, sizeof(le));
+        if (json_array_append_new(
+                arr, json_pack("{s:s, s:o}", "le", le, "count", u64_json(s->cum[i]))) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    return arr;
 }
 
 json_t *proto_stats_to_json(const struct proto_stats *st)
@@ -263,8 +378,15 @@ json_t *proto_stats_to_json(const struct proto_stats *st)
                 json_decref(labels);
                 labels = NULL;
             }
-        o = json_pack("{s:s, s:s, s:o, s:o}", "name", s->name, "kind", kind_name(s->kind), "labels",
-                      labels, "value", u64_json(s->value));
+        if (s->type == PROTO_STATS_TYPE_HISTOGRAM)
+            o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "name", s->name, "kind",
+                          type_name(s->type), "labels", labels, "buckets", histogram_json(s),
+                          "count", u64_json(s->cum[PROTO_STATS_BUCKETS]), "sum",
+                          seconds_json(s->value));
+        else
+            o = json_pack("{s:s, s:s, s:o, s:o}", "name", s->name, "kind", type_name(s->type),
+                          "labels", labels, "value",
+                          s->ns ? seconds_json(s->value) : u64_json(s->value));
         if (json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;
@@ -294,6 +416,44 @@ static int value_from_json(const json_t *j, uint64_t *out)
     return -EINVAL;
 }
 
+/* Seconds (a JSON number) back to nanoseconds. */
+static int ns_from_json(const json_t *j, uint64_t *out)
+{
+    double d;
+
+    if (!json_is_number(j))
+        return -EINVAL;
+    d = json_number_value(j) * 1e9;
+    if (!(d >= 0) || d > 1.8e19)
+        return -EINVAL;
+    *out = (uint64_t)(d + 0.5);
+    return 0;
+}
+
+/* One histogram sample of a stats array back into st. */
+static int histogram_from_json(struct proto_stats *st, const char *name, const json_t *e)
+{
+    const json_t *b = json_object_get(e, "buckets");
+    uint64_t counts[PROTO_STATS_BUCKETS + 1], prev = 0, sum;
+    char want[32];
+
+    if (!json_is_array(b) || json_array_size(b) != PROTO_STATS_BUCKETS + 1 ||
+        ns_from_json(json_object_get(e, "sum"), &sum) < 0)
+        return -EINVAL;
+    for (unsigned i = 0; i <= PROTO_STATS_BUCKETS; i++) {
+        const json_t *le = json_object_get(json_array_get(b, i), "le");
+        uint64_t c;
+
+        le_text(i, want, sizeof(want));
+        if (!json_is_string(le) || strcmp(json_string_value(le), want) != 0 ||
+            value_from_json(json_object_get(json_array_get(b, i), "count"), &c) < 0 || c < prev)
+            return -EINVAL;
+        counts[i] = c - prev;
+        prev = c;
+    }
+    return proto_stats_add_histogram(st, name, counts, sum);
+}
+
 int proto_stats_from_json(const json_t *arr, struct proto_stats **out)
 {
     struct proto_stats *st;
@@ -312,19 +472,14 @@ int proto_stats_from_json(const json_t *arr, struct proto_stats **out)
         json_t *name = json_object_get(e, "name");
         json_t *kind = json_object_get(e, "kind");
         json_t *labels = json_object_get(e, "labels");
+        json_t *value = json_object_get(e, "value");
         enum wasmslot_stats_kind k;
+        const char *kn;
         uint64_t v;
         const char *key;
         json_t *lv;
 
-        if (!json_is_string(name) || !json_is_string(kind) ||
-            value_from_json(json_object_get(e, "value"), &v) < 0)
-            goto fail;
-        if (strcmp(json_string_value(kind), "counter") == 0)
-            k = WASMSLOT_STATS_COUNTER;
-        else if (strcmp(json_string_value(kind), "gauge") == 0)
-            k = WASMSLOT_STATS_GAUGE;
-        else
+        if (!json_is_string(name) || !json_is_string(kind))
             goto fail;
         if (labels != NULL && !json_is_object(labels))
             goto fail;
@@ -335,7 +490,26 @@ int proto_stats_from_json(const json_t *arr, struct proto_stats **out)
                 (rc = proto_stats_set_label(st, key, json_string_value(lv))) < 0)
                 goto fail;
         }
-        rc = proto_stats_add(st, json_string_value(name), k, v);
+        kn = json_string_value(kind);
+        if (strcmp(kn, "histogram") == 0) {
+            rc = histogram_from_json(st, json_string_value(name), e);
+        } else {
+            if (strcmp(kn, "counter") == 0)
+                k = WASMSLOT_STATS_COUNTER;
+            else if (strcmp(kn, "gauge") == 0)
+                k = WASMSLOT_STATS_GAUGE;
+            else
+                goto fail;
+            if (json_is_real(value)) {
+                if (ns_from_json(value, &v) < 0)
+                    goto fail;
+                rc = proto_stats_add_ns(st, json_string_value(name), k, v);
+            } else {
+                if (value_from_json(value, &v) < 0)
+                    goto fail;
+                rc = proto_stats_add(st, json_string_value(name), k, v);
+            }
+        }
         if (rc < 0 || st->failed)
             goto fail;
         rc = -EINVAL;
@@ -347,7 +521,88 @@ fail:
     return rc == -ENOMEM || rc == -E2BIG ? rc : -EINVAL;
 }
 
-/* ---------------------------------------------------------------- OpenMetrics */
+/* ---------------------------------------------------------------- HELP texts */
+
+/* Every family the daemon exposes, with its HELP text; PROTOCOL.md lists the same, and so do
+ * wasmslot(1) and wasmslotd.conf(5). Names are without the prefix and "_total". */
+static const struct {
+    const char *name;
+    const char *help;
+} helps[] = {
+    /* the daemon */
+    {"generation", "Generation of workers serving now (1 at start, one more per reload)."},
+    {"workers", "Worker processes of the serving generation."},
+    {"uptime_seconds", "Time since the master process started."},
+    {"worker_restarts", "Workers that died and were started again."},
+    {"reloads", "Reloads that started a new generation."},
+    {"reloads_failed", "Reloads whose new configuration was rejected."},
+    /* per worker */
+    {"worker_pid", "Process id of the worker (0 while it is not running)."},
+    {"requests", "Request lines read, by op (invalid: lines that did not parse)."},
+    {"errors", "Error replies, by error code."},
+    {"connections", "Connections accepted."},
+    {"connections_open", "Connections open now."},
+    {"connections_refused", "Connections refused over max_connections."},
+    {"connections_idle_closed", "Connections closed after idle_timeout."},
+    {"reply_buffer_pauses", "Times reading a connection paused at max_reply_buffer."},
+    {"instances_open", "Instances alive now."},
+    {"executor_queue", "Requests waiting for an executor thread now."},
+    {"fastcgi_responses",
+     "FastCGI requests answered, by HTTP status class (aborted: ended without an answer)."},
+    {"memory_bytes",
+     "Instance memories, unsent replies and WASI reply reserves now (max_total_memory)."},
+    {"unlimited_runs", "Executor threads running without a deadline now (max_unlimited_runs)."},
+    /* per pool and worker: the daemon's */
+    {"pool_requests", "Requests for the pool, by op."},
+    {"pool_errors", "Error replies to requests for the pool, by error code."},
+    {"run_seconds", "Time in guest code per run (call, run, and each thread of a call)."},
+    {"queue_wait_seconds",
+     "Time from reading a request to starting it (executor queue, busy instance, pool_wait)."},
+    {"slots_busy_peak", "Most slots of the pool held at once since the master started."},
+    {"pool_waits", "Requests that found the pool full and waited for a slot (pool_wait)."},
+    {"pool_wait_timeouts", "Of those, the ones answered pool_exhausted in the end."},
+    {"pool_wait_seconds", "Time requests spent waiting for a slot (pool_wait)."},
+    /* per pool and worker: the library's (wasmslot_pool_stats, wasmslot_image_stats) */
+    {"slots", "Slots of the pool."},
+    {"slots_busy", "Slots held by instances now."},
+    {"slots_free", "Slots free now."},
+    {"slots_warm", "Free slots holding an image, ready without any system call."},
+    {"slots_unknown", "Free slots in unknown state, wiped before reuse."},
+    {"instantiations", "Slots handed out for instances."},
+    {"warm_hits", "Slots handed out warm (the fast path: no mmap)."},
+    {"cold_maps", "Slots mapped for an image (first use, re-image, after a wipe)."},
+    {"wipes", "Slots wiped whole before reuse."},
+    {"resets", "Slots reset (madvise + ftruncate) after an instance ended."},
+    {"reset_failures", "Resets whose system call failed (the slot is wiped before reuse)."},
+    {"reset_discarded_bytes", "Bytes dropped by resets."},
+    {"grows", "memory.grow operations served by a slot."},
+    {"traps", "Runs in the pool that ended in a trap."},
+    {"timeouts", "Runs in the pool stopped at their deadline."},
+    {"exhaustions", "Requests refused because every slot of the pool was busy."},
+    {"image_imaged", "1 when the module's data is in its memory image, 0 for the copy fallback."},
+    {"image_stored_bytes", "Bytes of the module's memory image."},
+    /* per shared memory */
+    {"shmem_size_bytes", "Current size of the shared memory."},
+    {"shmem_max_bytes", "Maximum size of the shared memory."},
+    {"shmem_grows", "Grows of the shared memory."},
+    {"shmem_waiters", "Threads waiting in memory.atomic.wait now."},
+    {"shmem_waits", "memory.atomic.wait operations that blocked."},
+    {"shmem_wakeups", "Waiters woken by memory.atomic.notify."},
+    {"shmem_wait_timeouts", "Waits that ended at their timeout."},
+    {"shmem_notifies", "memory.atomic.notify operations."},
+    {"shmem_bindings", "Module imports bound to the shared memory."},
+    {"shmem_references", "References to the shared memory in the answering worker."},
+};
+
+const char *proto_stats_help(const char *name)
+{
+    for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+        if (strcmp(helps[i].name, name) == 0)
+            return helps[i].help;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- text expositions */
 
 struct strbuf {
     char *s;
@@ -383,7 +638,7 @@ static void sb_str(struct strbuf *b, const char *s)
     sb_add(b, s, strlen(s));
 }
 
-/* A label value with the three escapes OpenMetrics defines. */
+/* A label value with the three escapes both text formats define. */
 static void sb_label_value(struct strbuf *b, const char *v)
 {
     for (; *v != '\0'; v++) {
@@ -398,16 +653,17 @@ static void sb_label_value(struct strbuf *b, const char *v)
     }
 }
 
-static void sb_sample(struct strbuf *b, const struct proto_stats *st, const struct sample *s)
+/* One sample line: prefix, name, suffix, the labels plus an optional extra one, the value. */
+static void sb_line(struct strbuf *b, const struct labelset *ls, const char *name,
+                    const char *suffix, const char *extra_name, const char *extra_value,
+                    const char *value)
 {
-    const struct labelset *ls = &st->sets[s->labels];
-    char num[32];
+    bool any = ls->n > 0 || extra_name != NULL;
 
     sb_str(b, OM_PREFIX);
-    sb_str(b, s->name);
-    if (s->kind == WASMSLOT_STATS_COUNTER)
-        sb_str(b, "_total");
-    if (ls->n > 0) {
+    sb_str(b, name);
+    sb_str(b, suffix);
+    if (any) {
         sb_str(b, "{");
         for (unsigned k = 0; k < ls->n; k++) {
             if (k > 0)
@@ -417,15 +673,119 @@ static void sb_sample(struct strbuf *b, const struct proto_stats *st, const stru
             sb_label_value(b, ls->values[k]);
             sb_str(b, "\"");
         }
+        if (extra_name != NULL) {
+            if (ls->n > 0)
+                sb_str(b, ",");
+            sb_str(b, extra_name);
+            sb_str(b, "=\"");
+            sb_str(b, extra_value);
+            sb_str(b, "\"");
+        }
         sb_str(b, "}");
     }
-    snprintf(num, sizeof(num), " %" PRIu64 "\n", s->value);
-    sb_str(b, num);
+    sb_str(b, " ");
+    sb_str(b, value);
+    sb_str(b, "\n");
 }
 
-/* OpenMetrics wants every sample of a family right after its one TYPE line, so samples are
+static void value_text(const struct sample *s, uint64_t v, char *buf, size_t len)
+{
+    if (s->ns)
+        seconds_text(v, buf, len);
+    else
+        snprintf(buf, len, "%" PRIu64, v);
+}
+
+static void sb_sample(struct strbuf *b, const struct proto_stats *st, const struct sample *s)
+{
+    const struct labelset *ls = &st->sets[s->labels];
+    char num[40], le[32];
+
+    switch (s->type) {
+    case PROTO_STATS_TYPE_COUNTER:
+        value_text(s, s->value, num, sizeof(num));
+        sb_line(b, ls, s->name, "_total", NULL, NULL, num);
+        break;
+    case PROTO_STATS_TYPE_GAUGE:
+        value_text(s, s->value, num, sizeof(num));
+        sb_line(b, ls, s->name, "", NULL, NULL, num);
+        break;
+    case PROTO_STATS_TYPE_HISTOGRAM:
+        for (unsigned i = 0; i <= PROTO_STATS_BUCKETS; i++) {
+            le_text(i, le, sizeof(le));
+            snprintf(num, sizeof(num), "%" PRIu64, s->cum[i]);
+            sb_line(b, ls, s->name, "_bucket", "le", le, num);
+        }
+        snprintf(num, sizeof(num), "%" PRIu64, s->cum[PROTO_STATS_BUCKETS]);
+        sb_line(b, ls, s->name, "_count", NULL, NULL, num);
+        value_text(s, s->value, num, sizeof(num));
+        sb_line(b, ls, s->name, "_sum", NULL, NULL, num);
+        break;
+    }
+}
+
+/* The unit a family's name ends with ("seconds", "bytes"), or NULL. */
+static const char *unit_of(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n > 8 && strcmp(name + n - 8, "_seconds") == 0)
+        return "seconds";
+    if (n > 6 && strcmp(name + n - 6, "_bytes") == 0)
+        return "bytes";
+    return NULL;
+}
+
+/* HELP text: backslashes and newlines escaped, as both formats want. */
+static void sb_help(struct strbuf *b, const char *name)
+{
+    const char *h = proto_stats_help(name);
+    char generic[160];
+
+    if (h == NULL) {
+        snprintf(generic, sizeof(generic), "wasmslot statistic %s (see PROTOCOL.md).", name);
+        h = generic;
+    }
+    for (; *h != '\0'; h++) {
+        if (*h == '\\')
+            sb_str(b, "\\\\");
+        else if (*h == '\n')
+            sb_str(b, "\\n");
+        else
+            sb_add(b, h, 1);
+    }
+}
+
+/* One family's metadata lines. OpenMetrics names a family without "_total"; the Prometheus
+ * text format names a counter by its sample name, with it. */
+static void sb_meta(struct strbuf *b, const struct sample *s, bool om)
+{
+    const char *total = !om && s->type == PROTO_STATS_TYPE_COUNTER ? "_total" : "";
+    const char *unit = unit_of(s->name);
+
+    sb_str(b, "# HELP " OM_PREFIX);
+    sb_str(b, s->name);
+    sb_str(b, total);
+    sb_str(b, " ");
+    sb_help(b, s->name);
+    sb_str(b, "\n# TYPE " OM_PREFIX);
+    sb_str(b, s->name);
+    sb_str(b, total);
+    sb_str(b, " ");
+    sb_str(b, type_name(s->type));
+    sb_str(b, "\n");
+    if (om && unit != NULL) {
+        sb_str(b, "# UNIT " OM_PREFIX);
+        sb_str(b, s->name);
+        sb_str(b, " ");
+        sb_str(b, unit);
+        sb_str(b, "\n");
+    }
+}
+
+/* Both formats want every sample of a family right after its metadata, so samples are
  * grouped by name in the order the names first appear, whatever order they were added in. */
-static void render_openmetrics(struct strbuf *b, const struct proto_stats *st)
+static void render_text(struct strbuf *b, const struct proto_stats *st, bool om)
 {
     bool *done = calloc(st->n + 1, sizeof(*done));
 
@@ -438,17 +798,20 @@ static void render_openmetrics(struct strbuf *b, const struct proto_stats *st)
 
         if (done[i])
             continue;
-        sb_str(b, "# TYPE " OM_PREFIX);
-        sb_str(b, s->name);
-        sb_str(b, s->kind == WASMSLOT_STATS_COUNTER ? " counter\n" : " gauge\n");
+        sb_meta(b, s, om);
         for (size_t j = i; j < st->n; j++) {
-            if (!done[j] && strcmp(st->samples[j].name, s->name) == 0) {
+            /* A name given twice with different types is one family of the first type. */
+            if (!done[j] && strcmp(st->samples[j].name, s->name) == 0 &&
+                st->samples[j].type == s->type) {
                 done[j] = true;
                 sb_sample(b, st, &st->samples[j]);
+            } else if (!done[j] && strcmp(st->samples[j].name, s->name) == 0) {
+                done[j] = true;
             }
         }
     }
-    sb_str(b, "# EOF\n");
+    if (om)
+        sb_str(b, "# EOF\n");
     free(done);
 }
 
@@ -458,8 +821,10 @@ char *proto_stats_render(const struct proto_stats *st, enum proto_stats_format f
 
     if (st->failed)
         return NULL;
-    if (fmt == PROTO_STATS_OPENMETRICS) {
-        render_openmetrics(&b, st);
+    if (fmt == PROTO_STATS_OPENMETRICS || fmt == PROTO_STATS_PROMETHEUS) {
+        render_text(&b, st, fmt == PROTO_STATS_OPENMETRICS);
+        if (b.s == NULL && !b.failed)
+            sb_str(&b, "");
     } else {
         json_t *arr = proto_stats_to_json(st);
         char *s;
@@ -487,13 +852,16 @@ json_t *proto_reply_stats(const json_t *id, const struct proto_stats *st,
 {
     json_t *r = NULL;
 
-    if (fmt == PROTO_STATS_OPENMETRICS) {
+    if (fmt == PROTO_STATS_OPENMETRICS || fmt == PROTO_STATS_PROMETHEUS) {
         char *text = proto_stats_render(st, fmt, NULL);
 
         if (text == NULL)
             return NULL;
         r = proto_reply_new(id, true);
-        if (r == NULL || json_object_set_new(r, "format", json_string("openmetrics")) != 0 ||
+        if (r == NULL ||
+            json_object_set_new(
+                r, "format",
+                json_string(fmt == PROTO_STATS_OPENMETRICS ? "openmetrics" : "prometheus")) != 0 ||
             json_object_set_new(r, "text", json_string(text)) != 0) {
             json_decref(r);
             r = NULL;

@@ -156,6 +156,10 @@ START_TEST(test_parse_stats)
     ck_assert_int_eq(req.op, PROTO_OP_STATS);
     ck_assert_int_eq(req.stats_format, PROTO_STATS_JSON);
     proto_request_release(&req);
+    ck_assert_int_eq(parse(&req, "{\"id\":1,\"op\":\"stats\",\"format\":\"prometheus\"}"),
+                     PROTO_OK);
+    ck_assert_int_eq(req.stats_format, PROTO_STATS_PROMETHEUS);
+    proto_request_release(&req);
     ck_assert_int_eq(parse(&req, "{\"id\":1,\"op\":\"stats\",\"format\":\"openmetrics\"}"),
                      PROTO_OK);
     ck_assert_int_eq(req.stats_format, PROTO_STATS_OPENMETRICS);
@@ -858,17 +862,39 @@ static struct proto_stats *sample_stats(void)
 }
 
 static const char expected_om[] =
+    "# HELP wasmslot_warm_hits Slots handed out warm (the fast path: no mmap).\n"
     "# TYPE wasmslot_warm_hits counter\n"
     "wasmslot_warm_hits_total{pool=\"add\",worker=\"0\"} 41\n"
     "wasmslot_warm_hits_total{pool=\"add\",worker=\"1\"} 2\n"
+    "# HELP wasmslot_slots_free Slots free now.\n"
     "# TYPE wasmslot_slots_free gauge\n"
     "wasmslot_slots_free{pool=\"add\",worker=\"0\"} 16\n"
     "wasmslot_slots_free{pool=\"add\",worker=\"1\"} 15\n"
+    "# HELP wasmslot_reset_discarded_bytes Bytes dropped by resets.\n"
     "# TYPE wasmslot_reset_discarded_bytes counter\n"
+    "# UNIT wasmslot_reset_discarded_bytes bytes\n"
     "wasmslot_reset_discarded_bytes_total{pool=\"we\\\"ird\\\\\\n\"} 18446744073709551615\n"
+    "# HELP wasmslot_worker_restarts Workers that died and were started again.\n"
     "# TYPE wasmslot_worker_restarts counter\n"
     "wasmslot_worker_restarts_total 0\n"
     "# EOF\n";
+
+/* The same in the Prometheus text format: counters' metadata name them with "_total". */
+static const char expected_prom[] =
+    "# HELP wasmslot_warm_hits_total Slots handed out warm (the fast path: no mmap).\n"
+    "# TYPE wasmslot_warm_hits_total counter\n"
+    "wasmslot_warm_hits_total{pool=\"add\",worker=\"0\"} 41\n"
+    "wasmslot_warm_hits_total{pool=\"add\",worker=\"1\"} 2\n"
+    "# HELP wasmslot_slots_free Slots free now.\n"
+    "# TYPE wasmslot_slots_free gauge\n"
+    "wasmslot_slots_free{pool=\"add\",worker=\"0\"} 16\n"
+    "wasmslot_slots_free{pool=\"add\",worker=\"1\"} 15\n"
+    "# HELP wasmslot_reset_discarded_bytes_total Bytes dropped by resets.\n"
+    "# TYPE wasmslot_reset_discarded_bytes_total counter\n"
+    "wasmslot_reset_discarded_bytes_total{pool=\"we\\\"ird\\\\\\n\"} 18446744073709551615\n"
+    "# HELP wasmslot_worker_restarts_total Workers that died and were started again.\n"
+    "# TYPE wasmslot_worker_restarts_total counter\n"
+    "wasmslot_worker_restarts_total 0\n";
 
 START_TEST(test_stats_openmetrics)
 {
@@ -880,6 +906,10 @@ START_TEST(test_stats_openmetrics)
     ck_assert_ptr_nonnull(text);
     ck_assert_str_eq(text, expected_om);
     ck_assert_uint_eq(len, strlen(expected_om));
+    free(text);
+
+    text = proto_stats_render(st, PROTO_STATS_PROMETHEUS, NULL);
+    ck_assert_str_eq(text, expected_prom);
     free(text);
 
     /* Empty list: just the end marker. */
@@ -932,6 +962,123 @@ START_TEST(test_stats_json)
     json_decref(arr);
     arr = json_loads("[{\"name\":\"x\",\"kind\":\"gauge\",\"value\":-1}]", 0, NULL);
     ck_assert_int_eq(proto_stats_from_json(arr, &back), -EINVAL);
+    json_decref(arr);
+    proto_stats_free(st);
+}
+END_TEST
+
+/* Times and histograms: seconds in every rendering, cumulative buckets, and the same text
+ * after a trip through JSON. */
+START_TEST(test_stats_histogram)
+{
+    struct proto_stats *st = proto_stats_new(), *back = NULL;
+    uint64_t counts[PROTO_STATS_BUCKETS + 1] = {0};
+    json_t *arr, *h;
+    char *om, *om2, *prom;
+
+    counts[0] = 2;                   /* <= 10 us */
+    counts[6] = 1;                   /* <= 1 ms */
+    counts[PROTO_STATS_BUCKETS] = 1; /* > 10 s */
+    ck_assert_int_eq(proto_stats_set_label(st, "pool", "add"), 0);
+    ck_assert_int_eq(proto_stats_add_histogram(st, "run_seconds", counts, 12000500000u), 0);
+    proto_stats_clear_labels(st);
+    ck_assert_int_eq(proto_stats_add_ns(st, "uptime_seconds", WASMSLOT_STATS_GAUGE, 1500000000u),
+                     0);
+    om = proto_stats_render(st, PROTO_STATS_OPENMETRICS, NULL);
+    ck_assert_ptr_nonnull(strstr(om,
+                                 "# TYPE wasmslot_run_seconds histogram\n"
+                                 "# UNIT wasmslot_run_seconds seconds\n"
+                                 "wasmslot_run_seconds_bucket{pool=\"add\",le=\"0.00001\"} 2\n"
+                                 "wasmslot_run_seconds_bucket{pool=\"add\",le=\"0.000025\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(om, "wasmslot_run_seconds_bucket{pool=\"add\",le=\"0.001\"} 3\n"));
+    ck_assert_ptr_nonnull(strstr(om, "wasmslot_run_seconds_bucket{pool=\"add\",le=\"10\"} 3\n"
+                                     "wasmslot_run_seconds_bucket{pool=\"add\",le=\"+Inf\"} 4\n"
+                                     "wasmslot_run_seconds_count{pool=\"add\"} 4\n"
+                                     "wasmslot_run_seconds_sum{pool=\"add\"} 12.0005\n"));
+    ck_assert_ptr_nonnull(strstr(om, "# UNIT wasmslot_uptime_seconds seconds\n"
+                                     "wasmslot_uptime_seconds 1.5\n# EOF\n"));
+    prom = proto_stats_render(st, PROTO_STATS_PROMETHEUS, NULL);
+    ck_assert_ptr_null(strstr(prom, "# UNIT"));
+    ck_assert_ptr_null(strstr(prom, "# EOF"));
+
+    arr = proto_stats_to_json(st);
+    h = json_array_get(arr, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(h, "kind")), "histogram");
+    ck_assert_int_eq(json_integer_value(json_object_get(h, "count")), 4);
+    ck_assert(json_real_value(json_object_get(h, "sum")) > 12.0 &&
+              json_real_value(json_object_get(h, "sum")) < 12.001);
+    ck_assert(json_real_value(json_object_get(json_array_get(arr, 1), "value")) == 1.5);
+    ck_assert_int_eq(proto_stats_from_json(arr, &back), 0);
+    om2 = proto_stats_render(back, PROTO_STATS_OPENMETRICS, NULL);
+    ck_assert_str_eq(om2, om);
+    /* Buckets must be cumulative, with this version's bounds. */
+    json_object_set_new(json_array_get(json_object_get(h, "buckets"), 1), "count", json_integer(1));
+    proto_stats_free(back);
+    ck_assert_int_eq(proto_stats_from_json(arr, &back), -EINVAL);
+    free(om);
+    free(om2);
+    free(prom);
+    json_decref(arr);
+    proto_stats_free(st);
+}
+END_TEST
+
+/* The quantiles interpolate inside the bucket they fall in. */
+START_TEST(test_stats_quantile)
+{
+    uint64_t cum[PROTO_STATS_BUCKETS + 1] = {0};
+
+    ck_assert(proto_stats_quantile(cum, 0.5) == 0);
+    /* 10 observations in (1 ms, 2.5 ms]: the median is halfway, 1.75 ms. */
+    for (unsigned i = 7; i <= PROTO_STATS_BUCKETS; i++)
+        cum[i] = 10;
+    ck_assert(proto_stats_quantile(cum, 0.5) > 0.00174 && proto_stats_quantile(cum, 0.5) < 0.00176);
+    /* Past the last bound: the last bound. */
+    memset(cum, 0, sizeof(cum));
+    cum[PROTO_STATS_BUCKETS] = 3;
+    ck_assert(proto_stats_quantile(cum, 0.99) == 10.0);
+}
+END_TEST
+
+/* The summary adds each pool up over the workers and keeps the largest peak. */
+START_TEST(test_stats_summary)
+{
+    struct proto_stats *st = proto_stats_new();
+    uint64_t counts[PROTO_STATS_BUCKETS + 1] = {0};
+    json_t *arr, *sum, *pool, *w1;
+
+    for (int w = 0; w < 2; w++) {
+        proto_stats_clear_labels(st);
+        proto_stats_set_label(st, "worker", w == 0 ? "0" : "1");
+        proto_stats_add(st, "requests", WASMSLOT_STATS_COUNTER, 10 + (uint64_t)w);
+        proto_stats_set_label(st, "pool", "add");
+        proto_stats_add(st, "slots", WASMSLOT_STATS_GAUGE, 4);
+        proto_stats_add(st, "instantiations", WASMSLOT_STATS_COUNTER, 4);
+        proto_stats_add(st, "warm_hits", WASMSLOT_STATS_COUNTER, 3 - (uint64_t)w * 3);
+        proto_stats_add(st, "slots_busy_peak", WASMSLOT_STATS_GAUGE, 2 + (uint64_t)w);
+        proto_stats_set_label(st, "op", "call");
+        proto_stats_add(st, "pool_requests", WASMSLOT_STATS_COUNTER, 5);
+        proto_stats_set_label(st, "op", NULL);
+        counts[7] = 1;
+        proto_stats_add_histogram(st, "run_seconds", counts, 2000000);
+    }
+    arr = proto_stats_to_json(st);
+    sum = proto_stats_summary(arr);
+    ck_assert_ptr_nonnull(sum);
+    pool = json_array_get(json_object_get(sum, "pools"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(pool, "pool")), "add");
+    ck_assert_int_eq(json_integer_value(json_object_get(pool, "slots")), 8);
+    ck_assert_int_eq(json_integer_value(json_object_get(pool, "requests")), 10);
+    ck_assert_int_eq(json_integer_value(json_object_get(pool, "slots_busy_peak")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(pool, "runs")), 2);
+    ck_assert(json_real_value(json_object_get(pool, "warm_hit_ratio")) == 3.0 / 8);
+    w1 = json_array_get(json_object_get(sum, "workers"), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(w1, "worker")), "1");
+    ck_assert_int_eq(json_integer_value(json_object_get(w1, "requests")), 11);
+    ck_assert_int_eq(json_integer_value(json_object_get(w1, "runs")), 1);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(sum, "daemon"), "requests")), 21);
+    json_decref(sum);
     json_decref(arr);
     proto_stats_free(st);
 }
@@ -1038,6 +1185,9 @@ static Suite *proto_suite(void)
     tcase_add_test(tc, test_stats_openmetrics);
     tcase_add_test(tc, test_stats_json);
     tcase_add_test(tc, test_stats_bad_names);
+    tcase_add_test(tc, test_stats_histogram);
+    tcase_add_test(tc, test_stats_quantile);
+    tcase_add_test(tc, test_stats_summary);
     suite_add_tcase(s, tc);
     return s;
 }

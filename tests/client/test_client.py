@@ -19,6 +19,10 @@ STATS = [
     {"name": "warm_hits", "kind": "counter", "labels": {"pool": "add", "worker": "0"}, "value": 41},
     {"name": "slots_free", "kind": "gauge", "labels": {"pool": "add", "worker": "0"}, "value": 16},
     {"name": "warm_hits", "kind": "counter", "labels": {"pool": "add", "worker": "1"}, "value": 2},
+    {"name": "instantiations", "kind": "counter", "labels": {"pool": "add", "worker": "0"},
+     "value": 43},
+    {"name": "instantiations", "kind": "counter", "labels": {"pool": "add", "worker": "1"},
+     "value": 2},
     {"name": "big", "kind": "counter", "labels": {}, "value": "18446744073709551615"},
 ]
 MODULES = [{"name": "add", "exports": [
@@ -221,20 +225,35 @@ def main():
 
     rc, out, err = client(S + ["stats"])
     lines = out.splitlines()
-    check_eq(lines[0].split(), ["POOL", "WORKER", "NAME", "VALUE"], "stats table header")
-    check_eq(lines[1].split(), ["add", "0", "warm_hits", "41"], "stats table row")
-    check_eq(lines[4].split(), ["-", "-", "big", "18446744073709551615"], "stats table row without labels")
+    check_eq(lines[0].split()[:6], ["POOL", "SLOTS", "BUSY", "FREE", "WARM", "REQUESTS"],
+             "stats table header")
+    row = lines[1].split()
+    check_eq((row[0], row[7]), ("add", "95.6%"),
+             "stats: one line per pool, warm hits over both workers (43 of 43+2)")
+    check(lines[2].startswith("daemon:"), "stats: the daemon's line follows the pools", lines)
+    rc, out, err = client(S + ["stats", "--workers"])
+    check("add/0" in out and "add/1" in out, "stats --workers shows each worker's pool", out)
     rc, out, err = client(S + ["stats", "--json"])
     check_eq(json.loads(out), STATS, "stats --json prints the samples")
-    rc, out, err = client(S + ["stats", "--prometheus"])
-    check_eq(out, "# TYPE wasmslot_warm_hits counter\n"
+    rc, out, err = client(S + ["stats", "--openmetrics"])
+    check_eq(out, "# HELP wasmslot_warm_hits Slots handed out warm (the fast path: no mmap).\n"
+                  "# TYPE wasmslot_warm_hits counter\n"
                   "wasmslot_warm_hits_total{pool=\"add\",worker=\"0\"} 41\n"
                   "wasmslot_warm_hits_total{pool=\"add\",worker=\"1\"} 2\n"
+                  "# HELP wasmslot_slots_free Slots free now.\n"
                   "# TYPE wasmslot_slots_free gauge\n"
                   "wasmslot_slots_free{pool=\"add\",worker=\"0\"} 16\n"
+                  "# HELP wasmslot_instantiations Slots handed out for instances.\n"
+                  "# TYPE wasmslot_instantiations counter\n"
+                  "wasmslot_instantiations_total{pool=\"add\",worker=\"0\"} 43\n"
+                  "wasmslot_instantiations_total{pool=\"add\",worker=\"1\"} 2\n"
+                  "# HELP wasmslot_big wasmslot statistic big (see PROTOCOL.md).\n"
                   "# TYPE wasmslot_big counter\n"
                   "wasmslot_big_total 18446744073709551615\n"
-                  "# EOF\n", "stats --prometheus prints OpenMetrics")
+                  "# EOF\n", "stats --openmetrics prints OpenMetrics")
+    rc, out, err = client(S + ["stats", "--prometheus"])
+    check(out.startswith("# HELP wasmslot_warm_hits_total Slots handed out warm")
+          and "# EOF" not in out, "stats --prometheus prints the Prometheus text format", out)
 
     rc, out, err = client(S + ["modules"])
     check_eq(out, "add\n  add (i32, i32) -> (i32)\n  nop () -> ()\n", "modules lists signatures")

@@ -290,13 +290,13 @@ def trap_name(r):
 
 
 def stat_sum(stats, name, **labels):
-    """Sum of the samples called name whose labels include labels."""
+    """Sum of the samples called name whose labels include labels (a histogram's count)."""
     total = 0
     for s in stats:
         if s["name"] != name:
             continue
         if all(s["labels"].get(k) == val for k, val in labels.items()):
-            total += int(s["value"])
+            total += int(s["count"] if s["kind"] == "histogram" else s["value"])
     return total
 
 

@@ -75,13 +75,17 @@ def main():
     for _ in range(5):
         ws("call", "add", "add", "1", "1")
     rc, out, _ = ws("stats")
-    check(rc == 0 and "warm_hits" in out, "wasmslot stats prints a table", out[:300])
+    check(rc == 0 and out.startswith("POOL") and "\nadd " in out,
+          "wasmslot stats prints a line per pool", out[:300])
     rc, out, _ = ws("stats", "--json")
     check(rc == 0 and out.lstrip()[:1] in ("[", "{"),
           "wasmslot stats --json prints JSON", out[:200])
     rc, out, _ = ws("stats", "--prometheus")
+    check(rc == 0 and "# TYPE wasmslot_warm_hits_total counter" in out,
+          "wasmslot stats --prometheus prints the Prometheus text format", out[-200:])
+    rc, out, _ = ws("stats", "--openmetrics")
     check(rc == 0 and "# TYPE wasmslot_warm_hits counter" in out and
-          out.rstrip().endswith("# EOF"), "wasmslot stats --prometheus prints OpenMetrics",
+          out.rstrip().endswith("# EOF"), "wasmslot stats --openmetrics prints OpenMetrics",
           out[-200:])
     check_eq(d.stop(), 0, "the daemon stops cleanly")
     quick_start()

@@ -284,7 +284,8 @@ def main():
         req("/json")
     req("/trap")
     st1 = stats(d)
-    check_eq(stat_sum(st1, "runs") - stat_sum(st0, "runs"), 4, "stats: four FastCGI runs")
+    check_eq(stat_sum(st1, "run_seconds") - stat_sum(st0, "run_seconds"), 4,
+             "stats: four FastCGI runs in the run-time histogram")
     check_eq(stat_sum(st1, "instantiations", pool="json") -
              stat_sum(st0, "instantiations", pool="json"), 3,
              "stats: the json pool's instantiations")

@@ -138,7 +138,7 @@ def test_idle_timeout():
 # ------------------------------------------------------------------ max_reply_buffer
 
 def runs_of(d):
-    return stat_sum(stats_of(d), "runs")
+    return stat_sum(stats_of(d), "run_seconds")
 
 
 def test_reply_buffer():
