@@ -77,7 +77,7 @@ def main():
         "bad": {"path": prog("cgi_bad")},
         "spin": {"path": prog("cgi_spin"), "deadline": "200ms"},
         "longspin": {"path": prog("cgi_spin"), "deadline": "20s"},
-        "slow": {"path": prog("cgi_slow")},
+        "slow": {"path": prog("cgi_slow"), "deadline": "10s"},
     }
     d = Daemon(modules=mods, start=False, daemon={"max_request_size": "65536"})
     fsock = os.path.join(d.dir, "f.sock")
