@@ -3,6 +3,7 @@
 
 #include "master.h"
 #include "proctitle.h"
+#include "wasmslot.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -103,6 +104,15 @@ int main(int argc, char **argv)
     abs_conf = absolute(conf);
     if (abs_conf == NULL || (sock != NULL && (own_sock = strdup(sock)) == NULL)) {
         fprintf(stderr, "wasmslotd: %s: %s\n", conf, strerror(errno));
+        return 1;
+    }
+    /* The library's SIGSEGV/SIGBUS handlers turn a guest's out-of-bounds access into a trap
+     * (wasmslot.h, "Signals"): installed once, here, so every worker inherits them at fork. */
+    rc = wasmslot_trap_handlers_install();
+    if (rc < 0) {
+        fprintf(stderr, "wasmslotd: cannot install the trap handlers: %s\n", wasmslot_strerror(rc));
+        free(abs_conf);
+        free(own_sock);
         return 1;
     }
     /* From here on argv's memory holds the process title. */

@@ -10,6 +10,19 @@
 extern "C" {
 #endif
 
+/* The version of this header; wasmslot_version() gives the library's. */
+#define WASMSLOT_VERSION_MAJOR 0
+#define WASMSLOT_VERSION_MINOR 1
+#define WASMSLOT_VERSION_PATCH 0
+
+/* Marks what libwasmslot.so exports. The library is built with -fvisibility=hidden, so every
+ * name without it (the internals shared between the library's files) stays inside. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define WASMSLOT_API __attribute__((visibility("default")))
+#else
+#define WASMSLOT_API
+#endif
+
 /*
  * Conventions of this API
  * - Functions that can fail return 0 or a negative error code: -errno for system errors, or
@@ -19,6 +32,50 @@ extern "C" {
  *   "unexpected end" or "type mismatch").
  * - Nothing here prints, logs or exits.
  */
+
+/* The version of the library linked in, "MAJOR.MINOR.PATCH" (compare with the
+ * WASMSLOT_VERSION_* macros of the header compiled against). */
+WASMSLOT_API const char *wasmslot_version(void);
+
+/*
+ * Signals
+ *
+ * Guest loads and stores are not bounds checked: every linear memory is a reservation of
+ * 8 GiB + 64 KiB whose pages past the memory's size fault. The library turns such a fault into
+ * the trap WASMSLOT_TRAP_OOB_MEMORY with handlers for SIGSEGV and SIGBUS (SA_SIGINFO,
+ * SA_ONSTACK, SA_NODEFER; each thread that runs guest code gets a 64 KiB alternate signal stack
+ * unless it has one). These are the only signals the library handles; it never blocks, sends
+ * or waits for a signal.
+ *
+ * When: wasmslot_trap_handlers_install() installs them; the first wasmslot_call of the process
+ * installs them too if nobody did, so a program that never thinks of signals still gets traps.
+ * A program that sets up its own signal handling should call wasmslot_trap_handlers_install()
+ * itself, at a point it chooses (the daemon does so at start-up).
+ *
+ * Chaining: on install the library remembers the handler it displaces and passes it every
+ * fault that is not a guest's out-of-bounds access (or, when it displaced SIG_DFL, lets the
+ * fault kill the process as it would have). A host that installs a SIGSEGV or SIGBUS handler
+ * of its own *after* the library must call wasmslot_trap_handlers_install() again afterwards:
+ * the library's handler then runs first again and passes the host's faults on to the host's
+ * handler. Until the host does, wasmslot_trap_handlers_check() and wasmslot_exec_new() fail with
+ * WASMSLOT_ESIGNALS, rather than let a guest's out-of-bounds access reach the host's handler.
+ * (An execution context made earlier still runs; its guest's faults then reach the host's
+ * handler first, which keeps them traps only if it passes faults it does not recognise to the
+ * handler it displaced, as well-behaved handlers do.) A handler that passes faults back to the
+ * library's is recognised: a fault nobody owns goes on to the handler the process had before
+ * the library, not round in a loop. Install while no other thread runs guest code.
+ */
+
+/* Install (or put back in front) the SIGSEGV and SIGBUS handlers described above. The
+ * handlers found there, unless they are the library's own, become the ones faults that are not
+ * the guest's are passed to. Thread-safe; call it again after installing a handler of your own
+ * that does not chain. Returns 0 or -errno. */
+WASMSLOT_API int wasmslot_trap_handlers_install(void);
+
+/* 0 when the library's SIGSEGV and SIGBUS handlers are the installed ones, or when they were
+ * never installed (wasmslot_call will install them); -WASMSLOT_ESIGNALS when another handler
+ * replaced them after they were installed. */
+WASMSLOT_API int wasmslot_trap_handlers_check(void);
 
 /* Library error codes; returned negated. Traps are errors too, so a caller sees one code. */
 enum wasmslot_errcode {
@@ -30,6 +87,7 @@ enum wasmslot_errcode {
     WASMSLOT_EEXHAUSTED,        /* a pool has no free slot */
     WASMSLOT_ELIMIT,            /* a configured limit was reached */
     WASMSLOT_EEXIT, /* the guest called proc_exit (not a trap); see wasmslot_exec_exit_code */
+    WASMSLOT_ESIGNALS, /* a later handler replaced the library's SIGSEGV/SIGBUS handler */
 
     /* Traps: the run ended with a named trap. */
     WASMSLOT_TRAP_UNREACHABLE = 1100,
@@ -49,14 +107,14 @@ enum wasmslot_errcode {
 };
 
 /* Name of any code this library returns (negative or positive). Never NULL. */
-const char *wasmslot_strerror(int err);
+WASMSLOT_API const char *wasmslot_strerror(int err);
 
 /* True when err (negative or positive) is one of the WASMSLOT_TRAP_* codes. */
-bool wasmslot_is_trap(int err);
+WASMSLOT_API bool wasmslot_is_trap(int err);
 
 /* Short stable name of a trap or error code, e.g. "unreachable", "out_of_bounds_memory",
  * used by the wire protocol. Never NULL. */
-const char *wasmslot_errname(int err);
+WASMSLOT_API const char *wasmslot_errname(int err);
 
 /* A constructor's reason for failing. */
 struct wasmslot_error {
@@ -77,7 +135,7 @@ enum wasmslot_valtype {
 };
 
 /* Name of a value type ("i32", "funcref", ...); NULL for a byte that is no type. */
-const char *wasmslot_valtype_name(enum wasmslot_valtype t);
+WASMSLOT_API const char *wasmslot_valtype_name(enum wasmslot_valtype t);
 
 struct wasmslot_func;
 
@@ -140,8 +198,8 @@ struct wasmslot_extern_desc {
 /* Decode, validate and compile a binary module. The bytes are copied; the caller keeps
  * ownership of `bytes`. Returns NULL and fills err (code WASMSLOT_EMALFORMED or WASMSLOT_EINVALID,
  * or -ENOMEM) on failure. */
-struct wasmslot_module *wasmslot_module_new(const void *bytes, size_t len,
-                                            struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_module *wasmslot_module_new(const void *bytes, size_t len,
+                                                         struct wasmslot_error *err);
 
 /* Which execution tier compiles and runs a module's function bodies. */
 enum wasmslot_engine {
@@ -150,44 +208,45 @@ enum wasmslot_engine {
 };
 
 /* Name of an engine ("interp", "native"). */
-const char *wasmslot_engine_name(enum wasmslot_engine engine);
+WASMSLOT_API const char *wasmslot_engine_name(enum wasmslot_engine engine);
 
 /* Whether this build can run engine (the native tier needs a build with LLVM on x86-64). */
-bool wasmslot_engine_available(enum wasmslot_engine engine);
+WASMSLOT_API bool wasmslot_engine_available(enum wasmslot_engine engine);
 
 /* wasmslot_module_new with the engine chosen. A module that asks for the native tier but
  * uses something it does not translate runs on the interpreter; wasmslot_module_fallback says
  * why. An engine this build lacks fails with WASMSLOT_EARGS. Modules of different engines
  * may import each other's functions, tables, memories and globals. */
-struct wasmslot_module *wasmslot_module_new_engine(const void *bytes, size_t len,
-                                                   enum wasmslot_engine engine,
-                                                   struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_module *wasmslot_module_new_engine(const void *bytes, size_t len,
+                                                                enum wasmslot_engine engine,
+                                                                struct wasmslot_error *err);
 
 /* The engine that runs m's function bodies. */
-enum wasmslot_engine wasmslot_module_engine(const struct wasmslot_module *m);
+WASMSLOT_API enum wasmslot_engine wasmslot_module_engine(const struct wasmslot_module *m);
 
 /* Why m, compiled for another engine, runs on the one wasmslot_module_engine names; NULL
  * when it runs where it was asked to. The string lives as long as m. */
-const char *wasmslot_module_fallback(const struct wasmslot_module *m);
+WASMSLOT_API const char *wasmslot_module_fallback(const struct wasmslot_module *m);
 
 /* Nanoseconds its tier took to compile m's function bodies (validation included). */
-uint64_t wasmslot_module_compile_ns(const struct wasmslot_module *m);
+WASMSLOT_API uint64_t wasmslot_module_compile_ns(const struct wasmslot_module *m);
 
 /* Free a module. Every instance of it must be gone. Accepts NULL. */
-void wasmslot_module_free(struct wasmslot_module *m);
+WASMSLOT_API void wasmslot_module_free(struct wasmslot_module *m);
 
-uint32_t wasmslot_module_import_count(const struct wasmslot_module *m);
-uint32_t wasmslot_module_export_count(const struct wasmslot_module *m);
+WASMSLOT_API uint32_t wasmslot_module_import_count(const struct wasmslot_module *m);
+WASMSLOT_API uint32_t wasmslot_module_export_count(const struct wasmslot_module *m);
 /* Fill *out for import/export i (0-based). Returns 0 or -WASMSLOT_ENOTFOUND. The strings stay
  * valid as long as the module. */
-int wasmslot_module_import(const struct wasmslot_module *m, uint32_t i,
-                           struct wasmslot_extern_desc *out);
-int wasmslot_module_export(const struct wasmslot_module *m, uint32_t i,
-                           struct wasmslot_extern_desc *out);
+WASMSLOT_API int wasmslot_module_import(const struct wasmslot_module *m, uint32_t i,
+                                        struct wasmslot_extern_desc *out);
+WASMSLOT_API int wasmslot_module_export(const struct wasmslot_module *m, uint32_t i,
+                                        struct wasmslot_extern_desc *out);
 
 /* The module's own (not imported) memory, if it defines one: returns 0 and fills *lim, or
  * -WASMSLOT_ENOTFOUND when it has none (no memory, or an imported one). */
-int wasmslot_module_memory(const struct wasmslot_module *m, struct wasmslot_limits *lim);
+WASMSLOT_API int wasmslot_module_memory(const struct wasmslot_module *m,
+                                        struct wasmslot_limits *lim);
 
 /* ---------------------------------------------------------------- linear memories */
 
@@ -206,22 +265,23 @@ struct wasmslot_memory;
 /* A plain memory of `min` pages growing up to `max` pages (max <= 65536). shared=true makes
  * a memory usable by several threads (atomics, wait/notify) but still private to the process;
  * cross-process shared memories come from shmem_*. Returns NULL and sets err on failure. */
-struct wasmslot_memory *wasmslot_memory_new(uint32_t min_pages, uint32_t max_pages, bool shared,
-                                            struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_memory *wasmslot_memory_new(uint32_t min_pages, uint32_t max_pages,
+                                                         bool shared, struct wasmslot_error *err);
 
 /* Take / drop a reference. The memory is freed when the last reference goes, from whichever
  * thread that happens on. Both accept NULL. */
-struct wasmslot_memory *wasmslot_memory_ref(struct wasmslot_memory *mem);
-void wasmslot_memory_unref(struct wasmslot_memory *mem);
+WASMSLOT_API struct wasmslot_memory *wasmslot_memory_ref(struct wasmslot_memory *mem);
+WASMSLOT_API void wasmslot_memory_unref(struct wasmslot_memory *mem);
 
-uint8_t *wasmslot_memory_base(const struct wasmslot_memory *mem);
+WASMSLOT_API uint8_t *wasmslot_memory_base(const struct wasmslot_memory *mem);
 /* Current size in bytes (an atomic read for shared memories). */
-size_t wasmslot_memory_size(const struct wasmslot_memory *mem);
-uint32_t wasmslot_memory_max_pages(const struct wasmslot_memory *mem);
-bool wasmslot_memory_is_shared(const struct wasmslot_memory *mem);
+WASMSLOT_API size_t wasmslot_memory_size(const struct wasmslot_memory *mem);
+WASMSLOT_API uint32_t wasmslot_memory_max_pages(const struct wasmslot_memory *mem);
+WASMSLOT_API bool wasmslot_memory_is_shared(const struct wasmslot_memory *mem);
 /* memory.grow: on success returns 0 and sets *old_pages; -WASMSLOT_ELIMIT past the maximum;
  * -errno when the backing store could not grow. */
-int wasmslot_memory_grow(struct wasmslot_memory *mem, uint32_t delta_pages, uint32_t *old_pages);
+WASMSLOT_API int wasmslot_memory_grow(struct wasmslot_memory *mem, uint32_t delta_pages,
+                                      uint32_t *old_pages);
 
 /* ---------------------------------------------------------------- tables, globals */
 
@@ -231,26 +291,27 @@ struct wasmslot_global;
 /* A table of min null entries of type elem (WASMSLOT_FUNCREF or WASMSLOT_EXTERNREF) that may grow
  * to max when has_max, for a module to import. Returns NULL and fills err on failure. The caller
  * holds one reference. */
-struct wasmslot_table *wasmslot_table_new(enum wasmslot_valtype elem, uint32_t min, uint32_t max,
-                                          bool has_max, struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_table *wasmslot_table_new(enum wasmslot_valtype elem, uint32_t min,
+                                                       uint32_t max, bool has_max,
+                                                       struct wasmslot_error *err);
 /* Drop a reference; the table is freed with the last one. Accepts NULL. */
-void wasmslot_table_unref(struct wasmslot_table *t);
+WASMSLOT_API void wasmslot_table_unref(struct wasmslot_table *t);
 /* Current number of entries. */
-uint32_t wasmslot_table_size(const struct wasmslot_table *t);
+WASMSLOT_API uint32_t wasmslot_table_size(const struct wasmslot_table *t);
 /* Take a reference to a table (e.g. one got from wasmslot_instance_export, to keep it after its
  * instance is freed); drop it with wasmslot_table_unref. Accepts NULL, returns t. */
-struct wasmslot_table *wasmslot_table_ref(struct wasmslot_table *t);
+WASMSLOT_API struct wasmslot_table *wasmslot_table_ref(struct wasmslot_table *t);
 
 /* A global of init's type and value, mutable or not, for a module to import. Returns NULL and
  * fills err on failure. The caller holds one reference. */
-struct wasmslot_global *wasmslot_global_new(const struct wasmslot_value *init, bool mutable_,
-                                            struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_global *wasmslot_global_new(const struct wasmslot_value *init,
+                                                         bool mutable_, struct wasmslot_error *err);
 /* Drop a reference; the global is freed with the last one. Accepts NULL. */
-void wasmslot_global_unref(struct wasmslot_global *g);
+WASMSLOT_API void wasmslot_global_unref(struct wasmslot_global *g);
 /* Read the global's current typed value into *out. */
-void wasmslot_global_get(const struct wasmslot_global *g, struct wasmslot_value *out);
+WASMSLOT_API void wasmslot_global_get(const struct wasmslot_global *g, struct wasmslot_value *out);
 /* Take a reference to a global; drop it with wasmslot_global_unref. Accepts NULL, returns g. */
-struct wasmslot_global *wasmslot_global_ref(struct wasmslot_global *g);
+WASMSLOT_API struct wasmslot_global *wasmslot_global_ref(struct wasmslot_global *g);
 
 /* ---------------------------------------------------------------- functions */
 
@@ -268,22 +329,24 @@ typedef int (*wasmslot_host_fn)(struct wasmslot_call_ctx *ctx, void *env,
 
 /* Make a host function. The type's arrays are copied. env_free (may be NULL) runs on env
  * when the function is freed. */
-struct wasmslot_func *wasmslot_func_new_host(const struct wasmslot_functype *type,
-                                             wasmslot_host_fn fn, void *env,
-                                             void (*env_free)(void *), struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_func *wasmslot_func_new_host(const struct wasmslot_functype *type,
+                                                          wasmslot_host_fn fn, void *env,
+                                                          void (*env_free)(void *),
+                                                          struct wasmslot_error *err);
 /* Free a host function made by wasmslot_func_new_host. Functions of instances are freed with
  * their instance. Accepts NULL. */
-void wasmslot_func_free_host(struct wasmslot_func *f);
-const struct wasmslot_functype *wasmslot_func_type(const struct wasmslot_func *f);
+WASMSLOT_API void wasmslot_func_free_host(struct wasmslot_func *f);
+WASMSLOT_API const struct wasmslot_functype *wasmslot_func_type(const struct wasmslot_func *f);
 /* True when a and b have the same parameter and result types (the structural equality that
  * import matching and call_indirect use). */
-bool wasmslot_functype_equal(const struct wasmslot_functype *a, const struct wasmslot_functype *b);
+WASMSLOT_API bool wasmslot_functype_equal(const struct wasmslot_functype *a,
+                                          const struct wasmslot_functype *b);
 
-struct wasmslot_instance *wasmslot_call_ctx_instance(struct wasmslot_call_ctx *ctx);
+WASMSLOT_API struct wasmslot_instance *wasmslot_call_ctx_instance(struct wasmslot_call_ctx *ctx);
 /* The calling instance's memory (NULL if it has none). Host functions must bounds-check every
  * guest pointer against wasmslot_memory_size() before touching wasmslot_memory_base(). */
-struct wasmslot_memory *wasmslot_call_ctx_memory(struct wasmslot_call_ctx *ctx);
-struct wasmslot_exec *wasmslot_call_ctx_exec(struct wasmslot_call_ctx *ctx);
+WASMSLOT_API struct wasmslot_memory *wasmslot_call_ctx_memory(struct wasmslot_call_ctx *ctx);
+WASMSLOT_API struct wasmslot_exec *wasmslot_call_ctx_exec(struct wasmslot_call_ctx *ctx);
 
 /* ---------------------------------------------------------------- instances */
 
@@ -323,9 +386,9 @@ struct wasmslot_instance_options {
 /* Instantiate: link imports, make globals/tables/memory, apply element and data segments,
  * run the start function. Returns NULL and fills err: WASMSLOT_EUNLINKABLE for link errors, a
  * WASMSLOT_TRAP_* code when a segment is out of bounds or the start function traps. */
-struct wasmslot_instance *wasmslot_instance_new(const struct wasmslot_module *m,
-                                                const struct wasmslot_instance_options *opt,
-                                                struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_instance *
+wasmslot_instance_new(const struct wasmslot_module *m, const struct wasmslot_instance_options *opt,
+                      struct wasmslot_error *err);
 
 /* Free an instance and drop its references (memory, tables, globals). Accepts NULL.
  *
@@ -335,15 +398,16 @@ struct wasmslot_instance *wasmslot_instance_new(const struct wasmslot_module *m,
  * such instances alive; the daemon's instances never share tables. (A failed instantiation
  * that may have written its functions into an imported table or funcref global is kept alive
  * by that object and freed with it.) */
-void wasmslot_instance_free(struct wasmslot_instance *inst);
+WASMSLOT_API void wasmslot_instance_free(struct wasmslot_instance *inst);
 
-const struct wasmslot_module *wasmslot_instance_module(const struct wasmslot_instance *inst);
-struct wasmslot_memory *wasmslot_instance_memory(const struct wasmslot_instance *inst);
+WASMSLOT_API const struct wasmslot_module *
+wasmslot_instance_module(const struct wasmslot_instance *inst);
+WASMSLOT_API struct wasmslot_memory *wasmslot_instance_memory(const struct wasmslot_instance *inst);
 
 /* Look up an export by name. Returns 0 and fills *out, or -WASMSLOT_ENOTFOUND. The objects stay
  * owned by the instance (take a reference to keep a memory/table/global longer). */
-int wasmslot_instance_export(const struct wasmslot_instance *inst, const char *name,
-                             size_t name_len, struct wasmslot_extern *out);
+WASMSLOT_API int wasmslot_instance_export(const struct wasmslot_instance *inst, const char *name,
+                                          size_t name_len, struct wasmslot_extern *out);
 
 /* ---------------------------------------------------------------- execution */
 
@@ -356,45 +420,45 @@ struct wasmslot_exec_options {
 
 /* A new execution context (opt may be NULL for the defaults). Returns NULL and fills err on
  * failure. */
-struct wasmslot_exec *wasmslot_exec_new(const struct wasmslot_exec_options *opt,
-                                        struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_exec *wasmslot_exec_new(const struct wasmslot_exec_options *opt,
+                                                     struct wasmslot_error *err);
 /* Free an execution context that no call is using. Accepts NULL. */
-void wasmslot_exec_free(struct wasmslot_exec *ex);
+WASMSLOT_API void wasmslot_exec_free(struct wasmslot_exec *ex);
 
 /* Absolute deadline in CLOCK_MONOTONIC nanoseconds for the next calls; 0 = none. The
  * interpreter checks it at loop back-edges and calls and ends the run with WASMSLOT_TRAP_TIMEOUT.
  */
-void wasmslot_exec_set_deadline(struct wasmslot_exec *ex, uint64_t deadline_ns);
+WASMSLOT_API void wasmslot_exec_set_deadline(struct wasmslot_exec *ex, uint64_t deadline_ns);
 /* Call fn(arg) once, on the thread running guest code on ex, if a run is still going at
  * notify_ns (CLOCK_MONOTONIC; checked where the deadline is, so some microseconds late), or
  * as soon as the run blocks in a host function (a wait, a sleep) after it was set. fn may
  * call wasmslot_exec_interrupt(ex), nothing else on ex. For a scheduler that wants to know when a
  * run turns out long, at no cost to short ones: no timer, no system call. fn NULL or notify_ns 0
  * clears it. */
-void wasmslot_exec_set_notify(struct wasmslot_exec *ex, uint64_t notify_ns, void (*fn)(void *arg),
-                              void *arg);
+WASMSLOT_API void wasmslot_exec_set_notify(struct wasmslot_exec *ex, uint64_t notify_ns,
+                                           void (*fn)(void *arg), void *arg);
 /* Ask the current run on ex to stop with WASMSLOT_TRAP_TIMEOUT. Safe from any thread. */
-void wasmslot_exec_interrupt(struct wasmslot_exec *ex);
+WASMSLOT_API void wasmslot_exec_interrupt(struct wasmslot_exec *ex);
 /* Like wasmslot_exec_interrupt, but also for a run about to start: the next outermost wasmslot_call
  * on ex keeps this request instead of clearing it as stale, so an embedder that registers a run
  * before calling wasmslot_call cannot lose an interrupt sent in between. It stays until
  * wasmslot_exec_clear_interrupt. Safe from any thread. */
-void wasmslot_exec_interrupt_sticky(struct wasmslot_exec *ex);
+WASMSLOT_API void wasmslot_exec_interrupt_sticky(struct wasmslot_exec *ex);
 /* Drop any interrupt request on ex, sticky or not. Call it when no run is under way on ex. */
-void wasmslot_exec_clear_interrupt(struct wasmslot_exec *ex);
+WASMSLOT_API void wasmslot_exec_clear_interrupt(struct wasmslot_exec *ex);
 /* Exit code set by a host function before returning -WASMSLOT_EEXIT (WASI proc_exit). */
-void wasmslot_exec_set_exit_code(struct wasmslot_exec *ex, int code);
-int wasmslot_exec_exit_code(const struct wasmslot_exec *ex);
+WASMSLOT_API void wasmslot_exec_set_exit_code(struct wasmslot_exec *ex, int code);
+WASMSLOT_API int wasmslot_exec_exit_code(const struct wasmslot_exec *ex);
 /* Opaque per-run user pointer, e.g. the WASI state of the request being served. */
-void wasmslot_exec_set_user(struct wasmslot_exec *ex, void *user);
-void *wasmslot_exec_user(const struct wasmslot_exec *ex);
+WASMSLOT_API void wasmslot_exec_set_user(struct wasmslot_exec *ex, void *user);
+WASMSLOT_API void *wasmslot_exec_user(const struct wasmslot_exec *ex);
 
 /* Call f with nargs typed args; on success stores its results in results[0..nresults). Returns
  * 0, -WASMSLOT_EARGS for a wrong count or type, a negative WASMSLOT_TRAP_* code when the guest
  * trapped, or -WASMSLOT_EEXIT. Any thread may call with its own ex. */
-int wasmslot_call(struct wasmslot_exec *ex, struct wasmslot_func *f,
-                  const struct wasmslot_value *args, uint32_t nargs, struct wasmslot_value *results,
-                  uint32_t nresults);
+WASMSLOT_API int wasmslot_call(struct wasmslot_exec *ex, struct wasmslot_func *f,
+                               const struct wasmslot_value *args, uint32_t nargs,
+                               struct wasmslot_value *results, uint32_t nresults);
 
 /* ---------------------------------------------------------------- WASI preview1 */
 
@@ -429,40 +493,41 @@ struct wasmslot_wasi_options {
 
 /* A new state with no arguments, no environment and empty stdin. opt may be NULL (defaults).
  * Returns NULL and fills err on failure (-ENOMEM; -errno when opt->dir cannot be opened). */
-struct wasmslot_wasi *wasmslot_wasi_new(const struct wasmslot_wasi_options *opt,
-                                        struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_wasi *wasmslot_wasi_new(const struct wasmslot_wasi_options *opt,
+                                                     struct wasmslot_error *err);
 
 /* Free a state. Accepts NULL. */
-void wasmslot_wasi_free(struct wasmslot_wasi *w);
+WASMSLOT_API void wasmslot_wasi_free(struct wasmslot_wasi *w);
 
 /* Set the arguments (argv[0] is the program name by convention). The strings are copied.
  * Returns 0, -EINVAL for argc > 0 with argv NULL, -E2BIG when the total does not fit the
  * 32-bit sizes of the ABI, -ENOMEM. */
-int wasmslot_wasi_set_args(struct wasmslot_wasi *w, uint32_t argc, const char *const *argv);
+WASMSLOT_API int wasmslot_wasi_set_args(struct wasmslot_wasi *w, uint32_t argc,
+                                        const char *const *argv);
 
 /* Set the environment as "NAME=value" strings, copied. Same returns as wasmslot_wasi_set_args. */
-int wasmslot_wasi_set_env(struct wasmslot_wasi *w, uint32_t n, const char *const *env);
+WASMSLOT_API int wasmslot_wasi_set_env(struct wasmslot_wasi *w, uint32_t n, const char *const *env);
 
 /* Set the bytes fd 0 reads (copied; len may be 0 for an empty stdin). Returns 0 or -ENOMEM. */
-int wasmslot_wasi_set_stdin(struct wasmslot_wasi *w, const void *bytes, size_t len);
+WASMSLOT_API int wasmslot_wasi_set_stdin(struct wasmslot_wasi *w, const void *bytes, size_t len);
 
 /* Prepare for a new run: forget captured output and the exit code, rewind stdin, close what
  * the guest opened, reopen fds 0-3. Arguments, environment and stdin bytes are kept.
  * wasmslot_wasi_run calls it itself. */
-void wasmslot_wasi_reset(struct wasmslot_wasi *w);
+WASMSLOT_API void wasmslot_wasi_reset(struct wasmslot_wasi *w);
 
 /* Captured output of the current / last run; *len gets its length. The pointer (NULL when
  * nothing was ever written) stays valid until the next write, run or wasmslot_wasi_free; the bytes
  * are not NUL-terminated. */
-const uint8_t *wasmslot_wasi_stdout(const struct wasmslot_wasi *w, size_t *len);
-const uint8_t *wasmslot_wasi_stderr(const struct wasmslot_wasi *w, size_t *len);
+WASMSLOT_API const uint8_t *wasmslot_wasi_stdout(const struct wasmslot_wasi *w, size_t *len);
+WASMSLOT_API const uint8_t *wasmslot_wasi_stderr(const struct wasmslot_wasi *w, size_t *len);
 
 /* True when the guest tried to write more than the cap to stdout / stderr. */
-bool wasmslot_wasi_stdout_truncated(const struct wasmslot_wasi *w);
-bool wasmslot_wasi_stderr_truncated(const struct wasmslot_wasi *w);
+WASMSLOT_API bool wasmslot_wasi_stdout_truncated(const struct wasmslot_wasi *w);
+WASMSLOT_API bool wasmslot_wasi_stderr_truncated(const struct wasmslot_wasi *w);
 
 /* The code passed to proc_exit in the current / last run, and whether it was called. */
-bool wasmslot_wasi_exited(const struct wasmslot_wasi *w, int *code);
+WASMSLOT_API bool wasmslot_wasi_exited(const struct wasmslot_wasi *w, int *code);
 
 /* The values for every import of a module, for wasmslot_instance_new. Owns the host functions it
  * made: free it after the instances that use it. */
@@ -476,17 +541,16 @@ struct wasmslot_wasi_imports;
  * bound: the state the functions serve; NULL means the state in the exec's user pointer at
  * call time, so one import list can serve every run of a module. Returns NULL and fills err
  * (-WASMSLOT_EUNLINKABLE naming the import, -ENOMEM) on failure. */
-struct wasmslot_wasi_imports *wasmslot_wasi_imports_new(const struct wasmslot_module *m,
-                                                        struct wasmslot_wasi *bound,
-                                                        const struct wasmslot_extern *others,
-                                                        struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_wasi_imports *
+wasmslot_wasi_imports_new(const struct wasmslot_module *m, struct wasmslot_wasi *bound,
+                          const struct wasmslot_extern *others, struct wasmslot_error *err);
 
 /* The import values, in m's import order, and their number (what wasmslot_instance_new takes). */
-const struct wasmslot_extern *wasmslot_wasi_imports_externs(const struct wasmslot_wasi_imports *wi,
-                                                            uint32_t *n);
+WASMSLOT_API const struct wasmslot_extern *
+wasmslot_wasi_imports_externs(const struct wasmslot_wasi_imports *wi, uint32_t *n);
 
 /* Free the import list and its host functions. Accepts NULL. */
-void wasmslot_wasi_imports_free(struct wasmslot_wasi_imports *wi);
+WASMSLOT_API void wasmslot_wasi_imports_free(struct wasmslot_wasi_imports *wi);
 
 /* Run a WASI command: resets w (wasmslot_wasi_reset), makes w the exec's user pointer for the run
  * (the previous one is restored afterwards) and calls the export "_start" of inst, or, when
@@ -498,9 +562,9 @@ void wasmslot_wasi_imports_free(struct wasmslot_wasi_imports *wi);
  * -WASMSLOT_EARGS: _start has parameters or results, instantiation errors), with err filled when
  * not NULL. In every case the output written before the end stays readable with
  * wasmslot_wasi_stdout/stderr. */
-int wasmslot_wasi_run(struct wasmslot_wasi *w, struct wasmslot_exec *ex,
-                      const struct wasmslot_module *m, struct wasmslot_instance *inst,
-                      int *exit_code, struct wasmslot_error *err);
+WASMSLOT_API int wasmslot_wasi_run(struct wasmslot_wasi *w, struct wasmslot_exec *ex,
+                                   const struct wasmslot_module *m, struct wasmslot_instance *inst,
+                                   int *exit_code, struct wasmslot_error *err);
 
 /* ---------------------------------------------------------------- statistics */
 
@@ -533,8 +597,10 @@ typedef void (*wasmslot_stats_sink_fn)(void *arg, const char *name, enum wasmslo
  *                                        .data_preloaded = wasmslot_slot_preloaded(s) };
  *     struct wasmslot_instance *inst = wasmslot_instance_new(module, &o, &err);
  *     ... wasmslot_call(...); on a trap: wasmslot_pool_count_trap(pool, rc) ...
- *     wasmslot_instance_free(inst);                             // first: drops its memory
- * reference wasmslot_pool_release(pool, s);                                // the reset fastpath
+ *     wasmslot_instance_free(inst);    // first: drops its memory reference
+ *     wasmslot_pool_release(pool, s);  // the reset fastpath
+ *
+ * docs/examples/embed.c is a complete program that does this.
  */
 struct wasmslot_image;
 struct wasmslot_pool;
@@ -546,24 +612,25 @@ struct wasmslot_slot;
  * are then copied by wasmslot_instance_new, with the same observable behaviour. The image keeps no
  * pointer into m; it may be used by any number of pools and threads. Returns NULL and fills
  * err (-ENOMEM, or -errno of memfd_create/ftruncate/pwrite/fcntl) on failure. */
-struct wasmslot_image *wasmslot_image_new(const struct wasmslot_module *m,
-                                          struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_image *wasmslot_image_new(const struct wasmslot_module *m,
+                                                       struct wasmslot_error *err);
 
 /* Free an image. Slots still holding it keep their mapping (the kernel keeps the memfd alive)
  * and are re-imaged before another module uses them. Accepts NULL. */
-void wasmslot_image_free(struct wasmslot_image *img);
+WASMSLOT_API void wasmslot_image_free(struct wasmslot_image *img);
 
 /* True when the module's data segments are in the image (or it has none), so slots hand out a
  * memory that already holds them; false for the copy fallback. */
-bool wasmslot_image_is_imaged(const struct wasmslot_image *img);
+WASMSLOT_API bool wasmslot_image_is_imaged(const struct wasmslot_image *img);
 
 /* Why an image uses the copy fallback ("imported memory", "segment offset is not a constant",
  * "segment out of bounds of the initial memory", "shared memory"); NULL when imaged. */
-const char *wasmslot_image_fallback_reason(const struct wasmslot_image *img);
+WASMSLOT_API const char *wasmslot_image_fallback_reason(const struct wasmslot_image *img);
 
 /* Samples of one image: "image_imaged" (gauge, 1 or 0) and "image_stored_bytes" (gauge, bytes
  * of the memfd; leading and trailing zero pages are not stored). */
-void wasmslot_image_stats(const struct wasmslot_image *img, wasmslot_stats_sink_fn sink, void *arg);
+WASMSLOT_API void wasmslot_image_stats(const struct wasmslot_image *img,
+                                       wasmslot_stats_sink_fn sink, void *arg);
 
 struct wasmslot_pool_options {
     uint32_t slots;     /* number of slots, >= 1; each reserves 8 GiB of address space */
@@ -573,12 +640,12 @@ struct wasmslot_pool_options {
 /* Make a pool: one PROT_NONE, MAP_NORESERVE slab holding all the slots, never unmapped while
  * the pool lives. Returns NULL and fills err (-EINVAL for bad options, -ENOMEM when the address
  * space cannot be reserved) on failure. */
-struct wasmslot_pool *wasmslot_pool_new(const struct wasmslot_pool_options *o,
-                                        struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_pool *wasmslot_pool_new(const struct wasmslot_pool_options *o,
+                                                     struct wasmslot_error *err);
 
 /* Free a pool and unmap its slab. Every slot must have been released and every instance on one
  * freed (their memories are gone with the slab). Accepts NULL. */
-void wasmslot_pool_free(struct wasmslot_pool *p);
+WASMSLOT_API void wasmslot_pool_free(struct wasmslot_pool *p);
 
 /* Take a slot for an instance of img's module: its memory is at the module's initial size,
  * its maximum is the module's (or the pool's cap, whichever is smaller), and its contents are
@@ -588,9 +655,9 @@ void wasmslot_pool_free(struct wasmslot_pool *p);
  * -WASMSLOT_EEXHAUSTED ("pool exhausted") when every slot is busy, -WASMSLOT_ELIMIT when the
  * module's initial memory exceeds the pool's cap, -errno when mapping failed (the slot is then
  * marked unknown and wiped before its next use). */
-struct wasmslot_slot *wasmslot_pool_acquire(struct wasmslot_pool *p,
-                                            const struct wasmslot_image *img,
-                                            struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_slot *wasmslot_pool_acquire(struct wasmslot_pool *p,
+                                                         const struct wasmslot_image *img,
+                                                         struct wasmslot_error *err);
 
 /* Give a slot back: drops the pool's reference to the slot's memory. Once no reference is left
  * (normally at once: free the instance first) the slot is reset, outside the pool's lock:
@@ -601,16 +668,16 @@ struct wasmslot_slot *wasmslot_pool_acquire(struct wasmslot_pool *p,
  * slot is marked unknown and wiped whole before its next use, so no data can leak. Returns 0,
  * or the reset's -errno (the slot is released all the same, as unknown). s is not valid after
  * the call. */
-int wasmslot_pool_release(struct wasmslot_pool *p, struct wasmslot_slot *s);
+WASMSLOT_API int wasmslot_pool_release(struct wasmslot_pool *p, struct wasmslot_slot *s);
 
 /* The slot's memory, for wasmslot_instance_options.memory; NULL when the module has no memory of
  * its own (none, imported or shared), then the engine does what it does without a pool. Valid
  * until wasmslot_pool_release. */
-struct wasmslot_memory *wasmslot_slot_memory(const struct wasmslot_slot *s);
+WASMSLOT_API struct wasmslot_memory *wasmslot_slot_memory(const struct wasmslot_slot *s);
 
 /* True when the slot's memory already holds the module's data (for
  * wasmslot_instance_options.data_preloaded); false for the copy fallback. */
-bool wasmslot_slot_preloaded(const struct wasmslot_slot *s);
+WASMSLOT_API bool wasmslot_slot_preloaded(const struct wasmslot_slot *s);
 
 /* True when the wasmslot_pool_acquire that returned s found it holding the image already (a
  * warm hit: no mapping needed), false when it had to map it (cold). For request logs. */
@@ -619,7 +686,7 @@ bool wasmslot_slot_warm(const struct wasmslot_slot *s);
 /* Count a run on a slot of this pool that ended in a trap (err: the negative WASMSLOT_TRAP_* code
  * wasmslot_call returned; WASMSLOT_TRAP_TIMEOUT is counted as a timeout as well). Other codes are
  * ignored. Thread-safe. */
-void wasmslot_pool_count_trap(struct wasmslot_pool *p, int err);
+WASMSLOT_API void wasmslot_pool_count_trap(struct wasmslot_pool *p, int err);
 
 /* Samples of a pool, a consistent snapshot. Gauges: "slots", "slots_busy", "slots_free",
  * "slots_warm" (free and holding an image), "slots_unknown" (free, to be wiped). Counters:
@@ -627,7 +694,8 @@ void wasmslot_pool_count_trap(struct wasmslot_pool *p, int err);
  * (a slot mapped for an image: first use, re-image or after a wipe), "wipes", "resets",
  * "reset_failures", "reset_discarded_bytes" (bytes madvise'd away), "grows" (memory.grow
  * served by a slot), "traps", "timeouts", "exhaustions" (acquires refused). Thread-safe. */
-void wasmslot_pool_stats(struct wasmslot_pool *p, wasmslot_stats_sink_fn sink, void *arg);
+WASMSLOT_API void wasmslot_pool_stats(struct wasmslot_pool *p, wasmslot_stats_sink_fn sink,
+                                      void *arg);
 
 /* Number of samples wasmslot_pool_stats passes. */
 #define WASMSLOT_POOL_STATS_SAMPLES 16
@@ -635,7 +703,8 @@ void wasmslot_pool_stats(struct wasmslot_pool *p, wasmslot_stats_sink_fn sink, v
 /* The values wasmslot_pool_stats would pass, in the same order, without the names: for a publisher
  * that has the names from an earlier wasmslot_pool_stats and refreshes the values after every
  * request. Thread-safe. */
-void wasmslot_pool_stats_values(struct wasmslot_pool *p, uint64_t out[WASMSLOT_POOL_STATS_SAMPLES]);
+WASMSLOT_API void wasmslot_pool_stats_values(struct wasmslot_pool *p,
+                                             uint64_t out[WASMSLOT_POOL_STATS_SAMPLES]);
 
 /* ---------------------------------------------------------------- shared memories */
 
@@ -679,12 +748,13 @@ void wasmslot_pool_stats_values(struct wasmslot_pool *p, uint64_t out[WASMSLOT_P
  * proposal requires a maximum). name (may be NULL) names the memfd, for /proc/PID/maps.
  * Returns the memory with one reference (the creator's), or NULL with err filled: -EINVAL for
  * bad limits, -errno of memfd_create/ftruncate/mmap. */
-struct wasmslot_memory *wasmslot_shmem_new(const char *name, uint32_t min_pages, uint32_t max_pages,
-                                           struct wasmslot_error *err);
+WASMSLOT_API struct wasmslot_memory *wasmslot_shmem_new(const char *name, uint32_t min_pages,
+                                                        uint32_t max_pages,
+                                                        struct wasmslot_error *err);
 
 /* True when mem was made by wasmslot_shmem_new (so it is shared with the children of a later fork).
  */
-bool wasmslot_shmem_is_shmem(const struct wasmslot_memory *mem);
+WASMSLOT_API bool wasmslot_shmem_is_shmem(const struct wasmslot_memory *mem);
 
 /* Results of wasmslot_shmem_wait32/64, as memory.atomic.wait32/64 returns them. */
 enum wasmslot_shmem_wait_result {
@@ -705,24 +775,27 @@ enum wasmslot_shmem_wait_result {
  * meanwhile: the wait sleeps until ex's deadline at the latest and polls its interruption flag
  * every 10 ms, so a guest that waits forever still ends with a timeout trap. Callable from the
  * thread running guest code. */
-int wasmslot_shmem_wait32(struct wasmslot_memory *mem, uint64_t offset, uint32_t expected,
-                          int64_t timeout_ns, struct wasmslot_exec *ex);
-int wasmslot_shmem_wait64(struct wasmslot_memory *mem, uint64_t offset, uint64_t expected,
-                          int64_t timeout_ns, struct wasmslot_exec *ex);
+WASMSLOT_API int wasmslot_shmem_wait32(struct wasmslot_memory *mem, uint64_t offset,
+                                       uint32_t expected, int64_t timeout_ns,
+                                       struct wasmslot_exec *ex);
+WASMSLOT_API int wasmslot_shmem_wait64(struct wasmslot_memory *mem, uint64_t offset,
+                                       uint64_t expected, int64_t timeout_ns,
+                                       struct wasmslot_exec *ex);
 
 /* memory.atomic.notify: wake at most count of the threads waiting on offset (of any process
  * sharing the memory), oldest first. Returns how many were woken (0 on an unshared memory,
  * where nobody can wait), or -WASMSLOT_TRAP_OOB_MEMORY / -WASMSLOT_TRAP_UNALIGNED_ATOMIC as for a
  * 4-byte wait (even when count is 0). */
-int wasmslot_shmem_notify(struct wasmslot_memory *mem, uint64_t offset, uint32_t count);
+WASMSLOT_API int wasmslot_shmem_notify(struct wasmslot_memory *mem, uint64_t offset,
+                                       uint32_t count);
 
 /* Samples of a shared memory. Gauges: "size_bytes", "max_bytes", "waiters" (waiting now).
  * Counters: "grows", "waits" (waits that slept), "wakeups" (waiters woken by a notify),
  * "wait_timeouts", "notifies". For a wasmslot_shmem_new memory the counters sum every process
  * sharing it; for a plain shared memory the wait counters are those of all such memories of the
  * process. */
-void wasmslot_shmem_stats(const struct wasmslot_memory *mem, wasmslot_stats_sink_fn sink,
-                          void *arg);
+WASMSLOT_API void wasmslot_shmem_stats(const struct wasmslot_memory *mem,
+                                       wasmslot_stats_sink_fn sink, void *arg);
 
 #ifdef __cplusplus
 }

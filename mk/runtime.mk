@@ -29,3 +29,14 @@ tests_check_memory_LDADD = $(CHECK_LDADD)
 tests_check_instance_SOURCES = tests/check_instance.c
 tests_check_instance_CFLAGS = $(CHECK_CFLAGS_ALL) -DWAT_DIR='"$(abs_top_builddir)/tests/wat"'
 tests_check_instance_LDADD = $(CHECK_LDADD)
+
+# The signal contract of wasmslot.h with host handlers installed before and after the
+# library's; linked against the shared library, as an embedder would.
+check_PROGRAMS += tests/check_signals
+TESTS += tests/check_signals
+EXTRA_DIST += tests/wat/signals.wat
+check_DATA += tests/wat/signals.wasm
+CLEANFILES += tests/wat/signals.wasm
+tests_check_signals_SOURCES = tests/check_signals.c
+tests_check_signals_CFLAGS = $(CHECK_CFLAGS_ALL) -DWAT_DIR='"$(abs_top_builddir)/tests/wat"'
+tests_check_signals_LDADD = lib/libwasmslot.la $(CHECK_LIBS)

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,19 @@ START_TEST(test_valtype_names)
 }
 END_TEST
 
+/* The header's WASMSLOT_VERSION_* macros, the library's wasmslot_version() and configure's
+ * AC_INIT version (which names the tarball and wasmslot.pc) must move together. */
+START_TEST(test_version_agrees_with_the_package)
+{
+    char header[32];
+
+    snprintf(header, sizeof header, "%d.%d.%d", WASMSLOT_VERSION_MAJOR, WASMSLOT_VERSION_MINOR,
+             WASMSLOT_VERSION_PATCH);
+    ck_assert_str_eq(wasmslot_version(), header);
+    ck_assert_str_eq(wasmslot_version(), PACKAGE_VERSION);
+}
+END_TEST
+
 static Suite *error_suite(void)
 {
     Suite *s = suite_create("error");
@@ -73,6 +87,7 @@ static Suite *error_suite(void)
     tcase_add_test(tc, test_messages_follow_the_spec_wording);
     tcase_add_test(tc, test_error_set_formats_and_negates);
     tcase_add_test(tc, test_valtype_names);
+    tcase_add_test(tc, test_version_agrees_with_the_package);
     suite_add_tcase(s, tc);
     return s;
 }

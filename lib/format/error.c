@@ -38,6 +38,9 @@ static const char *lib_message(enum wasmslot_errcode c)
         return "limit reached";
     case WASMSLOT_EEXIT:
         return "program exited";
+    case WASMSLOT_ESIGNALS:
+        return "another SIGSEGV/SIGBUS handler replaced the library's; call "
+               "wasmslot_trap_handlers_install() again";
     case WASMSLOT_TRAP_UNREACHABLE:
         return "unreachable";
     case WASMSLOT_TRAP_OOB_MEMORY:
@@ -89,6 +92,8 @@ static const char *lib_name(enum wasmslot_errcode c)
         return "limit_reached";
     case WASMSLOT_EEXIT:
         return "exit";
+    case WASMSLOT_ESIGNALS:
+        return "trap_handlers_replaced";
     case WASMSLOT_TRAP_UNREACHABLE:
         return "unreachable";
     case WASMSLOT_TRAP_OOB_MEMORY:

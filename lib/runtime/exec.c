@@ -17,6 +17,13 @@
 struct wasmslot_exec *wasmslot_exec_new(const struct wasmslot_exec_options *opt,
                                         struct wasmslot_error *err)
 {
+    /* Where an embedder learns that its own SIGSEGV/SIGBUS handler displaced the library's
+     * (wasmslot.h, "Signals"): here, once per execution context, rather than as a crash on a
+     * guest's first out-of-bounds access. */
+    if (wasmslot_trap_handlers_check() < 0) {
+        wasmslot_error_set(err, WASMSLOT_ESIGNALS, "%s", wasmslot_strerror(-WASMSLOT_ESIGNALS));
+        return NULL;
+    }
     struct wasmslot_exec *ex = calloc(1, sizeof *ex);
     if (!ex)
         goto fail;

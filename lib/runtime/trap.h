@@ -3,7 +3,7 @@
 #ifndef TRAP_H
 #define TRAP_H
 
-#include "interp/ops.h"
+#include "runtime/runtime.h"
 
 #include <setjmp.h>
 #include <stdbool.h>
@@ -17,7 +17,7 @@ struct trap_tls {
 
 extern __thread struct trap_tls trap__tls;
 
-/* Run run(ex, arg) with fault recovery: installs the handlers (once per process) and an
+/* Run run(ex, arg) with fault recovery: installs the handlers (if nobody did yet) and an
  * alternate signal stack (once per thread), publishes the jump buffer and the memory mem of the
  * instance that runs, and restores the previous state afterwards (so re-entry nests). Returns
  * run's result; -WASMSLOT_TRAP_OOB_MEMORY when the guest faulted in its memory; -code when the
