@@ -48,7 +48,7 @@ EMBED_EXAMPLE = docs/examples/embed.wasm
 noinst_DATA += $(EMBED_EXAMPLE)
 CLEANFILES += $(EMBED_EXAMPLE) docs/examples/embed docs/examples/embed-static
 EXTRA_DIST += docs/examples/embed.c docs/examples/embed.wat
-installcheck-local: $(EMBED_EXAMPLE)
+installcheck-embed: $(EMBED_EXAMPLE)
 	$(MKDIR_P) docs/examples
 	PKG_CONFIG_PATH='$(DESTDIR)$(libdir)/pkgconfig' && export PKG_CONFIG_PATH && \
 	PKG_CONFIG_SYSROOT_DIR='$(DESTDIR)' && export PKG_CONFIG_SYSROOT_DIR && \
@@ -64,3 +64,4 @@ installcheck-local: $(EMBED_EXAMPLE)
 		`$(PKG_CONFIG) --cflags wasmslot` '$(DESTDIR)$(libdir)/libwasmslot.a' $$private \
 		-o docs/examples/embed-static && \
 	docs/examples/embed-static $(EMBED_EXAMPLE) >/dev/null && rm -f docs/examples/embed-static
+.PHONY: installcheck-embed

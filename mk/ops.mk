@@ -72,7 +72,7 @@ uninstall-local:
 	  '$(DESTDIR)$(exampledir)/wasmslotd.conf' \
 	  '$(DESTDIR)$(bashcompletiondir)/wasmslot' '$(DESTDIR)$(bashcompletiondir)/wasmslotd'
 
-installcheck-local:
+installcheck-local: installcheck-embed
 	'$(DESTDIR)$(sbindir)/wasmslotd' -t -c '$(DESTDIR)$(sysconfdir)/wasmslotd.conf'
 
 # distcheck installs as a user into a scratch prefix: the unit and completion go there too.
