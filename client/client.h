@@ -42,6 +42,25 @@ int client_read_line(struct client_conn *c, const char **line, size_t *len);
  * -EPROTO when a reply cannot be parsed. */
 int client_request(struct client_conn *c, json_t *req, struct proto_reply *rep);
 
+/* The reply timeout when neither -t nor $WASMSLOT_TIMEOUT gives one: long enough for any run
+ * a module's deadline allows by default, short enough that a hung daemon does not hang a
+ * script for ever. */
+#define CLIENT_DEFAULT_TIMEOUT_MS   60000
+#define CLIENT_DEFAULT_TIMEOUT_TEXT "60"
+#define CLIENT_TIMEOUT_ENV          "WASMSLOT_TIMEOUT"
+
+/* Print why connecting to socket failed (err: a -errno of client_connect), with a hint when
+ * no daemon seems to listen there. Returns CLIENT_EXIT_CONN. */
+int client_connect_failed(const char *socket, int err);
+
+/* Whether a command's arguments (argv[0] is the command) ask for its help (-h or --help
+ * before any "--"). */
+bool client_wants_help(int argc, char **argv);
+
+/* Print the help of command name on stdout; returns the exit status, or -1 when there is no
+ * such command. */
+int client_command_help(const char *name);
+
 /* Options common to every command. */
 struct client_opts {
     const char *socket;

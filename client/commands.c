@@ -339,7 +339,7 @@ int client_cmd_simple(const struct client_opts *o, int argc, char **argv)
     rc = client_connect(&c, o->socket, o->timeout_ms);
     if (rc < 0) {
         json_decref(b.req);
-        return conn_failed(o->socket, rc);
+        return client_connect_failed(o->socket, rc);
     }
     again = json_deep_copy(b.req);
     rc = client_request(&c, b.req, &rep);
@@ -470,7 +470,7 @@ int client_cmd_session(const struct client_opts *o)
 
     rc = client_connect(&c, o->socket, o->timeout_ms);
     if (rc < 0)
-        return conn_failed(o->socket, rc);
+        return client_connect_failed(o->socket, rc);
     while ((n = getline(&line, &cap, stdin)) >= 0) {
         char *words[SESSION_MAX_WORDS];
         int argc = 0;
@@ -532,7 +532,7 @@ int client_cmd_raw(const struct client_opts *o)
 
     rc = client_connect(&c, o->socket, o->timeout_ms);
     if (rc < 0)
-        return conn_failed(o->socket, rc);
+        return client_connect_failed(o->socket, rc);
     for (;;) {
         struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                               {.fd = c.fd, .events = POLLIN}};

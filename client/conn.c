@@ -56,6 +56,14 @@ static long long deadline_of(const struct client_conn *c)
     return c->timeout_ms < 0 ? -1 : now_ms() + c->timeout_ms;
 }
 
+int client_connect_failed(const char *socket, int err)
+{
+    client_say("%s: %s", socket, strerror(-err));
+    if (err == -ENOENT || err == -ECONNREFUSED)
+        client_say("is wasmslotd running? socket %s", socket);
+    return CLIENT_EXIT_CONN;
+}
+
 int client_connect(struct client_conn *c, const char *path, int timeout_ms)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};

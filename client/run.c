@@ -335,7 +335,7 @@ int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
     }
     rc = client_connect(&c, o->socket, o->timeout_ms);
     if (rc < 0) {
-        client_say("%s: %s", o->socket, strerror(-rc));
+        client_connect_failed(o->socket, rc);
         status = RUN_EXIT_CONN;
         goto out;
     }

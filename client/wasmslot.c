@@ -4,6 +4,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +37,10 @@ static void usage(FILE *f)
             "arguments are TYPE:VALUE (i32:5, i64:-1, f32:1.5, f64:nan, f64:0x7ff8000000000001)\n"
             "or plain i32 numbers. Results print one per line as TYPE:VALUE.\n"
             "socket: -s, else $" PROTO_SOCKET_ENV ", else " PROTO_DEFAULT_SOCKET "\n"
+            "timeout: -t SECONDS (0: wait for ever), else $" CLIENT_TIMEOUT_ENV
+            ", else " CLIENT_DEFAULT_TIMEOUT_TEXT " s,\n"
+            "  for connecting and for each reply (longer when -d asks for more)\n"
+            "COMMAND --help prints the help of a command\n"
             "exit status: 0 ok, 1 error reply or usage, 2 connection failure, 3 guest trap;\n"
             "run MODULE: the program's exit code, 124 timeout, 125 error, 126 connection\n"
             "failure, 134 other traps\n");
@@ -57,7 +62,9 @@ static int parse_timeout(const char *s, int *ms)
 
 int main(int argc, char **argv)
 {
-    struct client_opts o = {.socket = NULL, .timeout_ms = -1, .deadline_ms = 0};
+    struct client_opts o = {.socket = NULL, .timeout_ms = CLIENT_DEFAULT_TIMEOUT_MS};
+    const char *env_timeout = getenv(CLIENT_TIMEOUT_ENV);
+    bool timeout_given = false;
     static const struct option longopts[] = {
         {"socket", required_argument, NULL, 's'},
         {"timeout", required_argument, NULL, 't'},
@@ -80,6 +87,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "wasmslot: bad timeout \"%s\" (seconds)\n", optarg);
                 return CLIENT_EXIT_ERROR;
             }
+            timeout_given = true;
             break;
         case 'd': {
             char *end;
@@ -122,12 +130,35 @@ int main(int argc, char **argv)
         if (o.socket == NULL || o.socket[0] == '\0')
             o.socket = PROTO_DEFAULT_SOCKET;
     }
+    if (!timeout_given && env_timeout != NULL && env_timeout[0] != '\0') {
+        if (parse_timeout(env_timeout, &o.timeout_ms) < 0) {
+            fprintf(stderr, "wasmslot: bad $%s \"%s\" (seconds)\n", CLIENT_TIMEOUT_ENV,
+                    env_timeout);
+            return CLIENT_EXIT_ERROR;
+        }
+        timeout_given = true;
+    }
+    /* A run may last as long as -d asks: the default timeout does not cut it short. */
+    if (!timeout_given && o.deadline_ms > 0 && o.deadline_ms + 10000 > o.timeout_ms)
+        o.timeout_ms = o.deadline_ms > INT_MAX - 10000 ? -1 : (int)o.deadline_ms + 10000;
     if (optind >= argc) {
         usage(stderr);
         return CLIENT_EXIT_ERROR;
     }
     argc -= optind;
     argv += optind;
+    /* Help never connects. A command without an entry in help.c handles its own. */
+    if (client_wants_help(argc, argv)) {
+        int rc = client_command_help(argv[0]);
+        if (rc >= 0)
+            return rc;
+    }
+    if (strcmp(argv[0], "help") == 0) {
+        if (argc > 1 && client_command_help(argv[1]) >= 0)
+            return CLIENT_EXIT_OK;
+        usage(stdout);
+        return CLIENT_EXIT_OK;
+    }
     if (strcmp(argv[0], "session") == 0 || strcmp(argv[0], "raw") == 0) {
         if (argc != 1) {
             fprintf(stderr, "wasmslot: usage: %s (commands come from stdin)\n", argv[0]);

@@ -7,6 +7,9 @@ daemon_wasmslotd_SOURCES += \
 	daemon/accesslog.c daemon/accesslog.h \
 	daemon/cfg_dump.c
 
+# The client's help of each command and its hint when no daemon answers (client/help.c).
+client_wasmslot_SOURCES += client/help.c
+
 # The operator's view against a real daemon (tests/e2e/test_ops.py).
 TESTS += tests/e2e/test_ops.py
 EXTRA_DIST += tests/e2e/test_ops.py
@@ -91,3 +94,7 @@ print-install-dirs:
 	echo 'mandir=$(mandir)'; echo 'bashcompletiondir=$(bashcompletiondir)'; \
 	echo 'systemdsystemunitdir=$(systemdsystemunitdir)'
 .PHONY: print-install-dirs
+
+# The client's help, hint and default timeout against the scripted stand-in of the daemon.
+TESTS += tests/client/test_client_ops.py
+EXTRA_DIST += tests/client/test_client_ops.py
