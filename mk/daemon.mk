@@ -169,3 +169,11 @@ bench-parse: tests/bench/parse-bench$(EXEEXT)
 # exposition's validity, and `wasmslot top` under tmux (tests/e2e/test_stats.py).
 TESTS += tests/e2e/test_stats.py
 EXTRA_DIST += tests/e2e/test_stats.py
+
+# A long mixed load while the daemon is reloaded, broken, killed and stopped under it
+# (tests/soak/soak.py): `make soak SOAK_TIME=300`. Not part of make check.
+SOAK_TIME = 300
+EXTRA_DIST += tests/soak/soak.py
+soak: daemon/wasmslotd $(E2E_FIXTURES)
+	$(AM_TESTS_ENVIRONMENT) python3 $(srcdir)/tests/soak/soak.py --time $(SOAK_TIME)
+.PHONY: soak
