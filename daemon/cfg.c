@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include "cfg.h"
+
+#include "http.h"
 #include "cfg_listen.h"
 
 #include <ctype.h>
@@ -460,6 +462,19 @@ static int daemon_key(struct parser *p, const char *k, const char *v)
             }
         }
         return perr(p, "log_level: expected error, warning, info or debug, got '%s'", v);
+    }
+    if (strcmp(k, "http_listen") == 0) {
+        struct sockaddr_storage sa;
+        socklen_t salen;
+        char err[256];
+
+        free(c->http_listen);
+        c->http_listen = NULL;
+        if (*v == '\0')
+            return 0;
+        if (http_parse_addr(v, &sa, &salen, err, sizeof(err)) < 0)
+            return perr(p, "%s", err);
+        return set_str(p, &c->http_listen, v);
     }
     if (strcmp(k, "pid_file") == 0) {
         if (*v == '\0') {
@@ -1098,6 +1113,7 @@ void cfg_free(struct config *cfg)
     free(cfg->socket_path);
     free(cfg->log_file);
     free(cfg->pid_file);
+    free(cfg->http_listen);
     free(cfg->user_name);
     free(cfg->group_name);
     free(cfg->access_log);

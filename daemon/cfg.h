@@ -103,6 +103,7 @@ struct config {
     char *log_file; /* CFG_LOG_FILE only */
     enum cfg_log_level log_level;
     char *pid_file;          /* NULL: none */
+    char *http_listen;       /* the HTTP endpoint's address (http.h); NULL: none */
     size_t max_request_size; /* longest request line, any module */
     unsigned max_instances_per_connection;
     unsigned max_inflight_per_connection;

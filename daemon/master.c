@@ -7,6 +7,7 @@
 #include "cfg.h"
 #include "accesslog.h"
 #include "listen.h"
+#include "http.h"
 #include "log.h"
 #include "modset.h"
 #include "privs.h"
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,6 +85,10 @@ struct master {
     bool stopping;
     uint64_t stop_kill_at;
     int ready_fd; /* daemon mode: tell the waiting parent we are up, then close */
+    /* [daemon] http_listen: its thread reads cur under cur_mu, which the main thread holds
+     * while it changes cur. */
+    struct http *http;
+    pthread_mutex_t cur_mu;
 };
 
 static uint64_t now_ms(void)
@@ -366,6 +372,7 @@ static void fork_worker(struct master *m, struct generation *g, unsigned i)
         /* Only the newest generation forks: m->fcgi matches its config. */
         a.fcgi_fds = listen_socks_fds(m->fcgi, &a.nfcgi);
         close(m->sigfd);
+        http_child_close(m->http);
         if (m->ready_fd >= 0)
             close(m->ready_fd);
         snprintf(role, sizeof(role), "worker %u.%u", g->id, i);
@@ -691,9 +698,14 @@ static void reload(struct master *m)
         goto done;
     }
     log_shm_reload(m->cur->mods, g->mods);
+    if ((cfg->http_listen == NULL) != (m->cur->cfg->http_listen == NULL) ||
+        (cfg->http_listen != NULL && strcmp(cfg->http_listen, m->cur->cfg->http_listen) != 0))
+        log_warn("http_listen: a new value takes effect when the daemon restarts");
     start_generation(m, g);
+    pthread_mutex_lock(&m->cur_mu);
     retire_generation(m, m->cur);
     m->cur = g;
+    pthread_mutex_unlock(&m->cur_mu);
     atomic_fetch_add(&m->global->reloads, 1);
     log_info("reloaded: generation %u serves %zu module(s) with %u worker(s) on %s", g->id,
              g->mods->n, g->nw, m->listen_path);
@@ -864,13 +876,26 @@ int master_check_config(const char *path, const char *socket, bool dump)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* The HTTP thread's samples: the same as a worker's stats reply, read from the master's own
+ * mappings of the ledger and of the serving generation's region. */
+static void collect_stats(void *arg, struct proto_stats *st)
+{
+    struct master *m = arg;
+
+    pthread_mutex_lock(&m->cur_mu);
+    stats_collect(st, m->global, m->cur->shm);
+    shm_stats_add(m->cur->mods, st);
+    pthread_mutex_unlock(&m->cur_mu);
+}
+
 int master_run(const char *path, bool foreground, const char *socket)
 {
     struct master m = {.sigfd = -1,
                        .listen_fd = -1,
                        .ready_fd = -1,
                        .foreground = foreground,
-                       .socket_override = socket};
+                       .socket_override = socket,
+                       .cur_mu = PTHREAD_MUTEX_INITIALIZER};
     char err[1024];
     struct config *cfg;
     struct modset *mods;
@@ -956,6 +981,12 @@ int master_run(const char *path, bool foreground, const char *socket)
     if (m.cur == NULL)
         fatal("out of memory");
     start_generation(&m, m.cur);
+    if (cfg->http_listen != NULL) {
+        m.http = http_start(cfg->http_listen, collect_stats, &m, err, sizeof(err));
+        if (m.http == NULL)
+            fatal("%s", err);
+        log_info("serving /metrics, /status and /health on http://%s", cfg->http_listen);
+    }
     log_info("wasmslotd %s ready: %zu module(s), %u worker(s) x %u executor thread(s), socket %s",
              PACKAGE_VERSION, m.cur->mods->n, m.cur->nw, cfg->executor_threads, m.listen_path);
     {
@@ -1006,6 +1037,7 @@ int master_run(const char *path, bool foreground, const char *socket)
     if (m.cur->cfg->pid_file != NULL)
         unlink(m.cur->cfg->pid_file);
     log_info("stopped");
+    http_stop(m.http);
     while (m.old != NULL) {
         struct generation *g = m.old;
         m.old = g->next;

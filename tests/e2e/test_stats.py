@@ -2,13 +2,16 @@
 """test_stats.py: what an operator sees of a real daemon: `wasmslot stats` with eight workers
 (short, and its per-pool totals equal the sums over the workers), counters that only grow
 across a reload, a queued request in the queue-wait histogram, an exposition that promtool
-(or prometheus_client's parser) accepts, and `wasmslot top` under tmux."""
+(or prometheus_client's parser) accepts, `wasmslot top` under tmux, and the HTTP endpoint
+(http_listen) answering while every executor thread is busy."""
 
+import http.client
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -233,6 +236,68 @@ def test_queue_wait():
     d.stop()
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(port, path, method="GET", accept=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request(method, path, headers={"Accept": accept} if accept else {})
+    r = c.getresponse()
+    body = r.read().decode()
+    c.close()
+    return r.status, r.getheader("Content-Type") or "", body
+
+
+def test_http():
+    port = free_port()
+    mods = {"e2e": {"path": fixture("e2e"), "slots": "4", "deadline": "1500ms"}}
+    d = Daemon(modules=mods, daemon={"workers": "1", "executor_threads": "1",
+                                     "http_listen": "127.0.0.1:%d" % port})
+    c = Conn(d.sock)
+    c.call("e2e", "add", [i32(1), i32(2)])
+    # Every executor thread busy: the master's HTTP thread answers all the same.
+    busy = Conn(d.sock)
+    busy.send({"id": "spin", "op": "call", "module": "e2e", "export": "spin"})
+    time.sleep(0.2)
+    t0 = time.time()
+    status, ctype, prom = http_get(port, "/metrics")
+    dt = time.time() - t0
+    print("   GET /metrics while the only executor thread spins: %d in %.3f s" % (status, dt))
+    check(status == 200 and dt < 1.0, "/metrics answers while every executor is busy", dt)
+    check(ctype.startswith("text/plain; version=0.0.4"), "/metrics: Prometheus text by default",
+          ctype)
+    check("wasmslot_pool_requests_total{worker=\"0\",pool=\"e2e\",op=\"call\"} 2" in prom,
+          "/metrics counts the calls (the spinning one too)", prom[-300:])
+    status, ctype, om = http_get(port, "/metrics",
+                                 accept="application/openmetrics-text; version=1.0.0")
+    check(status == 200 and ctype.startswith("application/openmetrics-text") and
+          om.endswith("# EOF\n"), "/metrics: OpenMetrics when the scraper asks for it", ctype)
+    exposition_check(prom, om)
+    status, ctype, body = http_get(port, "/status")
+    st = json.loads(body) if status == 200 else {}
+    pools = {p["pool"]: p for p in st.get("pools", [])}
+    check(ctype == "application/json" and pools.get("e2e", {}).get("requests") == 2 and
+          st.get("daemon", {}).get("executor_queue") is not None,
+          "/status: the JSON summary, one entry per pool", body[:300])
+    check_eq(http_get(port, "/health")[:3:2], (200, "ok\n"), "/health says ok")
+    check_eq(http_get(port, "/other")[0], 404, "any other path is 404")
+    check_eq(http_get(port, "/metrics", method="POST")[0], 405, "any other method is 405")
+    r = busy.read_reply("spin")
+    check((r.get("error") or {}).get("trap") == "timeout", "the spin ends at its deadline")
+    for x in (c, busy):
+        x.close()
+    d.stop()
+    bad = Daemon(start=False, daemon={"http_listen": "localhost:99999"})
+    p = subprocess.run([DAEMON, "-t", "-c", bad.conf], capture_output=True, text=True)
+    check(p.returncode == 1 and "http_listen" in p.stderr, "-t rejects a bad http_listen",
+          p.stderr)
+
+
 def test_top(d):
     tmux = shutil.which("tmux")
     if tmux is None:
@@ -271,6 +336,7 @@ def main():
     test_reload(d)
     d.stop()
     test_queue_wait()
+    test_http()
 
 
 run_main(main)
