@@ -67,7 +67,11 @@ struct client_opts {
     int timeout_ms;
     long long deadline_ms; /* 0: the pool's default */
     unsigned threads;      /* call: "threads" (-T); 0: a plain call */
+    bool json;             /* call, run, modules --json: print the reply's fields as JSON */
 };
+
+/* Print a reply's fields (all but "id") as one line of JSON on stdout. */
+void client_print_json_reply(const struct proto_reply *rep);
 
 /* Commands; each returns an exit status. argv[0] is the command name. */
 /* Print "wasmslot: " and the formatted message on stderr, with a newline. */

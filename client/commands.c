@@ -280,9 +280,26 @@ static bool print_thread_results(const struct proto_reply *rep)
 }
 
 /* Print the reply of a one-shot command; returns the exit status. */
+void client_print_json_reply(const struct proto_reply *rep)
+{
+    json_t *copy = rep->root != NULL ? json_copy(rep->root) : NULL;
+    char *text;
+
+    json_object_del(copy, "id");
+    text = copy != NULL ? json_dumps(copy, JSON_COMPACT) : NULL;
+    printf("%s\n", text != NULL ? text : "null");
+    free(text);
+    json_decref(copy);
+}
+
 static int print_reply(const struct built *b, const struct proto_reply *rep)
 {
     char buf[64];
+
+    if (b->json && (b->op == PROTO_OP_CALL || b->op == PROTO_OP_RUN || b->op == PROTO_OP_MODULES)) {
+        client_print_json_reply(rep);
+        return rep->ok ? CLIENT_EXIT_OK : failure_status(rep);
+    }
 
     if (!rep->ok) {
         if (rep->error == PROTO_E_TRAP)
@@ -332,6 +349,7 @@ int client_cmd_simple(const struct client_opts *o, int argc, char **argv)
     int rc;
 
     rc = build(o, argc, argv, &b, err, sizeof(err));
+    b.json = o->json;
     if (rc < 0) {
         client_say("%s", rc == -EINVAL ? err : strerror(-rc));
         return CLIENT_EXIT_ERROR;

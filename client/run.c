@@ -378,8 +378,11 @@ int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
         goto out;
     }
     /* The program's output first, then wasmslot's own word about how it ended. */
-    if (emit(rep.stdout_data, STDOUT_FILENO, "stdout") < 0 ||
-        emit(rep.stderr_data, STDERR_FILENO, "stderr") < 0)
+    if (o->json) {
+        client_print_json_reply(&rep);
+        status = outcome(&rep, ra.module, (size_t)limit);
+    } else if (emit(rep.stdout_data, STDOUT_FILENO, "stdout") < 0 ||
+               emit(rep.stderr_data, STDERR_FILENO, "stderr") < 0)
         status = RUN_EXIT_ERROR;
     else
         status = outcome(&rep, ra.module, (size_t)limit);

@@ -147,6 +147,15 @@ int main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    /* "call --json ...", "run --json ...", "modules --json": the reply's fields as JSON. */
+    if (argc >= 2 && strcmp(argv[1], "--json") == 0 &&
+        (strcmp(argv[0], "call") == 0 || strcmp(argv[0], "run") == 0 ||
+         strcmp(argv[0], "modules") == 0)) {
+        o.json = true;
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     /* Help never connects. A command without an entry in help.c handles its own. */
     if (client_wants_help(argc, argv)) {
         int rc = client_command_help(argv[0]);

@@ -2,6 +2,7 @@
 """test_client_daemon.py: the wasmslot client against a real wasmslotd: every op, typed
 arguments and results, exit statuses for traps and errors, stats in all three forms."""
 
+import json
 import os
 import shutil
 import signal
@@ -83,6 +84,15 @@ def main():
     rc, out, _ = ws("stats", "--prometheus")
     check(rc == 0 and "# TYPE wasmslot_warm_hits_total counter" in out,
           "wasmslot stats --prometheus prints the Prometheus text format", out[-200:])
+    rc, out, _ = ws("call", "--json", "add", "add", "2", "40")
+    check(rc == 0 and json.loads(out) == {"ok": True, "results": [{"type": "i32", "value": 42}]},
+          "call --json prints the reply's fields", out)
+    rc, out, _ = ws("call", "--json", "add", "div", "1", "0")
+    check(rc == 3 and json.loads(out)["error"]["trap"] == "integer_divide_by_zero",
+          "call --json prints an error reply too, with the usual exit status", (rc, out))
+    rc, out, _ = ws("modules", "--json")
+    check(rc == 0 and "add" in [m["name"] for m in json.loads(out)["modules"]],
+          "modules --json prints the modules array", out[:200])
     rc, out, _ = ws("stats", "--openmetrics")
     check(rc == 0 and "# TYPE wasmslot_warm_hits counter" in out and
           out.rstrip().endswith("# EOF"), "wasmslot stats --openmetrics prints OpenMetrics",
