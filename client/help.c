@@ -43,11 +43,18 @@ static const struct command_help helps[] = {
                 "`trap NAME message`. $1, $2, ... are the handles instantiate returned, $_ the\n"
                 "latest. Exit status: that of the last failed command, 2 when the connection\n"
                 "failed.\n"},
-    {"stats", "usage: wasmslot [OPTION]... stats [--json|--prometheus]\n"
-              "Print the daemon's statistics: a table (default), the JSON samples, or the\n"
-              "OpenMetrics text format.\n"},
-    {"modules", "usage: wasmslot [OPTION]... modules\n"
-                "List the daemon's modules and the signatures of their exports.\n"},
+    {"stats", "usage: wasmslot [OPTION]... stats [--workers|--json|--prometheus|--openmetrics]\n"
+              "Print the daemon's statistics: one line per pool summed over the workers, then\n"
+              "the daemon and its shared memories (default); --workers adds a line per worker\n"
+              "and per pool of each worker; --json the samples; --prometheus the Prometheus\n"
+              "text format (what promtool checks); --openmetrics OpenMetrics.\n"},
+    {"top", "usage: wasmslot [OPTION]... top [-n COUNT] [-i SECONDS]\n"
+            "A live view, redrawn every second (-i: 0.1 to 3600): per pool requests and\n"
+            "errors per second, warm hits, busy slots, run and queue-wait percentiles; per\n"
+            "worker its load. q quits; -n stops after COUNT refreshes.\n"},
+    {"modules", "usage: wasmslot [OPTION]... modules [--json]\n"
+                "List the daemon's modules and the signatures of their exports (--json: the\n"
+                "reply's fields as JSON, as for call and run).\n"},
     {"ping", "usage: wasmslot [OPTION]... ping\n"
              "Check that the daemon answers: prints pong, exit status 0.\n"},
     {"raw", "usage: wasmslot [OPTION]... raw\n"
