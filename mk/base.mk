@@ -65,3 +65,11 @@ installcheck-embed: $(EMBED_EXAMPLE)
 		-o docs/examples/embed-static && \
 	docs/examples/embed-static $(EMBED_EXAMPLE) >/dev/null && rm -f docs/examples/embed-static
 .PHONY: installcheck-embed
+
+# wasmslot.h beside the standard WebAssembly C API's wasm.h (tests/compat/wasm.h holds the
+# standard's declarations that used to collide): compiling it is the test.
+check_PROGRAMS += tests/compat/wasm_h_compat
+TESTS += tests/compat/wasm_h_compat
+tests_compat_wasm_h_compat_SOURCES = tests/compat/wasm_h_compat.c tests/compat/wasm.h
+tests_compat_wasm_h_compat_CFLAGS = $(AM_CFLAGS) -pedantic-errors
+tests_compat_wasm_h_compat_LDADD = lib/libwasmslot.la
