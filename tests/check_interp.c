@@ -380,6 +380,16 @@ END_TEST
 
 /* ---------------------------------------------------------------- limits and time */
 
+/* Issue 11: a br_table entry that jumps backwards added its unsigned index to the negative
+ * displacement in 32 bits, so the taken branch landed gigabytes away and the process died. */
+START_TEST(test_br_table_jumps_back_to_a_loop)
+{
+    ck_assert_uint_eq(call_i32("count", 1, I32(5)), 5);
+    ck_assert_uint_eq(call_i32("count", 1, I32(0)), 1);
+    ck_assert_uint_eq(call_i32("backtable", 1, I32(4)), 1 + 2 + 3 + 4);
+}
+END_TEST
+
 START_TEST(test_deep_recursion_exhausts_the_stack)
 {
     struct wasmslot_value r;
@@ -582,6 +592,7 @@ static Suite *interp_suite(void)
     tcase_add_test(tc, test_memory_faults_become_traps);
     tcase_add_test(tc, test_other_faults_are_not_swallowed);
     tcase_add_test(tc, test_fault_on_another_thread);
+    tcase_add_test(tc, test_br_table_jumps_back_to_a_loop);
     tcase_add_test(tc, test_deep_recursion_exhausts_the_stack);
     tcase_add_test(tc, test_deadline_ends_an_infinite_loop);
     tcase_add_test(tc, test_interrupt_from_another_thread);

@@ -368,11 +368,12 @@ static int call_host(struct wasmslot_exec *ex, struct wasmslot_func *f,
     } while (0)
 
 /* Take the branch whose displacement is operand k. A branch backwards is a loop's back-edge,
- * where a run can be interrupted. */
+ * where a run can be interrupted. k may be unsigned (br_table's 3 + index): the sum is taken
+ * in ptrdiff_t so that a negative displacement stays negative. */
 #define JUMP(k)                                                                                    \
     do {                                                                                           \
         int32_t d_ = (int32_t)ip[k];                                                               \
-        ip += (k) + d_;                                                                            \
+        ip += (ptrdiff_t)(k) + d_;                                                                 \
         if (d_ <= 0)                                                                               \
             POLL();                                                                                \
         NEXT();                                                                                    \

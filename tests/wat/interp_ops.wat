@@ -98,6 +98,23 @@
         (i32.const 1) (i32.const 2)
         (br_table 0 1 (local.get 0)))
       (i32.const 10) (i32.add)))
+  ;; br_table entries that jump back to an enclosing loop: a C switch in a loop compiles so.
+  ;; "count" takes the loop entry n - 1 times; "backtable" mixes forward and backward entries
+  ;; and its default is the loop.
+  (func (export "count") (param $n i32) (result i32) (local $i i32)
+    (block $done
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_table $done $l (i32.lt_u (local.get $i) (local.get $n)))))
+    (local.get $i))
+  (func (export "backtable") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+    (block $done
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (local.set $acc (i32.add (local.get $acc) (local.get $i)))
+        (br_table $done $done $l
+          (select (i32.const 9) (i32.const 0) (i32.lt_u (local.get $i) (local.get $n))))))
+    (local.get $acc))
 
   ;; re-entry through the host: callback(n) calls "reenter"(n - 1) and adds 1
   (func (export "reenter") (param i32) (result i32)
