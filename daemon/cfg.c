@@ -595,6 +595,12 @@ static int module_key(struct parser *p, const char *k, const char *v)
         m->max_table_elements = (uint32_t)n;
         return 0;
     }
+    if (strcmp(k, "stack_size") == 0) {
+        if (parse_size(p, k, v, 64 * 1024, 1ULL << 30, &n) < 0)
+            return -1;
+        m->stack_size = (size_t)n;
+        return 0;
+    }
     if (strcmp(k, "max_memory") == 0) {
         if (parse_size(p, k, v, 0, 1ULL << 32, &n) < 0)
             return -1;
@@ -744,6 +750,7 @@ static int section_header(struct parser *p, char *s)
         mods[c->nmodules].wasi_output_max = CFG_DEFAULT_WASI_OUTPUT_MAX;
         mods[c->nmodules].max_table_elements = CFG_DEFAULT_MAX_TABLE;
         mods[c->nmodules].max_memory = CFG_DEFAULT_MAX_MEMORY;
+        mods[c->nmodules].stack_size = CFG_DEFAULT_STACK_SIZE;
         mods[c->nmodules].line = p->line;
         c->nmodules++;
         if (mods[c->nmodules - 1].name == NULL)

@@ -63,6 +63,8 @@ struct cfg_module {
     unsigned max_instances_per_connection;
     /* how long an instantiation waits for a free slot before pool_exhausted; 0 = not at all */
     uint64_t pool_wait_ms;
+    /* bytes of guest stack a run may use (value cells; calls at WASMSLOT_CALL_BYTES each) */
+    size_t stack_size;
 };
 
 /* A `route = PREFIX MODULE` directive of a [listen] section: requests whose SCRIPT_NAME is
@@ -150,6 +152,7 @@ struct config {
 #define CFG_DEFAULT_IDLE_TIMEOUT_MS  300000
 #define CFG_DEFAULT_MAX_REPLY_BUFFER (16u * 1024 * 1024)
 #define CFG_DEFAULT_MAX_TABLE        100000
+#define CFG_DEFAULT_STACK_SIZE       (16u * 1024 * 1024)
 #define CFG_DEFAULT_SLOTS            16
 #define CFG_DEFAULT_DEADLINE_MS      1000
 #define CFG_DEFAULT_WASI_OUTPUT_MAX  (1024 * 1024)

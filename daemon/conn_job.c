@@ -204,8 +204,13 @@ static uint64_t run_deadline_ms(const struct job *j)
     return ms;
 }
 
+/* The run's deadline, and the module's stack size: the executor's contexts serve every
+ * module, so each run sets its own (no system call unless a larger stack than ever before is
+ * needed; if that allocation fails the run keeps the previous size, which bounds it all the
+ * same). */
 static void set_deadline(struct job *j, struct wasmslot_exec *ex)
 {
+    (void)wasmslot_exec_set_stack_size(ex, j->c->w->mods->e[j->mod].cfg->stack_size);
     wasmslot_exec_set_deadline(ex, deadline_ns(run_deadline_ms(j)));
 }
 
@@ -519,6 +524,7 @@ static void thread_prepare(void *arg, struct wasmslot_exec *ex)
 {
     struct job *j = arg;
 
+    (void)wasmslot_exec_set_stack_size(ex, j->c->w->mods->e[j->mod].cfg->stack_size);
     wasi_bind(j->c->w, j->mod, ex);
 }
 

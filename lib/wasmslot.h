@@ -412,11 +412,22 @@ WASMSLOT_API int wasmslot_instance_export(const struct wasmslot_instance *inst, 
 /* ---------------------------------------------------------------- execution */
 
 /* An execution context: the interpreter's value stack, call-depth limit, deadline and
- * interruption flag. One per thread that runs guest code; reusable across calls. */
+ * interruption flag. One per thread that runs guest code; reusable across calls.
+ *
+ * The guest's stack is two arrays that the engine allocates and never lets a run outgrow:
+ * value cells (every frame's locals, operands and spills) and call records. A run that needs
+ * more ends with "call stack exhausted", however deep it recurses; no native stack grows with
+ * the guest's calls. */
 struct wasmslot_exec_options {
-    size_t stack_bytes;      /* value-stack size (default 1 MiB when 0) */
-    uint32_t max_call_depth; /* nested calls before "call stack exhausted" (default 10000) */
+    size_t stack_bytes;      /* value-stack size (default 16 MiB when 0) */
+    uint32_t max_call_depth; /* nested calls before "call stack exhausted"
+                                (default 0: stack_bytes / WASMSLOT_CALL_BYTES) */
 };
+
+/* What one call costs at least, in bytes of stack: its call record plus one value cell. A
+ * stack of N bytes allows N / WASMSLOT_CALL_BYTES nested calls, so a runaway recursion of the
+ * smallest function ends after that many, and one with larger frames when the values fill. */
+#define WASMSLOT_CALL_BYTES 32u
 
 /* A new execution context (opt may be NULL for the defaults). Returns NULL and fills err on
  * failure. */
@@ -424,6 +435,14 @@ WASMSLOT_API struct wasmslot_exec *wasmslot_exec_new(const struct wasmslot_exec_
                                                      struct wasmslot_error *err);
 /* Free an execution context that no call is using. Accepts NULL. */
 WASMSLOT_API void wasmslot_exec_free(struct wasmslot_exec *ex);
+
+/* Size the stack of the next runs on ex: stack_bytes of value stack and at most
+ * stack_bytes / WASMSLOT_CALL_BYTES nested calls (at least 16 cells and one call). The
+ * allocation grows when needed and never shrinks (a smaller size lowers the limits only), so
+ * an embedder whose runs need different sizes (the daemon's pools) sets it before each run
+ * at no cost. Returns 0, or -ENOMEM with ex unchanged. Call it when no run is under way on
+ * ex. */
+int wasmslot_exec_set_stack_size(struct wasmslot_exec *ex, size_t stack_bytes);
 
 /* Absolute deadline in CLOCK_MONOTONIC nanoseconds for the next calls; 0 = none. The
  * interpreter checks it at loop back-edges and calls and ends the run with WASMSLOT_TRAP_TIMEOUT.

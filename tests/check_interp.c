@@ -414,6 +414,28 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Issue 11: the default stack lets a plain recursion run 50,000 deep (it stopped at 10,000),
+ * a runaway recursion still ends as a trap within a second, and wasmslot_exec_set_stack_size
+ * moves the limit both ways on the same context. */
+START_TEST(test_stack_size_sets_the_depth)
+{
+    struct wasmslot_value r;
+    ck_assert_int_eq(call1("down", &r, 1, I32(50000)), 0);
+    ck_assert_uint_eq(r.of.i32, 50000);
+
+    uint64_t t0 = now_ns();
+    ck_assert_int_eq(call1("runaway", &r, 1, I32(0)), -WASMSLOT_TRAP_STACK_EXHAUSTED);
+    ck_assert_uint_lt(now_ns() - t0, 1000000000u);
+
+    ck_assert_int_eq(wasmslot_exec_set_stack_size(fx.ex, 64 * 1024), 0);
+    ck_assert_int_eq(call1("down", &r, 1, I32(50000)), -WASMSLOT_TRAP_STACK_EXHAUSTED);
+    ck_assert_int_eq(call1("down", &r, 1, I32(1000)), 0);
+    ck_assert_int_eq(wasmslot_exec_set_stack_size(fx.ex, 64u << 20), 0);
+    ck_assert_int_eq(call1("down", &r, 1, I32(1000000)), 0);
+    ck_assert_uint_eq(r.of.i32, 1000000);
+}
+END_TEST
+
 START_TEST(test_deadline_ends_an_infinite_loop)
 {
     struct wasmslot_value r;
@@ -594,6 +616,7 @@ static Suite *interp_suite(void)
     tcase_add_test(tc, test_fault_on_another_thread);
     tcase_add_test(tc, test_br_table_jumps_back_to_a_loop);
     tcase_add_test(tc, test_deep_recursion_exhausts_the_stack);
+    tcase_add_test(tc, test_stack_size_sets_the_depth);
     tcase_add_test(tc, test_deadline_ends_an_infinite_loop);
     tcase_add_test(tc, test_interrupt_from_another_thread);
     tcase_add_test(tc, test_reentry_through_a_host_function);

@@ -11,8 +11,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_STACK_BYTES ((size_t)1 << 20)
-#define DEFAULT_MAX_DEPTH   10000u
+/* The default stack: 16 MiB of value stack and, at WASMSLOT_CALL_BYTES a call, up to 524,288
+ * nested calls: a plain recursive C function compiled at -O0 runs 50,000 deep, and a runaway
+ * recursion still ends within milliseconds. Memory is only touched as deep as runs go. */
+#define DEFAULT_STACK_BYTES ((size_t)16 << 20)
+
+/* Make the value stack hold `cells` cells and the frame array `depth` + 1 frames, keeping
+ * what is there when it is already as large. Returns 0 or -ENOMEM (ex unchanged). */
+static int reserve(struct wasmslot_exec *ex, size_t cells, size_t depth)
+{
+    if (cells > ex->stack_cap) {
+        wasmslot_cell *st = malloc(cells * sizeof(wasmslot_cell));
+        if (st == NULL)
+            return -ENOMEM;
+        free(ex->stack);
+        ex->stack = ex->sp = st;
+        ex->stack_cap = cells;
+    }
+    if (depth + 1 > ex->frames_cap) {
+        void *fr = malloc((depth + 1) * sizeof(struct interp_frame));
+        if (fr == NULL)
+            return -ENOMEM;
+        free(ex->frames);
+        ex->frames = fr;
+        ex->frames_cap = depth + 1;
+    }
+    return 0;
+}
+
+/* Set the limits of the next runs: cells of value stack and nested calls, both already
+ * reserved. */
+static void set_limits(struct wasmslot_exec *ex, size_t cells, size_t depth)
+{
+    ex->stack_end = ex->stack + cells;
+    ex->sp = ex->stack;
+    ex->stack_bytes = cells * sizeof(wasmslot_cell);
+    ex->max_call_depth = (uint32_t)depth;
+}
+
+static size_t depth_for(size_t stack_bytes)
+{
+    size_t d = stack_bytes / WASMSLOT_CALL_BYTES;
+    return d < 1 ? 1 : d > UINT32_MAX - 1 ? UINT32_MAX - 1 : d;
+}
 
 struct wasmslot_exec *wasmslot_exec_new(const struct wasmslot_exec_options *opt,
                                         struct wasmslot_error *err)
@@ -27,17 +68,14 @@ struct wasmslot_exec *wasmslot_exec_new(const struct wasmslot_exec_options *opt,
     struct wasmslot_exec *ex = calloc(1, sizeof *ex);
     if (!ex)
         goto fail;
-    ex->stack_bytes = opt && opt->stack_bytes ? opt->stack_bytes : DEFAULT_STACK_BYTES;
-    ex->max_call_depth = opt && opt->max_call_depth ? opt->max_call_depth : DEFAULT_MAX_DEPTH;
-    size_t cells = ex->stack_bytes / sizeof(wasmslot_cell);
+    size_t bytes = opt && opt->stack_bytes ? opt->stack_bytes : DEFAULT_STACK_BYTES;
+    size_t depth = opt && opt->max_call_depth ? opt->max_call_depth : depth_for(bytes);
+    size_t cells = bytes / sizeof(wasmslot_cell);
     if (cells < 16)
         cells = 16;
-    ex->stack = malloc(cells * sizeof(wasmslot_cell));
-    ex->frames = malloc(((size_t)ex->max_call_depth + 1) * sizeof(struct interp_frame));
-    if (!ex->stack || !ex->frames)
+    if (reserve(ex, cells, depth) != 0)
         goto fail;
-    ex->stack_end = ex->stack + cells;
-    ex->sp = ex->stack;
+    set_limits(ex, cells, depth);
     atomic_init(&ex->interrupt, 0);
     ex->poll_countdown = 0;
     return ex;
@@ -45,6 +83,22 @@ fail:
     wasmslot_exec_free(ex);
     wasmslot_error_set(err, ENOMEM, "out of memory");
     return NULL;
+}
+
+int wasmslot_exec_set_stack_size(struct wasmslot_exec *ex, size_t stack_bytes)
+{
+    size_t cells = stack_bytes / sizeof(wasmslot_cell);
+    size_t depth = depth_for(stack_bytes);
+
+    if (cells < 16)
+        cells = 16;
+    if (cells == (size_t)(ex->stack_end - ex->stack) && depth == ex->max_call_depth)
+        return 0;
+    int rc = reserve(ex, cells, depth);
+    if (rc != 0)
+        return rc;
+    set_limits(ex, cells, depth);
+    return 0;
 }
 
 void wasmslot_exec_free(struct wasmslot_exec *ex)

@@ -125,7 +125,8 @@ struct wasmslot_call_ctx {
 /* One thread's execution context. */
 struct wasmslot_exec {
     wasmslot_cell *stack; /* value stack: locals, operands, spill area of every frame */
-    wasmslot_cell *stack_end;
+    wasmslot_cell *stack_end; /* the current runs' limit, at most stack + stack_cap */
+    size_t stack_cap;         /* cells allocated */
     size_t stack_bytes;
     uint32_t max_call_depth;
     uint32_t depth;          /* current nesting of calls */
@@ -139,7 +140,8 @@ struct wasmslot_exec {
     void *user;
 
     /* Interpreter state (interp/interp.c): call frames and the re-entry watermark. */
-    void *frames;      /* max_call_depth + 1 struct interp_frame */
+    void *frames;      /* frames_cap (>= max_call_depth + 1) struct interp_frame */
+    size_t frames_cap;
     wasmslot_cell *sp; /* first free cell: where a (re-entered) wasmslot_call puts its frame */
     uint32_t nesting;  /* wasmslot_call re-entries through host functions */
 };

@@ -1,5 +1,6 @@
 ;; limits.wat: a WASI module for the resource-limit test (test_limits.py): a command whose
-;; stdout is 1 MiB of 0xff bytes (not UTF-8: a ~1.4 MB base64 reply), and a table to grow.
+;; stdout is 1 MiB of 0xff bytes (not UTF-8: a ~1.4 MB base64 reply), a table to grow, and
+;; recursion to fill the stack.
 (module
   (import "wasi_snapshot_preview1" "fd_write"
     (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -18,4 +19,14 @@
     (table.grow $t (ref.null func) (local.get 0)))
 
   ;; The table's size now.
-  (func (export "tsize") (result i32) (table.size $t)))
+  (func (export "tsize") (result i32) (table.size $t))
+
+  ;; Plain recursion n deep: returns n.
+  (func $down (export "down") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+
+  ;; Recursion without end.
+  (func $runaway (export "runaway") (param i32) (result i32)
+    (call $runaway (i32.add (local.get 0) (i32.const 1)))))

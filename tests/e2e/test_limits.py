@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_limits.py: the per-worker and per-connection resource limits of a real wasmslotd:
 max_connections, idle_timeout, max_reply_buffer (WASI replies included) and a pool's
-max_table_elements (PROTOCOL.md section 6, wasmslotd.conf(5))."""
+max_table_elements and stack_size (PROTOCOL.md section 6, wasmslotd.conf(5))."""
 
 import json
 import os
@@ -13,7 +13,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from e2elib import (DAEMON, Conn, Daemon, check, check_eq, err_code, fixture, i32,  # noqa: E402
-                    run_main, stat_sum, wait_until)
+                    run_main, stat_sum, trap_name, wait_until)
 
 
 def read_all(s, limit=64 << 20, timeout=10.0):
@@ -232,11 +232,47 @@ def test_max_table_elements():
               p.stderr + p.stdout)
 
 
+# ------------------------------------------------------------------ stack_size
+
+def test_stack_size():
+    mods = {"small": {"path": fixture("limits"), "stack_size": "64K"},
+            "big": {"path": fixture("limits"), "stack_size": "64M"},
+            "default": {"path": fixture("limits")}}
+    d = Daemon(modules=mods, daemon={"workers": "1", "executor_threads": "1"})
+    c = Conn(d.sock)
+    check_eq(c.call("default", "down", [i32(50000)]).get("results"), [i32(50000)],
+             "the default stack_size runs a recursion 50,000 deep")
+    t0 = time.monotonic()
+    r = c.call("default", "runaway", [i32(0)])
+    took = time.monotonic() - t0
+    check_eq(trap_name(r), "call_stack_exhausted", "a runaway recursion ends with a trap")
+    check(took < 1.0, "   in well under a second (%.3f s)" % took)
+    check_eq(trap_name(c.call("small", "down", [i32(50000)])), "call_stack_exhausted",
+             "stack_size = 64K: the same recursion exhausts the stack")
+    check_eq(c.call("small", "down", [i32(500)]).get("results"), [i32(500)],
+             "   and a shallow one runs")
+    check_eq(c.call("big", "down", [i32(1000000)]).get("results"), [i32(1000000)],
+             "stack_size = 64M on the same executor: a million calls deep")
+    check_eq(c.call("default", "down", [i32(50000)]).get("results"), [i32(50000)],
+             "   and the default pool still gets its own size after it")
+    c.close()
+    d.stop()
+    for bad in ("1K", "2G", "x"):
+        path = os.path.join(d.dir, "stack.conf")
+        with open(path, "w") as f:
+            f.write(d.conf_text(modules={"m": {"path": fixture("limits"), "stack_size": bad}}))
+        p = subprocess.run([DAEMON, "-t", "-c", path], capture_output=True, text=True,
+                           timeout=10)
+        check(p.returncode != 0 and "stack_size" in p.stderr + p.stdout,
+              "stack_size = %s is rejected" % bad, p.stderr + p.stdout)
+
+
 def main():
     test_max_connections()
     test_idle_timeout()
     test_reply_buffer()
     test_max_table_elements()
+    test_stack_size()
 
 
 if __name__ == "__main__":

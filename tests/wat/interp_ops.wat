@@ -80,6 +80,11 @@
     (if (result i64) (i64.eqz (local.get 0))
       (then (i64.const 1))
       (else (i64.mul (local.get 0) (call $fac (i64.sub (local.get 0) (i64.const 1)))))))
+  ;; plain recursion n deep: down(n) = n
+  (func $down (export "down") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
   (func $runaway (export "runaway") (param i32) (result i32)
     (call $runaway (i32.add (local.get 0) (i32.const 1))))
   (func (export "spin") (loop $l (br $l)))
