@@ -211,6 +211,13 @@ static void print_modules(const json_t *mods)
             print_types(json_object_get(e, "results"));
             fputc('\n', stdout);
         }
+        json_array_foreach(json_object_get(m, "stubbed_imports"), k, e)
+        {
+            const char *sn = json_string_value(e);
+
+            printf("  stubbed import %s (traps unlinked_import when called)\n",
+                   sn != NULL ? sn : "?");
+        }
     }
 }
 

@@ -22,8 +22,10 @@ enum {
     RUN_EXIT_TRAP = 134,    /* any other trap: 128 + SIGABRT, as a local crash would give */
 };
 
-/* Room left in the request line for the "id" the connection adds after measuring. */
-#define RUN_ID_ROOM 32u
+/* The most stdin a run sends: the largest max_request_size a daemon accepts. The module's own
+ * limit is the daemon's to apply: asking for it first would cost a second round trip on every
+ * run, so a request over it is answered request_too_large, naming the limit. */
+#define RUN_STDIN_MAX ((size_t)1 << 30)
 
 /* What the command line asks for. */
 struct run_args {
@@ -127,35 +129,6 @@ fail:
     return NULL;
 }
 
-/* The longest request line the daemon takes for module: its max_request_size from the
- * `modules` op (which already counts a smaller per-module limit), or the protocol's default
- * when the daemon does not say. Returns the limit, or a negative -errno of the connection. */
-static long long request_limit(struct client_conn *c, const char *module)
-{
-    struct proto_reply rep;
-    long long limit = PROTO_DEFAULT_MAX_LINE;
-    size_t i;
-    json_t *m;
-    int rc;
-
-    rc = client_request(c, proto_request_new(NULL, PROTO_OP_MODULES), &rep);
-    if (rc < 0)
-        return rc;
-    if (rep.ok) {
-        json_array_foreach(rep.modules, i, m)
-        {
-            const char *name = json_string_value(json_object_get(m, "name"));
-            json_t *lim = json_object_get(m, "max_request_size");
-
-            if (name != NULL && strcmp(name, module) == 0 && json_is_integer(lim) &&
-                json_integer_value(lim) > 0)
-                limit = json_integer_value(lim);
-        }
-    }
-    proto_reply_release(&rep);
-    return limit;
-}
-
 /* Read all of stdin, binary safe, but never more than max + 1 bytes: one byte past the limit
  * is enough to know the request cannot fit. A closed stdin reads as empty. */
 static int read_stdin(size_t max, uint8_t **out, size_t *len)
@@ -203,27 +176,15 @@ static int read_stdin(size_t max, uint8_t **out, size_t *len)
     return 0;
 }
 
-/* Bytes of the compact request line (without the id the connection adds). */
-static size_t line_size(json_t *req)
-{
-    size_t len = 0;
-    char *line = proto_line(json_incref(req), &len);
-
-    if (line == NULL)
-        return (size_t)-1;
-    free(line);
-    return len;
-}
-
-/* Put stdin into req: text when it is UTF-8, else base64 (PROTOCOL.md, WASI). Returns the
- * size of the request line, or (size_t)-1 when out of memory. */
-static size_t set_stdin(json_t *req, const uint8_t *in, size_t len)
+/* Put stdin into req: text when it is UTF-8, else base64 (PROTOCOL.md, WASI). Returns 0, or
+ * -ENOMEM. */
+static int set_stdin(json_t *req, const uint8_t *in, size_t len)
 {
     json_t *j = proto_bytes_to_json(in != NULL ? in : (const uint8_t *)"", len);
 
     if (j == NULL || json_object_set_new(req, "stdin", j) != 0)
-        return (size_t)-1;
-    return line_size(req);
+        return -ENOMEM;
+    return 0;
 }
 
 /* Write all len bytes to fd. */
@@ -261,7 +222,7 @@ static int emit(const json_t *data, int fd, const char *name)
 }
 
 /* The exit status for a reply, after its output was written. */
-static int outcome(const struct proto_reply *rep, const char *module, size_t limit)
+static int outcome(const struct proto_reply *rep, const char *module)
 {
     if (rep->ok) {
         /* A shell sees the low 8 bits of a local program's status too: exit(-1) is 255. */
@@ -278,8 +239,8 @@ static int outcome(const struct proto_reply *rep, const char *module, size_t lim
         return RUN_EXIT_ERROR;
     }
     if (rep->error == PROTO_E_TOO_LARGE) {
-        client_say("%s: %s (standard input too large for module %s, limit %zu bytes)",
-                   rep->error_code, rep->message, module, limit);
+        client_say("%s: %s (standard input too large for module %s)", rep->error_code,
+                   rep->message, module);
         return RUN_EXIT_ERROR;
     }
     if (rep->error == PROTO_E_SHUTTING_DOWN) {
@@ -321,8 +282,7 @@ int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
     struct proto_reply rep;
     struct run_args ra;
     uint8_t *in = NULL;
-    size_t in_len = 0, size;
-    long long limit;
+    size_t in_len = 0;
     json_t *req = NULL;
     int rc, status = RUN_EXIT_ERROR;
 
@@ -339,35 +299,22 @@ int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
         status = RUN_EXIT_CONN;
         goto out;
     }
-    limit = request_limit(&c, ra.module);
-    if (limit < 0) {
-        client_say("%s: %s", o->socket, strerror((int)-limit));
-        status = RUN_EXIT_CONN;
-        goto out;
-    }
+    /* One run, one request: stdin goes in the call itself. */
     if (!ra.no_stdin) {
-        rc = read_stdin((size_t)limit, &in, &in_len);
+        rc = read_stdin(RUN_STDIN_MAX, &in, &in_len);
         if (rc < 0) {
             client_say("reading standard input: %s", strerror(-rc));
             goto out;
         }
     }
-    size = set_stdin(req, in, in_len);
-    if (size == (size_t)-1) {
-        client_say("out of memory");
+    if (in_len > RUN_STDIN_MAX) {
+        client_say("standard input too large: over %zu bytes, more than any request may carry "
+                   "(max_request_size is at most 1G)",
+                   RUN_STDIN_MAX);
         goto out;
     }
-    if (in_len > (size_t)limit || size + RUN_ID_ROOM > (size_t)limit) {
-        if (in_len > (size_t)limit)
-            client_say(
-                "standard input too large: over %lld bytes, and module %s takes requests of at "
-                "most %lld bytes (max_request_size)",
-                limit, ra.module, limit);
-        else
-            client_say(
-                "standard input too large: %zu bytes make a request of %zu bytes, and module %s "
-                "takes requests of at most %lld bytes (max_request_size)",
-                in_len, size + RUN_ID_ROOM, ra.module, limit);
+    if (set_stdin(req, in, in_len) < 0) {
+        client_say("out of memory");
         goto out;
     }
     rc = client_request(&c, req, &rep);
@@ -385,7 +332,7 @@ int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
                emit(rep.stderr_data, STDERR_FILENO, "stderr") < 0)
         status = RUN_EXIT_ERROR;
     else
-        status = outcome(&rep, ra.module, (size_t)limit);
+        status = outcome(&rep, ra.module);
     proto_reply_release(&rep);
 out:
     json_decref(req);

@@ -595,6 +595,15 @@ static int module_key(struct parser *p, const char *k, const char *v)
         m->max_table_elements = (uint32_t)n;
         return 0;
     }
+    if (strcmp(k, "unknown_imports") == 0) {
+        if (strcmp(v, "reject") == 0)
+            m->unknown_imports_trap = false;
+        else if (strcmp(v, "trap") == 0)
+            m->unknown_imports_trap = true;
+        else
+            return perr(p, "unknown_imports: '%s' is neither 'reject' nor 'trap'", v);
+        return 0;
+    }
     if (strcmp(k, "stack_size") == 0) {
         if (parse_size(p, k, v, 64 * 1024, 1ULL << 30, &n) < 0)
             return -1;

@@ -65,6 +65,9 @@ struct cfg_module {
     uint64_t pool_wait_ms;
     /* bytes of guest stack a run may use (value cells; calls at WASMSLOT_CALL_BYTES each) */
     size_t stack_size;
+    /* unknown_imports = trap: a function import nothing provides links to a function that
+     * traps unlinked_import when called; false (reject, the default): the module fails to load */
+    bool unknown_imports_trap;
 };
 
 /* A `route = PREFIX MODULE` directive of a [listen] section: requests whose SCRIPT_NAME is

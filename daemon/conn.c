@@ -9,6 +9,7 @@
 #include "exec_pool.h"
 #include "log.h"
 #include "proto.h"
+#include "shm.h"
 #include "mtcall.h"
 #include "wasirun.h"
 
@@ -190,6 +191,8 @@ void conn__reply_wasm_error(struct conn *c, const json_t *id, int rc, const char
                           "the run; send the request again on a new connection");
         return;
     }
+    if (detail == NULL)
+        detail = shm_trap_detail(rc);
     conn__reply(c, proto_reply_wasm_error(id, rc, detail), proto_err_from_wasm(rc));
 }
 
@@ -295,6 +298,12 @@ static void op_modules(struct conn *c, const struct proto_request *req)
         json_object_set_new(o, "deadline_ms", json_integer((json_int_t)cm->deadline_ms));
         json_object_set_new(o, "max_memory", json_integer((json_int_t)cm->max_memory));
         json_object_set_new(o, "max_request_size", json_integer((json_int_t)cm->max_request_size));
+        if (ms->e[i].nstubs > 0) {
+            json_t *stubs = json_array();
+            for (size_t k = 0; stubs != NULL && k < ms->e[i].nstubs; k++)
+                json_array_append_new(stubs, json_string(ms->e[i].stubs[k].name));
+            json_object_set_new(o, "stubbed_imports", stubs);
+        }
         json_array_append_new(arr, o);
     }
     if (arr == NULL) {

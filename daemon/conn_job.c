@@ -9,6 +9,7 @@
 #include "log.h"
 #include "mtcall.h"
 #include "proto.h"
+#include "shm.h"
 #include "wasirun.h"
 
 #include <errno.h>
@@ -501,16 +502,27 @@ static void run_on(struct job *j, struct wasmslot_exec *ex, struct modset_instan
     ws = wasi_bind(w, mi->mod, ex);
     t0 = conn__mono_ns();
     rc = wasmslot_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
+    /* An export of a WASI guest (a reactor's function) may write to stdout and stderr: the
+     * reply carries that output as a command's does, taken before wasi_unbind forgets it. */
+    json_t *out = NULL;
+    if (ws != NULL && w->mods->e[mi->mod].wasi_guest &&
+        !(rc == -WASMSLOT_TRAP_TIMEOUT && atomic_load(&w->cut))) {
+        out = rc == 0 ? proto_reply_results(j->req.id, results, ft->nresults)
+                      : proto_reply_wasm_error(j->req.id, rc, shm_trap_detail(rc));
+        wasirun_add_output(out, ws);
+    }
     wasi_unbind(ex, ws);
     count_run(w, mi->mod, t0);
     call_release(j, mi);
-    if (rc == 0) {
+    if (rc != 0 && wasmslot_is_trap(rc))
+        modset_count_trap(w->pools, mi->mod, rc);
+    if (out != NULL) {
+        conn__reply(j->c, out, rc == 0 ? PROTO_OK : proto_err_from_wasm(rc));
+    } else if (rc == 0) {
         REPLY_FAST(j->c, PROTO_OK,
                    proto_render_results(fast_, sizeof(fast_), j->req.id, results, ft->nresults),
                    proto_reply_results(j->req.id, results, ft->nresults));
     } else {
-        if (wasmslot_is_trap(rc))
-            modset_count_trap(w->pools, mi->mod, rc);
         conn__reply_wasm_error(j->c, j->req.id, rc, NULL);
     }
     if (results != small)

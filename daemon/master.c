@@ -871,6 +871,11 @@ int master_check_config(const char *path, const char *socket, bool dump)
         printf("%s: ok (%zu module(s), %u worker(s), socket %s)\n", path, mods->n, cfg->workers,
                cfg->socket_path);
     }
+    for (size_t i = 0; i < mods->n; i++)
+        for (size_t k = 0; k < mods->e[i].nstubs; k++)
+            printf("module '%s': import %s is not provided: calling it traps unlinked_import "
+                   "(unknown_imports = trap)\n",
+                   mods->e[i].cfg->name, mods->e[i].stubs[k].name);
     modset_free(mods);
     cfg_free(cfg);
     return fflush(stdout) == 0 ? 0 : 1;

@@ -118,8 +118,14 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
                      cm->path, werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
             goto fail;
         }
+        for (uint32_t k = 0; k < wasmslot_module_import_count(e->module); k++) {
+            struct wasmslot_extern_desc d;
+            if (wasmslot_module_import(e->module, k, &d) == 0 && d.module_len == 22 &&
+                memcmp(d.module, "wasi_snapshot_preview1", 22) == 0)
+                e->wasi_guest = true;
+        }
         line = cm->line;
-        if (shm_imports(ms, cm, e->module, &e->wasi, &line, msg, sizeof(msg)) < 0) {
+        if (shm_imports(ms, cm, e, &line, msg, sizeof(msg)) < 0) {
             snprintf(err, errlen, "%s:%d: module '%s': %s", cfg->file, line, cm->name, msg);
             goto fail;
         }
@@ -155,6 +161,11 @@ void modset_free(struct modset *ms)
     for (size_t i = 0; i < ms->n; i++) {
         wasmslot_image_free(ms->e[i].image);
         wasmslot_wasi_imports_free(ms->e[i].wasi);
+        for (size_t k = 0; k < ms->e[i].nstubs; k++) {
+            wasmslot_func_free_host(ms->e[i].stubs[k].func);
+            free(ms->e[i].stubs[k].name);
+        }
+        free(ms->e[i].stubs);
         wasmslot_module_free(ms->e[i].module);
     }
     shm_release(ms);

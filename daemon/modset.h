@@ -11,11 +11,22 @@
 #include <stddef.h>
 
 /* One configured module: its section and what the master built from it. */
+/* A function made for an import nothing provides (unknown_imports = trap): calling it traps
+ * unlinked_import, naming the import. */
+struct modset_stub {
+    struct wasmslot_func *func;
+    char *name; /* "MODULE.NAME" */
+};
+
 struct modset_entry {
     const struct cfg_module *cfg;       /* borrowed from the config the set was loaded from */
     struct wasmslot_module *module;     /* immutable, shared by every worker after fork */
     struct wasmslot_image *image;       /* its memory image (sealed memfd), shared the same way */
     struct wasmslot_wasi_imports *wasi; /* its WASI import list, NULL when it imports nothing */
+    bool wasi_guest;                    /* it imports wasi_snapshot_preview1: calls of its
+                                           exports reply with their stdout and stderr */
+    struct modset_stub *stubs;          /* its stubbed imports, in import order */
+    size_t nstubs;
 };
 
 /* Every module of a config, in config order, and its shared memories. */

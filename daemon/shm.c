@@ -87,6 +87,60 @@ int shm_find(const struct modset *ms, const char *name)
     return -1;
 }
 
+/* What the last stub called on this thread said: the reply is built on the thread that ran the
+ * guest, right after the run. */
+static __thread char unlinked_detail[192];
+
+/* The function of every stubbed import: env is its "MODULE.NAME". */
+static int unlinked_import(struct wasmslot_call_ctx *ctx, void *env,
+                           const struct wasmslot_value *args, struct wasmslot_value *results)
+{
+    (void)ctx;
+    (void)args;
+    (void)results;
+    snprintf(unlinked_detail, sizeof(unlinked_detail),
+             "unlinked import %s was called (the pool has unknown_imports = trap)",
+             (const char *)env);
+    return -WASMSLOT_TRAP_UNLINKED_IMPORT;
+}
+
+const char *shm_trap_detail(int rc)
+{
+    return rc == -WASMSLOT_TRAP_UNLINKED_IMPORT && unlinked_detail[0] != '\0' ? unlinked_detail
+                                                                              : NULL;
+}
+
+/* Give function import i (described by d) of e a stub in others[i]. Returns 0, or -1 with
+ * err filled. */
+static int stub_one(struct modset_entry *e, uint32_t n, const struct wasmslot_extern_desc *d,
+                    struct wasmslot_extern *other, char *err, size_t errlen)
+{
+    struct wasmslot_error werr = {0};
+    struct modset_stub *s;
+
+    if (e->stubs == NULL && (e->stubs = calloc(n, sizeof(*e->stubs))) == NULL)
+        goto nomem;
+    s = &e->stubs[e->nstubs];
+    if (asprintf(&s->name, "%.*s.%.*s", (int)d->module_len, d->module, (int)d->name_len,
+                 d->name) < 0) {
+        s->name = NULL;
+        goto nomem;
+    }
+    s->func = wasmslot_func_new_host(&d->func, unlinked_import, s->name, NULL, &werr);
+    if (s->func == NULL) {
+        free(s->name);
+        s->name = NULL;
+        goto nomem;
+    }
+    e->nstubs++;
+    other->kind = WASMSLOT_EXTERN_FUNC;
+    other->of.func = s->func;
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
 static bool is_wasi(const struct wasmslot_extern_desc *d)
 {
     static const char wasi[] = "wasi_snapshot_preview1";
@@ -166,9 +220,11 @@ static int bind_one(const struct wasmslot_module *m, const struct cfg_import *im
     return -1;
 }
 
-int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct wasmslot_module *m,
-                struct wasmslot_wasi_imports **out, int *line, char *err, size_t errlen)
+int shm_imports(struct modset *ms, const struct cfg_module *cm, struct modset_entry *e,
+                int *line, char *err, size_t errlen)
 {
+    const struct wasmslot_module *m = e->module;
+    struct wasmslot_wasi_imports **out = &e->wasi;
     uint32_t n = wasmslot_module_import_count(m);
     struct wasmslot_extern *others = NULL;
     struct wasmslot_error werr = {0};
@@ -200,6 +256,11 @@ int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct was
         if (wasmslot_module_import(m, i, &d) < 0 || is_wasi(&d) ||
             (d.kind == WASMSLOT_EXTERN_MEMORY && others[i].of.memory != NULL))
             continue;
+        if (d.kind == WASMSLOT_EXTERN_FUNC && cm->unknown_imports_trap) {
+            if (stub_one(e, n, &d, &others[i], err, errlen) < 0)
+                goto done;
+            continue;
+        }
         if (d.kind == WASMSLOT_EXTERN_MEMORY)
             snprintf(err, errlen,
                      "it imports the memory %.*s.%.*s: bind it to a shared memory with "
@@ -209,7 +270,8 @@ int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct was
         else
             snprintf(err, errlen,
                      "unknown import %.*s::%.*s (wasmslotd provides wasi_snapshot_preview1 and "
-                     "[shmem] memories only)",
+                     "[shmem] memories only; unknown_imports = trap links a function import "
+                     "that nothing provides to one that traps when called)",
                      (int)d.module_len, d.module, (int)d.name_len, d.name);
         goto done;
     }

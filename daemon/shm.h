@@ -34,15 +34,23 @@ void shm_release(struct modset *ms);
 /* Index of shared memory name in ms, or -1. */
 int shm_find(const struct modset *ms, const char *name);
 
-/* Build the import list of module m of section cm: its wasi_snapshot_preview1 functions and,
- * for each `import = MODULE.NAME shmem:SHMEM` of cm, that shared memory. Checks that every
- * binding names a shared-memory import of m whose limits the memory satisfies (its min at
- * least the import's minimum, its max at most the import's maximum) and that every memory
- * import is bound. *out stays NULL for a module without imports. Returns 0, or -1 with a
- * reason in err (without the file:line prefix) and, when an `import =` line is at fault, its
- * line in *line (left alone otherwise). */
-int shm_imports(struct modset *ms, const struct cfg_module *cm, const struct wasmslot_module *m,
-                struct wasmslot_wasi_imports **out, int *line, char *err, size_t errlen);
+struct modset_entry;
+
+/* Build the import list of e->module, of section cm, into e->wasi: its wasi_snapshot_preview1
+ * functions and, for each `import = MODULE.NAME shmem:SHMEM` of cm, that shared memory; with
+ * unknown_imports = trap, every other function import gets a stub (e->stubs) that traps
+ * unlinked_import. Checks that every binding names a shared-memory import of m whose limits
+ * the memory satisfies (its min at least the import's minimum, its max at most the import's
+ * maximum) and that every memory import is bound. e->wasi stays NULL for a module without
+ * imports. Returns 0, or -1 with a reason in err (without the file:line prefix) and, when an
+ * `import =` line is at fault, its line in *line (left alone otherwise). */
+int shm_imports(struct modset *ms, const struct cfg_module *cm, struct modset_entry *e,
+                int *line, char *err, size_t errlen);
+
+/* For a run that ended with rc on this thread: a message naming the import when rc is the
+ * unlinked_import trap of a stub (for the reply's error message), else NULL. Valid until the
+ * thread's next run. */
+const char *shm_trap_detail(int rc);
 
 /* Samples of shared memory i of ms: wasmslot_shmem_stats()'s, plus "bindings" (gauge: module
  * imports bound to it in the serving config) and "references" (gauge: references held in the

@@ -4,6 +4,8 @@
 
 #include "wasirun.h"
 
+#include "shm.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -144,8 +146,7 @@ static int prepare(struct wasmslot_wasi *w, const struct proto_request *req, con
     }
 }
 
-/* Add stdout and stderr (and whether they were cut) to a reply. */
-static void add_output(json_t *reply, struct wasmslot_wasi *w)
+void wasirun_add_output(json_t *reply, struct wasmslot_wasi *w)
 {
     size_t n;
     const uint8_t *p;
@@ -204,10 +205,11 @@ json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
         *code = proto_err_from_wasm(r);
         if (r == -WASMSLOT_ENOTFOUND)
             *code = PROTO_E_UNKNOWN_EXPORT;
-        reply = proto_reply_wasm_error(req->id, r, wasmslot_is_trap(r) ? NULL : werr.message);
+        reply = proto_reply_wasm_error(req->id, r,
+                                       wasmslot_is_trap(r) ? shm_trap_detail(r) : werr.message);
     }
     if (reply != NULL)
-        add_output(reply, w);
+        wasirun_add_output(reply, w);
     /* The reply holds the output now. What the program left open is closed at once, rather
      * than when this thread next runs the module. */
     wasmslot_wasi_reset(w);

@@ -17,6 +17,11 @@ int wasirun_imports(const struct wasmslot_module *m, struct wasmslot_wasi_import
  * the module's options; reset for a new run. NULL when it cannot be made. */
 struct wasmslot_wasi *wasirun_state(size_t mod, size_t nmods, const struct cfg_module *cm);
 
+/* Add what the guest wrote to stdout and stderr in w's current run to reply: "stdout" and
+ * "stderr", and "stdout_truncated" / "stderr_truncated" when a stream reached its cap
+ * (PROTOCOL.md, WASI). A NULL reply is left alone. */
+void wasirun_add_output(json_t *reply, struct wasmslot_wasi *w);
+
 /* Run `_start` of inst (module m, config cm, index mod of nmods) on ex as a WASI command with
  * req's argv/env/stdin. Returns the reply (new reference) and its error code in *code; *rc
  * gets wasmslot_wasi_run's result (a trap code to count, or 0). */

@@ -104,6 +104,8 @@ enum wasmslot_errcode {
     WASMSLOT_TRAP_UNALIGNED_ATOMIC,  /* "unaligned atomic" */
     WASMSLOT_TRAP_EXPECTED_SHARED,   /* "expected shared memory" (wait on an unshared memory) */
     WASMSLOT_TRAP_HOST,              /* a host function reported a failure */
+    WASMSLOT_TRAP_UNLINKED_IMPORT,   /* an import the embedder left unlinked was called (a
+                                        host function returns it; the engine never does) */
 };
 
 /* Name of any code this library returns (negative or positive). Never NULL. */

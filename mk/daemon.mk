@@ -151,7 +151,7 @@ tests_check_interrupt_LDADD = $(CHECK_LDADD) -lm
 
 # Resource limits against a real daemon: max_connections, idle_timeout, max_reply_buffer with
 # WASI replies, a pool's max_table_elements (tests/e2e/test_limits.py).
-E2E_FIXTURES += tests/e2e/limits.wasm
+E2E_FIXTURES += tests/e2e/limits.wasm tests/e2e/unlinked.wasm tests/e2e/unlinked_global.wasm
 TESTS += tests/e2e/test_limits.py
 EXTRA_DIST += tests/e2e/test_limits.py
 

@@ -41,7 +41,8 @@ WASI_PROGS_SRC = \
 	tests/wasi/trap.c \
 	tests/wasi/clockrand.c \
 	tests/wasi/catfile.c \
-	tests/wasi/counter.c
+	tests/wasi/counter.c \
+	tests/wasi/reactor.c
 EXTRA_DIST += $(WASI_PROGS_SRC)
 
 if HAVE_WASM_CC
@@ -70,6 +71,8 @@ tests/wasi/catfile.wasm: tests/wasi/catfile.c
 	$(AM_V_GEN)$(WASI_CC_CMD) $(srcdir)/tests/wasi/catfile.c
 tests/wasi/counter.wasm: tests/wasi/counter.c
 	$(AM_V_GEN)$(WASI_CC_CMD) $(srcdir)/tests/wasi/counter.c
+tests/wasi/reactor.wasm: tests/wasi/reactor.c
+	$(AM_V_GEN)$(WASI_CC_CMD) -mexec-model=reactor $(srcdir)/tests/wasi/reactor.c
 else
 tests_check_wasi_run_CFLAGS = $(CHECK_CFLAGS_ALL) -DWASI_DIR='"$(abs_top_builddir)/tests/wasi"'
 endif

@@ -15,7 +15,7 @@ static int code_of(int err)
 bool wasmslot_is_trap(int err)
 {
     int c = code_of(err);
-    return c >= WASMSLOT_TRAP_UNREACHABLE && c <= WASMSLOT_TRAP_HOST;
+    return c >= WASMSLOT_TRAP_UNREACHABLE && c <= WASMSLOT_TRAP_UNLINKED_IMPORT;
 }
 
 /* Library codes only; the exhaustive switch lets -Wswitch catch a new member. */
@@ -69,6 +69,8 @@ static const char *lib_message(enum wasmslot_errcode c)
         return "expected shared memory";
     case WASMSLOT_TRAP_HOST:
         return "host function failed";
+    case WASMSLOT_TRAP_UNLINKED_IMPORT:
+        return "unlinked import";
     }
     return NULL;
 }
@@ -122,6 +124,8 @@ static const char *lib_name(enum wasmslot_errcode c)
         return "expected_shared_memory";
     case WASMSLOT_TRAP_HOST:
         return "host_error";
+    case WASMSLOT_TRAP_UNLINKED_IMPORT:
+        return "unlinked_import";
     }
     return NULL;
 }

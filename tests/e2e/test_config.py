@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """test_config.py: `wasmslotd -t` with the daemon's own parser: good files exit 0, every kind
-of bad value exits 1 with `file:line: message`, and the daemon refuses to start on them."""
+of bad value exits 1 with `file:line: message`, and the daemon refuses to start on them; and
+unknown_imports, the policy for imports the daemon does not provide."""
 
 import os
 import shutil
@@ -8,7 +9,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import AS_ROOT, BUILDDIR, USER_LINE, DAEMON, SRCDIR, Daemon, check, check_eq, fixture, run_main
+from e2elib import (AS_ROOT, BUILDDIR, USER_LINE, DAEMON, SRCDIR, Conn, Daemon, check, check_eq,
+                    err_code, fixture, i32, run_main, trap_name)
 
 
 def t(conf):
@@ -114,11 +116,60 @@ def test_bad(d):
     check(r.returncode == 2 and "usage" in r.stderr, "a bad option prints the usage")
 
 
+def test_unknown_imports(d):
+    """Issue 11: a module importing what wasmslotd does not provide loads when its pool says
+    unknown_imports = trap; its stubs trap unlinked_import, naming the import, when called."""
+    conf = os.path.join(d.dir, "unknown.conf")
+    with open(conf, "w") as f:
+        f.write(d.conf_text(modules={"m": {"path": fixture("unlinked")}}))
+    rc, out = t(conf)
+    check(rc == 1 and "unknown import env::host_log" in out and "unknown_imports" in out,
+          "by default (reject) -t refuses an unknown import and points to unknown_imports", out)
+    for policy, want in (("reject", 1), ("trap", 0), ("maybe", 1)):
+        with open(conf, "w") as f:
+            f.write(d.conf_text(modules={"m": {"path": fixture("unlinked"),
+                                               "unknown_imports": policy}}))
+        rc, out = t(conf)
+        check_eq(rc, want, "unknown_imports = %s: -t exits %d" % (policy, want))
+        if policy == "trap":
+            check("import env.host_log is not provided" in out and
+                  "import env.host_sum is not provided" in out and "proc_exit" not in out,
+                  "   and lists the stubbed imports (not the WASI one)", out)
+    with open(conf, "w") as f:
+        f.write(d.conf_text(modules={"g": {"path": fixture("unlinked_global"),
+                                           "unknown_imports": "trap"}}))
+    rc, out = t(conf)
+    check(rc == 1 and "env::limit" in out, "a global import is refused even with trap", out)
+
+    srv = Daemon(modules={"m": {"path": fixture("unlinked"), "unknown_imports": "trap"}},
+                 daemon={"workers": "1"})
+    c = Conn(srv.sock)
+    check_eq(c.call("m", "add", [i32(2), i32(40)]).get("results"), [i32(42)],
+             "an export that never calls a stub runs")
+    r = c.call("m", "uses_log", [i32(1)])
+    check_eq((err_code(r), trap_name(r)), ("trap", "unlinked_import"),
+             "calling a stub traps unlinked_import")
+    check("env.host_log" in (r.get("error") or {}).get("message", ""),
+          "   and the message names the import", r)
+    r = c.call("m", "uses_sum")
+    check("env.host_sum" in (r.get("error") or {}).get("message", ""),
+          "   each stub names its own import", r)
+    mods = c.rq({"op": "modules"}).get("modules") or []
+    check_eq([m.get("stubbed_imports") for m in mods], [["env.host_log", "env.host_sum"]],
+             "modules lists the stubbed imports")
+    r = subprocess.run([os.path.join(BUILDDIR, "client", "wasmslot"), "-s", srv.sock, "modules"],
+                       capture_output=True, text=True, timeout=10)
+    check("stubbed import env.host_log" in r.stdout, "   and so does `wasmslot modules`", r.stdout)
+    c.close()
+    srv.stop()
+
+
 def main():
     d = Daemon(start=False)
     test_example(d)
     test_good(d)
     test_bad(d)
+    test_unknown_imports(d)
 
 
 run_main(main)

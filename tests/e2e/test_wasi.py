@@ -20,7 +20,7 @@ def prog(name):
 
 def main():
     mods = {}
-    for name in ("filter", "argsenv", "exit3", "trap", "counter", "grow", "catfile"):
+    for name in ("filter", "argsenv", "exit3", "trap", "counter", "grow", "catfile", "reactor"):
         if prog(name):
             mods[name] = {"path": prog(name), "slots": "4", "deadline": "5s"}
     if prog("guest_sleep"):
@@ -30,6 +30,8 @@ def main():
         sys.exit(77)
     if "filter" in mods:
         mods["small"] = {"path": prog("filter"), "wasi_output_max": "16"}
+    if "reactor" in mods:
+        mods["reactor_small"] = {"path": prog("reactor"), "wasi_output_max": "100"}
     grant = None
     if "catfile" in mods:
         d0 = Daemon(start=False)
@@ -63,6 +65,31 @@ def main():
         h = c.instantiate("filter")["instance"]
         r = c.run(h, "_start", stdin="abc")
         check_eq(r.get("stdout"), "ABC", "run of _start on an instance")
+        c.terminate(h)
+
+    if "reactor" in mods:
+        # Issue 11: what a reactor's export prints comes back in the reply, as for _start.
+        r = c.call("reactor", "greet", [i32(2)])
+        check_eq((r.get("ok"), r.get("results"), r.get("stdout"), r.get("stderr")),
+                 (True, [i32(4)], "hello 1\nhello 2\n", ""),
+                 "a reactor export's stdout comes back with its results")
+        r = c.call("reactor", "complain")
+        check_eq((r.get("results"), r.get("stdout"), r.get("stderr")),
+                 ([i32(7)], "", "something is off\n"), "   and its stderr")
+        r = c.call("reactor", "quiet", [i32(41)])
+        check_eq((r.get("results"), r.get("stdout"), r.get("stderr")), ([i32(42)], "", ""),
+                 "   an export that prints nothing: empty streams")
+        r = c.call("reactor", "crash")
+        check_eq((trap_name(r), r.get("stdout")), ("unreachable", "about to trap\n"),
+                 "   a trap keeps what was printed before it")
+        r = c.call("reactor_small", "flood", [i32(1000)])
+        check_eq((r.get("results"), r.get("stdout"), r.get("stdout_truncated")),
+                 ([i32(1000)], "z" * 100, True), "   capped at wasi_output_max, and flagged")
+        h = c.instantiate("reactor")["instance"]
+        check_eq(c.run(h, "greet", [i32(1)]).get("stdout"), "hello 1\n",
+                 "   a run on an instance too")
+        check_eq(c.run(h, "greet", [i32(1)]).get("stdout"), "hello 1\n",
+                 "   each run returns its own output only")
         c.terminate(h)
 
     if "argsenv" in mods:

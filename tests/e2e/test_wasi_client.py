@@ -178,12 +178,19 @@ def main():
     rc, out, err = ws("run", "small", stdin=b"x" * 100)
     check_eq((rc, out), (125, b"X" * 16), "output cut at wasi_output_max: status 125, kept part")
     check(b"output cut" in err, "   and says so", err)
-    before = stat_sum(Conn(d.sock).stats(), "requests", op="call")
+    # Issue 11: a run is one request, a call; it used to ask for `modules` first, every time.
+    s0 = Conn(d.sock).stats()
+    check_eq(ws("run", "filter", stdin=b"one\n")[0], 0, "a run with stdin")
+    check_eq(ws("run", "filter", "-n")[0], 0, "a run with -n")
+    s1 = Conn(d.sock).stats()
+    check_eq((stat_sum(s1, "requests", op="call") - stat_sum(s0, "requests", op="call"),
+              stat_sum(s1, "requests", op="modules") - stat_sum(s0, "requests", op="modules")),
+             (2, 0), "   two runs are two call requests and no modules request")
     rc, out, err = ws("run", "small", stdin=b"y" * 5000)
     check_eq((rc, out), (125, b""), "stdin over the module's max_request_size: status 125")
     check(b"standard input too large" in err and b"4096" in err, "   with the limit named", err)
-    check_eq(stat_sum(Conn(d.sock).stats(), "requests", op="call"), before,
-             "   refused before sending anything")
+    check_eq(stat_sum(Conn(d.sock).stats(), "runs"), stat_sum(s1, "runs"),
+             "   refused by the daemon before anything runs")
     rc, out, err = ws("run", "small", stdin=b"y" * 3000)
     check_eq((rc, out[:4]), (125, b"YYYY"), "stdin that fits the limit is sent")
     rc, out, err = ws("run", "nope", "-n")
