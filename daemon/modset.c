@@ -248,13 +248,34 @@ int modset_instantiate(struct modset_pools *mp, size_t mod, struct wasmslot_exec
     out->inst = wasmslot_instance_new(e->module, &opt, err);
     if (out->inst == NULL) {
         rc = err->code < 0 ? err->code : -WASMSLOT_EUNLINKABLE;
-        if (wasmslot_is_trap(rc))
-            wasmslot_pool_count_trap(mp->pools[mod], rc);
-        wasmslot_pool_release(mp->pools[mod], s);
-        return rc;
+        goto fail;
+    }
+    /* A WASI reactor exports _initialize (its constructors, its libc's set-up): the ABI calls
+     * it once, before any other export. A command has _start instead, which does that itself. */
+    if (e->wasi_guest) {
+        struct wasmslot_extern init;
+        if (wasmslot_instance_export(out->inst, "_initialize", 11, &init) == 0 &&
+            init.kind == WASMSLOT_EXTERN_FUNC &&
+            wasmslot_func_type(init.of.func)->nparams == 0 &&
+            wasmslot_func_type(init.of.func)->nresults == 0) {
+            rc = wasmslot_call(ex, init.of.func, NULL, 0, NULL, 0);
+            if (rc < 0) {
+                err->code = rc;
+                snprintf(err->message, sizeof(err->message), "_initialize: %s",
+                         wasmslot_strerror(rc));
+                wasmslot_instance_free(out->inst);
+                out->inst = NULL;
+                goto fail;
+            }
+        }
     }
     out->slot = s;
     return 0;
+fail:
+    if (wasmslot_is_trap(rc))
+        wasmslot_pool_count_trap(mp->pools[mod], rc);
+    wasmslot_pool_release(mp->pools[mod], s);
+    return rc;
 }
 
 void modset_count_trap(struct modset_pools *mp, size_t mod, int rc)

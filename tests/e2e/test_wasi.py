@@ -76,6 +76,8 @@ def main():
         r = c.call("reactor", "complain")
         check_eq((r.get("results"), r.get("stdout"), r.get("stderr")),
                  ([i32(7)], "", "something is off\n"), "   and its stderr")
+        check_eq(c.call("reactor", "constructed").get("results"), [i32(42)],
+                 "   _initialize ran (the reactor's constructors) before the export")
         r = c.call("reactor", "quiet", [i32(41)])
         check_eq((r.get("results"), r.get("stdout"), r.get("stderr")), ([i32(42)], "", ""),
                  "   an export that prints nothing: empty streams")

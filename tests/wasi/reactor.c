@@ -43,6 +43,20 @@ __attribute__((export_name("flood"))) int flood(int n)
     return n;
 }
 
+/* Set by a constructor, which only _initialize runs in a reactor. */
+static int constructed;
+
+__attribute__((constructor)) static void construct(void)
+{
+    constructed = 42;
+}
+
+/* 42 when _initialize ran before this call, 0 when it did not. */
+__attribute__((export_name("constructed"))) int was_constructed(void)
+{
+    return constructed;
+}
+
 /* Prints nothing. */
 __attribute__((export_name("quiet"))) int quiet(int x)
 {
