@@ -421,15 +421,16 @@ WASMSLOT_API int wasmslot_instance_export(const struct wasmslot_instance *inst, 
  * more ends with "call stack exhausted", however deep it recurses; no native stack grows with
  * the guest's calls. */
 struct wasmslot_exec_options {
-    size_t stack_bytes;      /* value-stack size (default 16 MiB when 0) */
+    size_t stack_bytes;      /* value-stack size (default 8 MiB when 0) */
     uint32_t max_call_depth; /* nested calls before "call stack exhausted"
                                 (default 0: stack_bytes / WASMSLOT_CALL_BYTES) */
 };
 
-/* What one call costs at least, in bytes of stack: its call record plus one value cell. A
- * stack of N bytes allows N / WASMSLOT_CALL_BYTES nested calls, so a runaway recursion of the
- * smallest function ends after that many, and one with larger frames when the values fill. */
-#define WASMSLOT_CALL_BYTES 32u
+/* What one call is counted to cost, in bytes of stack: its call record (24 bytes) plus a few
+ * value cells, what the smallest functions need. A stack of N bytes allows
+ * N / WASMSLOT_CALL_BYTES nested calls, so a runaway recursion of small functions ends after
+ * that many, and one with larger frames when the values fill. */
+#define WASMSLOT_CALL_BYTES 64u
 
 /* A new execution context (opt may be NULL for the defaults). Returns NULL and fills err on
  * failure. */

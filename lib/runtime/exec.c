@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The default stack: 16 MiB of value stack and, at WASMSLOT_CALL_BYTES a call, up to 524,288
- * nested calls: a plain recursive C function compiled at -O0 runs 50,000 deep, and a runaway
- * recursion still ends within milliseconds. Memory is only touched as deep as runs go. */
-#define DEFAULT_STACK_BYTES ((size_t)16 << 20)
+/* The default stack: 8 MiB of value stack and, at WASMSLOT_CALL_BYTES a call, up to 131,072
+ * nested calls: a plain recursive C function runs 50,000 deep (20,000 at clang -O0, whose
+ * frames are several times larger), and a runaway recursion ends after touching at most
+ * ~11 MiB: the first touch of fresh pages is what such a run costs. Memory is only touched
+ * as deep as runs go. */
+#define DEFAULT_STACK_BYTES ((size_t)8 << 20)
 
 /* Make the value stack hold `cells` cells and the frame array `depth` + 1 frames, keeping
  * what is there when it is already as large. Returns 0 or -ENOMEM (ex unchanged). */
