@@ -303,6 +303,7 @@ def main():
         seed = args.seed if args.seed is not None else int(time.time()) % 1000000 * 1000
         print("seeds from %d, engine %s" % (seed, args.engine))
         before = stats.calls
+        stats.compared_modules = 0
         start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="diff_exec.") as work:
             n = 0
