@@ -327,7 +327,7 @@ int client_cmd_wasi_run(const struct client_opts *o, int argc, char **argv)
     /* The program's output first, then wasmslot's own word about how it ended. */
     if (o->json) {
         client_print_json_reply(&rep);
-        status = outcome(&rep, ra.module, (size_t)limit);
+        status = outcome(&rep, ra.module);
     } else if (emit(rep.stdout_data, STDOUT_FILENO, "stdout") < 0 ||
                emit(rep.stderr_data, STDERR_FILENO, "stderr") < 0)
         status = RUN_EXIT_ERROR;
