@@ -243,6 +243,10 @@ class Conn:
         key = json.dumps(rid)
         while key not in self.pending:
             r = self.read_line()
+            # A retiring worker's last line (id null, shutting_down) answers every request
+            # still without a reply (PROTOCOL.md section 1).
+            if r.get("id") is None and (r.get("error") or {}).get("code") == "shutting_down":
+                return r
             self.pending[json.dumps(r.get("id"))] = r
         return self.pending.pop(key)
 
@@ -250,7 +254,12 @@ class Conn:
         if "id" not in obj:
             Conn._next_id += 1
             obj = dict(obj, id="r%d" % Conn._next_id)
-        self.send(obj)
+        try:
+            self.send(obj)
+        except (BrokenPipeError, ConnectionResetError):
+            # The daemon closed the connection before the request went (a retiring worker,
+            # too_many_connections): the line it left is still the answer, as in client/conn.c.
+            pass
         return self.read_reply(obj["id"])
 
     # Shorthands of the ops.
