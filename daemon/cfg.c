@@ -659,6 +659,23 @@ static int module_key(struct parser *p, const char *k, const char *v)
         m->wasi_output_max = (size_t)n;
         return 0;
     }
+    if (strcmp(k, "reset") == 0) {
+        if (strcmp(v, "auto") == 0)
+            m->reset = WASMSLOT_RESET_AUTO;
+        else if (strcmp(v, "madvise") == 0)
+            m->reset = WASMSLOT_RESET_MADVISE;
+        else if (strcmp(v, "keep") == 0)
+            m->reset = WASMSLOT_RESET_KEEP;
+        else
+            return perr(p, "reset: '%s' is not auto, madvise or keep", v);
+        return 0;
+    }
+    if (strcmp(k, "reset_keep_max") == 0) {
+        if (parse_size(p, k, v, 4096, 1ULL << 32, &n) < 0)
+            return -1;
+        m->reset_keep_max = (size_t)n;
+        return 0;
+    }
     if (strcmp(k, "import") == 0)
         return module_import(p, m, v);
     return module_fair_key(p, m, k, v);
@@ -760,6 +777,8 @@ static int section_header(struct parser *p, char *s)
         mods[c->nmodules].max_table_elements = CFG_DEFAULT_MAX_TABLE;
         mods[c->nmodules].max_memory = CFG_DEFAULT_MAX_MEMORY;
         mods[c->nmodules].stack_size = CFG_DEFAULT_STACK_SIZE;
+        mods[c->nmodules].reset = WASMSLOT_RESET_AUTO;
+        mods[c->nmodules].reset_keep_max = WASMSLOT_RESET_KEEP_DEFAULT;
         mods[c->nmodules].line = p->line;
         c->nmodules++;
         if (mods[c->nmodules - 1].name == NULL)

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "wasmslot.h"
+
 /* Where log lines go. */
 enum cfg_log_target {
     CFG_LOG_STDERR,
@@ -68,6 +70,8 @@ struct cfg_module {
     /* unknown_imports = trap: a function import nothing provides links to a function that
      * traps unlinked_import when called; false (reject, the default): the module fails to load */
     bool unknown_imports_trap;
+    enum wasmslot_reset_mode reset; /* how a released slot drops what its instance wrote */
+    size_t reset_keep_max;          /* bytes of written pages a free slot keeps resident */
 };
 
 /* A `route = PREFIX MODULE` directive of a [listen] section: requests whose SCRIPT_NAME is

@@ -203,6 +203,8 @@ struct modset_pools *modset_pools_new(const struct modset *ms, char *err, size_t
         struct wasmslot_pool_options o = {
             .slots = cm->slots,
             .max_pages = (uint32_t)(cm->max_memory / WASMSLOT_PAGE_SIZE),
+            .reset = cm->reset,
+            .keep_max_bytes = cm->reset_keep_max,
         };
         struct wasmslot_error werr = {0};
         mp->pools[i] = wasmslot_pool_new(&o, &werr);

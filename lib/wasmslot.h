@@ -608,9 +608,11 @@ typedef void (*wasmslot_stats_sink_fn)(void *arg, const char *name, enum wasmslo
  * A memory image is a module's initial memory contents (its active data segments with
  * constant offsets), laid out once in a sealed memfd. A pool owns a fixed number of slots;
  * a slot is one WASMSLOT_MEM_RESERVE + WASMSLOT_MEM_GUARD reservation that maps an image
- * copy-on-write plus a heap extension. Releasing a slot resets it with madvise(MADV_DONTNEED)
- * and ftruncate(), after which it holds the pristine image again and serves the next instance
- * of the same module without any mmap.
+ * copy-on-write plus a heap extension. Releasing a slot resets it: the pages the instance wrote
+ * are found in the page tables and either restored in place (copied back from the image, or
+ * zeroed: the next instance takes no page fault on them) or dropped with madvise(MADV_DONTNEED)
+ * (plus an ftruncate() after a grow), after which the slot holds the pristine image again and
+ * serves the next instance of the same module without any mmap.
  *
  * Typical use, from any thread:
  *
@@ -654,10 +656,39 @@ WASMSLOT_API const char *wasmslot_image_fallback_reason(const struct wasmslot_im
 WASMSLOT_API void wasmslot_image_stats(const struct wasmslot_image *img,
                                        wasmslot_stats_sink_fn sink, void *arg);
 
+/* How a released slot gets rid of the pages its instance wrote. Isolation is the same in every
+ * mode: no byte an instance wrote survives for the next one. */
+enum wasmslot_reset_mode {
+    /* Restore the written pages in place while that is the cheaper way (they are fewer than
+     * the cap and not many more than one instance writes); drop them otherwise, and always
+     * after the memory grew. The default. */
+    WASMSLOT_RESET_AUTO = 0,
+    /* Drop every written page (madvise): nothing stays resident, the next instance faults in
+     * the pages it touches. */
+    WASMSLOT_RESET_MADVISE,
+    /* Restore written pages in place up to the cap, drop only those beyond it. */
+    WASMSLOT_RESET_KEEP,
+};
+
+/* "auto", "madvise" or "keep". */
+WASMSLOT_API const char *wasmslot_reset_mode_name(enum wasmslot_reset_mode m);
+
+/* How this process finds the pages an instance wrote: "scan" (ioctl PAGEMAP_SCAN, Linux
+ * 6.7+), "read" (reading /proc/self/pagemap, the fallback) or "none" (no pagemap: every reset
+ * drops the whole memory, whatever the mode). Probed once; the environment variable
+ * WASMSLOT_PAGEMAP=scan|read|none, read then, forces one (for tests). */
+WASMSLOT_API const char *wasmslot_reset_method(void);
+
 struct wasmslot_pool_options {
     uint32_t slots;     /* number of slots, >= 1; each reserves 8 GiB of address space */
     uint32_t max_pages; /* cap on any memory's maximum in 64 KiB pages; 0 = 65536 (4 GiB) */
+    enum wasmslot_reset_mode reset;
+    /* Cap on the bytes of written pages a free slot keeps resident (restored in place) in the
+     * auto and keep modes; 0 = WASMSLOT_RESET_KEEP_DEFAULT. */
+    size_t keep_max_bytes;
 };
+
+#define WASMSLOT_RESET_KEEP_DEFAULT ((size_t)1 << 20)
 
 /* Make a pool: one PROT_NONE, MAP_NORESERVE slab holding all the slots, never unmapped while
  * the pool lives. Returns NULL and fills err (-EINVAL for bad options, -ENOMEM when the address
@@ -714,13 +745,18 @@ WASMSLOT_API void wasmslot_pool_count_trap(struct wasmslot_pool *p, int err);
  * "slots_warm" (free and holding an image), "slots_unknown" (free, to be wiped). Counters:
  * "instantiations" (successful wasmslot_pool_acquire), "warm_hits" (no mmap needed), "cold_maps"
  * (a slot mapped for an image: first use, re-image or after a wipe), "wipes", "resets",
- * "reset_failures", "reset_discarded_bytes" (bytes madvise'd away), "grows" (memory.grow
- * served by a slot), "traps", "timeouts", "exhaustions" (acquires refused). Thread-safe. */
+ * "reset_failures", "reset_discarded_bytes" (bytes of written pages dropped; without a pagemap,
+ * the whole range handed to madvise), "grows" (memory.grow served by a slot), "traps",
+ * "timeouts", "exhaustions" (acquires refused), "reset_restored_pages" (pages an instance changed,
+ * restored in place by a copy or a zeroing), "reset_dropped_pages" (written pages dropped by
+ * madvise or truncation), "reset_faults_avoided" (pages instances changed that an earlier reset
+ * had kept resident, so they were written without a page fault; reads are not counted).
+ * Thread-safe. */
 WASMSLOT_API void wasmslot_pool_stats(struct wasmslot_pool *p, wasmslot_stats_sink_fn sink,
                                       void *arg);
 
 /* Number of samples wasmslot_pool_stats passes. */
-#define WASMSLOT_POOL_STATS_SAMPLES 16
+#define WASMSLOT_POOL_STATS_SAMPLES 19
 
 /* The values wasmslot_pool_stats would pass, in the same order, without the names: for a publisher
  * that has the names from an earlier wasmslot_pool_stats and refreshes the values after every

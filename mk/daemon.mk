@@ -178,3 +178,25 @@ EXTRA_DIST += tests/soak/soak.py
 soak: daemon/wasmslotd $(E2E_FIXTURES)
 	$(AM_TESTS_ENVIRONMENT) python3 $(srcdir)/tests/soak/soak.py --time $(SOAK_TIME)
 .PHONY: soak
+
+# The per-request benchmark (tests/bench/run_bench.c): worker CPU and page faults of a call, a
+# WASI hello, a session and a 32 MiB image, in every slot reset mode. `make bench-run` runs
+# it; never part of `make check`.
+noinst_PROGRAMS += tests/bench/run-bench
+tests_bench_run_bench_SOURCES = tests/bench/run_bench.c
+tests_bench_run_bench_CFLAGS = $(AM_CFLAGS) -O2
+RUN_BENCH_WASM = tests/bench/run_big.wasm
+EXTRA_DIST += tests/bench/run_big.wat tests/bench/run_hello.c
+if HAVE_WASM_CC
+RUN_BENCH_WASM += tests/bench/run_hello.wasm
+tests/bench/run_hello.wasm: tests/bench/run_hello.c
+	$(AM_V_GEN)$(WASI_CC_CMD) $(srcdir)/tests/bench/run_hello.c
+endif
+noinst_DATA += $(RUN_BENCH_WASM)
+CLEANFILES += $(RUN_BENCH_WASM)
+bench: tests/bench/run-bench$(EXEEXT) daemon/wasmslotd$(EXEEXT) $(DAEMON_EXAMPLES) $(RUN_BENCH_WASM)
+bench-run: tests/bench/run-bench$(EXEEXT) daemon/wasmslotd$(EXEEXT) $(DAEMON_EXAMPLES) \
+		$(RUN_BENCH_WASM)
+	@test -f tests/bench/run_hello.wasm || { echo 'bench-run: configure found no wasm32 C compiler (WASM_CC)' >&2; exit 1; }
+	tests/bench/run-bench$(EXEEXT)
+.PHONY: bench-run

@@ -2,7 +2,8 @@
 lib_libwasmslot_a_SOURCES += \
 	lib/mem/image.c lib/mem/image.h \
 	lib/mem/slot.c lib/mem/slot.h \
-	lib/mem/pool.c lib/mem/pool.h
+	lib/mem/pool.c lib/mem/pool.h \
+	lib/mem/pagemap.c lib/mem/pagemap.h
 
 SLOT_WAT = \
 	tests/wat/slot_secret.wat \

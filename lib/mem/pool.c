@@ -4,6 +4,7 @@
 #include "mem/pool.h"
 
 #include "mem/image.h"
+#include "mem/pagemap.h"
 #include "mem/slot.h"
 #include "format/module.h"
 
@@ -29,6 +30,8 @@ struct wasmslot_pool {
     size_t slab_bytes;
     uint32_t nslots;
     uint32_t max_pages;
+    enum wasmslot_reset_mode reset;
+    size_t keep_max; /* bytes of written pages a free slot may keep resident */
     struct wasmslot_slot *slots;
 
     struct wasmslot_slot *fresh;   /* never used */
@@ -40,7 +43,8 @@ struct wasmslot_pool {
 
     /* Counters, bumped with relaxed atomics so grows and traps need no lock. */
     atomic_uint_fast64_t instantiations, warm_hits, cold_maps, wipes, resets, reset_failures,
-        reset_discarded_bytes, grows, traps, timeouts, exhaustions;
+        reset_discarded_bytes, grows, traps, timeouts, exhaustions, reset_restored_pages,
+        reset_dropped_pages, reset_faults_avoided;
     atomic_uint faults; /* armed test faults (enum pool_fault) */
 };
 
@@ -78,12 +82,21 @@ struct wasmslot_pool *wasmslot_pool_new(const struct wasmslot_pool_options *o,
                            "a pool needs 1 or more slots and a cap of at most 65536 pages");
         goto fail;
     }
+    if (o->reset != WASMSLOT_RESET_AUTO && o->reset != WASMSLOT_RESET_MADVISE &&
+        o->reset != WASMSLOT_RESET_KEEP) {
+        wasmslot_error_set(err, EINVAL, "unknown reset mode %d", (int)o->reset);
+        goto fail;
+    }
+    /* Probed now rather than at the first reset, so that a reset never opens a file. */
+    pagemap__method();
     p = calloc(1, sizeof(*p));
     if (p == NULL)
         goto fail_nomem;
     p->slab = MAP_FAILED;
     p->nslots = o->slots;
     p->max_pages = max_pages;
+    p->reset = o->reset;
+    p->keep_max = o->keep_max_bytes != 0 ? o->keep_max_bytes : WASMSLOT_RESET_KEEP_DEFAULT;
     p->slots = calloc(o->slots, sizeof(*p->slots));
     p->buckets = calloc(o->slots, sizeof(*p->buckets));
     if (p->slots == NULL || p->buckets == NULL)
@@ -285,11 +298,11 @@ int wasmslot_pool_release(struct wasmslot_pool *p, struct wasmslot_slot *s)
 
 int pool__recycle(struct wasmslot_pool *p, struct wasmslot_slot *s)
 {
-    size_t discarded = 0;
+    struct slot_reset_stats st;
     int rc;
 
     /* The reset runs outside the lock: it is the expensive part and touches only this slot. */
-    rc = slot__reset(s, &discarded);
+    rc = slot__reset(s, p->reset, p->keep_max, &st);
     if (rc < 0)
         s->image_id = 0;
     pthread_mutex_lock(&p->lock);
@@ -301,7 +314,10 @@ int pool__recycle(struct wasmslot_pool *p, struct wasmslot_slot *s)
         return rc;
     }
     count(&p->resets, 1);
-    count(&p->reset_discarded_bytes, discarded);
+    count(&p->reset_discarded_bytes, st.discarded_bytes);
+    count(&p->reset_restored_pages, st.restored_pages);
+    count(&p->reset_dropped_pages, st.dropped_pages);
+    count(&p->reset_faults_avoided, st.faults_avoided);
     return 0;
 }
 
@@ -340,6 +356,9 @@ static const struct {
     {"traps", WASMSLOT_STATS_COUNTER},
     {"timeouts", WASMSLOT_STATS_COUNTER},
     {"exhaustions", WASMSLOT_STATS_COUNTER},
+    {"reset_restored_pages", WASMSLOT_STATS_COUNTER},
+    {"reset_dropped_pages", WASMSLOT_STATS_COUNTER},
+    {"reset_faults_avoided", WASMSLOT_STATS_COUNTER},
 };
 
 void wasmslot_pool_stats_values(struct wasmslot_pool *p, uint64_t out[WASMSLOT_POOL_STATS_SAMPLES])
@@ -369,6 +388,27 @@ void wasmslot_pool_stats_values(struct wasmslot_pool *p, uint64_t out[WASMSLOT_P
     out[13] = get(&p->traps);
     out[14] = get(&p->timeouts);
     out[15] = get(&p->exhaustions);
+    out[16] = get(&p->reset_restored_pages);
+    out[17] = get(&p->reset_dropped_pages);
+    out[18] = get(&p->reset_faults_avoided);
+}
+
+const char *wasmslot_reset_mode_name(enum wasmslot_reset_mode m)
+{
+    switch (m) {
+    case WASMSLOT_RESET_AUTO:
+        return "auto";
+    case WASMSLOT_RESET_MADVISE:
+        return "madvise";
+    case WASMSLOT_RESET_KEEP:
+        return "keep";
+    }
+    return "?";
+}
+
+const char *wasmslot_reset_method(void)
+{
+    return pagemap__method_name(pagemap__method());
 }
 
 void wasmslot_pool_stats(struct wasmslot_pool *p, wasmslot_stats_sink_fn sink, void *arg)

@@ -3,9 +3,11 @@
 
 #include "mem/slot.h"
 
+#include "mem/pagemap.h"
 #include "mem/pool.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -33,6 +35,19 @@
  * punch costs more than the page-cache page a private first write to a hole allocates. The
  * price of the choice: a touched extension page below the initial size keeps a zero page-cache
  * page after the reset (at most the initial memory per slot), which the next instance reuses.
+ *
+ * Dropping has a price of its own: the madvise (a TLB shootdown on every CPU the process ran
+ * on) and, in the next instance, one page fault per page it touches again (a copy-on-write
+ * fault, with another shootdown when the page was mapped read-only first). On the 2-core VM this
+ * was measured on, madvise of one page cost ~45 us and a fault ~20 us, against ~0.1 us to copy
+ * 4 KiB. So a reset first asks the page tables which pages are private copies (mem/pagemap.c:
+ * one ioctl, ~3-10 us) and restores those in place: copied back from a read-only view of the
+ * image, or zeroed outside it. They stay the slot's private pages, resident and mapped
+ * writable, so the next instance touches them without any fault; the pages it only reads are
+ * still the files' pages. A restored page is found private again at every later reset, so the
+ * pages kept this way are capped (keep_max); past the cap, the rest is dropped as before. A
+ * swapped-out written page is dropped, never left in place: it is as much the last instance's
+ * as a present one.
  */
 
 #define SLOT_SPAN (WASMSLOT_MEM_RESERVE + WASMSLOT_MEM_GUARD)
@@ -75,6 +90,34 @@ static const struct wasmslot_memory_ops slot_memory_ops = {
     .destroy = slot_mem_destroy,
 };
 
+static void slot_unview(struct wasmslot_slot *s)
+{
+    if (s->view != NULL)
+        munmap((void *)s->view, s->data_end - s->data_start);
+    s->view = NULL;
+    s->data_start = s->data_end = 0;
+    s->kept_pages = 0;
+    s->trimmed = 0;
+    s->trim_wait = 0;
+}
+
+/* Map the view of l's bytes a reset copies from (none when the image stores nothing). */
+static int slot_view(struct wasmslot_slot *s, const struct image_layout *l)
+{
+    void *v;
+
+    slot_unview(s);
+    if (l->fd < 0 || l->data_end <= l->data_start)
+        return 0;
+    v = mmap(NULL, l->data_end - l->data_start, PROT_READ, MAP_SHARED, l->fd, 0);
+    if (v == MAP_FAILED)
+        return -1;
+    s->view = v;
+    s->data_start = l->data_start;
+    s->data_end = l->data_end;
+    return 0;
+}
+
 int slot__map(struct wasmslot_slot *s, const struct image_layout *l, uint32_t max_pages)
 {
     size_t max_bytes = (size_t)max_pages * WASMSLOT_PAGE_SIZE;
@@ -114,6 +157,8 @@ int slot__map(struct wasmslot_slot *s, const struct image_layout *l, uint32_t ma
         mmap(s->base + max_bytes, s->mapped_bytes - max_bytes, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
         goto fail_errno;
+    if (slot_view(s, l) < 0)
+        goto fail_errno;
     s->mapped_bytes = max_bytes;
     s->initial_bytes = initial;
     s->max_pages = max_pages;
@@ -132,11 +177,72 @@ fail:
     return rc;
 }
 
-int slot__reset(struct wasmslot_slot *s, size_t *discarded)
+/* The pristine bytes of the OS page at memory offset off: the image's, or NULL for zeros. */
+static const uint8_t *slot_source(const struct wasmslot_slot *s, size_t off)
 {
-    size_t hwm;
+    if (s->view != NULL && off >= s->data_start && off < s->data_end)
+        return s->view + (off - s->data_start);
+    return NULL;
+}
 
-    *discarded = 0;
+static bool all_zero(const uint8_t *p, size_t len)
+{
+    const uint64_t *w = (const uint64_t *)p;
+    uint64_t acc = 0;
+
+    for (size_t i = 0; i < len / sizeof(*w); i++)
+        acc |= w[i];
+    return acc == 0;
+}
+
+/* Make the written OS page at offset off pristine in place: a resident private copy, so no
+ * fault and no system call. Returns whether it had to be written (the instance changed it). */
+static bool slot_restore_page(struct wasmslot_slot *s, size_t off, size_t pg)
+{
+    const uint8_t *src = slot_source(s, off);
+    uint8_t *dst = s->base + off;
+
+    if (src == NULL) {
+        if (all_zero(dst, pg))
+            return false;
+        memset(dst, 0, pg);
+        return true;
+    }
+    if (memcmp(dst, src, pg) == 0)
+        return false;
+    memcpy(dst, src, pg);
+    return true;
+}
+
+/* Runs of written pages fetched from the page tables at a time. */
+#define SLOT_RUNS 64
+
+/*
+ * The auto mode sheds kept pages that look like leftovers: a slot that served a module which
+ * wrote 256 pages, then one that writes 1, would otherwise compare 255 unchanged pages at every
+ * reset (each ~0.2 us) forever. The scan cannot say who wrote a page, only whether its bytes
+ * changed, and a page an instance writes with the bytes it had (zeros on a stack, say) looks
+ * unchanged too. So a trim drops the unchanged span when at least AUTO_TRIM_MIN pages are
+ * unchanged and more than twice as many as changed, and the next reset judges it: when about
+ * as many pages came back as new copies as were dropped, the instances still write them, and
+ * the wait before the next trim doubles (up to AUTO_TRIM_MAX_WAIT resets), so a guest that
+ * rewrites pristine bytes costs a fault per page only once in that many resets.
+ */
+#define AUTO_TRIM_MIN      32
+#define AUTO_TRIM_MIN_WAIT 8
+#define AUTO_TRIM_MAX_WAIT 4096
+
+int slot__reset(struct wasmslot_slot *s, enum wasmslot_reset_mode mode, size_t keep_max,
+                struct slot_reset_stats *st)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), hwm, keep, total = 0, kept = 0, changed = 0,
+           unchanged = 0, dropped = 0, fresh = 0, changed_before = 0, changed_at_last = 0;
+    enum pagemap_method pm = pagemap__method();
+    struct pagemap_run runs[SLOT_RUNS];
+    uint8_t *at, *end, *lim, *cut = NULL, *cut_end = NULL, *stale = NULL, *stale_end = NULL;
+    bool grew;
+
+    memset(st, 0, sizeof(*st));
     if (!s->has_memory)
         return 0;
     if (pool__take_fault(s->pool, POOL_FAULT_RESET))
@@ -146,16 +252,118 @@ int slot__reset(struct wasmslot_slot *s, size_t *discarded)
     hwm = atomic_load_explicit(&s->mem.size, memory_order_relaxed);
     if (s->ext_bytes > hwm)
         hwm = s->ext_bytes;
+    grew = s->ext_bytes != s->initial_bytes;
+    if (pm == PAGEMAP_M_NONE)
+        goto drop_all;
+
+    /* Pages past the initial size go with the ftruncate below (truncation removes private
+     * copies too), so only [0, initial) is restored or madvised; the rest is scanned for the
+     * count alone. */
+    keep = mode == WASMSLOT_RESET_MADVISE || (mode == WASMSLOT_RESET_AUTO && grew) ? 0
+                                                                                  : keep_max / pg;
+    at = s->base;
+    end = s->base + hwm;
+    lim = s->base + (s->initial_bytes < hwm ? s->initial_bytes : hwm);
+    while (at < end) {
+        uint8_t *more;
+        int n = pagemap__private_runs(pm, at, end, runs, SLOT_RUNS, &more);
+
+        if (n < 0)
+            goto drop_all; /* what was restored so far is pristine; the rest is unknown */
+        for (int i = 0; i < n; i++) {
+            uint8_t *rs = runs[i].start, *re = runs[i].end;
+            size_t pages = (size_t)(re - rs) / pg;
+
+            total += pages;
+            if (rs >= lim) {
+                dropped += pages;
+                continue;
+            }
+            if (re > lim) {
+                dropped += (size_t)(re - lim) / pg;
+                re = lim;
+                pages = (size_t)(re - rs) / pg;
+            }
+            /* Restore in address order while under the cap; from the first run that is not
+             * (or is swapped out: a copy would only read it back in), everything is dropped
+             * with one madvise. */
+            if (cut != NULL || runs[i].swapped || kept + pages > keep) {
+                if (cut == NULL)
+                    cut = rs;
+                cut_end = re;
+                dropped += pages;
+                continue;
+            }
+            for (uint8_t *p = rs; p < re; p += pg) {
+                if (slot_restore_page(s, (size_t)(p - s->base), pg)) {
+                    changed++;
+                    continue;
+                }
+                if (stale == NULL) {
+                    stale = p;
+                    changed_before = changed;
+                }
+                stale_end = p + pg;
+                changed_at_last = changed;
+                unchanged++;
+            }
+            kept += pages;
+        }
+        at = more;
+    }
+    fresh = total > s->kept_pages ? total - s->kept_pages : 0;
+    if (s->trimmed > 0) {
+        /* Judge the last trim: did the dropped pages come back as new copies? */
+        if (fresh * 2 >= s->trimmed)
+            s->trim_backoff = s->trim_backoff * 2 > AUTO_TRIM_MAX_WAIT ? AUTO_TRIM_MAX_WAIT
+                                                                      : s->trim_backoff * 2;
+        else
+            s->trim_backoff = AUTO_TRIM_MIN_WAIT;
+        s->trimmed = 0;
+    }
+    if (s->trim_wait > 0) {
+        s->trim_wait--;
+    } else if (mode == WASMSLOT_RESET_AUTO && unchanged >= AUTO_TRIM_MIN &&
+               unchanged > 2 * changed) {
+        /* Shed the unchanged span (with the changed pages inside it, pristine already) so
+         * that later resets stop comparing it. */
+        if (madvise(stale, (size_t)(stale_end - stale), MADV_DONTNEED) != 0)
+            return -errno;
+        /* Only the pages the scan found count as dropped: the rest of the span was clean. */
+        dropped += unchanged + (changed_at_last - changed_before);
+        kept -= unchanged + (changed_at_last - changed_before);
+        changed -= changed_at_last - changed_before;
+        s->trimmed = unchanged + (changed_at_last - changed_before);
+        if (s->trim_backoff == 0)
+            s->trim_backoff = AUTO_TRIM_MIN_WAIT;
+        s->trim_wait = s->trim_backoff;
+    }
+    if (cut != NULL && madvise(cut, (size_t)(cut_end - cut), MADV_DONTNEED) != 0)
+        return -errno;
+    st->discarded_bytes = dropped * pg;
+    goto truncate;
+
+drop_all:
     if (hwm > 0 && madvise(s->base, hwm, MADV_DONTNEED) != 0)
         return -errno;
+    kept = changed = 0;
+    fresh = total > s->kept_pages ? total - s->kept_pages : 0;
+    dropped = hwm / pg;
+    st->discarded_bytes = hwm;
+truncate:
     /* Without a grow the extension is still at its initial size: nothing past it was ever
      * accessible, so the second syscall is only needed after a grow. */
-    if (s->ext_bytes != s->initial_bytes) {
+    if (grew) {
         if (ftruncate(s->ext_fd, (off_t)s->initial_bytes) != 0)
             return -errno;
         s->ext_bytes = s->initial_bytes;
     }
-    *discarded = hwm;
+    st->restored_pages = changed;
+    st->dropped_pages = dropped;
+    /* The pages the instance changed that were resident already were written without a fault;
+     * the fresh ones were new private copies, each a fault. */
+    st->faults_avoided = changed > fresh ? changed - fresh : 0;
+    s->kept_pages = kept;
     return 0;
 }
 
@@ -172,6 +380,7 @@ int slot__wipe(struct wasmslot_slot *s)
     if (s->ext_fd >= 0)
         close(s->ext_fd);
     s->ext_fd = -1;
+    slot_unview(s);
     s->mapped_bytes = 0;
     s->ext_bytes = 0;
     s->image_id = 0;
@@ -205,6 +414,7 @@ void slot__close(struct wasmslot_slot *s)
     if (s->ext_fd >= 0)
         close(s->ext_fd);
     s->ext_fd = -1;
+    slot_unview(s);
 }
 
 struct wasmslot_memory *wasmslot_slot_memory(const struct wasmslot_slot *s)

@@ -37,7 +37,24 @@ struct wasmslot_slot {
     size_t mapped_bytes;        /* [0, mapped_bytes) is mapped read-write; the rest is PROT_NONE */
     size_t initial_bytes;       /* memory size an instance starts with */
     size_t ext_bytes;           /* current size of the extension memfd */
+    /* A read-only view of the image's bytes [data_start, data_end) of memory, which a reset
+     * copies written pages back from; the slot's own mapping, so it outlives the image. */
+    const uint8_t *view;
+    size_t data_start, data_end;
+    size_t kept_pages;          /* private pages the last reset left in place (resident, pristine) */
+    /* The auto mode's shedding of unchanged pages (mem/slot.c): resets to wait before the
+     * next, the wait after it, and what the last one dropped until the next reset judges it. */
+    uint32_t trim_wait, trim_backoff;
+    size_t trimmed;
     struct wasmslot_slot *next; /* pool free lists */
+};
+
+/* What one reset did, for the pool's statistics. */
+struct slot_reset_stats {
+    size_t discarded_bytes; /* written bytes dropped (the range handed to madvise without pagemap) */
+    size_t restored_pages;  /* pages the instance changed, restored in place */
+    size_t dropped_pages;   /* written pages dropped by madvise or truncation */
+    size_t faults_avoided;  /* pages it changed that were resident already: written without a fault */
 };
 
 /* Lay the slot out for image l with a maximum of max_pages: the extension memfd mapped over
@@ -46,9 +63,14 @@ struct wasmslot_slot {
  * failure the slot's mappings are in an unknown state. */
 int slot__map(struct wasmslot_slot *s, const struct image_layout *l, uint32_t max_pages);
 
-/* The fastpath: make a released slot pristine again (two syscalls at most). *discarded gets
- * the bytes handed to madvise. Returns 0 or -errno (the slot is then in an unknown state). */
-int slot__reset(struct wasmslot_slot *s, size_t *discarded);
+/* The fastpath: make a released slot pristine again. The pages the instance wrote are found in
+ * the page tables (mem/pagemap.h) and restored in place, at most keep_max bytes of them and
+ * none in WASMSLOT_RESET_MADVISE mode, or after a grow in WASMSLOT_RESET_AUTO; the rest are
+ * dropped with one madvise, and an ftruncate undoes a grow. Without a pagemap, one madvise over
+ * everything the instance could have written. Fills *st. Returns 0 or -errno (the slot is then
+ * in an unknown state). */
+int slot__reset(struct wasmslot_slot *s, enum wasmslot_reset_mode mode, size_t keep_max,
+                struct slot_reset_stats *st);
 
 /* Map fresh PROT_NONE over the whole reservation and replace the extension memfd, so nothing
  * of the slot's past survives. Returns 0 or -errno (the slot stays unknown). */
@@ -62,7 +84,7 @@ void slot__start(struct wasmslot_slot *s);
  * slot is recycled when the last holder lets go. */
 int slot__drop(struct wasmslot_slot *s);
 
-/* Close the slot's file descriptors (the pool unmaps the slab). */
+/* Close the slot's file descriptors and unmap its image view (the pool unmaps the slab). */
 void slot__close(struct wasmslot_slot *s);
 
 #endif

@@ -156,7 +156,9 @@ void wasmslot_wasi_reset(struct wasmslot_wasi *w)
     }
     w->exited = false;
     w->exit_code = 0;
-    w->cpu_base_ns = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    /* Read at the run's first CPU-time reading, not here: a thread CPU clock is a system call
+     * (no vDSO), which every run would pay for the few guests that ask. */
+    w->cpu_base_ns = 0;
 }
 
 const uint8_t *wasmslot_wasi_stdout(const struct wasmslot_wasi *w, size_t *len)
@@ -329,10 +331,13 @@ WASI_HOST(h_clock_time_get)
     if (host_clock(A32(0), &id) != 0)
         return WASI_EINVAL;
     t = now_ns(id);
-    /* The executor thread served earlier runs: count only this run's CPU time, so a guest
-     * learns nothing about who ran before it. */
-    if (id == CLOCK_THREAD_CPUTIME_ID)
+    /* The executor thread served earlier runs: count only this run's CPU time (from its first
+     * reading), so a guest learns nothing about who ran before it. */
+    if (id == CLOCK_THREAD_CPUTIME_ID) {
+        if (c->w->cpu_base_ns == 0)
+            c->w->cpu_base_ns = t != 0 ? t : 1;
         t = t >= c->w->cpu_base_ns ? t - c->w->cpu_base_ns : 0;
+    }
     wasi__put_u64(p, t);
     return WASI_ESUCCESS;
 }

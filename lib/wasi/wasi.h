@@ -178,7 +178,7 @@ struct wasmslot_wasi {
     char *dir_name; /* the name the guest sees for it */
     bool exited;
     int exit_code;
-    uint64_t cpu_base_ns; /* thread CPU time when the run began */
+    uint64_t cpu_base_ns; /* thread CPU time at the run's first CPU-time reading; 0: none yet */
 };
 
 /* One host call: the state it serves and a snapshot of the caller's memory. The size is read
