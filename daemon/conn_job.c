@@ -271,6 +271,8 @@ static void run_command(struct job *j, struct wasmslot_exec *ex, struct modset_i
     struct worker *w = j->c->w;
     const struct modset_entry *e = &w->mods->e[mi->mod];
     enum proto_err code = PROTO_OK;
+    char fast[1024];
+    size_t fast_len;
     json_t *msg;
     uint64_t t0;
     int rc = 0;
@@ -281,7 +283,8 @@ static void run_command(struct job *j, struct wasmslot_exec *ex, struct modset_i
         return;
     }
     t0 = conn__mono_ns();
-    msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code, &rc);
+    msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code, &rc,
+                        fast, sizeof(fast), &fast_len);
     count_run(w, mi->mod, t0);
     call_release(j, mi);
     if (wasmslot_is_trap(rc))
@@ -291,7 +294,10 @@ static void run_command(struct job *j, struct wasmslot_exec *ex, struct modset_i
         conn__reply_wasm_error(j->c, j->req.id, rc, NULL);
         return;
     }
-    conn__reply(j->c, msg, code);
+    if (fast_len != 0)
+        conn__send_line(j->c, fast, fast_len, code);
+    else
+        conn__reply(j->c, msg, code);
 }
 
 /* ---------------------------------------------------------------- pool_wait */

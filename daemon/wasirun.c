@@ -166,7 +166,8 @@ void wasirun_add_output(json_t *reply, struct wasmslot_wasi *w)
 json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
                       const struct cfg_module *cm, const struct wasmslot_module *m,
                       struct wasmslot_instance *inst, struct wasmslot_exec *ex,
-                      enum proto_err *code, int *rc)
+                      enum proto_err *code, int *rc, char *fast, size_t fast_cap,
+                      size_t *fast_len)
 {
     struct wasmslot_wasi *w = wasirun_state(mod, nmods, cm);
     struct wasmslot_error werr = {0};
@@ -174,6 +175,7 @@ json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
     int exit_code = 0, r;
 
     *rc = 0;
+    *fast_len = 0;
     if (w == NULL) {
         *code = PROTO_E_INTERNAL;
         return proto_reply_error(req->id, *code, "cannot set up the WASI state of module '%s'",
@@ -198,7 +200,16 @@ json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
                                   cm->wasi_output_max);
         json_object_set_new(reply, "exit_code", json_integer(exit_code));
     } else if (r == 0) {
+        const uint8_t *out, *err;
+        size_t out_len, err_len;
+
         *code = PROTO_OK;
+        out = wasmslot_wasi_stdout(w, &out_len);
+        err = wasmslot_wasi_stderr(w, &err_len);
+        *fast_len = proto_render_command(fast, fast_cap, req->id, exit_code, out, out_len, err,
+                                         err_len);
+        if (*fast_len != 0)
+            return NULL;
         reply = proto_reply_new(req->id, true);
         json_object_set_new(reply, "exit_code", json_integer(exit_code));
     } else {

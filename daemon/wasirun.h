@@ -24,10 +24,13 @@ void wasirun_add_output(json_t *reply, struct wasmslot_wasi *w);
 
 /* Run `_start` of inst (module m, config cm, index mod of nmods) on ex as a WASI command with
  * req's argv/env/stdin. Returns the reply (new reference) and its error code in *code; *rc
- * gets wasmslot_wasi_run's result (a trap code to count, or 0). */
+ * gets wasmslot_wasi_run's result (a trap code to count, or 0). The common reply (the program
+ * ended, short plain-text output) is rendered into fast[0, fast_cap) instead, without a json_t:
+ * then NULL is returned and *fast_len is its length (0 otherwise). */
 json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
                       const struct cfg_module *cm, const struct wasmslot_module *m,
                       struct wasmslot_instance *inst, struct wasmslot_exec *ex,
-                      enum proto_err *code, int *rc);
+                      enum proto_err *code, int *rc, char *fast, size_t fast_cap,
+                      size_t *fast_len);
 
 #endif

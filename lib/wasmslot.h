@@ -448,7 +448,10 @@ WASMSLOT_API void wasmslot_exec_free(struct wasmslot_exec *ex);
 int wasmslot_exec_set_stack_size(struct wasmslot_exec *ex, size_t stack_bytes);
 
 /* Absolute deadline in CLOCK_MONOTONIC nanoseconds for the next calls; 0 = none. The
- * interpreter checks it at loop back-edges and calls and ends the run with WASMSLOT_TRAP_TIMEOUT.
+ * interpreter checks it at loop back-edges and calls and ends the run with WASMSLOT_TRAP_TIMEOUT:
+ * never before the deadline; after it by microseconds, or by up to one kernel tick (1-10 ms)
+ * on a host where reading CLOCK_MONOTONIC is a system call (the checks then read
+ * CLOCK_MONOTONIC_COARSE; WASMSLOT_CLOCK=precise in the environment forces the precise one).
  */
 WASMSLOT_API void wasmslot_exec_set_deadline(struct wasmslot_exec *ex, uint64_t deadline_ns);
 /* Call fn(arg) once, on the thread running guest code on ex, if a run is still going at

@@ -281,6 +281,11 @@ json_t *proto_reply_modules(const json_t *id, json_t *modules);
  * result, an id string that needs escaping, buf too small). */
 size_t proto_render_results(char *buf, size_t cap, const json_t *id,
                             const struct wasmslot_value *results, uint32_t n);
+/* The reply of a WASI command that ran to its end without cutting its output: exit_code, then
+ * stdout and stderr as text (0 when either holds bytes other than printable ASCII, tab, CR and
+ * LF: jansson then checks them as UTF-8, or base64 encodes them). */
+size_t proto_render_command(char *buf, size_t cap, const json_t *id, int exit_code,
+                            const uint8_t *out, size_t out_len, const uint8_t *err, size_t err_len);
 size_t proto_render_pong(char *buf, size_t cap, const json_t *id);
 size_t proto_render_ok(char *buf, size_t cap, const json_t *id);
 

@@ -696,6 +696,65 @@ size_t proto_render_results(char *buf, size_t cap, const json_t *id,
     return off;
 }
 
+/* Append bytes as a JSON string, escaped as jansson's dump does; false for bytes it would
+ * treat otherwise (non-ASCII text, which it checks as UTF-8, or needs base64) or when full. */
+static bool fr_text(char *buf, size_t cap, size_t *off, const uint8_t *p, size_t n)
+{
+    if (cap - *off < 2)
+        return false;
+    buf[(*off)++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        char esc = 0;
+
+        switch (c) {
+        case '"':
+            esc = '"';
+            break;
+        case '\\':
+            esc = '\\';
+            break;
+        case '\n':
+            esc = 'n';
+            break;
+        case '\r':
+            esc = 'r';
+            break;
+        case '\t':
+            esc = 't';
+            break;
+        default:
+            if (c < 0x20 || c > 0x7e)
+                return false;
+        }
+        if (cap - *off < 4)
+            return false;
+        if (esc != 0) {
+            buf[(*off)++] = '\\';
+            buf[(*off)++] = esc;
+        } else {
+            buf[(*off)++] = (char)c;
+        }
+    }
+    if (cap - *off < 2)
+        return false;
+    buf[(*off)++] = '"';
+    return true;
+}
+
+size_t proto_render_command(char *buf, size_t cap, const json_t *id, int exit_code,
+                            const uint8_t *out, size_t out_len, const uint8_t *err, size_t err_len)
+{
+    size_t off;
+
+    if (!fr_head(buf, cap, &off, id) || !fr_put(buf, cap, &off, ",\"exit_code\":") ||
+        !fr_int(buf, cap, &off, exit_code) || !fr_put(buf, cap, &off, ",\"stdout\":") ||
+        !fr_text(buf, cap, &off, out, out_len) || !fr_put(buf, cap, &off, ",\"stderr\":") ||
+        !fr_text(buf, cap, &off, err, err_len) || !fr_put(buf, cap, &off, "}\n"))
+        return 0;
+    return off;
+}
+
 size_t proto_render_pong(char *buf, size_t cap, const json_t *id)
 {
     size_t off;

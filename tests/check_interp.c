@@ -450,6 +450,26 @@ START_TEST(test_deadline_ends_an_infinite_loop)
 }
 END_TEST
 
+/* Where reading the precise clock is a system call, the checks read the coarse one: the
+ * deadline still holds, never early. Forced here, whatever this host's clock costs. */
+START_TEST(test_deadline_with_the_coarse_clock)
+{
+    struct wasmslot_value r;
+    uint64_t t0;
+
+    setenv("WASMSLOT_CLOCK", "coarse", 1);
+    /* Probed once per process: without a fork per test an earlier test chose already. */
+    if (getenv("CK_FORK") == NULL || strcmp(getenv("CK_FORK"), "no") != 0)
+        ck_assert(wasmslot_exec__clock_coarse());
+    t0 = now_ns();
+    wasmslot_exec_set_deadline(fx.ex, t0 + 30 * 1000000ull);
+    ck_assert_int_eq(call1("spin", &r, 0), -WASMSLOT_TRAP_TIMEOUT);
+    ck_assert_uint_ge(now_ns() - t0, 30 * 1000000ull);
+    ck_assert_uint_lt(now_ns() - t0, 5000 * 1000000ull);
+    wasmslot_exec_set_deadline(fx.ex, 0);
+}
+END_TEST
+
 static void *interrupter(void *arg)
 {
     struct timespec ts = {0, 30 * 1000000};
@@ -618,6 +638,7 @@ static Suite *interp_suite(void)
     tcase_add_test(tc, test_deep_recursion_exhausts_the_stack);
     tcase_add_test(tc, test_stack_size_sets_the_depth);
     tcase_add_test(tc, test_deadline_ends_an_infinite_loop);
+    tcase_add_test(tc, test_deadline_with_the_coarse_clock);
     tcase_add_test(tc, test_interrupt_from_another_thread);
     tcase_add_test(tc, test_reentry_through_a_host_function);
     tcase_add_test(tc, test_multi_value);

@@ -646,6 +646,37 @@ START_TEST(test_fast_render)
 }
 END_TEST
 
+/* A WASI command's reply, as wasirun builds it with jansson: every byte value in the output
+ * either renders exactly as jansson does or hands over to it. */
+START_TEST(test_fast_render_command)
+{
+    json_t *id = json_integer(42);
+    char buf[4096], text[300];
+    size_t took = 0, r;
+
+    for (int c = 0; c < 256; c++) {
+        json_t *msg;
+        size_t n = (size_t)snprintf(text, sizeof(text), "a%cb\n", c);
+
+        text[1] = (char)c;
+        r = proto_render_command(buf, sizeof(buf), id, c - 3, (const uint8_t *)text, n,
+                                 (const uint8_t *)"err\t", 4);
+        took += r != 0;
+        msg = proto_reply_new(id, true);
+        json_object_set_new(msg, "exit_code", json_integer(c - 3));
+        json_object_set_new(msg, "stdout", proto_bytes_to_json(text, n));
+        json_object_set_new(msg, "stderr", proto_bytes_to_json("err\t", 4));
+        same_render(r, buf, msg);
+    }
+    /* Printable ASCII, tab, CR and LF take the fast path. */
+    ck_assert_uint_ge(took, 95 + 3);
+    r = proto_render_command(buf, sizeof(buf), id, 0, (const uint8_t *)"", 0, NULL, 0);
+    ck_assert_uint_gt(r, 0);
+    ck_assert_uint_eq(proto_render_command(buf, 40, id, 0, (const uint8_t *)text, 30, NULL, 0), 0);
+    json_decref(id);
+}
+END_TEST
+
 static Suite *proto_fast_suite(void)
 {
     Suite *s = suite_create("proto_fast");
@@ -658,6 +689,7 @@ static Suite *proto_fast_suite(void)
     tcase_add_test(tc, test_fast_whitespace_everywhere);
     tcase_add_test(tc, test_fast_any_key_order);
     tcase_add_test(tc, test_fast_duplicates);
+    tcase_add_test(tc, test_fast_render_command);
     tcase_add_test(tc, test_fast_string_bytes);
     tcase_add_test(tc, test_fast_each_op);
     tcase_add_test(tc, test_fast_args_edges);

@@ -143,9 +143,7 @@ static inline double f64_max(double a, double b)
 
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return wasmslot_exec__now_ns();
 }
 
 static void init_handlers(void)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The default stack: 8 MiB of value stack and, at WASMSLOT_CALL_BYTES a call, up to 131,072
  * nested calls: a plain recursive C function runs 50,000 deep (20,000 at clang -O0, whose
@@ -133,6 +134,63 @@ static void notify_now(struct wasmslot_exec *ex)
     ex->notify_ns = 0;
     if (fn != NULL)
         fn(ex->notify_arg);
+}
+
+/*
+ * The clock a run's deadline is checked with. CLOCK_MONOTONIC is read in user space (vDSO)
+ * on most hosts, ~20-50 ns; where the clocksource cannot be (some VMs), every reading is a
+ * system call, ~1.5-6 us on the VM this was measured on. The first reading times a few of
+ * them: above EXEC_CLOCK_SLOW_NS, the checks read CLOCK_MONOTONIC_COARSE instead (always in
+ * user space; it lags by at most one kernel tick, 1-10 ms). The deadline itself is set from
+ * the precise clock by the embedder, and the coarse one is never ahead of it, so a run is never
+ * stopped early, only up to one tick late. WASMSLOT_CLOCK=precise|coarse forces either.
+ */
+#define EXEC_CLOCK_SLOW_NS 400
+#define EXEC_CLOCK_PROBES  16
+
+static _Atomic int exec_clock = -1; /* a clockid_t once probed */
+
+static uint64_t clock_read(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static clockid_t exec_clock_probe(void)
+{
+    const char *force = getenv("WASMSLOT_CLOCK");
+    uint64_t t0, t1;
+
+    if (force != NULL && strcmp(force, "coarse") == 0)
+        return CLOCK_MONOTONIC_COARSE;
+    if (force != NULL && strcmp(force, "precise") == 0)
+        return CLOCK_MONOTONIC;
+    t0 = clock_read(CLOCK_MONOTONIC);
+    for (int i = 0; i < EXEC_CLOCK_PROBES; i++)
+        clock_read(CLOCK_MONOTONIC);
+    t1 = clock_read(CLOCK_MONOTONIC);
+    return (t1 - t0) / EXEC_CLOCK_PROBES > EXEC_CLOCK_SLOW_NS ? CLOCK_MONOTONIC_COARSE
+                                                             : CLOCK_MONOTONIC;
+}
+
+uint64_t wasmslot_exec__now_ns(void)
+{
+    int id = atomic_load_explicit(&exec_clock, memory_order_relaxed);
+
+    /* Racing first readers probe alike; either result is right. */
+    if (__builtin_expect(id < 0, 0)) {
+        id = (int)exec_clock_probe();
+        atomic_store_explicit(&exec_clock, id, memory_order_relaxed);
+    }
+    return clock_read((clockid_t)id);
+}
+
+bool wasmslot_exec__clock_coarse(void)
+{
+    wasmslot_exec__now_ns();
+    return atomic_load_explicit(&exec_clock, memory_order_relaxed) == CLOCK_MONOTONIC_COARSE;
 }
 
 bool wasmslot_exec__clock_check(struct wasmslot_exec *ex, uint64_t now_ns)

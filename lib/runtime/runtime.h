@@ -148,8 +148,16 @@ struct wasmslot_exec {
 
 /* Where a run reads the clock (every POLL_PERIOD polls of the interpreter, and in host
  * functions that sleep): call the notify hook if its time has come, and say whether the
- * deadline has passed. */
+ * deadline has passed. now_ns is CLOCK_MONOTONIC time, best read with wasmslot_exec__now_ns. */
 bool wasmslot_exec__clock_check(struct wasmslot_exec *ex, uint64_t now_ns);
+
+/* CLOCK_MONOTONIC nanoseconds read the cheapest way this host allows, for the deadline checks:
+ * the precise clock when it is read in user space, else CLOCK_MONOTONIC_COARSE (never ahead of
+ * the precise clock, at most one kernel tick behind), chosen by timing it at the first call. */
+uint64_t wasmslot_exec__now_ns(void);
+
+/* Whether wasmslot_exec__now_ns reads the coarse clock (tests). */
+bool wasmslot_exec__clock_coarse(void);
 
 /* A host function is about to block the run (a wait, a sleep): call the notify hook now, if
  * one is set, since the run will take long. ex may be NULL. */
