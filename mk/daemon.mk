@@ -200,3 +200,8 @@ bench-run: tests/bench/run-bench$(EXEEXT) daemon/wasmslotd$(EXEEXT) $(DAEMON_EXA
 	@test -f tests/bench/run_hello.wasm || { echo 'bench-run: configure found no wasm32 C compiler (WASM_CC)' >&2; exit 1; }
 	tests/bench/run-bench$(EXEEXT)
 .PHONY: bench-run
+
+# Slot isolation in every reset mode and pagemap method (tests/e2e/test_reset.py).
+E2E_FIXTURES += tests/e2e/reset_guest.wasm
+TESTS += tests/e2e/test_reset.py
+EXTRA_DIST += tests/e2e/test_reset.py
