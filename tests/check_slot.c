@@ -1353,6 +1353,8 @@ static Suite *slot_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reset");
+    /* A few hundred syscalls and 12 MiB of compares each: seconds on a loaded 2-core VM. */
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_isolation_auto_scan);
     tcase_add_test(tc, test_isolation_keep_scan);
     tcase_add_test(tc, test_isolation_keep_scan_small_cap);
