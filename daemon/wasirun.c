@@ -208,8 +208,10 @@ json_t *wasirun_start(const struct proto_request *req, size_t mod, size_t nmods,
         err = wasmslot_wasi_stderr(w, &err_len);
         *fast_len = proto_render_command(fast, fast_cap, req->id, exit_code, out, out_len, err,
                                          err_len);
-        if (*fast_len != 0)
+        if (*fast_len != 0) {
+            wasmslot_wasi_reset(w); /* as below: the output is in fast now */
             return NULL;
+        }
         reply = proto_reply_new(req->id, true);
         json_object_set_new(reply, "exit_code", json_integer(exit_code));
     } else {

@@ -572,7 +572,7 @@ static const struct {
     {"warm_hits", "Slots handed out warm (the fast path: no mmap)."},
     {"cold_maps", "Slots mapped for an image (first use, re-image, after a wipe)."},
     {"wipes", "Slots wiped whole before reuse."},
-    {"resets", "Slots reset after an instance ended."},
+    {"resets", "Slots reset (madvise + ftruncate) after an instance ended."},
     {"reset_failures", "Resets whose system call failed (the slot is wiped before reuse)."},
     {"reset_discarded_bytes", "Bytes of written pages dropped by resets."},
     {"reset_restored_pages", "Pages an instance changed that its reset restored in place."},
