@@ -110,6 +110,8 @@ PY_LOG_COMPILER = python3
 AM_TESTS_ENVIRONMENT = \
 	WASMSLOT_BUILDDIR='$(abs_top_builddir)'; export WASMSLOT_BUILDDIR; \
 	WASMSLOT_SRCDIR='$(abs_top_srcdir)'; export WASMSLOT_SRCDIR; \
+	WASMSLOT_SPEC_DIR='$(SPEC_DIR)'; export WASMSLOT_SPEC_DIR; \
+	WAST2JSON='$(WAST2JSON)'; export WAST2JSON; \
 	PYTHONDONTWRITEBYTECODE=1; export PYTHONDONTWRITEBYTECODE;
 
 # Shared memories ([shmem] sections, calls with threads): the counter example, and the

@@ -1,4 +1,5 @@
-# mk/spec.mk: the WebAssembly spec-test runner and `make spec` (not part of `make check`).
+# mk/spec.mk: the WebAssembly spec-test runner, `make spec` (ENGINE=interp|native), and the
+# spec scripts through both tiers in `make check` (tests/spec/test_spec_tiers.py).
 
 # Built by `make` so a change that breaks it shows up at once; run only by `make spec`.
 noinst_PROGRAMS += tests/spec/spec_runner
@@ -23,7 +24,8 @@ tests_spec_check_spec_value_LDADD = $(CHECK_LDADD) $(JANSSON_LIBS)
 # e.g. SPEC_FLAGS=-v for every failure line and message difference.
 SPEC_DIR = $(abs_top_srcdir)/../shared/spec
 SPEC_FLAGS =
-SPEC_RUN = tests/spec/spec_runner$(EXEEXT) --wast2json '$(WAST2JSON)' $(SPEC_FLAGS)
+ENGINE = interp
+SPEC_RUN = tests/spec/spec_runner$(EXEEXT) --wast2json '$(WAST2JSON)' --engine $(ENGINE) $(SPEC_FLAGS)
 
 spec: tests/spec/spec_runner$(EXEEXT)
 	@test '$(WAST2JSON)' != no || { echo 'make spec: wast2json (wabt) was not found by configure' >&2; exit 1; }
@@ -35,3 +37,11 @@ spec-pool: tests/spec/spec_runner$(EXEEXT)
 	$(SPEC_RUN) --pool '$(SPEC_DIR)'
 
 .PHONY: spec spec-pool
+
+# Every script on the interpreter, a covering set on the native tier (when built); skipped
+# when SPEC_DIR has no scripts.
+if HAVE_WAST2JSON
+TESTS += tests/spec/test_spec_tiers.py
+endif
+EXTRA_DIST += tests/spec/test_spec_tiers.py
+tests/spec/test_spec_tiers.log: tests/spec/spec_runner$(EXEEXT)

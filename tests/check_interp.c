@@ -620,9 +620,9 @@ START_TEST(test_validation_messages)
 }
 END_TEST
 
-static Suite *interp_suite(void)
+static Suite *interp_suite(const char *name)
 {
-    Suite *s = suite_create("interp");
+    Suite *s = suite_create(name);
     TCase *tc = tcase_create("run");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
@@ -651,11 +651,19 @@ static Suite *interp_suite(void)
     return s;
 }
 
+/* The same tests on every tier this build has: the native tier must behave exactly as the
+ * interpreter does. */
 int main(void)
 {
-    SRunner *sr = srunner_create(interp_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int failed = 0;
+    for (int e = WASMSLOT_ENGINE_INTERP; e <= WASMSLOT_ENGINE_NATIVE; e++) {
+        if (!wasmslot_engine_available(e))
+            continue;
+        fixture_engine = e;
+        SRunner *sr = srunner_create(interp_suite(wasmslot_engine_name(e)));
+        srunner_run_all(sr, CK_NORMAL);
+        failed += srunner_ntests_failed(sr);
+        srunner_free(sr);
+    }
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -14,8 +14,13 @@
 #error "WAT_DIR must name the directory of the built .wasm fixtures"
 #endif
 
-/* Decode, validate and compile WAT_DIR/name.wasm; the calling test fails if that does not
- * work. The caller frees the module with wasmslot_module_free. */
+/* The engine fixture_module compiles for. A test program that runs its suite on both tiers
+ * sets it before each run (Check forks each test after that). */
+static enum wasmslot_engine fixture_engine __attribute__((unused)) = WASMSLOT_ENGINE_INTERP;
+
+/* Decode, validate and compile WAT_DIR/name.wasm with fixture_engine; the calling test fails if
+ * that does not work, or if the module falls back to another engine. The caller frees the
+ * module with wasmslot_module_free. */
 static inline struct wasmslot_module *fixture_module(const char *name)
 {
     char path[512];
@@ -35,9 +40,12 @@ static inline struct wasmslot_module *fixture_module(const char *name)
     ck_assert_ptr_nonnull(bytes);
     ck_assert_uint_eq(fread(bytes, 1, (size_t)len, f), (size_t)len);
     fclose(f);
-    m = wasmslot_module_new(bytes, (size_t)len, &err);
+    m = wasmslot_module_new_engine(bytes, (size_t)len, fixture_engine, &err);
     free(bytes);
     ck_assert_msg(m != NULL, "%s: %s", path, err.message);
+    ck_assert_msg(wasmslot_module_engine(m) == fixture_engine, "%s runs on %s: %s", path,
+                  wasmslot_engine_name(wasmslot_module_engine(m)),
+                  wasmslot_module_fallback(m) ? wasmslot_module_fallback(m) : "?");
     return m;
 }
 

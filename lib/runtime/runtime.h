@@ -132,7 +132,7 @@ struct wasmslot_exec {
     uint32_t depth;          /* current nesting of calls */
     _Atomic int interrupt;   /* set by wasmslot_exec_interrupt() or a passed deadline */
     uint64_t deadline_ns;    /* CLOCK_MONOTONIC; 0 = none */
-    uint32_t poll_countdown; /* back-edges/calls until the clock is read again */
+    int32_t poll_countdown;  /* native tier: polls until the clock is read again */
     uint64_t notify_ns;      /* wasmslot_exec_set_notify: when to call notify_fn; 0 = never */
     void (*notify_fn)(void *arg);
     void *notify_arg;
@@ -144,6 +144,10 @@ struct wasmslot_exec {
     size_t frames_cap;
     wasmslot_cell *sp; /* first free cell: where a (re-entered) wasmslot_call puts its frame */
     uint32_t nesting;  /* wasmslot_call re-entries through host functions */
+
+    /* Native tier (native/): generated code traps with "call stack exhausted" when the stack
+     * pointer goes below this address (set on entry from the running thread's stack). */
+    uintptr_t native_stack_limit;
 };
 
 /* Where a run reads the clock (every POLL_PERIOD polls of the interpreter, and in host

@@ -4,6 +4,12 @@
 
 #include "runtime/trap.h"
 
+#ifdef HAVE_LLVM
+#include "native/native.h"
+
+#include <ucontext.h>
+#endif
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -62,7 +68,16 @@ static void chain_to(int sig, siginfo_t *si, void *uc, const struct sigaction *o
  * its test here. */
 static bool guest_fault(const struct trap_tls *t, const siginfo_t *si, const void *uc)
 {
-    if (!t->jmp || !t->in_guest || !t->mem)
+    if (!t->jmp || !t->in_guest)
+        return false;
+#ifdef HAVE_LLVM
+    /* The native tier's code calls other instances' code directly, without publishing their
+     * memory: a fault whose PC is in generated code is a guest access to some instance's
+     * memory. */
+    if (native__pc_in_code((uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP]))
+        return true;
+#endif
+    if (!t->mem)
         return false;
     uintptr_t a = (uintptr_t)si->si_addr, b = (uintptr_t)t->mem->base;
     return a >= b && a - b < WASMSLOT_MEM_RESERVE + WASMSLOT_MEM_GUARD;

@@ -95,6 +95,7 @@ struct spec_script_options {
     const char *dir;       /* where its .wasm files are */
     struct spec_report report;
     bool pool; /* give modules with their own memory a pool slot (--pool) */
+    enum wasmslot_engine engine; /* the tier that compiles every module (--engine) */
 };
 
 /* Run every command of one converted script, reporting through opt->report. Returns 0 when the

@@ -25,6 +25,7 @@ struct runner_options {
     bool verbose;
     bool fork;
     bool pool;
+    enum wasmslot_engine engine;
 };
 
 /* One line kept for printing under a file's result line. */
@@ -404,6 +405,7 @@ static void run_file(const struct runner_options *ro, const char *path, const ch
         so.dir = dir;
         so.report.verbose = ro->verbose;
         so.pool = ro->pool;
+        so.engine = ro->engine;
         if (ro->fork)
             run_forked(ro, &so, fr);
         else
@@ -424,7 +426,8 @@ static void free_result(struct file_result *fr)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: spec_runner [-v] [--wast2json PATH] [--timeout SECONDS] [--no-fork]\n"
-               "                   [--max-failures N] [--pool] DIR|FILE.wast...\n"
+               "                   [--max-failures N] [--pool] [--engine interp|native]\n"
+               "                   DIR|FILE.wast...\n"
                "Runs every .wast script under each DIR (recursively) against libwasmslot.\n");
 }
 
@@ -434,6 +437,7 @@ int main(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},       {"wast2json", required_argument, NULL, 'w'},
         {"timeout", required_argument, NULL, 't'}, {"max-failures", required_argument, NULL, 'm'},
         {"no-fork", no_argument, NULL, 'n'},       {"pool", no_argument, NULL, 'p'},
+        {"engine", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct runner_options ro = {
@@ -462,6 +466,20 @@ int main(int argc, char **argv)
             break;
         case 'p':
             ro.pool = true;
+            break;
+        case 'e':
+            if (strcmp(optarg, "interp") == 0) {
+                ro.engine = WASMSLOT_ENGINE_INTERP;
+            } else if (strcmp(optarg, "native") == 0) {
+                ro.engine = WASMSLOT_ENGINE_NATIVE;
+            } else {
+                fprintf(stderr, "spec_runner: --engine: interp or native\n");
+                return 2;
+            }
+            if (!wasmslot_engine_available(ro.engine)) {
+                fprintf(stderr, "spec_runner: this build has no %s engine\n", optarg);
+                return 2;
+            }
             break;
         case 'h':
             usage(stdout);

@@ -209,8 +209,11 @@ static struct wasmslot_module *load(struct script *s, const char *filename,
         snprintf(err->message, sizeof(err->message), "cannot read %s: %s", filename, strerror(-rc));
         return NULL;
     }
-    m = wasmslot_module_new(bytes, len, err);
+    m = wasmslot_module_new_engine(bytes, len, s->opt->engine, err);
     free(bytes);
+    if (m != NULL && wasmslot_module_fallback(m) != NULL)
+        verbose(s, "%s runs on the %s engine: %s", filename,
+                wasmslot_engine_name(wasmslot_module_engine(m)), wasmslot_module_fallback(m));
     return m;
 }
 
