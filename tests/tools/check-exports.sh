@@ -12,7 +12,10 @@ fi
 tmp=${TMPDIR:-/tmp}/check-exports.$$
 trap 'rm -f "$tmp".*' EXIT
 
-nm -D --defined-only "$so" | awk '{print $NF}' | sed 's/@.*//' | sort -u >"$tmp.exported"
+# __bss_start, _edata, _end: symbols the linker itself defines (they appear once the library links
+# a shared library such as libLLVM), not names of ours.
+nm -D --defined-only "$so" | awk '{print $NF}' | sed 's/@.*//' |
+    grep -v -x -e __bss_start -e _edata -e _end | sort -u >"$tmp.exported"
 # A declaration runs from a line starting WASMSLOT_API to its ';'; the exported name is the
 # identifier right before its first '('.
 awk '/^WASMSLOT_API/ { d = "" } /^WASMSLOT_API/, /;/ { d = d " " $0 }
