@@ -1,4 +1,4 @@
-/* compute_bench.c: interpreter speed on the project's own C kernels, run in the engine (from
+/* compute_bench.c: the engine's speed on the project's own C kernels, run on each tier (from
  * kernels.wasm) and natively (the same kernels.c linked in) in one process, side by side. */
 #include "config.h"
 
@@ -47,10 +47,14 @@ static const struct kernel kernels[] = {
 
 #define NKERNELS (sizeof(kernels) / sizeof(kernels[0]))
 
+/* The tiers measured: the interpreter always, the native tier when the build has it. */
+#define NENGINES 2
+
 struct bench {
-    struct wasmslot_module *module;
-    struct wasmslot_instance *inst;
+    struct wasmslot_module *module[NENGINES];
+    struct wasmslot_instance *inst[NENGINES];
     struct wasmslot_exec *exec;
+    int nengines;
     int reps;
     double target_s; /* calibrate n until one engine run takes at least this long */
     int fixed_n;     /* > 0: skip calibration and use this n everywhere (smoke runs) */
@@ -82,7 +86,7 @@ static uint64_t run_native(const struct kernel *k, int n)
     }
 }
 
-static int run_wasm(struct bench *b, const struct kernel *k, int n, uint64_t *out)
+static int run_wasm(struct bench *b, int e, const struct kernel *k, int n, uint64_t *out)
 {
     char name[64];
     struct wasmslot_extern ext;
@@ -90,7 +94,7 @@ static int run_wasm(struct bench *b, const struct kernel *k, int n, uint64_t *ou
     int rc;
 
     snprintf(name, sizeof(name), "kernel_%s", k->name);
-    if (wasmslot_instance_export(b->inst, name, strlen(name), &ext) < 0 ||
+    if (wasmslot_instance_export(b->inst[e], name, strlen(name), &ext) < 0 ||
         ext.kind != WASMSLOT_EXTERN_FUNC) {
         fprintf(stderr, "compute-bench: kernels.wasm exports no function %s\n", name);
         return -1;
@@ -102,15 +106,16 @@ static int run_wasm(struct bench *b, const struct kernel *k, int n, uint64_t *ou
     res.type = k->result;
     rc = wasmslot_call(b->exec, ext.of.func, &arg, 1, &res, 1);
     if (rc < 0) {
-        fprintf(stderr, "compute-bench: %s(%d) in the engine: %s\n", name, n,
-                wasmslot_strerror(rc));
+        fprintf(stderr, "compute-bench: %s(%d) on %s: %s\n", name, n,
+                wasmslot_engine_name(e), wasmslot_strerror(rc));
         return -1;
     }
     *out = k->result == WASMSLOT_I32 ? res.of.i32 : res.of.i64; /* f64 bits share the i64 slot */
     return 0;
 }
 
-/* Grow n until one engine run takes target_s; returns n, or -1 on an engine error. */
+/* Grow n until one run on the interpreter takes target_s; returns n, or -1 on an engine
+ * error. */
 static int calibrate(struct bench *b, const struct kernel *k)
 {
     int n = k->n_start;
@@ -119,7 +124,7 @@ static int calibrate(struct bench *b, const struct kernel *k)
     for (;;) {
         double t0 = now_s(), t;
 
-        if (run_wasm(b, k, n, &sum) < 0)
+        if (run_wasm(b, WASMSLOT_ENGINE_INTERP, k, n, &sum) < 0)
             return -1;
         t = now_s() - t0;
         if (t >= b->target_s || n >= k->n_max)
@@ -140,31 +145,37 @@ static int calibrate(struct bench *b, const struct kernel *k)
     }
 }
 
-/* Best-of-reps times of one kernel in both worlds; 0, or -1 on an error or a mismatch. */
+/* Best-of-reps times of one kernel natively and on each tier, interleaved; 0, or -1 on an
+ * error or a mismatch. */
 static int measure(struct bench *b, const struct kernel *k, int n, double *native_s,
-                   double *wasmslot_s)
+                   double *wasm_s)
 {
-    *native_s = *wasmslot_s = INFINITY;
+    *native_s = INFINITY;
+    for (int e = 0; e < b->nengines; e++)
+        wasm_s[e] = INFINITY;
     for (int r = 0; r < b->reps; r++) {
         uint64_t want, got;
-        double t0 = now_s(), t1, t2;
+        double t0 = now_s(), t1;
 
         want = run_native(k, n);
         t1 = now_s();
-        if (run_wasm(b, k, n, &got) < 0)
-            return -1;
-        t2 = now_s();
-        if (got != want) {
-            fprintf(stderr,
-                    "compute-bench: %s(%d): engine checksum 0x%016" PRIx64
-                    " != native 0x%016" PRIx64 "\n",
-                    k->name, n, got, want);
-            return -1;
-        }
         if (t1 - t0 < *native_s)
             *native_s = t1 - t0;
-        if (t2 - t1 < *wasmslot_s)
-            *wasmslot_s = t2 - t1;
+        for (int e = 0; e < b->nengines; e++) {
+            t0 = now_s();
+            if (run_wasm(b, e, k, n, &got) < 0)
+                return -1;
+            t1 = now_s();
+            if (got != want) {
+                fprintf(stderr,
+                        "compute-bench: %s(%d) on %s: checksum 0x%016" PRIx64
+                        " != native 0x%016" PRIx64 "\n",
+                        k->name, n, wasmslot_engine_name(e), got, want);
+                return -1;
+            }
+            if (t1 - t0 < wasm_s[e])
+                wasm_s[e] = t1 - t0;
+        }
     }
     return 0;
 }
@@ -187,21 +198,30 @@ static int load(struct bench *b, const char *path)
         goto fail;
     }
     memset(&err, 0, sizeof(err));
-    b->module = wasmslot_module_new(bytes, (size_t)len, &err);
-    if (b->module == NULL)
-        goto fail_err;
-    if (wasmslot_module_import_count(b->module) != 0) {
-        fprintf(stderr, "compute-bench: %s has imports; build it with -nostdlib\n", path);
-        goto fail;
-    }
     b->exec = wasmslot_exec_new(NULL, &err);
     if (b->exec == NULL)
         goto fail_err;
-    memset(&opt, 0, sizeof(opt));
-    opt.exec = b->exec;
-    b->inst = wasmslot_instance_new(b->module, &opt, &err);
-    if (b->inst == NULL)
-        goto fail_err;
+    b->nengines = wasmslot_engine_available(WASMSLOT_ENGINE_NATIVE) ? 2 : 1;
+    for (int e = 0; e < b->nengines; e++) {
+        b->module[e] = wasmslot_module_new_engine(bytes, (size_t)len, e, &err);
+        if (b->module[e] == NULL)
+            goto fail_err;
+        if (wasmslot_module_engine(b->module[e]) != (enum wasmslot_engine)e) {
+            fprintf(stderr, "compute-bench: %s runs on %s: %s\n", path,
+                    wasmslot_engine_name(wasmslot_module_engine(b->module[e])),
+                    wasmslot_module_fallback(b->module[e]));
+            goto fail;
+        }
+        if (wasmslot_module_import_count(b->module[e]) != 0) {
+            fprintf(stderr, "compute-bench: %s has imports; build it with -nostdlib\n", path);
+            goto fail;
+        }
+        memset(&opt, 0, sizeof(opt));
+        opt.exec = b->exec;
+        b->inst[e] = wasmslot_instance_new(b->module[e], &opt, &err);
+        if (b->inst[e] == NULL)
+            goto fail_err;
+    }
     free(bytes);
     fclose(f);
     return 0;
@@ -229,7 +249,7 @@ int main(int argc, char **argv)
     };
     struct bench b = {.reps = 5, .target_s = 0.25};
     const char *only = NULL, *path = COMPUTE_KERNELS_WASM;
-    double log_sum = 0.0;
+    double log_sum[NENGINES] = {0.0, 0.0};
     int measured = 0, status = 1, c;
 
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -259,34 +279,49 @@ int main(int argc, char **argv)
     if (load(&b, path) < 0)
         goto out;
 
-    printf("%-8s %12s %12s %8s %10s\n", "kernel", "native_ms", "wasm_ms", "ratio", "n");
+    printf("%-8s %10s %10s %8s %10s %8s %10s\n", "kernel", "native_ms", "interp_ms", "interp_x",
+           "jit_ms", "jit_x", "n");
     for (size_t i = 0; i < NKERNELS; i++) {
         const struct kernel *k = &kernels[i];
-        double native_s, wasmslot_s, ratio;
+        double native_s, wasm_s[NENGINES], ratio[NENGINES];
         int n;
 
         if (only != NULL && strcmp(only, k->name) != 0)
             continue;
         n = b.fixed_n > 0 ? b.fixed_n : calibrate(&b, k);
-        if (n < 0 || measure(&b, k, n, &native_s, &wasmslot_s) < 0)
+        if (n < 0 || measure(&b, k, n, &native_s, wasm_s) < 0)
             goto out;
-        /* A native time below the clock's resolution would make the ratio meaningless. */
-        ratio = wasmslot_s / (native_s > 1e-7 ? native_s : 1e-7);
-        printf("%-8s %12.3f %12.3f %8.2f %10d\n", k->name, native_s * 1e3, wasmslot_s * 1e3, ratio,
-               n);
+        printf("%-8s %10.3f", k->name, native_s * 1e3);
+        for (int e = 0; e < NENGINES; e++) {
+            if (e >= b.nengines) {
+                printf(" %10s %8s", "-", "-");
+                continue;
+            }
+            /* A native time below the clock's resolution would make the ratio meaningless. */
+            ratio[e] = wasm_s[e] / (native_s > 1e-7 ? native_s : 1e-7);
+            printf(" %10.3f %8.2f", wasm_s[e] * 1e3, ratio[e]);
+            log_sum[e] += log(ratio[e]);
+        }
+        printf(" %10d\n", n);
         fflush(stdout);
-        log_sum += log(ratio);
         measured++;
     }
     if (measured == 0) {
         fprintf(stderr, "compute-bench: no kernel named %s\n", only != NULL ? only : "?");
         goto out;
     }
-    printf("compute-bench: geomean slowdown=%.2f\n", exp(log_sum / measured));
+    if (b.nengines > 1)
+        printf("compute-bench: engine=native geomean slowdown=%.2f interp=%.2f\n",
+               exp(log_sum[1] / measured), exp(log_sum[0] / measured));
+    else
+        printf("compute-bench: engine=interp geomean slowdown=%.2f (no native tier in this build)\n",
+               exp(log_sum[0] / measured));
     status = 0;
 out:
-    wasmslot_instance_free(b.inst);
+    for (int e = 0; e < NENGINES; e++) {
+        wasmslot_instance_free(b.inst[e]);
+        wasmslot_module_free(b.module[e]);
+    }
     wasmslot_exec_free(b.exec);
-    wasmslot_module_free(b.module);
     return status;
 }
