@@ -71,7 +71,8 @@ def test_pool_wait():
     h = holder.instantiate("e2e")["instance"]
     other = Conn(d.sock)
     # The holder lets go after 100 ms: the waiting call gets the slot.
-    threading.Timer(0.1, lambda: holder.terminate(h)).start()
+    freer = threading.Timer(0.1, lambda: holder.terminate(h))
+    freer.start()
     t0 = time.time()
     r = other.call("e2e", "add", [i32(1), i32(2)])
     dt = time.time() - t0
@@ -79,6 +80,9 @@ def test_pool_wait():
           % (r.get("results") or err_code(r), dt))
     check_eq(r.get("results"), [i32(3)], "a call waits for the slot that frees")
     check(0.05 < dt < 0.3, "and gets it as soon as it is free", dt)
+    # The timer's terminate must have read its reply before this thread uses holder again:
+    # two threads reading one connection could each take the other's reply.
+    freer.join()
     h = holder.instantiate("e2e")["instance"]
     t0 = time.time()
     r = other.call("e2e", "add", [i32(1), i32(2)])
