@@ -13,9 +13,8 @@
  * link-error MSG. A value is i32:U, i64:U (unsigned decimal), f32:0xBITS, f64:0xBITS,
  * f32:nan / f64:nan (any NaN: the spec lets payloads vary), ref:null, ref:func, ref:extern.
  *
- * --engine names the execution tier under test. There is one today, "interp"; a second tier
- * adds its name to `engines` below and its way of building a module, and the tester compares
- * it by running this tool once per engine (diff_exec.py --engine). */
+ * --engine names the execution tier under test ("interp", or "native" in builds with LLVM);
+ * the tester compares a tier by running this tool with its name (diff_exec.py --engine). */
 #include "config.h"
 
 #include "wasmslot.h"
@@ -31,7 +30,7 @@
  * so reaching it means the engine loops where the oracles do not. */
 #define CALL_DEADLINE_NS (10ull * 1000 * 1000 * 1000)
 
-static const char *const engines[] = {"interp"};
+static const enum wasmslot_engine engines[] = {WASMSLOT_ENGINE_INTERP, WASMSLOT_ENGINE_NATIVE};
 
 /* Append the tester's form of one value to out (a line being built). */
 static void put_value(FILE *out, const struct wasmslot_value *v)
@@ -150,13 +149,14 @@ out:
 
 static int usage(void)
 {
-    fputs("usage: diff_run [--engine interp] MODULE.wasm\n", stderr);
+    fputs("usage: diff_run [--engine interp|native] MODULE.wasm\n", stderr);
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL, *engine = engines[0];
+    const char *path = NULL, *engine = "interp";
+    enum wasmslot_engine eng = WASMSLOT_ENGINE_INTERP;
     struct wasmslot_module *m = NULL;
     struct wasmslot_instance *inst = NULL;
     struct wasmslot_exec *ex = NULL;
@@ -181,7 +181,11 @@ int main(int argc, char **argv)
     if (path == NULL)
         return usage();
     for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
-        known = known || strcmp(engine, engines[i]) == 0;
+        if (wasmslot_engine_available(engines[i]) &&
+            strcmp(engine, wasmslot_engine_name(engines[i])) == 0) {
+            known = true;
+            eng = engines[i];
+        }
     if (!known) {
         fprintf(stderr, "diff_run: unknown engine '%s'\n", engine);
         return 2;
@@ -195,7 +199,7 @@ int main(int argc, char **argv)
      * missing lines, which the tester reports. */
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
-    m = wasmslot_module_new(bytes, len, &err);
+    m = wasmslot_module_new_engine(bytes, len, eng, &err);
     free(bytes);
     if (m == NULL) {
         printf("compile-error %s\n", err.message);
@@ -227,11 +231,10 @@ int main(int argc, char **argv)
     ex = wasmslot_exec_new(NULL, &err);
     if (ex == NULL)
         goto fail;
-    inst = wasmslot_instance_new(m,
-                             &(struct wasmslot_instance_options){.imports = imports,
-                                                             .nimports = nimports,
-                                                             .exec = ex},
-                             &err);
+    inst = wasmslot_instance_new(
+        m,
+        &(struct wasmslot_instance_options){.imports = imports, .nimports = nimports, .exec = ex},
+        &err);
     if (inst == NULL) {
         if (wasmslot_is_trap(err.code))
             puts("instantiate-trap");
@@ -245,7 +248,7 @@ int main(int argc, char **argv)
     uint32_t nexports = wasmslot_module_export_count(m);
 
     if (wasmslot_instance_export(inst, "hangLimitInitializer", strlen("hangLimitInitializer"),
-                             &hang) != 0 ||
+                                 &hang) != 0 ||
         hang.kind != WASMSLOT_EXTERN_FUNC)
         hang.of.func = NULL;
     for (uint32_t i = 0; i < nexports; i++) {
