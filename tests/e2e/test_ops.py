@@ -59,6 +59,9 @@ def test_sigusr1():
     d.proc.pid = pid  # stop() signals the detached master
     c = Conn(d.sock)
     check_eq(c.call("e2e", "add", [i32(1), i32(2)]).get("results"), [i32(3)], "a call before")
+    # The master publishes the generation shortly after the workers start serving: wait for
+    # it, or the comparison below could read 0 before SIGUSR1 and 1 after (seen in CI runs).
+    wait_until(lambda: stat_sum(c.stats(), "generation") >= 1, timeout=5)
     s0 = c.stats()
     workers0 = sorted(d.workers())
     # logrotate: move the files away, then kill -USR1 the master.
