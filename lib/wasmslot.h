@@ -223,6 +223,39 @@ WASMSLOT_API struct wasmslot_module *wasmslot_module_new_engine(const void *byte
                                                                 enum wasmslot_engine engine,
                                                                 struct wasmslot_error *err);
 
+/* How wasmslot_module_compile builds a module. Zero-initialised: the interpreter, no cache. */
+struct wasmslot_compile_options {
+    enum wasmslot_engine engine;
+    /* The native tier's on-disk code cache: a directory owned by the calling user and writable
+     * by no one else, or NULL for none. An entry is keyed by the module's bytes, this library's
+     * version, the LLVM version and the host CPU's features; an entry that is corrupt, foreign
+     * (another owner, other permissions) or built for another key is never executed: the module
+     * is compiled again and the entry rewritten. A cache that cannot be read or written only
+     * costs the compile (wasmslot_module_cache_state says what happened). */
+    const char *cache_dir;
+};
+
+/* What the code cache did for a module. */
+enum wasmslot_cache_state {
+    WASMSLOT_CACHE_NONE,     /* no cache asked for, or the module runs on the interpreter */
+    WASMSLOT_CACHE_HIT,      /* its machine code was loaded from the cache, not compiled */
+    WASMSLOT_CACHE_STORED,   /* compiled, and the entry written */
+    WASMSLOT_CACHE_REJECTED, /* an entry was there but unusable (corrupt, foreign, stale):
+                                compiled again and the entry rewritten */
+    WASMSLOT_CACHE_FAILED,   /* compiled, but the cache could not be read or written */
+};
+
+/* wasmslot_module_new with options (opts NULL: the defaults). */
+WASMSLOT_API struct wasmslot_module *
+wasmslot_module_compile(const void *bytes, size_t len, const struct wasmslot_compile_options *opts,
+                        struct wasmslot_error *err);
+
+/* What the code cache did when m was compiled. */
+WASMSLOT_API enum wasmslot_cache_state wasmslot_module_cache_state(const struct wasmslot_module *m);
+
+/* Name of a cache state ("none", "hit", "stored", "rejected", "failed"). */
+WASMSLOT_API const char *wasmslot_cache_state_name(enum wasmslot_cache_state state);
+
 /* The engine that runs m's function bodies. */
 WASMSLOT_API enum wasmslot_engine wasmslot_module_engine(const struct wasmslot_module *m);
 

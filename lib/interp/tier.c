@@ -9,8 +9,11 @@
 
 #include <string.h>
 
-static int interp_tier_compile(struct wasmslot_module *m, struct wasmslot_error *err)
+static int interp_tier_compile(struct wasmslot_module *m,
+                               const struct wasmslot_compile_options *opts,
+                               struct wasmslot_error *err)
 {
+    (void)opts; /* the interpreter's code is cheap to build: nothing to cache */
     m->tier = &interp__tier;
     return interp_compile_module(m, err);
 }

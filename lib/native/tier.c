@@ -13,8 +13,10 @@
 /* Stack kept free below generated code for host functions, helpers and the signal path. */
 #define STACK_RESERVE ((uintptr_t)256 * 1024)
 
-static int native_compile(struct wasmslot_module *m, struct wasmslot_error *err)
+static int native_compile(struct wasmslot_module *m, const struct wasmslot_compile_options *opts,
+                          struct wasmslot_error *err)
 {
+    (void)opts; /* TODO(issue 13): opts->cache_dir, the on-disk code cache */
     /* The interpreter validates every body, and its code serves interpreted callers (another
      * module's interpreter calling into this one) and the fallback. */
     int rc = interp_compile_module(m, err);

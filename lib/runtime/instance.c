@@ -37,10 +37,14 @@ bool wasmslot_engine_available(enum wasmslot_engine engine)
 
 /* The one loading pipeline: decode, validate the module, then let the tier validate and
  * compile the bodies. */
-struct wasmslot_module *wasmslot_module_new_engine(const void *bytes, size_t len,
-                                                   enum wasmslot_engine engine,
-                                                   struct wasmslot_error *err)
+struct wasmslot_module *wasmslot_module_compile(const void *bytes, size_t len,
+                                                const struct wasmslot_compile_options *opts,
+                                                struct wasmslot_error *err)
 {
+    static const struct wasmslot_compile_options defaults;
+    if (opts == NULL)
+        opts = &defaults;
+    const enum wasmslot_engine engine = opts->engine;
     const struct wasmslot_tier *tier = tier__for(engine);
     if (tier == NULL) {
         wasmslot_error_set(err, WASMSLOT_EARGS, "this build has no %s engine",
@@ -59,7 +63,7 @@ struct wasmslot_module *wasmslot_module_new_engine(const void *bytes, size_t len
         goto fail;
     uint64_t t0 = mono_ns();
     m->tier = tier; /* so that a failed compile is released by the same tier */
-    if (tier->compile(m, err) < 0)
+    if (tier->compile(m, opts, err) < 0)
         goto fail;
     m->compile_ns = mono_ns() - t0;
     return m;
@@ -69,10 +73,40 @@ fail:
     return NULL;
 }
 
+struct wasmslot_module *wasmslot_module_new_engine(const void *bytes, size_t len,
+                                                   enum wasmslot_engine engine,
+                                                   struct wasmslot_error *err)
+{
+    const struct wasmslot_compile_options opts = {.engine = engine};
+    return wasmslot_module_compile(bytes, len, &opts, err);
+}
+
 struct wasmslot_module *wasmslot_module_new(const void *bytes, size_t len,
                                             struct wasmslot_error *err)
 {
-    return wasmslot_module_new_engine(bytes, len, WASMSLOT_ENGINE_INTERP, err);
+    return wasmslot_module_compile(bytes, len, NULL, err);
+}
+
+enum wasmslot_cache_state wasmslot_module_cache_state(const struct wasmslot_module *m)
+{
+    return m->cache_state;
+}
+
+const char *wasmslot_cache_state_name(enum wasmslot_cache_state state)
+{
+    switch (state) {
+    case WASMSLOT_CACHE_NONE:
+        return "none";
+    case WASMSLOT_CACHE_HIT:
+        return "hit";
+    case WASMSLOT_CACHE_STORED:
+        return "stored";
+    case WASMSLOT_CACHE_REJECTED:
+        return "rejected";
+    case WASMSLOT_CACHE_FAILED:
+        return "failed";
+    }
+    return "?";
 }
 
 enum wasmslot_engine wasmslot_module_engine(const struct wasmslot_module *m)

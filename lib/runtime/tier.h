@@ -12,8 +12,10 @@ struct wasmslot_tier {
     const char *name; /* "interp", "native": what stats and logs show */
     /* Validate every function body of m and compile it. Returns 0 (m->tier is then set to the
      * tier that runs the module, which may be another tier the compiler fell back to, with the
-     * reason in m->tier_fallback), or a negative code with a message in err. */
-    int (*compile)(struct wasmslot_module *m, struct wasmslot_error *err);
+     * reason in m->tier_fallback), or a negative code with a message in err. opts is never
+     * NULL; a tier with a code cache honours opts->cache_dir and sets m->cache_state. */
+    int (*compile)(struct wasmslot_module *m, const struct wasmslot_compile_options *opts,
+                   struct wasmslot_error *err);
     /* Release what compile stored in m (safe on a partly compiled module). */
     void (*free)(struct wasmslot_module *m);
     /* Run wasm function f (its module compiled by this tier) on ex: the arguments are in
