@@ -4,6 +4,8 @@ lib_libwasmslot_a_SOURCES += \
 	lib/runtime/memory.c \
 	lib/runtime/objects.c \
 	lib/runtime/objects.h \
+	lib/runtime/sha256.c \
+	lib/runtime/sha256.h \
 	lib/runtime/tier.c \
 	lib/runtime/tier.h
 
@@ -21,8 +23,11 @@ EXTRA_DIST += $(RUNTIME_WAT)
 check_DATA += $(RUNTIME_WASM)
 CLEANFILES += $(RUNTIME_WASM)
 
-check_PROGRAMS += tests/check_memory tests/check_instance
-TESTS += tests/check_memory tests/check_instance
+check_PROGRAMS += tests/check_memory tests/check_instance tests/check_sha256
+TESTS += tests/check_memory tests/check_instance tests/check_sha256
+tests_check_sha256_SOURCES = tests/check_sha256.c
+tests_check_sha256_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_sha256_LDADD = $(CHECK_LDADD)
 tests_check_memory_SOURCES = tests/check_memory.c
 tests_check_memory_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_memory_LDADD = $(CHECK_LDADD)

@@ -9,9 +9,12 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
 
-/* Runtime helpers called by generated code, through their absolute addresses (the code is
- * linked into this process, and workers fork from it, so the addresses hold everywhere). The
- * translator declares each one's LLVM type. */
+#include <stdio.h>
+
+/* Runtime helpers called by generated code. The code names them (native__helper_name) and the
+ * JIT resolves the names to native__helpers[] when it links the code, so the object holds no
+ * address of this process and the code cache may keep it. The translator declares each one's
+ * LLVM type. */
 enum native_helper {
     NH_TRAP,        /* void (exec, i32 code), noreturn */
     NH_POLL,        /* void (exec): the poll countdown ran out */
@@ -40,6 +43,15 @@ enum native_helper {
 
 extern void *const native__helpers[NH__COUNT];
 
+/* The symbol generated code calls helper h by: "wasmslot_nh<h>". Numbered rather than named
+ * after the function, so that a helper added to the enum needs nothing more here; an object
+ * built with another numbering is never loaded, since the cache key covers the build. */
+#define NATIVE_HELPER_NAME_MAX 24
+static inline void native__helper_name(enum native_helper h, char name[NATIVE_HELPER_NAME_MAX])
+{
+    snprintf(name, NATIVE_HELPER_NAME_MAX, "wasmslot_nh%u", (unsigned)h);
+}
+
 /* Polls (loop headers, function entries) between two readings of the clock. */
 #define NATIVE_POLL_PERIOD 1024
 
@@ -51,12 +63,29 @@ LLVMModuleRef native__translate(const struct wasmslot_module *m, const char *pre
                                 LLVMContextRef C, LLVMTargetMachineRef tm,
                                 const char **unsupported);
 
-/* Compile m's bodies (validated, and compiled for the interpreter) to machine code and link it
- * (jit.c). Returns 0; 1 when m stays on the interpreter, with the reason in m->tier_fallback;
- * or a negative code with err. */
-int native__compile(struct wasmslot_module *m, struct wasmslot_error *err);
+/* The prefix of the functions' names in the object. Every module's object is linked into a
+ * symbol namespace (a JITDylib) of its own, so the names need not differ between modules and
+ * the object does not depend on what else this process loaded. */
+#define NATIVE_PREFIX "wasm_"
 
-/* Release the machine code native__compile made for m. */
+/* Translate m's bodies (validated, and compiled for the interpreter), optimise them (O2) and
+ * emit an ELF object for the host CPU (jit.c). Returns 0 with *obj (the caller disposes of it);
+ * 1 when m stays on the interpreter, with the reason in m->tier_fallback; or a negative code with
+ * err. */
+int native__emit(struct wasmslot_module *m, LLVMMemoryBufferRef *obj, struct wasmslot_error *err);
+
+/* Link the object at data (made by native__emit, in this process or another) into read+execute
+ * pages and point m's functions at its code. data stays the caller's. Returns 0, or a negative
+ * code with err and m unchanged. */
+int native__load(struct wasmslot_module *m, const void *data, size_t len,
+                 struct wasmslot_error *err);
+
+/* What besides a module's bytes decides the object native__emit makes in this process: the
+ * LLVM version, the target triple, the host CPU's name and features, the code generation
+ * options. A malloc()ed string, or NULL when out of memory. */
+char *native__target_id(void);
+
+/* Release the machine code native__load linked for m. */
 void native__release(struct wasmslot_module *m);
 
 #endif

@@ -13,6 +13,19 @@
 /* Stack kept free below generated code for host functions, helpers and the signal path. */
 #define STACK_RESERVE ((uintptr_t)256 * 1024)
 
+/* Machine code for m: translated, emitted, linked. Returns 0; 1 when m stays on the
+ * interpreter (the reason in m->tier_fallback); or a negative code with err. */
+static int compile_code(struct wasmslot_module *m, struct wasmslot_error *err)
+{
+    LLVMMemoryBufferRef obj = NULL;
+    int rc = native__emit(m, &obj, err);
+    if (rc != 0)
+        return rc;
+    rc = native__load(m, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), err);
+    LLVMDisposeMemoryBuffer(obj);
+    return rc;
+}
+
 static int native_compile(struct wasmslot_module *m, const struct wasmslot_compile_options *opts,
                           struct wasmslot_error *err)
 {
@@ -22,7 +35,7 @@ static int native_compile(struct wasmslot_module *m, const struct wasmslot_compi
     int rc = interp_compile_module(m, err);
     if (rc < 0)
         return rc;
-    rc = native__compile(m, err);
+    rc = compile_code(m, err);
     if (rc < 0)
         return rc;
     m->tier = rc == 0 ? &native__tier : &interp__tier;

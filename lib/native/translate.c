@@ -186,11 +186,17 @@ static void store(struct xl *x, LLVMValueRef v, LLVMValueRef p, size_t off)
     LLVMBuildStore(x->B, v, field(x, p, off));
 }
 
+/* A call to a runtime helper, an external function the JIT resolves when it links the code:
+ * the object holds no address of this process, so another process may load it from the code
+ * cache. */
 static LLVMValueRef helper(struct xl *x, enum native_helper h, LLVMValueRef *args, unsigned n)
 {
-    LLVMValueRef fp =
-        LLVMConstIntToPtr(LLVMConstInt(x->i64, (uintptr_t)native__helpers[h], 0), x->ptr);
-    return LLVMBuildCall2(x->B, x->htype[h], fp, args, n, "");
+    char name[NATIVE_HELPER_NAME_MAX];
+    native__helper_name(h, name);
+    LLVMValueRef fn = LLVMGetNamedFunction(x->M, name);
+    if (fn == NULL)
+        fn = LLVMAddFunction(x->M, name, x->htype[h]);
+    return LLVMBuildCall2(x->B, x->htype[h], fn, args, n, "");
 }
 
 static void add_fn_attr(struct xl *x, LLVMValueRef fn_or_call, bool call, const char *name)
