@@ -253,6 +253,11 @@ wasmslot_module_compile(const void *bytes, size_t len, const struct wasmslot_com
 /* What the code cache did when m was compiled. */
 WASMSLOT_API enum wasmslot_cache_state wasmslot_module_cache_state(const struct wasmslot_module *m);
 
+/* Why the code cache rejected an entry or failed when m was compiled (which check an entry
+ * failed, which file operation went wrong, and on what path); NULL for the other states. The
+ * string lives as long as m. */
+WASMSLOT_API const char *wasmslot_module_cache_note(const struct wasmslot_module *m);
+
 /* Name of a cache state ("none", "hit", "stored", "rejected", "failed"). */
 WASMSLOT_API const char *wasmslot_cache_state_name(enum wasmslot_cache_state state);
 

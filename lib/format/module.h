@@ -174,7 +174,8 @@ struct wasmslot_module {
     void *tier_state;
     char *tier_fallback; /* malloc()ed, freed with the module */
     uint64_t compile_ns;
-    int cache_state; /* enum wasmslot_cache_state, set by the tier */
+    int cache_state;  /* enum wasmslot_cache_state, set by the tier */
+    char *cache_note; /* why the cache was rejected or failed; malloc()ed, freed with the module */
 };
 
 /* Decode a binary into *m (zeroed by the caller). Checks everything the binary format

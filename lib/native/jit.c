@@ -100,8 +100,8 @@ char *native__target_id(void)
     char *cpu = LLVMGetHostCPUName();
     char *features = LLVMGetHostCPUFeatures();
     char *id = NULL;
-    if (asprintf(&id, "llvm %u.%u.%u\ntriple %s\ncpu %s\nfeatures %s\ncodegen %s\n", major,
-                 minor, patch, triple, cpu, features, CODEGEN_ID) < 0)
+    if (asprintf(&id, "llvm %u.%u.%u\ntriple %s\ncpu %s\nfeatures %s\ncodegen %s\n", major, minor,
+                 patch, triple, cpu, features, CODEGEN_ID) < 0)
         id = NULL;
     LLVMDisposeMessage(triple);
     LLVMDisposeMessage(cpu);
@@ -195,8 +195,7 @@ static int ensure_jit(struct wasmslot_error *err)
         jit = NULL;
         return set_error(err, "creating the JIT", e);
     }
-    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(jit), drop_error,
-                                            NULL);
+    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(jit), drop_error, NULL);
     return 0;
 }
 
@@ -230,8 +229,8 @@ static int take_jd(LLVMOrcJITDylibRef *out, struct wasmslot_error *err)
         return set_error(err, "defining the runtime helpers", e);
     }
     LLVMOrcDefinitionGeneratorRef gen = NULL;
-    e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
-        &gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL);
+    e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit),
+                                                             NULL, NULL);
     if (e != NULL)
         return set_error(err, "searching the process's symbols", e);
     LLVMOrcJITDylibAddGenerator(jd, gen);

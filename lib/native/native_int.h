@@ -5,6 +5,7 @@
 
 #include "format/module.h"
 #include "runtime/runtime.h"
+#include "runtime/sha256.h"
 
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
@@ -84,6 +85,10 @@ int native__load(struct wasmslot_module *m, const void *data, size_t len,
  * LLVM version, the target triple, the host CPU's name and features, the code generation
  * options. A malloc()ed string, or NULL when out of memory. */
 char *native__target_id(void);
+
+/* The code cache's key for m (key.c): a SHA-256 over its bytes, CACHE_FORMAT, this library's
+ * version and build ID, and native__target_id. Returns 0, or -1 when out of memory. */
+int native__cache_key(const struct wasmslot_module *m, uint8_t key[SHA256_BYTES]);
 
 /* Release the machine code native__load linked for m. */
 void native__release(struct wasmslot_module *m);

@@ -4,40 +4,117 @@
 #include "config.h"
 
 #include "interp/interp.h"
+#include "native/cache.h"
 #include "native/native.h"
 #include "native/native_int.h"
 #include "runtime/trap.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Stack kept free below generated code for host functions, helpers and the signal path. */
 #define STACK_RESERVE ((uintptr_t)256 * 1024)
 
 /* Machine code for m: translated, emitted, linked. Returns 0; 1 when m stays on the
- * interpreter (the reason in m->tier_fallback); or a negative code with err. */
-static int compile_code(struct wasmslot_module *m, struct wasmslot_error *err)
+ * interpreter (the reason in m->tier_fallback); or a negative code with err. When obj is not
+ * NULL, *obj keeps the linked object for the cache. */
+static int compile_code(struct wasmslot_module *m, LLVMMemoryBufferRef *obj,
+                        struct wasmslot_error *err)
 {
-    LLVMMemoryBufferRef obj = NULL;
-    int rc = native__emit(m, &obj, err);
+    LLVMMemoryBufferRef o = NULL;
+    int rc = native__emit(m, &o, err);
     if (rc != 0)
         return rc;
-    rc = native__load(m, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), err);
-    LLVMDisposeMemoryBuffer(obj);
+    rc = native__load(m, LLVMGetBufferStart(o), LLVMGetBufferSize(o), err);
+    if (rc == 0 && obj != NULL)
+        *obj = o;
+    else
+        LLVMDisposeMemoryBuffer(o);
     return rc;
+}
+
+static void set_note(struct wasmslot_module *m, const char *why)
+{
+    free(m->cache_note);
+    m->cache_note = strdup(why);
+}
+
+/* compile_code through the cache in dir: an entry for m's key is linked instead when it passes
+ * every check, else the code is compiled and the entry (re)written. The cache never fails the
+ * module: its errors only cost the compile, and m->cache_state and m->cache_note say what
+ * happened. */
+static int cached_code(struct wasmslot_module *m, const char *dir, struct wasmslot_error *err)
+{
+    uint8_t key[SHA256_BYTES];
+    char why[CACHE_WHY_MAX];
+    enum wasmslot_cache_state state = WASMSLOT_CACHE_STORED;
+
+    if (native__cache_key(m, key) < 0)
+        return wasmslot_error_set(err, ENOMEM, "out of memory");
+    void *data = NULL;
+    size_t len = 0;
+    switch (cache_load(dir, key, &data, &len, why)) {
+    case CACHE_FOUND: {
+        struct wasmslot_error lerr = {0, ""};
+        int rc = native__load(m, data, len, &lerr);
+        free(data);
+        if (rc == 0) {
+            m->cache_state = WASMSLOT_CACHE_HIT;
+            return 0;
+        }
+        /* Checked, yet it does not link: compile, and replace it. */
+        snprintf(why, sizeof why, "cached code does not link: %s", lerr.message);
+        state = WASMSLOT_CACHE_REJECTED;
+        break;
+    }
+    case CACHE_ABSENT:
+        break;
+    case CACHE_BAD:
+        state = WASMSLOT_CACHE_REJECTED;
+        break;
+    case CACHE_UNUSABLE:
+        state = WASMSLOT_CACHE_FAILED;
+        break;
+    }
+    if (state != WASMSLOT_CACHE_STORED)
+        set_note(m, why);
+
+    LLVMMemoryBufferRef obj = NULL;
+    int rc = compile_code(m, &obj, err);
+    if (rc != 0)
+        return rc; /* an error, or the interpreter (state NONE: no machine code to keep) */
+    if (state != WASMSLOT_CACHE_FAILED &&
+        cache_store(dir, key, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj), why) < 0) {
+        state = WASMSLOT_CACHE_FAILED;
+        set_note(m, why);
+    }
+    LLVMDisposeMemoryBuffer(obj);
+    m->cache_state = state;
+    return 0;
 }
 
 static int native_compile(struct wasmslot_module *m, const struct wasmslot_compile_options *opts,
                           struct wasmslot_error *err)
 {
-    (void)opts; /* TODO(issue 13): opts->cache_dir, the on-disk code cache */
     /* The interpreter validates every body, and its code serves interpreted callers (another
      * module's interpreter calling into this one) and the fallback. */
     int rc = interp_compile_module(m, err);
     if (rc < 0)
         return rc;
-    rc = compile_code(m, err);
+    m->cache_state = WASMSLOT_CACHE_NONE;
+    rc =
+        opts->cache_dir != NULL ? cached_code(m, opts->cache_dir, err) : compile_code(m, NULL, err);
     if (rc < 0)
         return rc;
+    if (rc == 1) {
+        /* On the interpreter: the cache had nothing to do with it. */
+        m->cache_state = WASMSLOT_CACHE_NONE;
+        free(m->cache_note);
+        m->cache_note = NULL;
+    }
     m->tier = rc == 0 ? &native__tier : &interp__tier;
     return 0;
 }

@@ -92,6 +92,11 @@ enum wasmslot_cache_state wasmslot_module_cache_state(const struct wasmslot_modu
     return m->cache_state;
 }
 
+const char *wasmslot_module_cache_note(const struct wasmslot_module *m)
+{
+    return m->cache_note;
+}
+
 const char *wasmslot_cache_state_name(enum wasmslot_cache_state state)
 {
     switch (state) {
@@ -131,6 +136,7 @@ void wasmslot_module_free(struct wasmslot_module *m)
     if (m->tier != NULL)
         m->tier->free(m);
     free(m->tier_fallback);
+    free(m->cache_note);
     wasmslot_module_clear(m);
     free(m);
 }
