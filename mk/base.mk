@@ -42,6 +42,11 @@ EXTRA_DIST += tests/wasm_fixture.h
 TESTS += tests/tools/check-exports.sh
 EXTRA_DIST += tests/tools/check-exports.sh
 
+# The include graph of lib/, proto/, daemon/ and client/ follows the layering of docs/DESIGN.md
+# ("Layers"): which wing may include which, and no circle between modules.
+TESTS += tests/layout/check-includes.py
+EXTRA_DIST += tests/layout/check-includes.py
+
 # The embedding example, built against the *installed* library through its wasmslot.pc, run on
 # its module: a call, a pool slot used twice, a trap (make installcheck; make distcheck too).
 EMBED_EXAMPLE = docs/examples/embed.wasm

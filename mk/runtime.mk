@@ -6,8 +6,9 @@ lib_libwasmslot_a_SOURCES += \
 	lib/runtime/objects.h \
 	lib/runtime/sha256.c \
 	lib/runtime/sha256.h \
-	lib/runtime/tier.c \
-	lib/runtime/tier.h
+	lib/runtime/tier.h \
+	lib/runtime/tiers.c \
+	lib/runtime/tiers.h
 
 RUNTIME_WAT = \
 	tests/wat/inst_exports.wat \

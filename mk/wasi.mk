@@ -4,7 +4,9 @@ lib_libwasmslot_a_SOURCES += \
 	lib/wasi/wasi.c \
 	lib/wasi/fs.c \
 	lib/wasi/run.c \
-	lib/wasi/wasi.h
+	lib/wasi/wasi.h \
+	lib/wasi/fs.h \
+	lib/wasi/state.h
 
 check_PROGRAMS += tests/check_wasi
 TESTS += tests/check_wasi

@@ -2,7 +2,6 @@
  * the binary format itself decides (structure, encodings, section order, names, counts). */
 #include "config.h"
 
-#include "interp/interp.h"
 #include "format/reader.h"
 
 #include <errno.h>

@@ -159,57 +159,6 @@ const int32_t *interp__handlers(void)
     return handler_table;
 }
 
-static void cell_to_value(wasmslot_cell c, enum wasmslot_valtype t, struct wasmslot_value *v)
-{
-    v->type = t;
-    switch (t) {
-    case WASMSLOT_I32:
-    case WASMSLOT_F32:
-        v->of.i64 = 0;
-        v->of.i32 = (uint32_t)c;
-        break;
-    case WASMSLOT_I64:
-    case WASMSLOT_F64:
-    case WASMSLOT_V128:
-        v->of.i64 = c;
-        break;
-    case WASMSLOT_FUNCREF:
-    case WASMSLOT_EXTERNREF:
-        v->of.externref = (void *)(uintptr_t)c;
-        break;
-    }
-}
-
-static wasmslot_cell value_to_cell(const struct wasmslot_value *v)
-{
-    switch (v->type) {
-    case WASMSLOT_I32:
-    case WASMSLOT_F32:
-        return v->of.i32;
-    case WASMSLOT_I64:
-    case WASMSLOT_F64:
-    case WASMSLOT_V128:
-        return v->of.i64;
-    case WASMSLOT_FUNCREF:
-    case WASMSLOT_EXTERNREF:
-        return (uintptr_t)v->of.externref;
-    }
-    return 0;
-}
-
-void interp__cells_to_values(const wasmslot_cell *c, const enum wasmslot_valtype *types, uint32_t n,
-                             struct wasmslot_value *out)
-{
-    for (uint32_t i = 0; i < n; i++)
-        cell_to_value(c[i], types[i], &out[i]);
-}
-
-void interp__values_to_cells(const struct wasmslot_value *v, uint32_t n, wasmslot_cell *out)
-{
-    for (uint32_t i = 0; i < n; i++)
-        out[i] = value_to_cell(&v[i]);
-}
-
 #define HOST_INLINE_VALUES 16
 
 /* Call host function f from wasm: arguments at args[0..nparams), results written back there.
@@ -231,7 +180,7 @@ static int call_host(struct wasmslot_exec *ex, struct wasmslot_func *f,
         a = heap;
         r = a + ft->nparams;
     }
-    interp__cells_to_values(args, ft->params, ft->nparams, a);
+    wasmslot_cells__to_values(args, ft->params, ft->nparams, a);
     for (uint32_t i = 0; i < ft->nresults; i++) {
         memset(&r[i], 0, sizeof r[i]);
         r[i].type = ft->results[i];
@@ -255,7 +204,7 @@ static int call_host(struct wasmslot_exec *ex, struct wasmslot_func *f,
                 rc = -WASMSLOT_TRAP_HOST;
                 break;
             }
-            args[i] = value_to_cell(&r[i]);
+            wasmslot_cells__from_values(&r[i], 1, &args[i]);
         }
     } else if (rc > 0) {
         rc = -WASMSLOT_TRAP_HOST;
@@ -608,7 +557,7 @@ L_CALL_INDIRECT : {
 
 call_func:
     if (callee->host) {
-        if (unlikely(frp >= frames_end || ex->nesting >= INTERP_MAX_NESTING))
+        if (unlikely(frp >= frames_end || ex->nesting >= WASMSLOT_MAX_NESTING))
             TRAP(STACK_EXHAUSTED);
         POLL();
         int rc = call_host(ex, callee, inst, nfp, top, (uint32_t)(frp - frames));

@@ -4,7 +4,11 @@
 #define INTERP_H
 
 #include "format/module.h"
-#include "runtime/runtime.h"
+#include "runtime/tier.h"
+
+/* The interpreter as a tier (runtime/tier.h): every build has it. runtime/tiers.c hands it out
+ * for WASMSLOT_ENGINE_INTERP; the native tier falls back to it. */
+extern const struct wasmslot_tier interp__tier;
 
 /* Validate every function body of m against the spec's typing rules and compile it to the
  * interpreter's internal code, storing the result in m->funcs[i].compiled. Returns 0, or

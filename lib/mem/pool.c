@@ -58,18 +58,28 @@ void pool__inject_fault(struct wasmslot_pool *p, unsigned faults)
     atomic_fetch_or(&p->faults, faults);
 }
 
-bool pool__take_fault(struct wasmslot_pool *p, unsigned fault)
+static bool pool_take_fault(struct wasmslot_slot *s, enum slot_fault fault)
 {
+    struct wasmslot_pool *p = s->pool;
+
     /* A plain load first keeps the common path free of a locked instruction. */
     if ((atomic_load_explicit(&p->faults, memory_order_relaxed) & fault) == 0)
         return false;
-    return (atomic_fetch_and(&p->faults, ~fault) & fault) != 0;
+    return (atomic_fetch_and(&p->faults, ~(unsigned)fault) & (unsigned)fault) != 0;
 }
 
-void pool__count_grow(struct wasmslot_pool *p)
+static void pool_count_grow(struct wasmslot_slot *s)
 {
-    count(&p->grows, 1);
+    count(&s->pool->grows, 1);
 }
+
+static int pool_recycle(struct wasmslot_slot *s);
+
+static const struct slot_owner pool_slot_owner = {
+    .take_fault = pool_take_fault,
+    .count_grow = pool_count_grow,
+    .recycle = pool_recycle,
+};
 
 struct wasmslot_pool *wasmslot_pool_new(const struct wasmslot_pool_options *o,
                                         struct wasmslot_error *err)
@@ -118,6 +128,7 @@ struct wasmslot_pool *wasmslot_pool_new(const struct wasmslot_pool_options *o,
     for (uint32_t i = o->slots; i-- > 0;) {
         struct wasmslot_slot *s = &p->slots[i];
 
+        s->owner = &pool_slot_owner;
         s->pool = p;
         s->base = p->slab + (size_t)i * SLOT_SPAN;
         s->ext_fd = -1;
@@ -296,8 +307,9 @@ int wasmslot_pool_release(struct wasmslot_pool *p, struct wasmslot_slot *s)
     return slot__drop(s);
 }
 
-int pool__recycle(struct wasmslot_pool *p, struct wasmslot_slot *s)
+static int pool_recycle(struct wasmslot_slot *s)
 {
+    struct wasmslot_pool *p = s->pool;
     struct slot_reset_stats st;
     int rc;
 

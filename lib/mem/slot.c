@@ -4,7 +4,6 @@
 #include "mem/slot.h"
 
 #include "mem/pagemap.h"
-#include "mem/pool.h"
 
 #include <errno.h>
 #include <string.h>
@@ -59,14 +58,14 @@ static int slot_mem_grow(struct wasmslot_memory *mem, size_t new_size)
     /* wasmslot_memory_grow checks max_pages first; this protects the mapping if it did not. */
     if (new_size > s->mapped_bytes)
         return -ENOMEM;
-    if (pool__take_fault(s->pool, POOL_FAULT_GROW))
+    if (s->owner->take_fault(s, SLOT_FAULT_GROW))
         return -EIO;
     if (new_size > s->ext_bytes) {
         if (ftruncate(s->ext_fd, (off_t)new_size) != 0)
             return -errno;
         s->ext_bytes = new_size;
     }
-    pool__count_grow(s->pool);
+    s->owner->count_grow(s);
     return 0;
 }
 
@@ -82,7 +81,7 @@ static void slot_mem_destroy(struct wasmslot_memory *mem)
 {
     struct wasmslot_slot *s = mem->owner;
 
-    slot_recycle_rc = pool__recycle(s->pool, s);
+    slot_recycle_rc = s->owner->recycle(s);
 }
 
 static const struct wasmslot_memory_ops slot_memory_ops = {
@@ -124,7 +123,7 @@ int slot__map(struct wasmslot_slot *s, const struct image_layout *l, uint32_t ma
     size_t initial = (size_t)l->min_pages * WASMSLOT_PAGE_SIZE;
     int rc;
 
-    if (pool__take_fault(s->pool, POOL_FAULT_MAP)) {
+    if (s->owner->take_fault(s, SLOT_FAULT_MAP)) {
         rc = -EIO;
         goto fail;
     }
@@ -245,7 +244,7 @@ int slot__reset(struct wasmslot_slot *s, enum wasmslot_reset_mode mode, size_t k
     memset(st, 0, sizeof(*st));
     if (!s->has_memory)
         return 0;
-    if (pool__take_fault(s->pool, POOL_FAULT_RESET))
+    if (s->owner->take_fault(s, SLOT_FAULT_RESET))
         return -EIO;
     /* The memory never shrinks, so its final size bounds everything the instance could have
      * written; ext_bytes covers a grow that failed after its ftruncate. */
@@ -369,7 +368,7 @@ truncate:
 
 int slot__wipe(struct wasmslot_slot *s)
 {
-    if (pool__take_fault(s->pool, POOL_FAULT_WIPE))
+    if (s->owner->take_fault(s, SLOT_FAULT_WIPE))
         return -EIO;
     /* Mapping over the reservation (never unmapping it) keeps the slab whole: no other thread's
      * mmap can land inside it in between. */
@@ -401,7 +400,7 @@ int slot__drop(struct wasmslot_slot *s)
     int rc;
 
     if (!s->has_memory)
-        return pool__recycle(s->pool, s);
+        return s->owner->recycle(s);
     slot_recycle_rc = RECYCLE_NOT_RUN;
     wasmslot_memory_unref(&s->mem);
     rc = slot_recycle_rc;

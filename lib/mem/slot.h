@@ -11,6 +11,29 @@
 #include <stdint.h>
 
 struct wasmslot_pool;
+struct wasmslot_slot;
+
+/* Faults tests can arm on a pool: the next slot operation of that kind fails with -EIO without
+ * doing its work, which is the worst case for isolation. */
+enum slot_fault {
+    SLOT_FAULT_RESET = 1, /* slot__reset: nothing is discarded */
+    SLOT_FAULT_MAP = 2,   /* slot__map */
+    SLOT_FAULT_GROW = 4,  /* the slot memory's grow */
+    SLOT_FAULT_WIPE = 8,  /* slot__wipe */
+};
+
+/* What a slot asks of the pool that owns it (mem/pool.c provides one). The slot calls up only
+ * through these, so mem/slot.c depends on nothing of mem/pool.c and the two form no circle. */
+struct slot_owner {
+    /* True (and disarms it) when fault is armed on the slot's pool. */
+    bool (*take_fault)(struct wasmslot_slot *s, enum slot_fault fault);
+    /* The slot's memory grew (statistics). */
+    void (*count_grow)(struct wasmslot_slot *s);
+    /* Reset a slot nobody uses any more and put it back on the free lists (as unknown when the
+     * reset failed). Returns 0 or the reset's -errno. Called once the slot's memory has no
+     * reference left. */
+    int (*recycle)(struct wasmslot_slot *s);
+};
 
 enum slot_state {
     SLOT_NEW,     /* never mapped: the whole reservation is PROT_NONE */
@@ -25,7 +48,8 @@ struct wasmslot_slot {
     /* Initialised at every acquire with the pool's reference; an instance adds its own. When
      * the last one goes, the slot is reset and returns to the pool's free lists. */
     struct wasmslot_memory mem;
-    struct wasmslot_pool *pool;
+    const struct slot_owner *owner;
+    struct wasmslot_pool *pool; /* the owner's, for its callbacks; the slot never reads it */
     uint8_t *base; /* WASMSLOT_MEM_RESERVE + WASMSLOT_MEM_GUARD bytes inside the pool's slab */
     int ext_fd;    /* heap-extension memfd, -1 until the slot is first mapped */
     enum slot_state state;      /* changed by the pool under its lock */
@@ -80,7 +104,7 @@ int slot__wipe(struct wasmslot_slot *s);
 void slot__start(struct wasmslot_slot *s);
 
 /* Drop the pool's reference to the slot's memory. When it was the last one the slot is
- * recycled (pool__recycle) right here and its result returned; otherwise returns 0 and the
+ * recycled (the owner's recycle) right here and its result returned; otherwise returns 0 and the
  * slot is recycled when the last holder lets go. */
 int slot__drop(struct wasmslot_slot *s);
 

@@ -2,8 +2,6 @@
  * into guest code, with argument checking, re-entry from host functions and trap recovery. */
 #include "config.h"
 
-#include "interp/interp.h"
-#include "interp/run.h"
 #include "runtime/tier.h"
 #include "runtime/trap.h"
 
@@ -32,7 +30,7 @@ static int reserve(struct wasmslot_exec *ex, size_t cells, size_t depth)
         ex->stack_cap = cells;
     }
     if (depth + 1 > ex->frames_cap) {
-        void *fr = malloc((depth + 1) * sizeof(struct interp_frame));
+        void *fr = malloc((depth + 1) * WASMSLOT_FRAME_BYTES);
         if (fr == NULL)
             return -ENOMEM;
         free(ex->frames);
@@ -250,6 +248,57 @@ void *wasmslot_exec_user(const struct wasmslot_exec *ex)
     return ex->user;
 }
 
+static void cell_to_value(wasmslot_cell c, enum wasmslot_valtype t, struct wasmslot_value *v)
+{
+    v->type = t;
+    switch (t) {
+    case WASMSLOT_I32:
+    case WASMSLOT_F32:
+        v->of.i64 = 0;
+        v->of.i32 = (uint32_t)c;
+        break;
+    case WASMSLOT_I64:
+    case WASMSLOT_F64:
+    case WASMSLOT_V128:
+        v->of.i64 = c;
+        break;
+    case WASMSLOT_FUNCREF:
+    case WASMSLOT_EXTERNREF:
+        v->of.externref = (void *)(uintptr_t)c;
+        break;
+    }
+}
+
+static wasmslot_cell value_to_cell(const struct wasmslot_value *v)
+{
+    switch (v->type) {
+    case WASMSLOT_I32:
+    case WASMSLOT_F32:
+        return v->of.i32;
+    case WASMSLOT_I64:
+    case WASMSLOT_F64:
+    case WASMSLOT_V128:
+        return v->of.i64;
+    case WASMSLOT_FUNCREF:
+    case WASMSLOT_EXTERNREF:
+        return (uintptr_t)v->of.externref;
+    }
+    return 0;
+}
+
+void wasmslot_cells__to_values(const wasmslot_cell *c, const enum wasmslot_valtype *types,
+                               uint32_t n, struct wasmslot_value *out)
+{
+    for (uint32_t i = 0; i < n; i++)
+        cell_to_value(c[i], types[i], &out[i]);
+}
+
+void wasmslot_cells__from_values(const struct wasmslot_value *v, uint32_t n, wasmslot_cell *out)
+{
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = value_to_cell(&v[i]);
+}
+
 static bool arg_type_ok(const struct wasmslot_value *v, enum wasmslot_valtype want)
 {
     return v->type == want;
@@ -292,7 +341,7 @@ int wasmslot_call(struct wasmslot_exec *ex, struct wasmslot_func *f,
         ex->depth = 0;
         ex->sp = ex->stack;
     }
-    if (ex->nesting >= INTERP_MAX_NESTING)
+    if (ex->nesting >= WASMSLOT_MAX_NESTING)
         return -WASMSLOT_TRAP_STACK_EXHAUSTED;
     if (f->host) {
         ex->nesting++;
@@ -307,11 +356,11 @@ int wasmslot_call(struct wasmslot_exec *ex, struct wasmslot_func *f,
     size_t need = nargs > nresults ? nargs : nresults;
     if ((size_t)(ex->stack_end - base) < need)
         return -WASMSLOT_TRAP_STACK_EXHAUSTED;
-    interp__values_to_cells(args, nargs, base);
+    wasmslot_cells__from_values(args, nargs, base);
     ex->nesting++;
     int rc = f->inst->module->tier->call(ex, f, base);
     ex->nesting--;
     if (rc == 0)
-        interp__cells_to_values(base, ft->results, nresults, results);
+        wasmslot_cells__to_values(base, ft->results, nresults, results);
     return rc;
 }

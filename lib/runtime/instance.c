@@ -3,7 +3,7 @@
 #include "config.h"
 
 #include "runtime/objects.h"
-#include "runtime/tier.h"
+#include "runtime/tiers.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -116,7 +116,8 @@ const char *wasmslot_cache_state_name(enum wasmslot_cache_state state)
 
 enum wasmslot_engine wasmslot_module_engine(const struct wasmslot_module *m)
 {
-    return m->tier == &interp__tier ? WASMSLOT_ENGINE_INTERP : WASMSLOT_ENGINE_NATIVE;
+    return m->tier == tier__for(WASMSLOT_ENGINE_INTERP) ? WASMSLOT_ENGINE_INTERP
+                                                        : WASMSLOT_ENGINE_NATIVE;
 }
 
 const char *wasmslot_module_fallback(const struct wasmslot_module *m)

@@ -1,5 +1,5 @@
 /* runtime/runtime.h: layouts of the run-time objects (functions, tables, globals, memories,
- * instances, execution contexts) shared by the runtime and the interpreter (private). */
+ * instances, execution contexts) shared by the runtime and its tiers (private). */
 #ifndef WASMSLOT_RUNTIME_H
 #define WASMSLOT_RUNTIME_H
 
@@ -140,7 +140,7 @@ struct wasmslot_exec {
     void *user;
 
     /* Interpreter state (interp/interp.c): call frames and the re-entry watermark. */
-    void *frames;      /* frames_cap (>= max_call_depth + 1) struct interp_frame */
+    void *frames; /* frames_cap (>= max_call_depth + 1) records of WASMSLOT_FRAME_BYTES */
     size_t frames_cap;
     wasmslot_cell *sp; /* first free cell: where a (re-entered) wasmslot_call puts its frame */
     uint32_t nesting;  /* wasmslot_call re-entries through host functions */
@@ -149,6 +149,21 @@ struct wasmslot_exec {
      * pointer goes below this address (set on entry from the running thread's stack). */
     uintptr_t native_stack_limit;
 };
+
+/* wasmslot_call re-entries (a host function calling back into wasm) before "call stack
+ * exhausted": each one costs C stack, whichever tier runs the code. */
+#define WASMSLOT_MAX_NESTING 200
+
+/* Bytes of one record of an exec's frame array (ex->frames), pointer-aligned. The runtime only
+ * allocates the array; the interpreter keeps a suspended caller in each record (interp/run.h
+ * checks that its struct interp_frame is this size), so the runtime needs no tier's layout. */
+#define WASMSLOT_FRAME_BYTES (3 * sizeof(void *))
+
+/* Convert n cells to typed values (types[i] gives each one's type) and back: the boundary
+ * between wasmslot_call's values and a tier's cells, used by every tier for host calls. */
+void wasmslot_cells__to_values(const wasmslot_cell *c, const enum wasmslot_valtype *types,
+                               uint32_t n, struct wasmslot_value *out);
+void wasmslot_cells__from_values(const struct wasmslot_value *v, uint32_t n, wasmslot_cell *out);
 
 /* Where a run reads the clock (every POLL_PERIOD polls of the interpreter, and in host
  * functions that sleep): call the notify hook if its time has come, and say whether the

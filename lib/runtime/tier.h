@@ -7,7 +7,8 @@
 #include "runtime/runtime.h"
 
 /* An execution tier. The runtime owns the pipeline (decode, validate, compile with the chosen
- * tier, in runtime/instance.c) and calls the tier only through these three entries. */
+ * tier, in runtime/instance.c) and calls the tier only through these three entries. Which
+ * tiers a build has is runtime/tiers.h's business, so this header names none of them. */
 struct wasmslot_tier {
     const char *name; /* "interp", "native": what stats and logs show */
     /* Validate every function body of m and compile it. Returns 0 (m->tier is then set to the
@@ -24,11 +25,5 @@ struct wasmslot_tier {
      * returns 0 or a negative WASMSLOT_TRAP_* (or -WASMSLOT_EEXIT, ...) code. */
     int (*call)(struct wasmslot_exec *ex, struct wasmslot_func *f, wasmslot_cell *cells);
 };
-
-/* The interpreter (interp/): every build has it. */
-extern const struct wasmslot_tier interp__tier;
-
-/* The tier for an engine choice, or NULL when this build lacks it (native without LLVM). */
-const struct wasmslot_tier *tier__for(enum wasmslot_engine engine);
 
 #endif

@@ -5,8 +5,6 @@
 #include "runtime/trap.h"
 
 #ifdef HAVE_LLVM
-#include "native/native.h"
-
 #include <ucontext.h>
 #endif
 
@@ -34,6 +32,15 @@ static __thread bool altstack_checked;
 static __thread bool chaining;
 
 #define ALTSTACK_SIZE (64 * 1024)
+
+/* trap__set_code_test's test, read by the handler (a lock-free atomic load is
+ * async-signal-safe). Set before any generated code exists, so before it can fault. */
+static _Atomic(bool (*)(uintptr_t)) code_test;
+
+void trap__set_code_test(bool (*is_code)(uintptr_t pc))
+{
+    atomic_store_explicit(&code_test, is_code, memory_order_release);
+}
 
 static void on_fault(int sig, siginfo_t *si, void *uc);
 
@@ -64,8 +71,8 @@ static void chain_to(int sig, siginfo_t *si, void *uc, const struct sigaction *o
 
 /* Whether the fault is the running guest's out-of-bounds access: a fault inside the
  * reservation of the memory of the instance that runs, while guest code (not a host function)
- * runs under trap__run on this thread. A tier whose generated code can fault elsewhere adds
- * its test here. */
+ * runs under trap__run on this thread. A tier whose generated code can fault elsewhere says
+ * so through trap__set_code_test. */
 static bool guest_fault(const struct trap_tls *t, const siginfo_t *si, const void *uc)
 {
     if (!t->jmp || !t->in_guest)
@@ -74,7 +81,8 @@ static bool guest_fault(const struct trap_tls *t, const siginfo_t *si, const voi
     /* The native tier's code calls other instances' code directly, without publishing their
      * memory: a fault whose PC is in generated code is a guest access to some instance's
      * memory. */
-    if (native__pc_in_code((uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP]))
+    bool (*is_code)(uintptr_t) = atomic_load_explicit(&code_test, memory_order_acquire);
+    if (is_code != NULL && is_code((uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP]))
         return true;
 #endif
     if (!t->mem)

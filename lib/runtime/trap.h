@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* What the fault handler needs to know about the current thread. */
 struct trap_tls {
@@ -24,6 +25,13 @@ extern __thread struct trap_tls trap__tls;
  * guest left through trap__raise(code). */
 int trap__run(struct wasmslot_exec *ex, struct wasmslot_memory *mem,
               int (*run)(struct wasmslot_exec *ex, void *arg), void *arg);
+
+/* Tell the fault handler how to recognise a tier's generated code: a fault whose PC is_code
+ * accepts, while guest code runs, is a guest's out-of-bounds access to some instance's memory
+ * (generated code calls other instances' code without publishing their memory). is_code must
+ * be async-signal-safe. runtime/tiers.c sets it before handing out a tier that generates code;
+ * setting it again replaces it. Only the x86-64 build with LLVM reads it. */
+void trap__set_code_test(bool (*is_code)(uintptr_t pc));
 
 /* End the innermost trap__run of this thread with -code (a WASMSLOT_TRAP_* code). Only for
  * code that trap__run entered and that holds no resources: generated code and the runtime

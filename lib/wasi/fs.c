@@ -2,7 +2,7 @@
  * confined by the kernel (openat2 with RESOLVE_BENEATH), reading files and directories. */
 #include "config.h"
 
-#include "wasi/wasi.h"
+#include "wasi/fs.h"
 
 #include "format/module.h"
 

@@ -6,6 +6,7 @@
 
 #include "format/module.h"
 #include "runtime/runtime.h"
+#include "wasi/fs.h"
 
 #include <errno.h>
 #include <sched.h>
