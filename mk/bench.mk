@@ -35,3 +35,28 @@ bench-compute: $(COMPUTE_BENCH_DEPS)
 	tests/bench/compute_bench$(EXEEXT) $(COMPUTE_WASM)
 
 .PHONY: bench bench-compute
+
+# The compile benchmark (issue 13): one large module (tests/bench/gen_big.py writes a C program
+# of BIG_FUNCS varied functions; wasm32-wasi, -O2: a few MB of code) compiled by the
+# interpreter, by the native tier from scratch, and by the native tier from its code cache.
+# `make bench-compile` builds the module on first use (minutes) and runs it.
+BIG_FUNCS = 6000
+BIG_WASM = tests/bench/big.wasm
+EXTRA_DIST += tests/bench/gen_big.py
+CLEANFILES += tests/bench/big.c $(BIG_WASM)
+noinst_PROGRAMS += tests/bench/compile_bench
+tests_bench_compile_bench_SOURCES = tests/bench/compile_bench.c
+tests_bench_compile_bench_LDADD = lib/libwasmslot.a $(PTHREAD_LIBS) -lm
+
+tests/bench/big.c: tests/bench/gen_big.py
+	$(AM_V_GEN)$(MKDIR_P) $(@D) && python3 $(srcdir)/tests/bench/gen_big.py $(BIG_FUNCS) >$@.tmp && mv $@.tmp $@
+
+$(BIG_WASM): tests/bench/big.c
+	$(AM_V_GEN)$(WASM_CC) --target=wasm32-wasi --sysroot=$(WASI_SYSROOT) -O2 $< -o $@ -lm
+
+bench-compile: tests/bench/compile_bench$(EXEEXT)
+	@test -n '$(COMPUTE_BENCH_DEPS)' || { echo 'bench-compile: configure found no wasm32 C compiler (WASM_CC)' >&2; exit 1; }
+	$(MAKE) $(AM_MAKEFLAGS) $(BIG_WASM)
+	tests/bench/compile_bench$(EXEEXT) $(BIG_WASM)
+
+.PHONY: bench-compile
