@@ -2,6 +2,7 @@
  * log line, a slow log line and, for traps, timeouts and exhausted pools, an error log line. */
 #include "config.h"
 
+#include "clock.h"
 #include "accesslog.h"
 
 #include "log.h"
@@ -51,13 +52,6 @@ struct record {
     int warm; /* -1: no slot taken */
 };
 static _Thread_local struct record rec;
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int accesslog_open(const char *path, uid_t owner)
 {

@@ -476,6 +476,15 @@ static int daemon_key(struct parser *p, const char *k, const char *v)
             return perr(p, "%s", err);
         return set_str(p, &c->http_listen, v);
     }
+    if (strcmp(k, "cache_dir") == 0) {
+        free(c->cache_dir);
+        c->cache_dir = NULL;
+        if (*v == '\0')
+            return 0;
+        if (v[0] != '/')
+            return perr(p, "cache_dir: '%s' must be an absolute path", v);
+        return set_str(p, &c->cache_dir, v);
+    }
     if (strcmp(k, "pid_file") == 0) {
         if (*v == '\0') {
             free(c->pid_file);
@@ -670,6 +679,18 @@ static int module_key(struct parser *p, const char *k, const char *v)
             return perr(p, "reset: '%s' is not auto, madvise or keep", v);
         return 0;
     }
+    if (strcmp(k, "engine") == 0) {
+        if (strcmp(v, "interp") == 0)
+            m->engine = WASMSLOT_ENGINE_INTERP;
+        else if (strcmp(v, "native") == 0)
+            m->engine = WASMSLOT_ENGINE_NATIVE;
+        else
+            return perr(p, "engine: '%s' is neither 'native' nor 'interp'", v);
+        if (!wasmslot_engine_available(m->engine))
+            return perr(p, "engine: this build has no %s tier (configured --without-llvm, or a "
+                           "CPU LLVM does not know)", v);
+        return 0;
+    }
     if (strcmp(k, "reset_keep_max") == 0) {
         if (parse_size(p, k, v, 4096, 1ULL << 32, &n) < 0)
             return -1;
@@ -779,6 +800,9 @@ static int section_header(struct parser *p, char *s)
         mods[c->nmodules].stack_size = CFG_DEFAULT_STACK_SIZE;
         mods[c->nmodules].reset = WASMSLOT_RESET_AUTO;
         mods[c->nmodules].reset_keep_max = WASMSLOT_RESET_KEEP_DEFAULT;
+        mods[c->nmodules].engine = wasmslot_engine_available(WASMSLOT_ENGINE_NATIVE)
+                                       ? WASMSLOT_ENGINE_NATIVE
+                                       : WASMSLOT_ENGINE_INTERP;
         mods[c->nmodules].line = p->line;
         c->nmodules++;
         if (mods[c->nmodules - 1].name == NULL)
@@ -1148,6 +1172,7 @@ void cfg_free(struct config *cfg)
     free(cfg->socket_path);
     free(cfg->log_file);
     free(cfg->pid_file);
+    free(cfg->cache_dir);
     free(cfg->http_listen);
     free(cfg->user_name);
     free(cfg->group_name);

@@ -72,6 +72,7 @@ struct cfg_module {
     bool unknown_imports_trap;
     enum wasmslot_reset_mode reset; /* how a released slot drops what its instance wrote */
     size_t reset_keep_max;          /* bytes of written pages a free slot keeps resident */
+    enum wasmslot_engine engine;    /* the tier that runs its code (default: native if built) */
 };
 
 /* A `route = PREFIX MODULE` directive of a [listen] section: requests whose SCRIPT_NAME is
@@ -132,6 +133,9 @@ struct config {
     gid_t user_gid;                 /* `group`, else the user's primary group */
     char *access_log;               /* one line per request; NULL: none */
     uint64_t slow_log_threshold_ms; /* requests taking longer are logged; 0: off */
+
+    /* The native tier's compiled code across restarts (wasmslot_compile_options); NULL: none */
+    char *cache_dir;
 
     /* [module NAME] sections, in file order */
     struct cfg_module *modules;

@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 /* A size the way the file would say it: the largest unit that divides it. */
 static const char *size_str(char *buf, size_t cap, uint64_t n)
@@ -33,6 +34,34 @@ static const char *dur_str(char *buf, size_t cap, uint64_t ms)
     else
         snprintf(buf, cap, "%" PRIu64 "ms", ms);
     return buf;
+}
+
+static const char *reset_name(enum wasmslot_reset_mode r)
+{
+    switch (r) {
+    case WASMSLOT_RESET_MADVISE:
+        return "madvise";
+    case WASMSLOT_RESET_KEEP:
+        return "keep";
+    default:
+        return "auto";
+    }
+}
+
+static void dump_listen(const struct cfg_listen *l, FILE *f)
+{
+    fprintf(f, "\n[listen %s]\n", l->name);
+    if (l->socket_path != NULL) {
+        fprintf(f, "socket = %s\n", l->socket_path);
+        fprintf(f, "socket_mode = %04o\n", (unsigned)l->socket_mode);
+    } else if (strchr(l->tcp_host, ':') != NULL) {
+        fprintf(f, "tcp = [%s]:%u\n", l->tcp_host, (unsigned)l->tcp_port);
+    } else {
+        fprintf(f, "tcp = %s:%u\n", l->tcp_host, (unsigned)l->tcp_port);
+    }
+    fprintf(f, "script_name = %s\n", l->script_name ? "yes" : "no");
+    for (size_t k = 0; k < l->nroutes; k++)
+        fprintf(f, "route = %s %s\n", l->routes[k].prefix, l->routes[k].module);
 }
 
 void cfg_dump(const struct config *c, FILE *f)
@@ -72,6 +101,11 @@ void cfg_dump(const struct config *c, FILE *f)
     fprintf(f, "idle_timeout = %s\n", dur_str(a, sizeof(a), c->idle_timeout_ms));
     fprintf(f, "max_reply_buffer = %s\n", size_str(a, sizeof(a), c->max_reply_buffer));
     fprintf(f, "grace_period = %s\n", dur_str(a, sizeof(a), c->grace_period_ms));
+    fprintf(f, "max_connections_per_uid = %u\n", c->max_connections_per_uid);
+    fprintf(f, "max_total_memory = %s\n", size_str(a, sizeof(a), c->max_total_memory));
+    fprintf(f, "max_unlimited_runs = %u\n", c->max_unlimited_runs);
+    fprintf(f, "http_listen = %s\n", c->http_listen != NULL ? c->http_listen : "");
+    fprintf(f, "cache_dir = %s\n", c->cache_dir != NULL ? c->cache_dir : "");
     for (size_t i = 0; i < c->nshmems; i++) {
         const struct cfg_shmem *sh = &c->shmems[i];
         fprintf(f, "\n[shmem %s]\n", sh->name);
@@ -92,5 +126,14 @@ void cfg_dump(const struct config *c, FILE *f)
         fprintf(f, "max_request_size = %s\n", size_str(a, sizeof(a), m->max_request_size));
         fprintf(f, "wasi_dir = %s\n", m->wasi_dir != NULL ? m->wasi_dir : "");
         fprintf(f, "wasi_output_max = %s\n", size_str(a, sizeof(a), m->wasi_output_max));
+        fprintf(f, "engine = %s\n", wasmslot_engine_name(m->engine));
+        fprintf(f, "stack_size = %s\n", size_str(a, sizeof(a), m->stack_size));
+        fprintf(f, "unknown_imports = %s\n", m->unknown_imports_trap ? "trap" : "reject");
+        fprintf(f, "reset = %s\n", reset_name(m->reset));
+        fprintf(f, "reset_keep_max = %s\n", size_str(a, sizeof(a), m->reset_keep_max));
+        fprintf(f, "max_instances_per_connection = %u\n", m->max_instances_per_connection);
+        fprintf(f, "pool_wait = %s\n", dur_str(a, sizeof(a), m->pool_wait_ms));
     }
+    for (size_t i = 0; i < c->nlistens; i++)
+        dump_listen(&c->listens[i], f);
 }

@@ -2,6 +2,7 @@
  * the loop thread, hands guest code to the executor threads, owns the instances it created. */
 #include "config.h"
 
+#include "clock.h"
 #include "conn.h"
 #include "conn_internal.h"
 
@@ -35,13 +36,6 @@
 #define LINES_PER_TURN 128u
 
 _Thread_local struct stats_pool_counters *conn__reply_pool;
-
-uint64_t conn__mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void conn_free(struct conn *c)
 {
@@ -277,8 +271,27 @@ static void op_stats(struct conn *c, const struct proto_request *req)
         worker_publish_pool(w, i);
     stats_collect(st, w->args->global, w->args->shm);
     shm_stats_add(w->mods, st);
+    modset_stats_add(w->mods, st);
     conn__reply(c, proto_reply_stats(req->id, st, req->stats_format), PROTO_OK);
     proto_stats_free(st);
+}
+
+/* The modules reply's fields on a module's code: the engine running it, the one its section
+ * asked for when it fell back and why, what compiling it cost, what the code cache did. */
+static void code_json(json_t *o, const struct modset_entry *e)
+{
+    const struct wasmslot_module *m = e->module;
+    const char *fallback = wasmslot_module_fallback(m);
+
+    json_object_set_new(o, "engine", json_string(wasmslot_engine_name(wasmslot_module_engine(m))));
+    if (fallback != NULL) {
+        json_object_set_new(o, "engine_asked",
+                            json_string(wasmslot_engine_name(e->code->asked)));
+        json_object_set_new(o, "engine_fallback", json_string(fallback));
+    }
+    json_object_set_new(o, "compile_ms", json_real(wasmslot_module_compile_ns(m) / 1e6));
+    json_object_set_new(o, "code_cache",
+                        json_string(wasmslot_cache_state_name(wasmslot_module_cache_state(m))));
 }
 
 static void op_modules(struct conn *c, const struct proto_request *req)
@@ -295,6 +308,7 @@ static void op_modules(struct conn *c, const struct proto_request *req)
             break;
         }
         json_object_set_new(o, "slots", json_integer(cm->slots));
+        code_json(o, &ms->e[i]);
         json_object_set_new(o, "deadline_ms", json_integer((json_int_t)cm->deadline_ms));
         json_object_set_new(o, "max_memory", json_integer((json_int_t)cm->max_memory));
         json_object_set_new(o, "max_request_size", json_integer((json_int_t)cm->max_request_size));
@@ -326,7 +340,7 @@ static struct job *job_new(struct conn *c, struct proto_request *req)
     }
     j->ej.run = conn__job_run;
     j->c = c;
-    j->read_ns = conn__mono_ns();
+    j->read_ns = mono_ns();
     j->req = *req; /* the job takes the parsed request over */
     memset(req, 0, sizeof(*req));
     atomic_fetch_add(&c->refs, 1);
@@ -635,7 +649,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         if (c->peek)
             c->unconsumed += (size_t)n;
         if (c->idle_ev != NULL)
-            c->last_active_ns = conn__mono_ns();
+            c->last_active_ns = mono_ns();
         pthread_mutex_unlock(&c->mu);
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -723,7 +737,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
             errno != EINTR)
             failed = true;
         if (evbuffer_get_length(c->out) < before)
-            c->last_active_ns = conn__mono_ns();
+            c->last_active_ns = mono_ns();
         if (failed || evbuffer_get_length(c->out) == 0) {
             evbuffer_drain(c->out, evbuffer_get_length(c->out));
             event_del(c->wev);
@@ -754,7 +768,7 @@ void conn_refuse(struct worker *w, int fd, enum proto_err code, const char *why)
     int n = snprintf(line, sizeof(line),
                      "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
                      proto_err_code(code), why);
-    uint64_t now = conn__mono_ns();
+    uint64_t now = mono_ns();
 
     /* A fresh socket's send buffer takes one short line; if not, the client loses only the
      * explanation. */
@@ -889,7 +903,7 @@ static void idle_arm(struct conn *c, uint64_t ns)
 static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    uint64_t timeout = c->w->cfg->idle_timeout_ms * 1000000u, now = conn__mono_ns(), left = 0;
+    uint64_t timeout = c->w->cfg->idle_timeout_ms * 1000000u, now = mono_ns(), left = 0;
     bool idle, closed;
 
     (void)fd;
@@ -917,7 +931,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 /* Start c's idle timer, when idle_timeout is set. */
 static int idle_timer_new(struct conn *c)
 {
-    c->last_active_ns = conn__mono_ns();
+    c->last_active_ns = mono_ns();
     if (c->w->cfg->idle_timeout_ms == 0)
         return 0;
     c->idle_ev = evtimer_new(c->w->base, on_idle, c);

@@ -4,6 +4,7 @@
 #ifndef CONN_INTERNAL_H
 #define CONN_INTERNAL_H
 
+#include "clock.h"
 #include "conn.h"
 
 #include "exec_pool.h"
@@ -146,9 +147,6 @@ static inline void conn__hold(struct worker *w, size_t mod, int delta)
         atomic_fetch_sub_explicit(&w->st->instances_open, (uint64_t)-delta, memory_order_relaxed);
     stats_shm_pool_hold(w->args->shm, w->args->index, mod, delta);
 }
-
-/* The monotonic clock in nanoseconds. */
-uint64_t conn__mono_ns(void);
 
 /* Drop one reference to c (any thread); the last one frees it. */
 void conn__unref(struct conn *c);

@@ -34,7 +34,7 @@ static void job_free(struct job *j)
     pthread_mutex_lock(&c->mu);
     c->inflight--;
     if (c->inflight == 0)
-        c->last_active_ns = conn__mono_ns();
+        c->last_active_ns = mono_ns();
     conn__reply_budget_release(c, j->reserve);
     /* A half-closed connection closes once its last reply is out: the loop thread does it. */
     if ((c->read_eof || atomic_load_explicit(&c->w->stopping, memory_order_relaxed)) &&
@@ -192,7 +192,7 @@ static uint64_t deadline_ns(uint64_t ms)
 {
     if (ms == 0 || ms > (UINT64_C(1) << 63) / 1000000u)
         return 0;
-    return conn__mono_ns() + ms * 1000000u;
+    return mono_ns() + ms * 1000000u;
 }
 
 /* The run's deadline in ms: the request's, capped by the module's configured one (0: none). */
@@ -217,7 +217,7 @@ static void set_deadline(struct job *j, struct wasmslot_exec *ex)
 
 static void count_run(struct worker *w, size_t mod, uint64_t t0)
 {
-    stats_pool_run(conn__pool_ctr(w, mod), conn__mono_ns() - t0);
+    stats_pool_run(conn__pool_ctr(w, mod), mono_ns() - t0);
 }
 
 /* Guest code of a WASI module may call WASI functions outside `_start` (a start function, a
@@ -282,7 +282,7 @@ static void run_command(struct job *j, struct wasmslot_exec *ex, struct modset_i
                           "_start takes no arguments (give the program argv instead)");
         return;
     }
-    t0 = conn__mono_ns();
+    t0 = mono_ns();
     msg = wasirun_start(&j->req, mi->mod, w->mods->n, e->cfg, e->module, mi->inst, ex, &code, &rc,
                         fast, sizeof(fast), &fast_len);
     count_run(w, mi->mod, t0);
@@ -309,7 +309,7 @@ static bool pool_wait_park(struct job *j)
 {
     struct worker *w = j->c->w;
     struct conn_waitq *q = &w->fair->waits[j->mod];
-    uint64_t now = conn__mono_ns();
+    uint64_t now = mono_ns();
     struct job **pp;
     struct timeval tv;
 
@@ -326,7 +326,7 @@ static bool pool_wait_park(struct job *j)
         ;
     j->wnext = *pp;
     *pp = j;
-    now = conn__mono_ns();
+    now = mono_ns();
     tv.tv_sec = 0;
     tv.tv_usec = q->head->wait_until > now ? (suseconds_t)((q->head->wait_until - now) / 1000) : 0;
     tv.tv_sec = tv.tv_usec / 1000000;
@@ -339,7 +339,7 @@ static bool pool_wait_park(struct job *j)
 /* j waited for a slot and got one, or gave up (timed_out). */
 static void pool_wait_done(struct job *j, bool timed_out)
 {
-    stats_pool_wait_end(conn__pool_ctr(j->c->w, j->mod), conn__mono_ns() - j->wait_t0, timed_out);
+    stats_pool_wait_end(conn__pool_ctr(j->c->w, j->mod), mono_ns() - j->wait_t0, timed_out);
     j->wait_t0 = 0;
 }
 
@@ -365,7 +365,7 @@ void conn__pool_wait_expire(evutil_socket_t fd, short what, void *arg)
 {
     struct conn_waitq *q = arg;
     struct job *expired = NULL, **tail = &expired;
-    uint64_t now = conn__mono_ns();
+    uint64_t now = mono_ns();
 
     (void)fd;
     (void)what;
@@ -506,7 +506,7 @@ static void run_on(struct job *j, struct wasmslot_exec *ex, struct modset_instan
         }
     }
     ws = wasi_bind(w, mi->mod, ex);
-    t0 = conn__mono_ns();
+    t0 = mono_ns();
     rc = wasmslot_call(ex, ext.of.func, j->req.args, j->req.nargs, results, ft->nresults);
     /* An export of a WASI guest (a reactor's function) may write to stdout and stderr: the
      * reply carries that output as a command's does, taken before wasi_unbind forgets it. */
@@ -703,7 +703,7 @@ static void call_threads(struct job *j, struct wasmslot_exec *ex)
     deadline_ms = e->cfg->deadline_ms;
     if (j->req.has_deadline && (deadline_ms == 0 || j->req.deadline_ms < deadline_ms))
         deadline_ms = j->req.deadline_ms;
-    t0 = conn__mono_ns();
+    t0 = mono_ns();
     mtcall_run(j->mt, w->exec, ex, t, deadline_ns(deadline_ms), thread_prepare, j);
     run_end(j);
     for (unsigned i = 0; i < n; i++) {
@@ -776,7 +776,7 @@ void conn__job_run(struct exec_job *ej, struct wasmslot_exec *ex)
     struct job *j = (struct job *)ej;
     struct conn *c = j->c;
     struct modset_instance mi;
-    uint64_t waited = conn__mono_ns() - j->read_ns;
+    uint64_t waited = mono_ns() - j->read_ns;
     /* A request that may wait for a slot (pool_wait) and run again counts its queue wait
      * once, when it starts for good: the wait then covers the time it waited for the slot. */
     bool may_park = (j->req.op == PROTO_OP_INSTANTIATE ||

@@ -2,6 +2,7 @@
  * served round-robin. */
 #include "config.h"
 
+#include "clock.h"
 #include "exec_pool.h"
 
 #include <errno.h>
@@ -62,14 +63,6 @@ struct exec_pool {
     struct exec_thread *t;
     struct exec_thread main; /* the thread of exec_pool_run */
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Caller holds mu: whether a job waits. */
 static bool do_waiting(const struct exec_pool *p)

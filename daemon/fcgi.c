@@ -3,6 +3,7 @@
  * to the executor threads; answers management records itself. */
 #include "config.h"
 
+#include "clock.h"
 #include "fcgi_internal.h"
 
 #include "log.h"
@@ -44,14 +45,6 @@ struct fcgi_server {
     struct fcgi_listener *ls;
     struct fcgi_conn *conns; /* loop thread */
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void fcgi__req_free(struct fcgi_req *r)
 {

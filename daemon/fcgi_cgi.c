@@ -3,6 +3,7 @@
  * to be a CGI response, goes back as FCGI_STDOUT records and its stderr as FCGI_STDERR. */
 #include "config.h"
 
+#include "clock.h"
 #include "fcgi_internal.h"
 
 #include "log.h"
@@ -14,14 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The response of an HTTP status the daemon gives itself. The body says no more than the
  * status line: what went wrong inside the guest is for the error log only. */

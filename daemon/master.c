@@ -386,6 +386,9 @@ static void fork_worker(struct master *m, struct generation *g, unsigned i)
             log_error("%s", role);
             _exit(PRIVS_EXIT);
         }
+        int mdwe = privs_deny_exec_gain();
+        if (mdwe < 0)
+            log_debug("no memory-deny-write-execute for this worker: %s", strerror(-mdwe));
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         /* A worker must not outlive its master (after the drop, which clears this). */
@@ -579,6 +582,16 @@ static int open_logs(struct master *m, const struct config *cfg, char *err, size
     return 0;
 }
 
+/* How the master got each module's code (compiled, from the cache, kept across a reload). */
+static void log_modules(const struct modset *mods)
+{
+    for (size_t i = 0; i < mods->n; i++) {
+        char what[512];
+        modset_describe(&mods->e[i], what, sizeof(what));
+        log_info("module '%s': %s", mods->e[i].cfg->name, what);
+    }
+}
+
 /* SIGUSR1: reopen the log files (after logrotate moved them), in the master and, by passing
  * the signal on, in every worker. Nothing else: no reload, no statistics reset. */
 static void reopen_logs(struct master *m)
@@ -630,6 +643,7 @@ static void reload(struct master *m)
         cfg_free(cfg);
         goto done;
     }
+    log_modules(mods);
     if (privs_check(cfg, err, sizeof(err)) < 0) {
         log_error("reload rejected, still serving the old config: %s", err);
         atomic_fetch_add(&m->global->reloads_failed, 1);
@@ -871,11 +885,17 @@ int master_check_config(const char *path, const char *socket, bool dump)
         printf("%s: ok (%zu module(s), %u worker(s), socket %s)\n", path, mods->n, cfg->workers,
                cfg->socket_path);
     }
+    for (size_t i = 0; i < mods->n && !dump; i++) {
+        char what[512];
+        modset_describe(&mods->e[i], what, sizeof(what));
+        printf("module '%s': %s\n", mods->e[i].cfg->name, what);
+    }
     for (size_t i = 0; i < mods->n; i++)
         for (size_t k = 0; k < mods->e[i].nstubs; k++)
-            printf("module '%s': import %s is not provided: calling it traps unlinked_import "
+            /* After -T, as comments: the output stays a config file. */
+            printf("%smodule '%s': import %s is not provided: calling it traps unlinked_import "
                    "(unknown_imports = trap)\n",
-                   mods->e[i].cfg->name, mods->e[i].stubs[k].name);
+                   dump ? "# " : "", mods->e[i].cfg->name, mods->e[i].stubs[k].name);
     modset_free(mods);
     cfg_free(cfg);
     return fflush(stdout) == 0 ? 0 : 1;
@@ -890,6 +910,7 @@ static void collect_stats(void *arg, struct proto_stats *st)
     pthread_mutex_lock(&m->cur_mu);
     stats_collect(st, m->global, m->cur->shm);
     shm_stats_add(m->cur->mods, st);
+    modset_stats_add(m->cur->mods, st);
     pthread_mutex_unlock(&m->cur_mu);
 }
 
@@ -941,6 +962,7 @@ int master_run(const char *path, bool foreground, const char *socket)
             fprintf(stderr, "wasmslotd: %s\n", err);
         fatal("%s", err);
     }
+    log_modules(mods);
     m.listen_fd = bind_socket(cfg, &m.listen_dev, &m.listen_ino, err, sizeof(err));
     if (m.listen_fd < 0) {
         if (!foreground)

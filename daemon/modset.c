@@ -4,6 +4,8 @@
 
 #include "modset.h"
 
+#include "clock.h"
+
 #include "wasirun.h"
 #include "format/module.h"
 
@@ -76,6 +78,87 @@ static bool table_over_cap(const struct cfg_module *cm, const struct wasmslot_mo
     return false;
 }
 
+/* The compiled code of prev's module at the same path, asked for with the same engine, made
+ * from exactly these bytes; NULL when there is none. */
+static struct modset_code *code_unchanged(const struct modset *prev, const struct cfg_module *cm,
+                                          const unsigned char *bytes, size_t len)
+{
+    for (size_t i = 0; prev != NULL && i < prev->n; i++) {
+        const struct modset_entry *p = &prev->e[i];
+        if (p->code == NULL || p->code->asked != cm->engine || strcmp(p->cfg->path, cm->path) != 0)
+            continue;
+        if (p->module->len == len && memcmp(p->module->bytes, bytes, len) == 0)
+            return p->code;
+    }
+    return NULL;
+}
+
+static void code_put(struct modset_code *code)
+{
+    if (code == NULL || --code->refs > 0)
+        return;
+    wasmslot_image_free(code->image);
+    wasmslot_module_free(code->module);
+    free(code);
+}
+
+/* Compile and image the module read from cm's file: 0, or -1 with the message in err. */
+static int code_build(const struct config *cfg, const struct cfg_module *cm,
+                      const unsigned char *bytes, size_t len, uint64_t t0,
+                      struct modset_code **out, char *err, size_t errlen)
+{
+    const struct wasmslot_compile_options opts = {.engine = cm->engine,
+                                                  .cache_dir = cfg->cache_dir};
+    struct wasmslot_error werr = {0};
+    struct modset_code *code = calloc(1, sizeof(*code));
+
+    if (code == NULL) {
+        snprintf(err, errlen, "%s:%d: module '%s': out of memory", cfg->file, cm->line, cm->name);
+        return -1;
+    }
+    code->refs = 1;
+    code->asked = cm->engine;
+    code->module = wasmslot_module_compile(bytes, len, &opts, &werr);
+    if (code->module == NULL) {
+        snprintf(err, errlen, "%s:%d: module '%s': %s: %s", cfg->file, cm->line, cm->name,
+                 cm->path, werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
+        code_put(code);
+        return -1;
+    }
+    code->image = wasmslot_image_new(code->module, &werr);
+    if (code->image == NULL) {
+        snprintf(err, errlen, "%s:%d: module '%s': cannot build its memory image: %s", cfg->file,
+                 cm->line, cm->name, werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
+        code_put(code);
+        return -1;
+    }
+    code->load_ns = mono_ns() - t0;
+    *out = code;
+    return 0;
+}
+
+void modset_describe(const struct modset_entry *e, char *buf, size_t len)
+{
+    const struct wasmslot_module *m = e->module;
+    const char *engine = wasmslot_engine_name(wasmslot_module_engine(m));
+    const char *fallback = wasmslot_module_fallback(m);
+    enum wasmslot_cache_state cache = wasmslot_module_cache_state(m);
+    char cached[48] = "";
+
+    if (e->reused) {
+        snprintf(buf, len, "unchanged, kept its compiled code (engine %s)", engine);
+        return;
+    }
+    if (cache != WASMSLOT_CACHE_NONE)
+        snprintf(cached, sizeof(cached), ", code cache %s", wasmslot_cache_state_name(cache));
+    if (fallback != NULL)
+        snprintf(buf, len, "engine %s (%s asked, fell back: %s), loaded in %.1f ms", engine,
+                 wasmslot_engine_name(e->code->asked), fallback, e->code->load_ns / 1e6);
+    else
+        snprintf(buf, len, "engine %s, loaded in %.1f ms (compile %.1f ms%s)", engine,
+                 e->code->load_ns / 1e6, wasmslot_module_compile_ns(m) / 1e6, cached);
+}
+
 struct modset *modset_load(const struct config *cfg, char *err, size_t errlen)
 {
     return modset_load_reusing(cfg, NULL, err, errlen);
@@ -96,9 +179,9 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
     for (size_t i = 0; i < cfg->nmodules; i++) {
         const struct cfg_module *cm = &cfg->modules[i];
         struct modset_entry *e = &ms->e[i];
-        struct wasmslot_error werr = {0};
         struct wasmslot_limits lim;
         unsigned char *bytes = NULL;
+        const uint64_t t0 = mono_ns();
         char msg[256];
         size_t len = 0;
         int r, line;
@@ -111,13 +194,17 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
                      cm->name, cm->path, strerror(-r));
             goto fail;
         }
-        e->module = wasmslot_module_new(bytes, len, &werr);
-        free(bytes);
-        if (e->module == NULL) {
-            snprintf(err, errlen, "%s:%d: module '%s': %s: %s", cfg->file, cm->line, cm->name,
-                     cm->path, werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
+        e->code = code_unchanged(prev, cm, bytes, len);
+        if (e->code != NULL) {
+            e->code->refs++;
+            e->reused = true;
+        } else if (code_build(cfg, cm, bytes, len, t0, &e->code, err, errlen) < 0) {
+            free(bytes);
             goto fail;
         }
+        free(bytes);
+        e->module = e->code->module;
+        e->image = e->code->image;
         for (uint32_t k = 0; k < wasmslot_module_import_count(e->module); k++) {
             struct wasmslot_extern_desc d;
             if (wasmslot_module_import(e->module, k, &d) == 0 && d.module_len == 22 &&
@@ -127,13 +214,6 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
         line = cm->line;
         if (shm_imports(ms, cm, e, &line, msg, sizeof(msg)) < 0) {
             snprintf(err, errlen, "%s:%d: module '%s': %s", cfg->file, line, cm->name, msg);
-            goto fail;
-        }
-        e->image = wasmslot_image_new(e->module, &werr);
-        if (e->image == NULL) {
-            snprintf(err, errlen, "%s:%d: module '%s': cannot build its memory image: %s",
-                     cfg->file, cm->line, cm->name,
-                     werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
             goto fail;
         }
         if (cm->max_memory != 0 && wasmslot_module_memory(e->module, &lim) == 0 &&
@@ -159,14 +239,13 @@ void modset_free(struct modset *ms)
     if (ms == NULL)
         return;
     for (size_t i = 0; i < ms->n; i++) {
-        wasmslot_image_free(ms->e[i].image);
         wasmslot_wasi_imports_free(ms->e[i].wasi);
         for (size_t k = 0; k < ms->e[i].nstubs; k++) {
             wasmslot_func_free_host(ms->e[i].stubs[k].func);
             free(ms->e[i].stubs[k].name);
         }
         free(ms->e[i].stubs);
-        wasmslot_module_free(ms->e[i].module);
+        code_put(ms->e[i].code);
     }
     shm_release(ms);
     free(ms->e);
@@ -326,4 +405,21 @@ void modset_pool_publish(struct modset_pools *mp, size_t mod, struct stats_shm *
         modset_pool_stats(mp, mod, stats_publish_sample, &pub);
     stats_publish_end(&pub);
     pthread_mutex_unlock(&mp->publish_mu);
+}
+
+void modset_stats_add(const struct modset *ms, struct proto_stats *st)
+{
+    proto_stats_clear_labels(st);
+    for (size_t i = 0; i < ms->n; i++) {
+        const struct wasmslot_module *m = ms->e[i].module;
+        proto_stats_set_label(st, "pool", ms->e[i].cfg->name);
+        proto_stats_set_label(st, "engine", wasmslot_engine_name(wasmslot_module_engine(m)));
+        proto_stats_add_ns(st, "module_compile_seconds", WASMSLOT_STATS_GAUGE,
+                           wasmslot_module_cache_state(m) == WASMSLOT_CACHE_HIT
+                               ? 0
+                               : wasmslot_module_compile_ns(m));
+        proto_stats_add_ns(st, "module_load_seconds", WASMSLOT_STATS_GAUGE,
+                           ms->e[i].code->load_ns);
+    }
+    proto_stats_clear_labels(st);
 }

@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,5 +167,20 @@ int privs_check_paths(const struct config *cfg, char *err, size_t errlen)
     if (cfg->pid_file != NULL &&
         writable_dir("pid_file", dir_of(cfg->pid_file, buf, sizeof(buf)), err, errlen) < 0)
         return -1;
+    return 0;
+}
+
+/* Newer than the kernel headers of Debian 12. */
+#ifndef PR_SET_MDWE
+#define PR_SET_MDWE 65
+#endif
+#ifndef PR_MDWE_REFUSE_EXEC_GAIN
+#define PR_MDWE_REFUSE_EXEC_GAIN 1UL
+#endif
+
+int privs_deny_exec_gain(void)
+{
+    if (prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0UL, 0UL, 0UL) < 0)
+        return -errno;
     return 0;
 }

@@ -26,6 +26,14 @@ bool privs_ignored(const struct config *cfg, char *msg, size_t len);
  * not run as root. Returns 0, or -1 with the reason in err. */
 int privs_drop(const struct config *cfg, char *err, size_t errlen);
 
+/* In a new worker: refuse for the rest of its life any mapping that is, or ever becomes,
+ * executable unless it was so at fork (Linux 6.3's PR_SET_MDWE, what systemd's
+ * MemoryDenyWriteExecute gives a whole service). The master compiled every module's machine
+ * code before forking, so a worker never needs to; a guest escaping into the worker still
+ * cannot make new code. Returns 0, or -errno (-EINVAL: a kernel without it; the worker runs
+ * anyway, as before). */
+int privs_deny_exec_gain(void);
+
 /* The uid log files should belong to, so the workers can reopen them: cfg's user when the
  * daemon runs as root and drops to someone else; -1 otherwise. */
 uid_t privs_log_owner(const struct config *cfg);

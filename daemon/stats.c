@@ -3,6 +3,7 @@
  * half-written set of pool samples, and the walk that turns both into samples. */
 #include "config.h"
 
+#include "clock.h"
 #include "stats.h"
 
 #include <stdio.h>
@@ -36,14 +37,6 @@ struct stats_shm {
     int *slot; /* each pool's number in the ledger; -1: not counted */
     unsigned char *blocks;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static struct stats_pool *pool_block(struct stats_shm *s, unsigned w, size_t p)
 {

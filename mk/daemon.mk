@@ -55,6 +55,7 @@ EXTRA_DIST += tests/e2e/test_wasi_client.py
 sbin_PROGRAMS += daemon/wasmslotd
 daemon_wasmslotd_SOURCES = \
 	daemon/main.c \
+	daemon/clock.c daemon/clock.h \
 	daemon/master.c daemon/master.h \
 	daemon/cfg.c daemon/cfg.h \
 	daemon/log.c daemon/log.h \
@@ -172,6 +173,11 @@ bench-parse: tests/bench/parse-bench$(EXEEXT)
 # exposition's validity, and `wasmslot top` under tmux (tests/e2e/test_stats.py).
 TESTS += tests/e2e/test_stats.py
 EXTRA_DIST += tests/e2e/test_stats.py
+
+# The per-pool engine directive: both tiers side by side, what modules/stats/-t say of them,
+# and a reload compiling only what changed (tests/e2e/test_engine.py).
+TESTS += tests/e2e/test_engine.py
+EXTRA_DIST += tests/e2e/test_engine.py
 
 # A long mixed load while the daemon is reloaded, broken, killed and stopped under it
 # (tests/soak/soak.py): `make soak SOAK_TIME=300`. Not part of make check.

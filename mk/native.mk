@@ -11,6 +11,7 @@ NATIVE_SOURCES = \
 	lib/native/translate.c \
 	lib/native/jit.c \
 	lib/native/rt.c \
+	lib/native/stack.c \
 	lib/native/tier.c
 
 noinst_LIBRARIES += lib/native/libnative.a
@@ -23,6 +24,7 @@ lib_libwasmslot_a_LIBADD = \
 	lib/native/libnative_a-translate.$(OBJEXT) \
 	lib/native/libnative_a-jit.$(OBJEXT) \
 	lib/native/libnative_a-rt.$(OBJEXT) \
+	lib/native/libnative_a-stack.$(OBJEXT) \
 	lib/native/libnative_a-tier.$(OBJEXT)
 
 noinst_LTLIBRARIES = lib/native/libnative.la

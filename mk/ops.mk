@@ -27,7 +27,13 @@ EXTRA_DIST += tests/e2e/test_ops.py
 # `make installcheck` runs the installed wasmslotd -t on the installed config.
 
 # Files made from templates with the installation's paths (make, not configure, expands them).
+if HAVE_LLVM
+mdwe_comment = \# (native tier: see above) 
+else
+mdwe_comment =
+endif
 edit_paths = $(SED) \
+	-e 's|@mdwe_comment[@]|$(mdwe_comment)|g' \
 	-e 's|@sbindir[@]|$(sbindir)|g' \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	-e 's|@pkgdatadir[@]|$(pkgdatadir)|g'

@@ -586,6 +586,10 @@ static const struct {
     {"image_imaged", "1 when the module's data is in its memory image, 0 for the copy fallback."},
     {"image_stored_bytes", "Bytes of the module's memory image."},
     /* per shared memory */
+    {"module_compile_seconds",
+     "Time the master spent compiling the pool's module (0 when loaded from the code cache)."},
+    {"module_load_seconds",
+     "Time the master spent reading, compiling and imaging the pool's module."},
     {"shmem_size_bytes", "Current size of the shared memory."},
     {"shmem_max_bytes", "Maximum size of the shared memory."},
     {"shmem_grows", "Grows of the shared memory."},

@@ -430,17 +430,41 @@ START_TEST(test_stack_size_sets_the_depth)
     ck_assert_int_eq(wasmslot_exec_set_stack_size(fx.ex, 64 * 1024), 0);
     ck_assert_int_eq(call1("down", &r, 1, I32(50000)), -WASMSLOT_TRAP_STACK_EXHAUSTED);
     ck_assert_int_eq(call1("down", &r, 1, I32(1000)), 0);
-    /* The native tier recurses on the thread's own stack, which bounds its depth before a
-     * large stack_size does (a known gap: docs/DESIGN.md, "The native tier"); it still ends
-     * such a run with a clean call_stack_exhausted, never an overflow. */
+    /* Both tiers: stack_size, not the running thread's stack, bounds the depth (the native
+     * tier runs on the exec's own machine stack). */
+    ck_assert_int_eq(wasmslot_exec_set_stack_size(fx.ex, 16u << 20), 0);
+    ck_assert_int_eq(call1("down", &r, 1, I32(200000)), 0);
+    ck_assert_uint_eq(r.of.i32, 200000);
+    ck_assert_int_eq(call1("runaway", &r, 1, I32(0)), -WASMSLOT_TRAP_STACK_EXHAUSTED);
+    /* Back to a small size: the deep run is refused again, cleanly. */
+    ck_assert_int_eq(wasmslot_exec_set_stack_size(fx.ex, 64 * 1024), 0);
+    ck_assert_int_eq(call1("down", &r, 1, I32(50000)), -WASMSLOT_TRAP_STACK_EXHAUSTED);
+}
+END_TEST
+
+static void *deep_on_small_thread(void *arg)
+{
+    struct wasmslot_value r;
+    (void)arg;
     ck_assert_int_eq(wasmslot_exec_set_stack_size(fx.ex, 16u << 20), 0);
     int rc = call1("down", &r, 1, I32(200000));
-    if (fixture_engine == WASMSLOT_ENGINE_NATIVE) {
-        ck_assert(rc == 0 || rc == -WASMSLOT_TRAP_STACK_EXHAUSTED);
-    } else {
-        ck_assert_int_eq(rc, 0);
-        ck_assert_uint_eq(r.of.i32, 200000);
-    }
+    return (void *)(intptr_t)(rc == 0 && r.of.i32 == 200000);
+}
+
+/* A thread with a 128 KiB stack runs the same 200,000-deep recursion: neither tier uses the
+ * thread's stack for guest frames. */
+START_TEST(test_depth_does_not_depend_on_the_thread_stack)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    void *ok = NULL;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 128 * 1024);
+    ck_assert_int_eq(pthread_create(&t, &attr, deep_on_small_thread, NULL), 0);
+    pthread_join(t, &ok);
+    pthread_attr_destroy(&attr);
+    ck_assert_msg(ok != NULL, "200,000 calls deep on a thread with a 128 KiB stack");
 }
 END_TEST
 
@@ -645,6 +669,7 @@ static Suite *interp_suite(const char *name)
     tcase_add_test(tc, test_br_table_jumps_back_to_a_loop);
     tcase_add_test(tc, test_deep_recursion_exhausts_the_stack);
     tcase_add_test(tc, test_stack_size_sets_the_depth);
+    tcase_add_test(tc, test_depth_does_not_depend_on_the_thread_stack);
     tcase_add_test(tc, test_deadline_ends_an_infinite_loop);
     tcase_add_test(tc, test_deadline_with_the_coarse_clock);
     tcase_add_test(tc, test_interrupt_from_another_thread);

@@ -93,4 +93,14 @@ int native__cache_key(const struct wasmslot_module *m, uint8_t key[SHA256_BYTES]
 /* Release the machine code native__load linked for m. */
 void native__release(struct wasmslot_module *m);
 
+/* Before a call from C into generated code on ex (native/stack.c): set ex->native_stack_limit
+ * and return the top of the exec's own machine stack to switch to (0: stay on this one, when
+ * re-entered from a host function or when the stack cannot be mapped, the thread's own stack
+ * then bounding the depth). */
+uintptr_t native__stack_enter(struct wasmslot_exec *ex);
+
+/* Call fn(arg) with the stack pointer at top (16-byte aligned) and return on the caller's
+ * stack. A trap leaves through siglongjmp to trap__run, on the caller's stack. */
+void native__on_stack(void *arg, void (*fn)(void *), void *top);
+
 #endif

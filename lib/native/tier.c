@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Stack kept free below generated code for host functions, helpers and the signal path. */
-#define STACK_RESERVE ((uintptr_t)256 * 1024)
 
 /* Machine code for m: translated, emitted, linked. Returns 0; 1 when m stays on the
  * interpreter (the reason in m->tier_fallback); or a negative code with err. When obj is not
@@ -125,55 +123,45 @@ static void native_free(struct wasmslot_module *m)
     interp_free_module(m);
 }
 
-/* The lowest address generated code may use on this thread's stack. */
-static uintptr_t stack_limit(void)
-{
-    static __thread uintptr_t limit;
-    if (limit == 0) {
-        pthread_attr_t attr;
-        void *lo = NULL;
-        size_t size = 0;
-        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-            pthread_attr_getstack(&attr, &lo, &size);
-            pthread_attr_destroy(&attr);
-        }
-        if (lo == NULL || size == 0) {
-            /* Unknown: allow 1 MiB below the current frame. */
-            uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-            limit = here - ((uintptr_t)1 << 20);
-        } else {
-            uintptr_t reserve = size / 2 < STACK_RESERVE ? size / 2 : STACK_RESERVE;
-            limit = (uintptr_t)lo + reserve;
-        }
-    }
-    return limit;
-}
-
 struct native_entry {
     void (*entry)(struct wasmslot_exec *, struct wasmslot_instance *, wasmslot_cell *);
+    struct wasmslot_exec *ex;
     struct wasmslot_instance *inst;
     wasmslot_cell *cells;
+    void *top; /* switch to this stack first; NULL: run where we are */
 };
+
+static void enter(void *arg)
+{
+    const struct native_entry *e = arg;
+    e->entry(e->ex, e->inst, e->cells);
+}
 
 static int run_entry(struct wasmslot_exec *ex, void *arg)
 {
-    const struct native_entry *e = arg;
-    e->entry(ex, e->inst, e->cells);
+    struct native_entry *e = arg;
+    e->ex = ex;
+    if (e->top != NULL)
+        native__on_stack(e, enter, e->top);
+    else
+        enter(e);
     return 0;
 }
 
 static int native_call(struct wasmslot_exec *ex, struct wasmslot_func *f, wasmslot_cell *cells)
 {
+    const uint32_t saved_depth = ex->depth;
+    const uintptr_t saved_limit = ex->native_stack_limit;
     struct native_entry e = {
         .entry = (void (*)(struct wasmslot_exec *, struct wasmslot_instance *,
                            wasmslot_cell *))f->def->native_entry,
         .inst = f->inst,
         .cells = cells,
+        .top = (void *)native__stack_enter(ex),
     };
-    const uint32_t saved_depth = ex->depth;
-    ex->native_stack_limit = stack_limit();
     int rc = trap__run(ex, f->inst->memory, run_entry, &e);
     ex->depth = saved_depth;
+    ex->native_stack_limit = saved_limit;
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 /* The default stack: 8 MiB of value stack and, at WASMSLOT_CALL_BYTES a call, up to 131,072
@@ -106,6 +107,8 @@ void wasmslot_exec_free(struct wasmslot_exec *ex)
 {
     if (!ex)
         return;
+    if (ex->native_stack != NULL)
+        munmap(ex->native_stack, ex->native_stack_size);
     free(ex->stack);
     free(ex->frames);
     free(ex);

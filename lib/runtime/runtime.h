@@ -146,8 +146,12 @@ struct wasmslot_exec {
     uint32_t nesting;  /* wasmslot_call re-entries through host functions */
 
     /* Native tier (native/): generated code traps with "call stack exhausted" when the stack
-     * pointer goes below this address (set on entry from the running thread's stack). */
+     * pointer goes below this address. Generated code runs on the exec's own machine stack
+     * (sized from stack_bytes, mapped at the first native call, a guard page below it, freed
+     * with the exec), so a pool's stack_size bounds both tiers alike, whatever thread runs. */
     uintptr_t native_stack_limit;
+    void *native_stack;       /* the mapping, guard page included; NULL until needed */
+    size_t native_stack_size; /* its length in bytes */
 };
 
 /* wasmslot_call re-entries (a host function calling back into wasm) before "call stack

@@ -2,6 +2,11 @@
  * its memory's reservation while it runs) into a trap, and leave every other fault alone. */
 #include "config.h"
 
+/* Traps leave generated code, which runs on an exec's own stack (native/tier.c), through
+ * siglongjmp to trap__run on the thread's stack: a jump between stacks that glibc's fortified
+ * siglongjmp would take for a corrupt one. */
+#undef _FORTIFY_SOURCE
+
 #include "runtime/trap.h"
 
 #ifdef HAVE_LLVM

@@ -135,7 +135,7 @@ class Daemon:
             self.wait_ready()
         return self.proc
 
-    def wait_ready(self, timeout=10.0):
+    def wait_ready(self, timeout=120.0):
         end = time.time() + timeout
         while time.time() < end:
             try:

@@ -4,6 +4,7 @@ of bad value exits 1 with `file:line: message`, and the daemon refuses to start 
 unknown_imports, the policy for imports the daemon does not provide."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,7 +51,11 @@ def test_good(d):
         f.write("# comment\n; comment\n\n[daemon]\n" + USER_LINE + "workers = 3   # trailing comment\n"
                 "socket = \"/tmp/x.sock\"\n[module m]\npath = rel.wasm\nslots=1\n"
                 "max_memory = 4M\ndeadline = 0\n")
-    check_eq(t(rel), (0, t(rel)[1]), "relative module paths, quotes, comments, 0 deadline")
+    rc, out = t(rel)
+    check_eq(rc, 0, "relative module paths, quotes, comments, 0 deadline")
+    check(re.search(r"^module 'm': engine (native|interp), loaded in [0-9.]+ ms \(compile [0-9.]+ ms\)$",
+                    out, re.M) is not None,
+          "-t reports each module's engine and what compiling it cost", out)
 
 
 BAD = [

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""test_engine.py: the per-pool `engine` directive. Pools of the native tier (when the build has
+it) and of the interpreter side by side in one daemon give the same answers; `modules`,
+`stats` and `-t` say which tier runs each pool and what compiling it cost; a reload compiles
+again only the modules whose file or engine changed."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+from e2elib import (DAEMON, Conn, Daemon, check, check_eq, fixture, i32, run_main, trap_name,
+                    wait_until)
+
+
+def native_available(d):
+    """Whether this build has the native tier: -t on a config that asks for it."""
+    conf = os.path.join(d.dir, "probe.conf")
+    with open(conf, "w") as f:
+        f.write(d.conf_text(modules={"m": {"path": fixture("e2e"), "engine": "native"}}))
+    r = subprocess.run([DAEMON, "-t", "-c", conf], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        check("engine: this build has no native tier" in r.stderr,
+              "engine = native in a build without LLVM is refused with the reason", r.stderr)
+    return r.returncode == 0
+
+
+def test_bad_value(d):
+    conf = os.path.join(d.dir, "bad.conf")
+    with open(conf, "w") as f:
+        f.write(d.conf_text(modules={"m": {"path": fixture("e2e"), "engine": "jit"}}))
+    r = subprocess.run([DAEMON, "-t", "-c", conf], capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0 and "engine: 'jit' is neither 'native' nor 'interp'" in r.stderr,
+          "engine = jit is refused with the accepted values", r.stderr)
+
+
+def modules_by_name(c):
+    return {m["name"]: m for m in c.rq({"op": "modules"})["modules"]}
+
+
+def test_side_by_side(d, native):
+    want = "native" if native else "interp"
+    c = Conn(d.sock)
+    mods = modules_by_name(c)
+    check_eq(mods["dflt"]["engine"], want, "a pool without `engine` runs on the build's best tier")
+    check_eq(mods["slow"]["engine"], "interp", "engine = interp runs on the interpreter")
+    for name in ("dflt", "slow"):
+        check(isinstance(mods[name].get("compile_ms"), (int, float)) and
+              mods[name]["compile_ms"] >= 0, "modules gives %s's compile_ms" % name, mods[name])
+        check_eq(mods[name].get("code_cache"), "none", "no cache_dir: code_cache none")
+    for name in ("dflt", "slow"):
+        check_eq(c.call(name, "add", [i32(40), i32(2)]).get("results"), [i32(42)],
+                 "%s: add gives the same answer" % name)
+        check_eq(trap_name(c.call(name, "trap_oob_memory")), "out_of_bounds_memory",
+                 "%s: an out-of-bounds load traps the same way" % name)
+        check_eq(trap_name(c.call(name, "trap_unreachable")), "unreachable",
+                 "%s: unreachable traps the same way" % name)
+    stats = c.stats()
+    engines = {s["labels"].get("pool"): s["labels"].get("engine") for s in stats
+               if s["name"] == "module_compile_seconds"}
+    check_eq(engines, {"dflt": want, "slow": "interp"},
+             "stats: module_compile_seconds per pool, labelled with its engine")
+    c.close()
+
+
+def test_reload_keeps_unchanged_code(d, native):
+    log_before = len(d.log_text())
+    d.signal(signal.SIGHUP)
+    check(wait_until(lambda: "reloaded" in d.log_text()[log_before:], timeout=30),
+          "SIGHUP reloads", d.log_text()[-600:])
+    new = d.log_text()[log_before:]
+    check("module 'dflt': unchanged, kept its compiled code" in new and
+          "module 'slow': unchanged, kept its compiled code" in new,
+          "a reload with unchanged files compiles nothing again", new[-600:])
+
+    # Another file at dflt's path, and slow switched to the other tier: both are compiled anew.
+    shutil.copy(fixture("other"), d.dflt_path)
+    d.write_conf(modules={"dflt": {"path": d.dflt_path},
+                          "slow": {"path": fixture("e2e"),
+                                   "engine": "native" if native else "interp"}})
+    log_before = len(d.log_text())
+    d.signal(signal.SIGHUP)
+    check(wait_until(lambda: "reloaded" in d.log_text()[log_before:], timeout=30),
+          "the second SIGHUP reloads", d.log_text()[-600:])
+    new = d.log_text()[log_before:]
+    check(re.search(r"module 'dflt': engine \w+, loaded in", new) is not None,
+          "a changed file is compiled again", new[-600:])
+    if native:
+        check(re.search(r"module 'slow': engine native, loaded in", new) is not None,
+              "a pool switched to engine = native is compiled again, natively", new[-600:])
+    c = Conn(d.sock)
+    check(wait_until(lambda: modules_by_name(c).get("dflt", {}).get("exports", [{}])[0]
+                     .get("name") == "answer", timeout=10),
+          "the new generation serves the new file")
+    check_eq(c.call("dflt", "answer").get("results"), [i32(42)], "and runs it")
+    c.close()
+
+
+def main():
+    d = Daemon(start=False)
+    native = native_available(d)
+    test_bad_value(d)
+    d.dflt_path = os.path.join(d.dir, "dflt.wasm")
+    shutil.copy(fixture("e2e"), d.dflt_path)
+    d.write_conf(modules={"dflt": {"path": d.dflt_path},
+                          "slow": {"path": fixture("e2e"), "engine": "interp"}})
+    d.start()
+    r = subprocess.run([DAEMON, "-t", "-c", d.conf], capture_output=True, text=True, timeout=60)
+    check(re.search(r"^module 'slow': engine interp, loaded in", r.stdout, re.M) is not None,
+          "-t names each module's engine and load time", r.stdout)
+    test_side_by_side(d, native)
+    test_reload_keeps_unchanged_code(d, native)
+    d.stop()
+
+
+if __name__ == "__main__":
+    run_main(main)
