@@ -5,6 +5,7 @@
  * cannot be used costs only the compile. Skipped in a build without the native tier. */
 #include "config.h"
 
+#include "runtime/sha256.h"
 #include "wasmslot.h"
 
 #include <check.h>
@@ -23,7 +24,8 @@
 #error "WAT_DIR must name the directory of the built .wasm fixtures"
 #endif
 
-/* The entry header's size (lib/native/cache.c): the payload starts there. */
+/* The entry header's size (lib/native/cache.c): the payload starts there; the payload's length
+ * is at byte 48, its SHA-256 at byte 56. */
 #define HDR_SIZE 96
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -405,6 +407,42 @@ START_TEST(test_entry_of_another_key_is_rejected)
 }
 END_TEST
 
+/* An entry that passes every check (a forged one: another module's object under this key,
+ * with a header that matches) but does not link: rejected, and the failed link leaves nothing
+ * behind that would stop the fresh code from linking. */
+START_TEST(test_entry_that_does_not_link_is_rejected)
+{
+    char dir[64], entry[512], other_dir[64], other_entry[512];
+    stored(dir, entry);
+    make_dir(other_dir);
+    struct wasmslot_module *o = compile("cache_other", other_dir);
+    ck_assert_int_eq(wasmslot_module_cache_state(o), WASMSLOT_CACHE_STORED);
+    wasmslot_module_free(o);
+    entry_path(other_dir, other_entry);
+    size_t len, olen;
+    uint8_t *bytes = read_file(entry, &len), *obytes = read_file(other_entry, &olen);
+    /* This entry's header, the other's payload, then the length and hash that fit. */
+    uint8_t *forged = malloc(olen);
+    ck_assert_ptr_nonnull(forged);
+    memcpy(forged, bytes, HDR_SIZE);
+    memcpy(forged + HDR_SIZE, obytes + HDR_SIZE, olen - HDR_SIZE);
+    for (int i = 0; i < 8; i++)
+        forged[48 + i] = (uint8_t)((uint64_t)(olen - HDR_SIZE) >> (8 * i));
+    sha256(forged + HDR_SIZE, olen - HDR_SIZE, forged + 56);
+    write_file(entry, forged, olen, 0600);
+    free(forged);
+    free(obytes);
+    free(bytes);
+    struct wasmslot_module *m = compile_code(dir, WASMSLOT_CACHE_REJECTED);
+    note_has(m, "does not link");
+    check_behaviour(m);
+    wasmslot_module_free(m);
+    hits_again(dir);
+    remove_dir(dir);
+    remove_dir(other_dir);
+}
+END_TEST
+
 START_TEST(test_entry_writable_by_others_is_not_run)
 {
     char dir[64], entry[512];
@@ -594,6 +632,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_corrupt_header_is_rejected);
     tcase_add_test(tc, test_truncated_entry_is_rejected);
     tcase_add_test(tc, test_entry_of_another_key_is_rejected);
+    tcase_add_test(tc, test_entry_that_does_not_link_is_rejected);
     tcase_add_test(tc, test_entry_writable_by_others_is_not_run);
     tcase_add_test(tc, test_entry_of_another_user_is_not_run);
     tcase_add_test(tc, test_symlink_entry_is_not_followed);

@@ -257,7 +257,6 @@ int cache_store(const char *dir, const uint8_t key[SHA256_BYTES], const void *da
     if (dfd < 0)
         return -EPERM;
     entry_name(key, name);
-    snprintf(tmp, sizeof tmp, ".%.16s.%ld.%u.tmp", name, (long)getpid(), atomic_fetch_add(&seq, 1));
 
     uint8_t hdr[HDR_SIZE];
     memset(hdr, 0, sizeof hdr);
@@ -268,8 +267,15 @@ int cache_store(const char *dir, const uint8_t key[SHA256_BYTES], const void *da
     put64(hdr + OFF_LEN, len);
     sha256(data, len, hdr + OFF_HASH);
 
+    /* A name no one else uses: a file left by a crashed process of the same pid is skipped. */
     const char *step = "creating";
-    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    for (int tries = 0; fd < 0 && tries < 8; tries++) {
+        snprintf(tmp, sizeof tmp, ".%.16s.%ld.%u.tmp", name, (long)getpid(),
+                 atomic_fetch_add(&seq, 1));
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0)
         goto fail;
     created = true;
