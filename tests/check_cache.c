@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,52 @@ START_TEST(test_store_then_hit)
     ck_assert_ptr_null(wasmslot_module_cache_note(b));
     check_behaviour(b);
     wasmslot_module_free(b);
+    remove_dir(dir);
+}
+END_TEST
+
+struct racer {
+    pthread_t thread;
+    const char *dir;
+    uint8_t *bytes;
+    size_t len;
+    struct wasmslot_module *m;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    struct wasmslot_compile_options opts = {.engine = WASMSLOT_ENGINE_NATIVE, .cache_dir = r->dir};
+    r->m = wasmslot_module_compile(r->bytes, r->len, &opts, NULL);
+    return NULL;
+}
+
+/* Threads compiling one module into one cache at once: each stores or hits, every one runs. */
+START_TEST(test_concurrent_compiles)
+{
+    char dir[64], path[512];
+    make_dir(dir);
+    snprintf(path, sizeof path, "%s/cache_code.wasm", WAT_DIR);
+    size_t len;
+    uint8_t *bytes = read_file(path, &len);
+    struct racer r[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (struct racer){.dir = dir, .bytes = bytes, .len = len};
+        ck_assert_int_eq(pthread_create(&r[i].thread, NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_join(r[i].thread, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_ptr_nonnull(r[i].m);
+        enum wasmslot_cache_state st = wasmslot_module_cache_state(r[i].m);
+        ck_assert(st == WASMSLOT_CACHE_STORED || st == WASMSLOT_CACHE_HIT);
+        check_behaviour(r[i].m);
+    }
+    for (int i = 0; i < 4; i++)
+        wasmslot_module_free(r[i].m);
+    free(bytes);
+    ck_assert_int_eq(count_files(dir), 1);
+    hits_again(dir);
     remove_dir(dir);
 }
 END_TEST
@@ -627,6 +674,7 @@ int main(int argc, char **argv)
     TCase *tc = tcase_create("entries");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_store_then_hit);
+    tcase_add_test(tc, test_concurrent_compiles);
     tcase_add_test(tc, test_entry_from_another_process);
     tcase_add_test(tc, test_corrupt_payload_is_rejected);
     tcase_add_test(tc, test_corrupt_header_is_rejected);
