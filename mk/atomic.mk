@@ -5,7 +5,7 @@ lib_libwasmslot_a_SOURCES += \
 	lib/interp/atomic_compile.h \
 	lib/interp/atomic_run.h
 
-ATOMIC_WAT = tests/wat/atomic_guest.wat tests/wat/atomic_unshared.wat
+ATOMIC_WAT = tests/wat/atomic_guest.wat tests/wat/atomic_unshared.wat tests/wat/atomic_ops.wat
 ATOMIC_WASM = $(ATOMIC_WAT:.wat=.wasm)
 EXTRA_DIST += $(ATOMIC_WAT)
 check_DATA += $(ATOMIC_WASM)

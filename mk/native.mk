@@ -9,6 +9,7 @@ NATIVE_SOURCES = \
 	lib/native/cache.h \
 	lib/native/key.c \
 	lib/native/translate.c \
+	lib/native/translate_atomic.h \
 	lib/native/jit.c \
 	lib/native/rt.c \
 	lib/native/stack.c \

@@ -1,6 +1,7 @@
-/* check_atomic.c: unit tests of the threads proposal's instructions in the interpreter: guest
- * atomic counters and a cmpxchg spin-lock on several threads, a guest wait/notify ping-pong,
- * wait results, deadlines and traps, and the validation of 0xFE instructions. */
+/* check_atomic.c: unit tests of the threads proposal's instructions on every tier the build has:
+ * every load, store, read-modify-write and compare-exchange against a model, guest atomic
+ * counters and a cmpxchg spin-lock on several threads, a guest wait/notify ping-pong, wait
+ * results, notify counts, deadlines and traps, and the validation of 0xFE instructions. */
 #include "config.h"
 
 #include "wasmslot.h"
@@ -447,6 +448,296 @@ START_TEST(test_unshared_memory)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- every instruction */
+
+enum op_kind { OP_LOAD, OP_STORE, OP_RMW, OP_CMPXCHG };
+
+static const char *const rmw_names[] = {"add", "sub", "and", "or", "xor", "xchg"};
+
+#define OPS_AT 1024 /* where the accesses go; the 8 bytes on either side must stay as they were */
+
+/* The name atomic_ops.wat exports the instruction under: type i<t>, access width n bits. */
+static void op_name(char *buf, size_t len, enum op_kind k, unsigned rmw, unsigned t, unsigned n)
+{
+    char w[4] = "";
+    const char *u = n != t ? "_u" : "";
+
+    if (n != t)
+        snprintf(w, sizeof w, "%u", n);
+    switch (k) {
+    case OP_LOAD:
+        snprintf(buf, len, "i%u.atomic.load%s%s", t, w, u);
+        break;
+    case OP_STORE:
+        snprintf(buf, len, "i%u.atomic.store%s", t, w);
+        break;
+    case OP_RMW:
+        snprintf(buf, len, "i%u.atomic.rmw%s.%s%s", t, w, rmw_names[rmw], u);
+        break;
+    case OP_CMPXCHG:
+        snprintf(buf, len, "i%u.atomic.rmw%s.cmpxchg%s", t, w, u);
+        break;
+    }
+}
+
+static uint64_t mask_bits(unsigned n)
+{
+    return n == 64 ? ~0ull : (1ull << n) - 1;
+}
+
+/* The model: what the read-modify-write rmw stores, from the old value and the operand. */
+static uint64_t rmw_model(unsigned rmw, uint64_t old, uint64_t v)
+{
+    switch (rmw) {
+    case 0:
+        return old + v;
+    case 1:
+        return old - v;
+    case 2:
+        return old & v;
+    case 3:
+        return old | v;
+    case 4:
+        return old ^ v;
+    default:
+        return v;
+    }
+}
+
+/* The n-bit little-endian integer at off, and back (the host is little-endian, as wasm is). */
+static uint64_t get_bits(struct wasmslot_memory *mem, uint32_t off, unsigned n)
+{
+    uint64_t v = 0;
+    memcpy(&v, wasmslot_memory_base(mem) + off, n / 8);
+    return v;
+}
+
+static void put_bits(uint8_t *b, uint32_t off, unsigned n, uint64_t v)
+{
+    memcpy(b + off, &v, n / 8);
+}
+
+static struct wasmslot_value int_of(unsigned t, uint64_t v)
+{
+    return t == 32 ? i32v((uint32_t)v) : i64v(v);
+}
+
+static uint64_t int_val(unsigned t, const struct wasmslot_value *v)
+{
+    return t == 32 ? v->of.i32 : v->of.i64;
+}
+
+/* Fill the bytes around OPS_AT with pattern p and copy them to want (the expected bytes). */
+static void ops_fill(struct wasmslot_memory *mem, uint64_t p, uint8_t want[24])
+{
+    uint8_t *b = wasmslot_memory_base(mem) + OPS_AT - 8;
+
+    for (int i = 0; i < 24; i++)
+        b[i] = (uint8_t)(p >> (8 * (i % 8))) ^ (uint8_t)(i * 0x11);
+    memcpy(want, b, 24);
+}
+
+static void ops_check(struct wasmslot_memory *mem, const uint8_t want[24], const char *name,
+                      uint64_t p, uint64_t v)
+{
+    ck_assert_msg(memcmp(wasmslot_memory_base(mem) + OPS_AT - 8, want, 24) == 0,
+                  "%s: memory differs from the model (pattern %#llx, operand %#llx)", name,
+                  (unsigned long long)p, (unsigned long long)v);
+}
+
+/* One instruction on several memory patterns and operands: its result and the memory around
+ * it after the call against the model (narrow results zero-extended, narrow operands wrapped,
+ * a narrow cmpxchg comparing only its own bytes), then its traps: out of bounds (aligned, far,
+ * and misaligned at the end: bounds come first) and misaligned, which write nothing. */
+static void check_op(struct wasmslot_exec *ex, struct wasmslot_instance *inst,
+                     struct wasmslot_memory *mem, enum op_kind k, unsigned rmw, unsigned t,
+                     unsigned n)
+{
+    static const uint64_t patterns[] = {0x8899aabbccddeeffull, 0x0123456789abcdefull, 0,
+                                        0xffffffffffffffffull, 0x7f80807f00ff00ffull};
+    static const uint64_t operands[] = {1, 0xffffffffffffffffull, 0x8000000000000001ull,
+                                        0x123456789abcdef0ull, 0xfedcba9876543210ull};
+    const uint32_t size = (uint32_t)wasmslot_memory_size(mem);
+    char name[48];
+    uint8_t want[24];
+    struct wasmslot_value args[3], r;
+    int rc;
+
+    op_name(name, sizeof name, k, rmw, t, n);
+    for (size_t pi = 0; pi < sizeof patterns / sizeof patterns[0]; pi++) {
+        for (size_t vi = 0; vi < sizeof operands / sizeof operands[0]; vi++) {
+            uint64_t p = patterns[pi], v = operands[vi] & mask_bits(t);
+            ops_fill(mem, p, want);
+            uint64_t old = get_bits(mem, OPS_AT, n);
+            args[0] = i32v(OPS_AT);
+            args[1] = int_of(t, v);
+            memset(&r, 0, sizeof r);
+            switch (k) {
+            case OP_LOAD:
+                rc = call(ex, inst, name, args, 1, &r);
+                ck_assert_msg(rc == 0, "%s: %s", name, wasmslot_strerror(rc));
+                ck_assert_msg(int_val(t, &r) == old, "%s: %#llx, want %#llx", name,
+                              (unsigned long long)int_val(t, &r), (unsigned long long)old);
+                break;
+            case OP_STORE:
+                rc = call(ex, inst, name, args, 2, NULL);
+                ck_assert_msg(rc == 0, "%s: %s", name, wasmslot_strerror(rc));
+                put_bits(want, 8, n, v);
+                break;
+            case OP_RMW:
+                rc = call(ex, inst, name, args, 2, &r);
+                ck_assert_msg(rc == 0, "%s: %s", name, wasmslot_strerror(rc));
+                ck_assert_msg(int_val(t, &r) == old, "%s: %#llx, want %#llx", name,
+                              (unsigned long long)int_val(t, &r), (unsigned long long)old);
+                put_bits(want, 8, n, rmw_model(rmw, old, v & mask_bits(n)));
+                break;
+            case OP_CMPXCHG:
+                /* Expected = the old bytes with other bits above them: it matches. */
+                args[1] = int_of(t, (old | (~mask_bits(n) & operands[vi])) & mask_bits(t));
+                args[2] = int_of(t, v);
+                rc = call(ex, inst, name, args, 3, &r);
+                ck_assert_msg(rc == 0, "%s: %s", name, wasmslot_strerror(rc));
+                ck_assert_msg(int_val(t, &r) == old, "%s: %#llx, want %#llx", name,
+                              (unsigned long long)int_val(t, &r), (unsigned long long)old);
+                put_bits(want, 8, n, v);
+                ops_check(mem, want, name, p, v);
+                /* Now the bytes are v: an expected value differing in its lowest bit leaves
+                 * them, and the result is still the old value. */
+                old = v & mask_bits(n);
+                args[1] = int_of(t, old ^ 1);
+                args[2] = int_of(t, ~v);
+                rc = call(ex, inst, name, args, 3, &r);
+                ck_assert_msg(rc == 0, "%s: %s", name, wasmslot_strerror(rc));
+                ck_assert_msg(int_val(t, &r) == old, "%s (no match): %#llx, want %#llx", name,
+                              (unsigned long long)int_val(t, &r), (unsigned long long)old);
+                break;
+            }
+            ops_check(mem, want, name, p, v);
+        }
+    }
+
+    /* Traps, with the memory left as it was. */
+    uint32_t nargs = k == OP_LOAD ? 1 : k == OP_CMPXCHG ? 3 : 2;
+    const struct {
+        uint32_t addr;
+        int trap;
+    } bad[] = {
+        {size, WASMSLOT_TRAP_OOB_MEMORY},
+        {0xffffffffu & ~(n / 8 - 1), WASMSLOT_TRAP_OOB_MEMORY},
+        {size - n / 8 + 1, n > 8 ? WASMSLOT_TRAP_OOB_MEMORY : 0},
+        {OPS_AT + 1, n > 8 ? WASMSLOT_TRAP_UNALIGNED_ATOMIC : 0},
+        {OPS_AT + n / 16, n > 8 ? WASMSLOT_TRAP_UNALIGNED_ATOMIC : 0},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (bad[i].trap == 0)
+            continue;
+        ops_fill(mem, patterns[0], want);
+        args[0] = i32v(bad[i].addr);
+        args[1] = int_of(t, 0x5a5a5a5a5a5a5a5aull);
+        args[2] = args[1];
+        rc = call(ex, inst, name, args, nargs, &r);
+        ck_assert_msg(rc == -bad[i].trap, "%s at %#x: %s, want %s", name, bad[i].addr,
+                      wasmslot_strerror(rc), wasmslot_strerror(-bad[i].trap));
+        ops_check(mem, want, name, patterns[0], 0);
+    }
+}
+
+START_TEST(test_every_instruction_against_the_model)
+{
+    struct wasmslot_module *m = fixture_module("atomic_ops");
+    struct wasmslot_memory *mem = new_shared(_i);
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_instance *inst = instantiate(m, mem);
+    static const unsigned widths32[] = {32, 8, 16}, widths64[] = {64, 8, 16, 32};
+    int nops = 0;
+
+    ck_assert_ptr_nonnull(ex);
+    for (unsigned t = 32; t <= 64; t += 32) {
+        const unsigned *w = t == 32 ? widths32 : widths64;
+        unsigned nw = t == 32 ? 3 : 4;
+        for (unsigned i = 0; i < nw; i++) {
+            check_op(ex, inst, mem, OP_LOAD, 0, t, w[i]);
+            check_op(ex, inst, mem, OP_STORE, 0, t, w[i]);
+            for (unsigned rmw = 0; rmw < sizeof rmw_names / sizeof rmw_names[0]; rmw++)
+                check_op(ex, inst, mem, OP_RMW, rmw, t, w[i]);
+            check_op(ex, inst, mem, OP_CMPXCHG, 0, t, w[i]);
+            nops += 3 + (int)(sizeof rmw_names / sizeof rmw_names[0]);
+        }
+    }
+    ck_assert_int_eq(nops, 63); /* every 0xFE access but wait and notify */
+    wasmslot_instance_free(inst);
+    wasmslot_exec_free(ex);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- notify counts */
+
+struct stat_pick {
+    const char *name;
+    uint64_t value;
+};
+
+static void pick_sink(void *arg, const char *name, enum wasmslot_stats_kind kind, uint64_t value)
+{
+    struct stat_pick *p = arg;
+
+    (void)kind;
+    if (strcmp(name, p->name) == 0)
+        p->value = value;
+}
+
+static uint64_t waiters_on(struct wasmslot_memory *mem)
+{
+    struct stat_pick p = {"waiters", 0};
+
+    wasmslot_shmem_stats(mem, pick_sink, &p);
+    return p.value;
+}
+
+/* Three guests wait on one word: a guest notify of 2 wakes (and counts) two of them, the next
+ * one the last, and a third nobody; every waiter returns "ok". */
+START_TEST(test_notify_counts_guest_waiters)
+{
+    struct wasmslot_module *m = fixture_module("atomic_guest");
+    struct wasmslot_memory *mem = new_shared(_i);
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_instance *inst = instantiate(m, mem);
+    struct waiter_arg a[3];
+    pthread_t th[3];
+    struct wasmslot_value r = {0};
+    uint32_t woken = 0;
+
+    for (int i = 0; i < 3; i++) {
+        a[i] = (struct waiter_arg){m, mem, -1, 99};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, waiter_main, &a[i]), 0);
+    }
+    for (int i = 0; i < 10000 && waiters_on(mem) < 3; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    ck_assert_uint_eq(waiters_on(mem), 3);
+    struct wasmslot_value n2[2] = {i32v(OFF_COUNTER), i32v(2)};
+    ck_assert_int_eq(call(ex, inst, "notify", n2, 2, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 2);
+    woken += r.of.i32;
+    ck_assert_int_eq(call(ex, inst, "notify", n2, 2, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 1);
+    woken += r.of.i32;
+    ck_assert_int_eq(call(ex, inst, "notify", n2, 2, &r), 0);
+    ck_assert_uint_eq(r.of.i32, 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(a[i].rc, 0);
+        ck_assert_uint_eq(a[i].result, 0);
+    }
+    ck_assert_uint_eq(woken, 3);
+    wasmslot_instance_free(inst);
+    wasmslot_exec_free(ex);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- validation */
 
 /* A module with one function () -> () whose body (without locals, with its final end) is code,
@@ -475,7 +766,7 @@ static struct wasmslot_module *module_with_body(const uint8_t *code, size_t n, b
     b[len++] = 0x00;             /* no locals */
     memcpy(b + len, code, n);
     len += n;
-    return wasmslot_module_new(b, len, err);
+    return wasmslot_module_new_engine(b, len, fixture_engine, err);
 }
 
 START_TEST(test_validation)
@@ -540,9 +831,9 @@ START_TEST(test_validation)
 }
 END_TEST
 
-static Suite *atomic_suite(void)
+static Suite *atomic_suite(const char *name)
 {
-    Suite *s = suite_create("atomic");
+    Suite *s = suite_create(name);
     TCase *tc = tcase_create("threads");
     tcase_set_timeout(tc, 240);
     /* Each loop test runs on a plain shared memory (0) and on a wasmslot_shmem_new memory (1). */
@@ -550,6 +841,7 @@ static Suite *atomic_suite(void)
     tcase_add_loop_test(tc, test_spinlock_protects_plain_counter, 0, 2);
     tcase_add_loop_test(tc, test_guest_pingpong, 0, 2);
     tcase_add_loop_test(tc, test_notify_wakes_guest_waiter, 0, 2);
+    tcase_add_loop_test(tc, test_notify_counts_guest_waiters, 0, 2);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("single");
@@ -557,19 +849,27 @@ static Suite *atomic_suite(void)
     tcase_add_loop_test(tc, test_wait_results_and_timeouts, 0, 2);
     tcase_add_loop_test(tc, test_wait_forever_ends_with_deadline_or_interrupt, 0, 2);
     tcase_add_loop_test(tc, test_values_and_traps, 0, 2);
+    tcase_add_loop_test(tc, test_every_instruction_against_the_model, 0, 2);
     tcase_add_test(tc, test_unshared_memory);
     tcase_add_test(tc, test_validation);
     suite_add_tcase(s, tc);
     return s;
 }
 
+/* The same tests on every tier this build has: the native tier's atomics must behave exactly
+ * as the interpreter's (fixture_module fails a test whose module falls back). */
 int main(void)
 {
-    SRunner *sr = srunner_create(atomic_suite());
-    int failed;
+    int failed = 0;
 
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    for (int e = WASMSLOT_ENGINE_INTERP; e <= WASMSLOT_ENGINE_NATIVE; e++) {
+        if (!wasmslot_engine_available(e))
+            continue;
+        fixture_engine = e;
+        SRunner *sr = srunner_create(atomic_suite(wasmslot_engine_name(e)));
+        srunner_run_all(sr, CK_NORMAL);
+        failed += srunner_ntests_failed(sr);
+        srunner_free(sr);
+    }
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

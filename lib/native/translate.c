@@ -13,6 +13,8 @@
  * - Guest loads and stores are volatile (a dead out-of-bounds load must still trap) at
  *   base + zext(address) + offset, with no bounds check: the memory's reservation and guard
  *   make a bad access fault, and the fault handler turns it into a trap (runtime/trap.c).
+ *   Atomic accesses are the same, sequentially consistent, after an alignment check
+ *   (native/translate_atomic.h); wait and notify call the runtime.
  * - Explicit traps branch to a cold block per trap kind that calls NH_TRAP, which longjmps out
  *   of the run (no cleanup is needed: generated frames hold no resources).
  * - Function entries check the native stack against exec->native_stack_limit and the call
@@ -1008,6 +1010,8 @@ static void guest_store(struct xl *x, uint8_t op, uint64_t off)
     LLVMSetAlignment(s, 1);
 }
 
+#include "native/translate_atomic.h"
+
 /* ------------------------------------------------------------------ globals, tables */
 
 static LLVMValueRef global_cell(struct xl *x, uint32_t g)
@@ -1617,8 +1621,9 @@ static bool translate_body(struct xl *x, uint32_t k)
             break;
         }
         case 0xfe:
-            x->unsupported = "atomic instructions (threads proposal)";
-            goto fail;
+            if (!translate_atomic(x, &r))
+                goto fail;
+            break;
         default:
             if (x->dead) {
                 if (op >= 0x45 && op <= 0xc4)
