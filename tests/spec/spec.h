@@ -21,13 +21,15 @@
  *   "F <text>"         the command failed, text says where and why
  *   "E <text>"         a failure outside any command (e.g. cleaning up), counted as one more
  *   "V <text>"         extra detail, printed only with -v
+ *   "N <text>"         a module runs on another engine than the one asked for (the tier's
+ *                      fallback), text says which and why
  */
 struct spec_report {
     int fd;       /* write end of the pipe (or stdout with --no-fork) */
     bool verbose; /* send "V" records too */
 };
 
-/* Send one record: kind is one of 'T', 'C', 'P', 'S', 'F', 'E', 'V'; the text may be empty.
+/* Send one record: kind is one of 'T', 'C', 'P', 'S', 'F', 'E', 'V', 'N'; the text may be empty.
  * Newlines in the text are replaced so one record stays one line. */
 void spec_report_send(const struct spec_report *r, char kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

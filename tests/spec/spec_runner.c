@@ -25,6 +25,7 @@ struct runner_options {
     bool verbose;
     bool fork;
     bool pool;
+    bool no_fallback; /* a module that falls back to another engine is a failure */
     enum wasmslot_engine engine;
 };
 
@@ -39,7 +40,8 @@ struct file_result {
     size_t total;
     bool have_total;
     size_t passed, failed, skipped;
-    long cur_line; /* command in progress when the child died */
+    size_t fallbacks; /* modules that ran on another engine than --engine */
+    long cur_line;    /* command in progress when the child died */
     char cur_type[64];
     bool in_command;
     struct note *notes;
@@ -141,7 +143,7 @@ static void add_note(struct file_result *fr, char kind, const char *text)
 }
 
 /* Add one record of the report channel to fr. */
-static void take_record(struct file_result *fr, char *rec)
+static void take_record(const struct runner_options *ro, struct file_result *fr, char *rec)
 {
     size_t len = strlen(rec);
     char *text;
@@ -182,19 +184,30 @@ static void take_record(struct file_result *fr, char *rec)
     case 'V':
         add_note(fr, 'V', text);
         break;
+    case 'N':
+        fr->fallbacks++;
+        if (ro->no_fallback) {
+            /* One more failed command, as for 'E'. */
+            fr->failed++;
+            fr->total++;
+            add_note(fr, 'F', text);
+        } else {
+            add_note(fr, 'V', text);
+        }
+        break;
     default:
         add_note(fr, 'V', rec);
         break;
     }
 }
 
-static void read_records(struct file_result *fr, FILE *f)
+static void read_records(const struct runner_options *ro, struct file_result *fr, FILE *f)
 {
     char *line = NULL;
     size_t cap = 0;
 
     while (getline(&line, &cap, f) >= 0)
-        take_record(fr, line);
+        take_record(ro, fr, line);
     free(line);
 }
 
@@ -300,7 +313,7 @@ static void run_forked(const struct runner_options *ro, struct spec_script_optio
     close(fds[1]);
     in = fdopen(fds[0], "r");
     if (in != NULL) {
-        read_records(fr, in);
+        read_records(ro, fr, in);
         fclose(in);
     } else {
         close(fds[0]);
@@ -324,7 +337,8 @@ static void run_forked(const struct runner_options *ro, struct spec_script_optio
 
 /* Run the converted script in this process (--no-fork: for valgrind and debuggers); records go
  * through a file in the temporary directory. */
-static void run_inline(struct spec_script_options *so, const char *dir, struct file_result *fr)
+static void run_inline(const struct runner_options *ro, struct spec_script_options *so,
+                       const char *dir, struct file_result *fr)
 {
     char path[PATH_MAX];
     FILE *in;
@@ -344,7 +358,7 @@ static void run_inline(struct spec_script_options *so, const char *dir, struct f
         account_abort(fr, "cannot read the records file");
         return;
     }
-    read_records(fr, in);
+    read_records(ro, fr, in);
     fclose(in);
     if (!fr->have_total || fr->passed + fr->failed + fr->skipped != fr->total)
         account_abort(fr, "stopped early");
@@ -355,8 +369,10 @@ static void print_result(const struct runner_options *ro, const char *display,
 {
     size_t shown = 0, hidden = 0;
 
-    printf("%s: %zu passed, %zu failed, %zu skipped\n", display, fr->passed, fr->failed,
-           fr->skipped);
+    printf("%s: %zu passed, %zu failed, %zu skipped", display, fr->passed, fr->failed, fr->skipped);
+    if (fr->fallbacks > 0)
+        printf(", %zu module(s) fell back", fr->fallbacks);
+    putchar('\n');
     for (size_t i = 0; i < fr->nnotes; i++) {
         const struct note *n = &fr->notes[i];
 
@@ -409,7 +425,7 @@ static void run_file(const struct runner_options *ro, const char *path, const ch
         if (ro->fork)
             run_forked(ro, &so, fr);
         else
-            run_inline(&so, dir, fr);
+            run_inline(ro, &so, dir, fr);
     }
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -427,8 +443,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: spec_runner [-v] [--wast2json PATH] [--timeout SECONDS] [--no-fork]\n"
                "                   [--max-failures N] [--pool] [--engine interp|native]\n"
-               "                   DIR|FILE.wast...\n"
-               "Runs every .wast script under each DIR (recursively) against libwasmslot.\n");
+               "                   [--no-fallback] DIR|FILE.wast...\n"
+               "Runs every .wast script under each DIR (recursively) against libwasmslot.\n"
+               "--no-fallback: a module the engine hands to another one is a failure.\n");
 }
 
 int main(int argc, char **argv)
@@ -437,12 +454,12 @@ int main(int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},       {"wast2json", required_argument, NULL, 'w'},
         {"timeout", required_argument, NULL, 't'}, {"max-failures", required_argument, NULL, 'm'},
         {"no-fork", no_argument, NULL, 'n'},       {"pool", no_argument, NULL, 'p'},
-        {"engine", required_argument, NULL, 'e'},
+        {"engine", required_argument, NULL, 'e'},  {"no-fallback", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct runner_options ro = {
         .wast2json = "wast2json", .timeout_s = 300, .max_failures = 20, .fork = true};
-    size_t passed = 0, failed = 0, skipped = 0;
+    size_t passed = 0, failed = 0, skipped = 0, fallbacks = 0;
     int c;
 
     if (getenv("WAST2JSON") != NULL && *getenv("WAST2JSON") != '\0')
@@ -466,6 +483,9 @@ int main(int argc, char **argv)
             break;
         case 'p':
             ro.pool = true;
+            break;
+        case 'f':
+            ro.no_fallback = true;
             break;
         case 'e':
             if (strcmp(optarg, "interp") == 0) {
@@ -524,6 +544,7 @@ int main(int argc, char **argv)
             passed += fr.passed;
             failed += fr.failed;
             skipped += fr.skipped;
+            fallbacks += fr.fallbacks;
             free_result(&fr);
         }
     }
@@ -531,6 +552,11 @@ int main(int argc, char **argv)
         free(found[i]);
     free(found);
 
+    /* The fallback count is part of the native tier's figure: its passes only count for the
+     * modules it compiled. */
+    if (ro.engine != WASMSLOT_ENGINE_INTERP)
+        printf("spec: %zu module(s) fell back from the %s engine\n", fallbacks,
+               wasmslot_engine_name(ro.engine));
     printf("spec: %zu passed, %zu failed, %zu skipped\n", passed, failed, skipped);
     return failed > 0 ? 1 : 0;
 }

@@ -211,9 +211,12 @@ static struct wasmslot_module *load(struct script *s, const char *filename,
     }
     m = wasmslot_module_new_engine(bytes, len, s->opt->engine, err);
     free(bytes);
+    /* Counted by the driver whatever the verbosity: a module that falls back is not tested on
+     * the engine asked for. */
     if (m != NULL && wasmslot_module_fallback(m) != NULL)
-        verbose(s, "%s runs on the %s engine: %s", filename,
-                wasmslot_engine_name(wasmslot_module_engine(m)), wasmslot_module_fallback(m));
+        spec_report_send(s->rep, 'N', "line %ld: %s runs on the %s engine: %s", s->line, filename,
+                         wasmslot_engine_name(wasmslot_module_engine(m)),
+                         wasmslot_module_fallback(m));
     return m;
 }
 
