@@ -55,14 +55,16 @@ CLEANFILES += tests/fuzz/fuzz_decode tests/fuzz/fuzz_compile
 # module is a failure. `make check` replays the corpus of past failures (diff_corpus/: each
 # NAME.wasm with NAME.expect, what the oracles agreed on) and compares a few modules of fixed
 # seeds; `make fuzz-diff FUZZ_TIME=600` generates for that long and keeps every discrepancy in
-# the corpus. DIFF_ENGINE picks the execution tier diff_run tests.
+# the corpus. DIFF_ENGINE picks the execution tier diff_run tests; DIFF_FLAGS=--threads lets
+# binaryen generate shared memories and atomics too.
 check_PROGRAMS += tests/fuzz/diff_run
 tests_fuzz_diff_run_SOURCES = tests/fuzz/diff_run.c
 tests_fuzz_diff_run_LDADD = lib/libwasmslot.a $(PTHREAD_LIBS) -lm
 
 DIFF_ENGINE = interp
+DIFF_FLAGS =
 DIFF_EXEC = python3 $(top_srcdir)/tests/fuzz/diff_exec.py \
-	--runner tests/fuzz/diff_run$(EXEEXT) --engine $(DIFF_ENGINE)
+	--runner tests/fuzz/diff_run$(EXEEXT) --engine $(DIFF_ENGINE) $(DIFF_FLAGS)
 TESTS += tests/fuzz/test_diff_exec.py
 EXTRA_DIST += tests/fuzz/diff_exec.py tests/fuzz/diff_v8.js tests/fuzz/test_diff_exec.py \
 	tests/fuzz/diff_corpus

@@ -1,7 +1,8 @@
 /* check_atomic.c: unit tests of the threads proposal's instructions on every tier the build has:
  * every load, store, read-modify-write and compare-exchange against a model, guest atomic
- * counters and a cmpxchg spin-lock on several threads, a guest wait/notify ping-pong, wait
- * results, notify counts, deadlines and traps, and the validation of 0xFE instructions. */
+ * counters and a cmpxchg spin-lock on several threads, a guest wait/notify ping-pong between
+ * threads and between processes, wait results, notify counts, deadlines and traps, and the
+ * validation of 0xFE instructions. */
 #include "config.h"
 
 #include "wasmslot.h"
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Under valgrind (helgrind, drd) everything is much slower: fewer rounds. */
 #if defined(__has_include)
@@ -203,6 +206,43 @@ START_TEST(test_guest_pingpong)
     ck_assert_uint_eq(res[0].of.i32, rounds);
     ck_assert_uint_eq(res[1].of.i32, rounds);
     ck_assert_uint_eq(peek32(mem, OFF_PINGPONG), 2 * rounds);
+    wasmslot_memory_unref(mem);
+    wasmslot_module_free(m);
+}
+END_TEST
+
+/* The ping-pong between two processes on a wasmslot_shmem_new memory: its waiter queue lives in
+ * the memory's shared header, so one process's guest notify wakes the other's guest wait. */
+START_TEST(test_guest_pingpong_two_processes)
+{
+    struct wasmslot_module *m = fixture_module("atomic_guest");
+    struct wasmslot_memory *mem = new_shared(1);
+    const uint32_t rounds = SCALE(2000);
+    struct wasmslot_value args[3] = {i32v(OFF_PINGPONG), i32v(1), i32v(rounds)}, r = {0};
+    struct wasmslot_error err;
+    struct wasmslot_extern imp = {.kind = WASMSLOT_EXTERN_MEMORY, .of.memory = mem};
+    struct wasmslot_instance_options o = {.imports = &imp, .nimports = 1};
+    int st = 0;
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* No Check assertion in the child: its exit status says how it went. */
+        struct wasmslot_exec *cex = wasmslot_exec_new(NULL, NULL);
+        struct wasmslot_instance *cinst = wasmslot_instance_new(m, &o, &err);
+        int rc = cex && cinst ? call(cex, cinst, "pingpong", args, 3, &r) : -1;
+        _exit(rc == 0 && r.of.i32 == rounds ? 0 : 1);
+    }
+    struct wasmslot_exec *ex = wasmslot_exec_new(NULL, NULL);
+    struct wasmslot_instance *inst = instantiate(m, mem);
+    args[1] = i32v(0);
+    ck_assert_int_eq(call(ex, inst, "pingpong", args, 3, &r), 0);
+    ck_assert_uint_eq(r.of.i32, rounds);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the other process's player failed");
+    ck_assert_uint_eq(peek32(mem, OFF_PINGPONG), 2 * rounds);
+    wasmslot_instance_free(inst);
+    wasmslot_exec_free(ex);
     wasmslot_memory_unref(mem);
     wasmslot_module_free(m);
 }
@@ -840,6 +880,7 @@ static Suite *atomic_suite(const char *name)
     tcase_add_loop_test(tc, test_rmw_add_counts_exactly, 0, 2);
     tcase_add_loop_test(tc, test_spinlock_protects_plain_counter, 0, 2);
     tcase_add_loop_test(tc, test_guest_pingpong, 0, 2);
+    tcase_add_test(tc, test_guest_pingpong_two_processes);
     tcase_add_loop_test(tc, test_notify_wakes_guest_waiter, 0, 2);
     tcase_add_loop_test(tc, test_notify_counts_guest_waiters, 0, 2);
     suite_add_tcase(s, tc);

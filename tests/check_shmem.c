@@ -982,7 +982,14 @@ static Suite *shmem_suite(void)
     tcase_add_test(tc, test_waiter_of_killed_process_is_dropped);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("guest");
+    return s;
+}
+
+/* Guest code on a cross-process memory, on the tier fixture_engine names. */
+static Suite *guest_suite(const char *name)
+{
+    Suite *s = suite_create(name);
+    TCase *tc = tcase_create("guest");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_guest_on_shmem);
     tcase_add_test(tc, test_guest_two_processes);
@@ -990,13 +997,28 @@ static Suite *shmem_suite(void)
     return s;
 }
 
-int main(void)
+static int run_suite(Suite *s)
 {
-    SRunner *sr = srunner_create(shmem_suite());
+    SRunner *sr = srunner_create(s);
     int failed;
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    return failed;
+}
+
+/* The memory's own tests once; the guest's on every tier the build has (a native guest's
+ * accesses past the size fault in generated code, which must trap as on the interpreter). */
+int main(void)
+{
+    int failed = run_suite(shmem_suite());
+
+    for (int e = WASMSLOT_ENGINE_INTERP; e <= WASMSLOT_ENGINE_NATIVE; e++) {
+        if (!wasmslot_engine_available(e))
+            continue;
+        fixture_engine = e;
+        failed += run_suite(guest_suite(wasmslot_engine_name(e)));
+    }
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -16,6 +16,8 @@ Modes (one or more; in this order):
   --replay DIR     run every DIR/*.wasm and compare with DIR/*.expect (needs diff_run only)
   --count N        generate N modules from seeds SEED, SEED+1, ... and compare them
   --time S         keep generating (from SEED on) for S seconds
+--threads lets binaryen generate the threads proposal too (a shared memory, atomic accesses,
+fences, notify), for the tiers' atomics; binaryen's single-threaded modules never block.
 --save DIR keeps each discrepancy in DIR (make fuzz-diff keeps them in tests/fuzz/diff_corpus);
 without it they go to --fail-dir. Exit status: 0 all matched, 1 a discrepancy, 77 when a
 generating mode was asked for and wasm-opt or node is missing (replay alone never skips)."""
@@ -39,6 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # exception handling, tail calls, GC, memory64 or the extended-const proposal.
 FEATURES = ["--mvp-features", "--enable-sign-ext", "--enable-mutable-globals",
             "--enable-nontrapping-float-to-int", "--enable-bulk-memory", "--enable-multivalue"]
+# --threads adds the threads proposal, which both oracles run too.
+THREADS = ["--enable-threads"]
 
 TIMEOUT = 60
 
@@ -225,13 +229,13 @@ def check_generated(args, stats, seed, work):
     wasm = os.path.join(work, "m.wasm")
     with open(raw, "wb") as f:
         f.write(bytes(rng.getrandbits(8) for _ in range(rng.randint(1024, 16384))))
-    _, note = run([args.wasm_opt, raw, "-ttf"] + FEATURES + ["-o", wasm], "wasm-opt -ttf")
+    _, note = run([args.wasm_opt, raw, "-ttf"] + args.features + ["-o", wasm], "wasm-opt -ttf")
     if note:
         print("seed %d: %s" % (seed, note))
         stats.skipped += 1
         return
     stats.modules += 1
-    bout, bnote = run([args.wasm_opt, wasm] + FEATURES + ["--fuzz-exec-before"], "binaryen")
+    bout, bnote = run([args.wasm_opt, wasm] + args.features + ["--fuzz-exec-before"], "binaryen")
     vout, vnote = run([args.node, os.path.join(HERE, "diff_v8.js"), wasm], "node")
     if bout is None or vout is None or vnote:
         print("seed %d: oracle failed: %s" % (seed, bnote or vnote))
@@ -286,10 +290,13 @@ def main():
     ap.add_argument("--count", type=int, default=0)
     ap.add_argument("--time", type=float, default=0)
     ap.add_argument("--seed", type=int, default=None, help="first seed (default: from the clock)")
+    ap.add_argument("--threads", action="store_true",
+                    help="generate the threads proposal's shared memory and atomics too")
     ap.add_argument("--save", metavar="DIR", help="keep discrepancies here")
     ap.add_argument("--fail-dir", metavar="DIR", help="where discrepancies go without --save")
     args = ap.parse_args()
 
+    args.features = FEATURES + (THREADS if args.threads else [])
     stats = Stats()
     if args.replay:
         replay(args, stats)
@@ -301,7 +308,8 @@ def main():
                            if not p))
             sys.exit(1 if stats.failures else 77)
         seed = args.seed if args.seed is not None else int(time.time()) % 1000000 * 1000
-        print("seeds from %d, engine %s" % (seed, args.engine))
+        print("seeds from %d, engine %s%s" % (seed, args.engine,
+                                              ", threads" if args.threads else ""))
         before = stats.calls
         stats.compared_modules = 0
         start = time.monotonic()
