@@ -587,7 +587,7 @@ static void log_modules(const struct modset *mods)
 {
     for (size_t i = 0; i < mods->n; i++) {
         char what[512];
-        modset_describe(&mods->e[i], what, sizeof(what));
+        modcode_describe(mods->e[i].code, mods->e[i].origin, what, sizeof(what));
         log_info("module '%s': %s", mods->e[i].cfg->name, what);
     }
 }
@@ -887,7 +887,7 @@ int master_check_config(const char *path, const char *socket, bool dump)
     }
     for (size_t i = 0; i < mods->n && !dump; i++) {
         char what[512];
-        modset_describe(&mods->e[i], what, sizeof(what));
+        modcode_describe(mods->e[i].code, mods->e[i].origin, what, sizeof(what));
         printf("module '%s': %s\n", mods->e[i].cfg->name, what);
     }
     for (size_t i = 0; i < mods->n; i++)

@@ -4,7 +4,6 @@
 
 #include "modset.h"
 
-#include "clock.h"
 
 #include "wasirun.h"
 #include "format/module.h"
@@ -17,48 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Read a whole file; returns 0 or -errno. */
-static int read_file(const char *path, unsigned char **out, size_t *len)
-{
-    struct stat st;
-    unsigned char *buf = NULL;
-    size_t got = 0;
-    int fd, e;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) < 0)
-        goto fail;
-    if (!S_ISREG(st.st_mode)) {
-        errno = EINVAL;
-        goto fail;
-    }
-    buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
-    if (buf == NULL)
-        goto fail;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            goto fail;
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    *out = buf;
-    *len = got;
-    return 0;
-fail:
-    e = errno;
-    free(buf);
-    close(fd);
-    return -e;
-}
 
 /* A module whose own table starts larger than max_table_elements could never be
  * instantiated: refuse it at load, like a memory starting above max_memory. */
@@ -78,87 +35,6 @@ static bool table_over_cap(const struct cfg_module *cm, const struct wasmslot_mo
     return false;
 }
 
-/* The compiled code of prev's module at the same path, asked for with the same engine, made
- * from exactly these bytes; NULL when there is none. */
-static struct modset_code *code_unchanged(const struct modset *prev, const struct cfg_module *cm,
-                                          const unsigned char *bytes, size_t len)
-{
-    for (size_t i = 0; prev != NULL && i < prev->n; i++) {
-        const struct modset_entry *p = &prev->e[i];
-        if (p->code == NULL || p->code->asked != cm->engine || strcmp(p->cfg->path, cm->path) != 0)
-            continue;
-        if (p->module->len == len && memcmp(p->module->bytes, bytes, len) == 0)
-            return p->code;
-    }
-    return NULL;
-}
-
-static void code_put(struct modset_code *code)
-{
-    if (code == NULL || --code->refs > 0)
-        return;
-    wasmslot_image_free(code->image);
-    wasmslot_module_free(code->module);
-    free(code);
-}
-
-/* Compile and image the module read from cm's file: 0, or -1 with the message in err. */
-static int code_build(const struct config *cfg, const struct cfg_module *cm,
-                      const unsigned char *bytes, size_t len, uint64_t t0,
-                      struct modset_code **out, char *err, size_t errlen)
-{
-    const struct wasmslot_compile_options opts = {.engine = cm->engine,
-                                                  .cache_dir = cfg->cache_dir};
-    struct wasmslot_error werr = {0};
-    struct modset_code *code = calloc(1, sizeof(*code));
-
-    if (code == NULL) {
-        snprintf(err, errlen, "%s:%d: module '%s': out of memory", cfg->file, cm->line, cm->name);
-        return -1;
-    }
-    code->refs = 1;
-    code->asked = cm->engine;
-    code->module = wasmslot_module_compile(bytes, len, &opts, &werr);
-    if (code->module == NULL) {
-        snprintf(err, errlen, "%s:%d: module '%s': %s: %s", cfg->file, cm->line, cm->name,
-                 cm->path, werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
-        code_put(code);
-        return -1;
-    }
-    code->image = wasmslot_image_new(code->module, &werr);
-    if (code->image == NULL) {
-        snprintf(err, errlen, "%s:%d: module '%s': cannot build its memory image: %s", cfg->file,
-                 cm->line, cm->name, werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
-        code_put(code);
-        return -1;
-    }
-    code->load_ns = mono_ns() - t0;
-    *out = code;
-    return 0;
-}
-
-void modset_describe(const struct modset_entry *e, char *buf, size_t len)
-{
-    const struct wasmslot_module *m = e->module;
-    const char *engine = wasmslot_engine_name(wasmslot_module_engine(m));
-    const char *fallback = wasmslot_module_fallback(m);
-    enum wasmslot_cache_state cache = wasmslot_module_cache_state(m);
-    char cached[48] = "";
-
-    if (e->reused) {
-        snprintf(buf, len, "unchanged, kept its compiled code (engine %s)", engine);
-        return;
-    }
-    if (cache != WASMSLOT_CACHE_NONE)
-        snprintf(cached, sizeof(cached), ", code cache %s", wasmslot_cache_state_name(cache));
-    if (fallback != NULL)
-        snprintf(buf, len, "engine %s (%s asked, fell back: %s), loaded in %.1f ms", engine,
-                 wasmslot_engine_name(e->code->asked), fallback, e->code->load_ns / 1e6);
-    else
-        snprintf(buf, len, "engine %s, loaded in %.1f ms (compile %.1f ms%s)", engine,
-                 e->code->load_ns / 1e6, wasmslot_module_compile_ns(m) / 1e6, cached);
-}
-
 struct modset *modset_load(const struct config *cfg, char *err, size_t errlen)
 {
     return modset_load_reusing(cfg, NULL, err, errlen);
@@ -168,6 +44,8 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
                                    size_t errlen)
 {
     struct modset *ms = calloc(1, sizeof(*ms));
+    struct modcode **codes = NULL, **prev_codes = NULL;
+    enum modcode_origin *origin = NULL;
 
     if (ms == NULL || (ms->e = calloc(cfg->nmodules, sizeof(*ms->e))) == NULL) {
         snprintf(err, errlen, "%s: out of memory", cfg->file);
@@ -176,35 +54,32 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
     /* Before the modules: their import lists hold the memories. */
     if (shm_create(ms, cfg, prev, err, errlen) < 0)
         goto fail;
+    if ((codes = calloc(cfg->nmodules ? cfg->nmodules : 1, sizeof(*codes))) == NULL ||
+        (origin = calloc(cfg->nmodules ? cfg->nmodules : 1, sizeof(*origin))) == NULL ||
+        (prev_codes = calloc(prev != NULL && prev->n ? prev->n : 1, sizeof(*prev_codes))) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", cfg->file);
+        goto fail;
+    }
+    for (size_t i = 0; prev != NULL && i < prev->n; i++)
+        prev_codes[i] = prev->e[i].code;
+    if (modcode_load(cfg, prev_codes, prev != NULL ? prev->n : 0, codes, origin, err, errlen) < 0)
+        goto fail;
+    /* Every entry holds its code from here on: modset_free releases them. */
+    for (size_t i = 0; i < cfg->nmodules; i++) {
+        ms->e[i].code = codes[i];
+        ms->e[i].origin = origin[i];
+        ms->e[i].module = codes[i]->module;
+        ms->e[i].image = codes[i]->image;
+        ms->e[i].cfg = &cfg->modules[i];
+    }
+    ms->n = cfg->nmodules;
     for (size_t i = 0; i < cfg->nmodules; i++) {
         const struct cfg_module *cm = &cfg->modules[i];
         struct modset_entry *e = &ms->e[i];
         struct wasmslot_limits lim;
-        unsigned char *bytes = NULL;
-        const uint64_t t0 = mono_ns();
         char msg[256];
-        size_t len = 0;
-        int r, line;
+        int line;
 
-        e->cfg = cm;
-        ms->n = i + 1;
-        r = read_file(cm->path, &bytes, &len);
-        if (r < 0) {
-            snprintf(err, errlen, "%s:%d: module '%s': cannot read %s: %s", cfg->file, cm->line,
-                     cm->name, cm->path, strerror(-r));
-            goto fail;
-        }
-        e->code = code_unchanged(prev, cm, bytes, len);
-        if (e->code != NULL) {
-            e->code->refs++;
-            e->reused = true;
-        } else if (code_build(cfg, cm, bytes, len, t0, &e->code, err, errlen) < 0) {
-            free(bytes);
-            goto fail;
-        }
-        free(bytes);
-        e->module = e->code->module;
-        e->image = e->code->image;
         for (uint32_t k = 0; k < wasmslot_module_import_count(e->module); k++) {
             struct wasmslot_extern_desc d;
             if (wasmslot_module_import(e->module, k, &d) == 0 && d.module_len == 22 &&
@@ -228,8 +103,14 @@ struct modset *modset_load_reusing(const struct config *cfg, const struct modset
         if (table_over_cap(cm, e->module, err, errlen, cfg->file))
             goto fail;
     }
+    free(codes);
+    free(origin);
+    free(prev_codes);
     return ms;
 fail:
+    free(codes);
+    free(origin);
+    free(prev_codes);
     modset_free(ms);
     return NULL;
 }
@@ -245,7 +126,7 @@ void modset_free(struct modset *ms)
             free(ms->e[i].stubs[k].name);
         }
         free(ms->e[i].stubs);
-        code_put(ms->e[i].code);
+        modcode_put(ms->e[i].code);
     }
     shm_release(ms);
     free(ms->e);

@@ -4,6 +4,7 @@
 #define MODSET_H
 
 #include "cfg.h"
+#include "modcode.h"
 #include "shm.h"
 #include "stats.h"
 #include "wasmslot.h"
@@ -18,22 +19,10 @@ struct modset_stub {
     char *name; /* "MODULE.NAME" */
 };
 
-/* A module compiled and imaged in the master. A reload finding the same file (same bytes,
- * same path, same engine asked for) shares it with the serving generation rather than compile
- * it again; the master alone counts the references (workers only read it). */
-struct modset_code {
-    unsigned refs;
-    enum wasmslot_engine asked;     /* the section's engine; the module may have fallen back */
-    uint64_t load_ns;               /* read, decode, validate, compile (or load from the cache),
-                                       image: what the master spent on it */
-    struct wasmslot_module *module; /* immutable, shared by every worker after fork */
-    struct wasmslot_image *image;   /* its memory image (sealed memfd), shared the same way */
-};
-
 struct modset_entry {
     const struct cfg_module *cfg;       /* borrowed from the config the set was loaded from */
-    struct modset_code *code;           /* shared with other generations' sets */
-    bool reused;                        /* code was taken over from the previous set */
+    struct modcode *code;               /* shared with other sections and generations */
+    enum modcode_origin origin;         /* compiled for this set, kept, or shared */
     struct wasmslot_module *module;     /* code->module */
     struct wasmslot_image *image;       /* code->image */
     struct wasmslot_wasi_imports *wasi; /* its WASI import list, NULL when it imports nothing */
@@ -60,11 +49,6 @@ struct modset *modset_load(const struct config *cfg, char *err, size_t errlen);
  * is the compiled code of every module whose file and engine did not change. */
 struct modset *modset_load_reusing(const struct config *cfg, const struct modset *prev, char *err,
                                    size_t errlen);
-
-/* One line on how the master got e's code, for -t and the log: "engine native, compiled in
- * 12.3 ms (cache stored)", "engine interp (native asked, fell back: ...)", "unchanged, kept
- * its compiled code (engine native)". */
-void modset_describe(const struct modset_entry *e, char *buf, size_t len);
 
 /* Add each module's engine (a label) and what its code cost the master to a stats reply:
  * module_compile_seconds and module_load_seconds{pool, engine}. */

@@ -34,6 +34,56 @@ def test_bad_value(d):
           "engine = jit is refused with the accepted values", r.stderr)
 
 
+def test_parallel_load(d):
+    """Modules are compiled on several threads; sections naming the same file share one compile,
+    and the failure reported is the first in the file whatever thread finished first."""
+    bad = os.path.join(d.dir, "bad.wasm")
+    with open(bad, "wb") as f:
+        f.write(b"\0asm\1\0\0\0\xff")
+    bad2 = os.path.join(d.dir, "bad2.wasm")
+    with open(bad2, "wb") as f:
+        f.write(b"not wasm at all")
+    conf = os.path.join(d.dir, "par.conf")
+    mods = {"a": {"path": fixture("e2e")}, "b": {"path": fixture("e2e")},
+            "c": {"path": fixture("other")}}
+    with open(conf, "w") as f:
+        f.write(d.conf_text(modules=mods))
+    r = subprocess.run([DAEMON, "-t", "-c", conf], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and
+          re.search(r"^module 'b': .*shared with an earlier section$", r.stdout, re.M) and
+          not re.search(r"^module '[ac]': .*shared", r.stdout, re.M),
+          "a second section naming the same file shares the first one's code", r.stdout)
+    mods = {"ok": {"path": fixture("e2e")}, "first": {"path": bad}, "ok2": {"path": fixture("other")},
+            "second": {"path": bad2}}
+    with open(conf, "w") as f:
+        f.write(d.conf_text(modules=mods))
+    r = subprocess.run([DAEMON, "-t", "-c", conf], capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0 and "module 'first'" in r.stderr and "module 'second'" not in r.stderr,
+          "two bad modules: the first in the file is the one reported", r.stderr)
+
+
+def test_cache_dir(native):
+    """cache_dir: the first start compiles and stores, a restart loads the code instead."""
+    if not native:
+        return
+    d = Daemon(start=False)
+    cache = os.path.join(d.dir, "cache")
+    os.mkdir(cache, 0o700)
+    d.write_conf(daemon={"cache_dir": cache}, modules={"m": {"path": fixture("e2e")}})
+    states = []
+    for _ in range(2):
+        d.start()
+        c = Conn(d.sock)
+        states.append(modules_by_name(c)["m"]["code_cache"])
+        check_eq(c.call("m", "add", [i32(2), i32(3)]).get("results"), [i32(5)],
+                 "the module runs (code cache %s)" % states[-1])
+        c.close()
+        d.stop()
+    check_eq(states, ["stored", "hit"], "cache_dir: stored at the first start, a hit at the next")
+    check(any(n.endswith(".wsc") for n in os.listdir(cache)), "the entry is in cache_dir",
+          os.listdir(cache))
+
+
 def modules_by_name(c):
     return {m["name"]: m for m in c.rq({"op": "modules"})["modules"]}
 
@@ -100,6 +150,7 @@ def main():
     d = Daemon(start=False)
     native = native_available(d)
     test_bad_value(d)
+    test_parallel_load(d)
     d.dflt_path = os.path.join(d.dir, "dflt.wasm")
     shutil.copy(fixture("e2e"), d.dflt_path)
     d.write_conf(modules={"dflt": {"path": d.dflt_path},
@@ -111,6 +162,7 @@ def main():
     test_side_by_side(d, native)
     test_reload_keeps_unchanged_code(d, native)
     d.stop()
+    test_cache_dir(native)
 
 
 if __name__ == "__main__":

@@ -277,6 +277,15 @@ def test_privileges():
     d.write_conf(daemon={"user": "nobody"})
     os.chmod(d.dir, 0o755)
     d.start()
+    # The readiness ping proves one worker serves; another may still be between its fork and
+    # its drop (it runs no guest code before it), so wait for every worker to be past it.
+    def dropped():
+        try:
+            return all(re.search(r"^Uid:\s+(\d+)", read("/proc/%d/status" % p), re.M).group(1)
+                       != "0" for p in d.workers())
+        except (OSError, AttributeError):
+            return False
+    wait_until(dropped, timeout=10)
     uids = {}
     for p in d.workers():
         st = read("/proc/%d/status" % p)
