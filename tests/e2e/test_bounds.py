@@ -2,7 +2,8 @@
 """test_bounds.py: the daemon-wide bounds that keep one client from exhausting a worker: its
 memory (max_total_memory, max_memory's finite default), runs without a deadline
 (max_unlimited_runs), connections per client uid, and WASI descriptors closed when their run
-ends. `test_bounds.py accept` measures accepting behind a burst of connections."""
+ends, and accepting behind a burst of connections (`test_bounds.py accept`: that alone, with
+the strict bound)."""
 
 import os
 import socket
@@ -148,9 +149,11 @@ def both_ready(d):
     time.sleep(0.05)
 
 
-def test_accept_burst():
+def test_accept_burst(bound=0.25):
     """Behind a burst of connections a new client is served at once, and the connections
-    stay spread evenly over the workers."""
+    stay spread evenly over the workers. make check runs it with a looser bound than
+    `test_bounds.py accept` (the machine may be loaded): accepting used to take ~2 ms per
+    connection (0.8-1 s behind 400), ~0.25 ms now."""
     d = Daemon(daemon={"workers": "2", "max_connections": "1000"})
     both_ready(d)
     socks = burst(d.sock, 400)
@@ -162,8 +165,8 @@ def test_accept_burst():
     opens = [stat_sum(s, "connections_open", worker=w) for w in ("0", "1")]
     print("a new client behind a burst of 400 connections: served in %.3f s; open per worker "
           "%s" % (dt, opens))
-    check(ok and dt < 0.25, "a client behind a burst of 400 connections is served at once", dt)
-    check(min(opens) >= 120, "the burst is spread over both workers", opens)
+    check(ok and dt < bound, "a client behind a burst of 400 connections is served at once", dt)
+    check(max(opens) - min(opens) <= 40, "the burst is spread evenly over both workers", opens)
     c.close()
     for x in socks:
         x.close()
@@ -186,7 +189,7 @@ def test_accept_burst():
     dt = time.time() - t0
     print("a new client behind a burst of 300 connections over max_connections 2 x 100: "
           "answered in %.3f s: %s" % (dt, err_code(r) or "pong"))
-    check((r.get("ok") or err_code(r) == "too_many_connections") and dt < 0.25,
+    check((r.get("ok") or err_code(r) == "too_many_connections") and dt < bound,
           "a client past a burst over max_connections is answered at once", (dt, r))
     extra.close()
     for x in socks:
@@ -223,6 +226,7 @@ def test_wasi_fds():
 
 
 def main():
+    test_accept_burst(bound=0.5)
     test_memory()
     test_unlimited_runs()
     test_connections_per_uid()
@@ -230,7 +234,5 @@ def main():
 
 
 if __name__ == "__main__":
-    # The bursts are not part of make check yet: accepting still defers ~2 ms per
-    # connection in a burst (issue 15, item 4), and what the test measures depends on the
-    # machine's load. Run them with `test_bounds.py accept`.
+    # `test_bounds.py accept`: the bursts alone, with the strict bound.
     run_main(test_accept_burst if sys.argv[1:] == ["accept"] else main)
