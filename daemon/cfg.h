@@ -8,22 +8,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "cfg_log.h"
 #include "wasmslot.h"
-
-/* Where log lines go. */
-enum cfg_log_target {
-    CFG_LOG_STDERR,
-    CFG_LOG_SYSLOG,
-    CFG_LOG_FILE,
-};
-
-/* Log severities, most severe first (syslog's order). */
-enum cfg_log_level {
-    CFG_LOG_ERROR,
-    CFG_LOG_WARNING,
-    CFG_LOG_INFO,
-    CFG_LOG_DEBUG,
-};
 
 /* One `[shmem NAME]` section: a shared memory made by the master before fork and imported by
  * the modules that bind it (see cfg_import). */
@@ -97,7 +83,9 @@ struct cfg_listen {
     int line;
 };
 
-/* The whole file, fully validated. */
+/* The whole file, fully validated. The parser is cfg.c and a file per kind of section
+ * (cfg_daemon.c, cfg_module.c, cfg_shmem.c, cfg_listen.c), with cfg_value.c's value parsers and
+ * cfg_check.c's checks across sections (cfg_internal.h). */
 struct config {
     char *file; /* the path it was read from */
 
@@ -189,8 +177,5 @@ const struct cfg_shmem *cfg_shmem_find(const struct config *cfg, const char *nam
 /* Print cfg in the file's syntax, every default filled in (wasmslotd -T; cfg_dump.c). The
  * output is itself a valid config file. */
 void cfg_dump(const struct config *cfg, FILE *f);
-
-/* Name of a log level ("error", ...). */
-const char *cfg_log_level_name(enum cfg_log_level l);
 
 #endif

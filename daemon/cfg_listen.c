@@ -2,71 +2,46 @@
  * and how its requests map to module pools. */
 #include "config.h"
 
-#include "cfg_listen.h"
+#include "cfg_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CFG_DEFAULT_LISTEN_HOST "127.0.0.1"
 
-static int msgf(char *msg, size_t msglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Write a message; always -1 so callers can `return msgf(...)`. */
-static int msgf(char *msg, size_t msglen, const char *fmt, ...)
+int cfg__listen_section(struct cfg__parser *p, const char *name)
 {
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, msglen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static bool valid_name(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 64)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
-            return false;
-    return true;
-}
-
-int cfg__listen_section(struct config *c, const char *name, int line, char *msg, size_t msglen)
-{
+    struct config *c = p->cfg;
     struct cfg_listen *ls;
 
-    if (!valid_name(name))
-        return msgf(msg, msglen,
-                    "[listen NAME]: the name must be 1-64 characters of A-Z a-z 0-9 _ . -");
+    if (!cfg__valid_name(name))
+        return cfg__perr(p, "[listen NAME]: the name must be 1-64 characters of A-Z a-z 0-9 _ . -");
     for (size_t i = 0; i < c->nlistens; i++)
         if (strcmp(c->listens[i].name, name) == 0)
-            return msgf(msg, msglen, "listen '%s' is defined twice", name);
+            return cfg__perr(p, "listen '%s' is defined twice", name);
     ls = realloc(c->listens, (c->nlistens + 1) * sizeof(*ls));
     if (ls == NULL)
-        return msgf(msg, msglen, "out of memory");
+        return cfg__perr(p, "out of memory");
     c->listens = ls;
     memset(&ls[c->nlistens], 0, sizeof(*ls));
-    ls[c->nlistens].line = line;
+    ls[c->nlistens].line = p->line;
     ls[c->nlistens].socket_mode = 0660;
     ls[c->nlistens].script_name = true;
     ls[c->nlistens].name = strdup(name);
     c->nlistens++;
     if (ls[c->nlistens - 1].name == NULL)
-        return msgf(msg, msglen, "out of memory");
+        return cfg__perr(p, "out of memory");
+    p->sec = SEC_LISTEN;
     return 0;
 }
 
 /* tcp = PORT | ADDR:PORT | [IPV6]:PORT: numeric addresses only, so the daemon never waits on a
  * resolver at start-up and the file says exactly what is exposed. */
-static int parse_tcp(struct cfg_listen *l, const char *v, char *msg, size_t msglen)
+static int parse_tcp(struct cfg__parser *p, struct cfg_listen *l, const char *v)
 {
     char host[64];
     const char *port;
@@ -78,7 +53,7 @@ static int parse_tcp(struct cfg_listen *l, const char *v, char *msg, size_t msgl
     if (v[0] == '[') {
         const char *close = strchr(v, ']');
         if (close == NULL || close[1] != ':' || (size_t)(close - v - 1) >= sizeof(host))
-            return msgf(msg, msglen, "tcp: '%s' is not [IPV6]:PORT", v);
+            return cfg__perr(p, "tcp: '%s' is not [IPV6]:PORT", v);
         memcpy(host, v + 1, (size_t)(close - v - 1));
         host[close - v - 1] = '\0';
         port = close + 2;
@@ -86,7 +61,7 @@ static int parse_tcp(struct cfg_listen *l, const char *v, char *msg, size_t msgl
     } else if (strchr(v, ':') != NULL) {
         const char *colon = strrchr(v, ':');
         if ((size_t)(colon - v) >= sizeof(host))
-            return msgf(msg, msglen, "tcp: '%s': address too long", v);
+            return cfg__perr(p, "tcp: '%s': address too long", v);
         memcpy(host, v, (size_t)(colon - v));
         host[colon - v] = '\0';
         port = colon + 1;
@@ -95,23 +70,23 @@ static int parse_tcp(struct cfg_listen *l, const char *v, char *msg, size_t msgl
         port = v;
     }
     if (inet_pton(af, host, addr) != 1)
-        return msgf(msg, msglen,
-                    "tcp: '%s' is not a numeric IPv4 address or a bracketed IPv6 address", host);
+        return cfg__perr(p, "tcp: '%s' is not a numeric IPv4 address or a bracketed IPv6 address",
+                         host);
     errno = 0;
     n = strtoul(port, &end, 10);
     if (*port == '\0' || *end != '\0' || errno != 0 || n == 0 || n > 65535 ||
         !isdigit((unsigned char)*port))
-        return msgf(msg, msglen, "tcp: port '%s' is not a number from 1 to 65535", port);
+        return cfg__perr(p, "tcp: port '%s' is not a number from 1 to 65535", port);
     free(l->tcp_host);
     l->tcp_host = strdup(host);
     if (l->tcp_host == NULL)
-        return msgf(msg, msglen, "out of memory");
+        return cfg__perr(p, "out of memory");
     l->tcp_port = (uint16_t)n;
     return 0;
 }
 
 /* route = PREFIX MODULE */
-static int parse_route(struct cfg_listen *l, const char *v, int line, char *msg, size_t msglen)
+static int parse_route(struct cfg__parser *p, struct cfg_listen *l, const char *v)
 {
     const char *sp = v;
     struct cfg_route *r;
@@ -123,41 +98,40 @@ static int parse_route(struct cfg_listen *l, const char *v, int line, char *msg,
     while (isspace((unsigned char)*sp))
         sp++;
     if (v[0] != '/' || *sp == '\0')
-        return msgf(msg, msglen, "route: '%s' is not 'PREFIX MODULE' with PREFIX starting '/'", v);
-    if (!valid_name(sp))
-        return msgf(msg, msglen, "route: '%s' is not a module name", sp);
+        return cfg__perr(p, "route: '%s' is not 'PREFIX MODULE' with PREFIX starting '/'", v);
+    if (!cfg__valid_name(sp))
+        return cfg__perr(p, "route: '%s' is not a module name", sp);
     /* "/app/" and "/app" are one prefix: matching is by whole path segments. */
     while (plen > 1 && v[plen - 1] == '/')
         plen--;
     for (size_t i = 0; i < l->nroutes; i++)
         if (strlen(l->routes[i].prefix) == plen && memcmp(l->routes[i].prefix, v, plen) == 0)
-            return msgf(msg, msglen, "route: prefix '%.*s' is routed twice", (int)plen, v);
+            return cfg__perr(p, "route: prefix '%.*s' is routed twice", (int)plen, v);
     r = realloc(l->routes, (l->nroutes + 1) * sizeof(*r));
     if (r == NULL)
-        return msgf(msg, msglen, "out of memory");
+        return cfg__perr(p, "out of memory");
     l->routes = r;
     r[l->nroutes].prefix = strndup(v, plen);
     r[l->nroutes].module = strdup(sp);
-    r[l->nroutes].line = line;
+    r[l->nroutes].line = p->line;
     l->nroutes++;
     if (r[l->nroutes - 1].prefix == NULL || r[l->nroutes - 1].module == NULL)
-        return msgf(msg, msglen, "out of memory");
+        return cfg__perr(p, "out of memory");
     return 0;
 }
 
-int cfg__listen_key(struct config *c, const char *k, const char *v, int line, char *msg,
-                    size_t msglen)
+int cfg__listen_key(struct cfg__parser *p, const char *k, const char *v)
 {
-    struct cfg_listen *l = &c->listens[c->nlistens - 1];
+    struct cfg_listen *l = &p->cfg->listens[p->cfg->nlistens - 1];
 
     if (strcmp(k, "socket") == 0) {
         if (v[0] != '/')
-            return msgf(msg, msglen, "socket: '%s' must be an absolute path", v);
+            return cfg__perr(p, "socket: '%s' must be an absolute path", v);
         if (strlen(v) >= 108)
-            return msgf(msg, msglen, "socket: path is longer than 107 bytes");
+            return cfg__perr(p, "socket: path is longer than 107 bytes");
         free(l->socket_path);
         l->socket_path = strdup(v);
-        return l->socket_path == NULL ? msgf(msg, msglen, "out of memory") : 0;
+        return l->socket_path == NULL ? cfg__perr(p, "out of memory") : 0;
     }
     if (strcmp(k, "socket_mode") == 0) {
         char *end;
@@ -165,45 +139,46 @@ int cfg__listen_key(struct config *c, const char *k, const char *v, int line, ch
         errno = 0;
         mode = strtoul(v, &end, 8);
         if (*v == '\0' || *end != '\0' || errno != 0 || mode > 0777)
-            return msgf(msg, msglen, "socket_mode: '%s' is not an octal mode up to 0777", v);
+            return cfg__perr(p, "socket_mode: '%s' is not an octal mode up to 0777", v);
         l->socket_mode = (mode_t)mode;
         return 0;
     }
     if (strcmp(k, "tcp") == 0)
-        return parse_tcp(l, v, msg, msglen);
+        return parse_tcp(p, l, v);
     if (strcmp(k, "route") == 0)
-        return parse_route(l, v, line, msg, msglen);
+        return parse_route(p, l, v);
     if (strcmp(k, "script_name") == 0) {
         if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0)
             l->script_name = true;
         else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0)
             l->script_name = false;
         else
-            return msgf(msg, msglen, "script_name: '%s' is not yes or no", v);
+            return cfg__perr(p, "script_name: '%s' is not yes or no", v);
         return 0;
     }
-    return msgf(msg, msglen,
-                "unknown directive '%s' in [listen %s] (expected socket, socket_mode, tcp, "
-                "route or script_name)",
-                k, l->name);
+    return cfg__perr(p,
+                     "unknown directive '%s' in [listen %s] (expected socket, socket_mode, tcp, "
+                     "route or script_name)",
+                     k, l->name);
 }
 
-int cfg__listen_finish(const struct config *c, int *line, char *msg, size_t msglen)
+int cfg__listen_check(struct cfg__parser *p)
 {
+    const struct config *c = p->cfg;
+
     for (size_t i = 0; i < c->nlistens; i++) {
         const struct cfg_listen *l = &c->listens[i];
 
-        *line = l->line;
+        p->line = l->line;
         if ((l->socket_path == NULL) == (l->tcp_host == NULL))
-            return msgf(msg, msglen, "[listen %s] needs exactly one of 'socket' and 'tcp'",
-                        l->name);
+            return cfg__perr(p, "[listen %s] needs exactly one of 'socket' and 'tcp'", l->name);
         if (l->socket_path != NULL && strcmp(l->socket_path, c->socket_path) == 0)
-            return msgf(msg, msglen, "[listen %s] socket %s is the daemon's own socket", l->name,
-                        l->socket_path);
+            return cfg__perr(p, "[listen %s] socket %s is the daemon's own socket", l->name,
+                             l->socket_path);
         if (l->nroutes == 0 && !l->script_name)
-            return msgf(msg, msglen,
-                        "[listen %s] has no 'route' and script_name = no: no request could run",
-                        l->name);
+            return cfg__perr(
+                p, "[listen %s] has no 'route' and script_name = no: no request could run",
+                l->name);
         for (size_t k = 0; k < i; k++) {
             const struct cfg_listen *o = &c->listens[k];
             bool same = l->socket_path != NULL
@@ -211,14 +186,13 @@ int cfg__listen_finish(const struct config *c, int *line, char *msg, size_t msgl
                             : o->tcp_host != NULL && o->tcp_port == l->tcp_port &&
                                   strcmp(o->tcp_host, l->tcp_host) == 0;
             if (same)
-                return msgf(msg, msglen, "[listen %s] uses the socket of [listen %s]", l->name,
-                            o->name);
+                return cfg__perr(p, "[listen %s] uses the socket of [listen %s]", l->name, o->name);
         }
         for (size_t r = 0; r < l->nroutes; r++) {
-            *line = l->routes[r].line;
+            p->line = l->routes[r].line;
             if (cfg_module_find(c, l->routes[r].module) == NULL)
-                return msgf(msg, msglen, "route %s: no [module %s] section", l->routes[r].prefix,
-                            l->routes[r].module);
+                return cfg__perr(p, "route %s: no [module %s] section", l->routes[r].prefix,
+                                 l->routes[r].module);
         }
     }
     return 0;

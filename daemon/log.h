@@ -2,7 +2,7 @@
 #ifndef LOG_H
 #define LOG_H
 
-#include "cfg.h"
+#include "cfg_log.h"
 
 #include <sys/types.h>
 

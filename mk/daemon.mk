@@ -57,7 +57,9 @@ daemon_wasmslotd_SOURCES = \
 	daemon/main.c \
 	daemon/clock.c daemon/clock.h \
 	daemon/master.c daemon/master.h \
-	daemon/cfg.c daemon/cfg.h \
+	daemon/cfg.c daemon/cfg.h daemon/cfg_internal.h daemon/cfg_value.c daemon/cfg_daemon.c \
+	daemon/cfg_module.c daemon/cfg_shmem.c daemon/cfg_listen.c daemon/cfg_check.c \
+	daemon/cfg_log.c daemon/cfg_log.h \
 	daemon/log.c daemon/log.h \
 	daemon/stats.c daemon/stats.h \
 	daemon/http.c daemon/http.h \
@@ -69,7 +71,6 @@ daemon_wasmslotd_SOURCES = \
 	daemon/wasirun.c daemon/wasirun.h \
 	daemon/shm.c daemon/shm.h \
 	daemon/mtcall.c daemon/mtcall.h \
-	daemon/cfg_listen.c daemon/cfg_listen.h \
 	daemon/listen.c daemon/listen.h \
 	daemon/fcgi.c daemon/fcgi.h daemon/fcgi_cgi.c daemon/fcgi_internal.h
 daemon_wasmslotd_CPPFLAGS = $(AM_CPPFLAGS) -DWASMSLOTD_CONF='"$(sysconfdir)/wasmslotd.conf"'
