@@ -288,6 +288,16 @@ WASMSLOT_API int wasmslot_module_export(const struct wasmslot_module *m, uint32_
 WASMSLOT_API int wasmslot_module_memory(const struct wasmslot_module *m,
                                         struct wasmslot_limits *lim);
 
+/* How many tables m has, imported ones included: its table index space, imported tables first. */
+WASMSLOT_API uint32_t wasmslot_module_table_count(const struct wasmslot_module *m);
+
+/* Table `index` of m (0-based, imported tables first), if m defines it: returns 0 and fills
+ * *lim with its limits (min and max in elements), or -WASMSLOT_ENOTFOUND when the table is
+ * imported (its limits are the import's, see wasmslot_module_import) or index is not below
+ * wasmslot_module_table_count(m). */
+WASMSLOT_API int wasmslot_module_table(const struct wasmslot_module *m, uint32_t index,
+                                       struct wasmslot_limits *lim);
+
 /* ---------------------------------------------------------------- linear memories */
 
 /* A linear memory: plain (created by the engine), a pool slot, or a shared memory. Every
@@ -312,6 +322,9 @@ WASMSLOT_API struct wasmslot_memory *wasmslot_memory_new(uint32_t min_pages, uin
  * thread that happens on. Both accept NULL. */
 WASMSLOT_API struct wasmslot_memory *wasmslot_memory_ref(struct wasmslot_memory *mem);
 WASMSLOT_API void wasmslot_memory_unref(struct wasmslot_memory *mem);
+/* How many references to mem are held in this process (for statistics: other threads may take
+ * or drop one at any moment). A shared memory's references are counted per process. */
+WASMSLOT_API unsigned wasmslot_memory_refs(const struct wasmslot_memory *mem);
 
 WASMSLOT_API uint8_t *wasmslot_memory_base(const struct wasmslot_memory *mem);
 /* Current size in bytes (an atomic read for shared memories). */

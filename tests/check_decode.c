@@ -732,6 +732,18 @@ START_TEST(test_introspection)
     ck_assert_int_eq(wasmslot_module_memory(&m, &lim), 0);
     ck_assert_uint_eq(lim.min, 1);
     ck_assert_uint_eq(lim.max, 4);
+
+    /* Tables: the whole index space is counted, imported first; limits only for its own. */
+    ck_assert_uint_eq(wasmslot_module_table_count(&m), 3);
+    ck_assert_int_eq(wasmslot_module_table(&m, 0, &lim), -WASMSLOT_ENOTFOUND);
+    ck_assert_int_eq(wasmslot_module_table(&m, 1, &lim), 0);
+    ck_assert_uint_eq(lim.min, 4);
+    ck_assert(!lim.has_max);
+    ck_assert_int_eq(wasmslot_module_table(&m, 2, &lim), 0);
+    ck_assert_uint_eq(lim.min, 1);
+    ck_assert(lim.has_max);
+    ck_assert_uint_eq(lim.max, 2);
+    ck_assert_int_eq(wasmslot_module_table(&m, 3, &lim), -WASMSLOT_ENOTFOUND);
     wasmslot_module_clear(&m);
 
     /* An imported (shared) memory is not the module's own. */
@@ -746,6 +758,8 @@ START_TEST(test_introspection)
 
     load_fixture("decode_min.wasm", &m);
     ck_assert_int_eq(wasmslot_module_memory(&m, &lim), -WASMSLOT_ENOTFOUND);
+    ck_assert_uint_eq(wasmslot_module_table_count(&m), 0);
+    ck_assert_int_eq(wasmslot_module_table(&m, 0, &lim), -WASMSLOT_ENOTFOUND);
     ck_assert_uint_eq(wasmslot_module_import_count(&m), 0);
     ck_assert(declared(&m, 0));
     wasmslot_module_clear(&m);

@@ -218,10 +218,13 @@ START_TEST(test_backing_store_protocol)
     ck_assert_uint_eq(wasmslot_memory_size(&fs.mem), 2 * WASMSLOT_PAGE_SIZE);
     ck_assert_int_eq(wasmslot_memory_grow(&fs.mem, 7, &old), -WASMSLOT_ELIMIT);
 
+    ck_assert_uint_eq(wasmslot_memory_refs(&fs.mem), 1);
     ck_assert_ptr_eq(wasmslot_memory_ref(&fs.mem), &fs.mem);
+    ck_assert_uint_eq(wasmslot_memory_refs(&fs.mem), 2);
     ck_assert_ptr_null(wasmslot_memory_ref(NULL));
     wasmslot_memory_unref(NULL);
     wasmslot_memory_unref(&fs.mem);
+    ck_assert_uint_eq(wasmslot_memory_refs(&fs.mem), 1);
     ck_assert_int_eq(fs.destroyed, 0);
     /* The last reference dropped on another thread destroys it there. */
     ck_assert_int_eq(pthread_create(&th, NULL, unref_thread, &fs.mem), 0);

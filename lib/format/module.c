@@ -1,5 +1,5 @@
-/* format/module.c: the public introspection of a decoded module (its imports, exports and own
- * memory) for embedders and the linker. */
+/* format/module.c: the public introspection of a decoded module (its imports, exports, own
+ * memory and tables) for embedders and the linker. */
 #include "config.h"
 
 #include "format/module.h"
@@ -86,5 +86,19 @@ int wasmslot_module_memory(const struct wasmslot_module *m, struct wasmslot_limi
     if (m->nmemories_total == 0 || m->nmemory_imports != 0)
         return -WASMSLOT_ENOTFOUND;
     *lim = m->memories[0];
+    return 0;
+}
+
+uint32_t wasmslot_module_table_count(const struct wasmslot_module *m)
+{
+    return m->ntables_total;
+}
+
+int wasmslot_module_table(const struct wasmslot_module *m, uint32_t index,
+                          struct wasmslot_limits *lim)
+{
+    if (index < m->ntable_imports || index >= m->ntables_total)
+        return -WASMSLOT_ENOTFOUND;
+    *lim = m->tables[index].limits;
     return 0;
 }

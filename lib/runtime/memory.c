@@ -48,6 +48,11 @@ void wasmslot_memory_unref(struct wasmslot_memory *mem)
     mem->ops->destroy(mem);
 }
 
+unsigned wasmslot_memory_refs(const struct wasmslot_memory *mem)
+{
+    return (unsigned)atomic_load_explicit(&mem->refs, memory_order_relaxed);
+}
+
 uint8_t *wasmslot_memory_base(const struct wasmslot_memory *mem)
 {
     return mem->base;
