@@ -4,10 +4,6 @@
 
 #include "modset.h"
 
-
-#include "wasirun.h"
-#include "format/module.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,12 +18,15 @@
 static bool table_over_cap(const struct cfg_module *cm, const struct wasmslot_module *m, char *err,
                            size_t errlen, const char *file)
 {
-    for (uint32_t i = m->ntable_imports; i < m->ntables_total; i++) {
-        if (cm->max_table_elements != 0 && m->tables[i].limits.min > cm->max_table_elements) {
+    struct wasmslot_limits lim;
+
+    for (uint32_t i = 0; i < wasmslot_module_table_count(m); i++) {
+        if (cm->max_table_elements != 0 && wasmslot_module_table(m, i, &lim) == 0 &&
+            lim.min > cm->max_table_elements) {
             snprintf(err, errlen,
                      "%s:%d: module '%s': its table %u starts with %llu entries, more than "
                      "max_table_elements (%u)",
-                     file, cm->line, cm->name, i, (unsigned long long)m->tables[i].limits.min,
+                     file, cm->line, cm->name, i, (unsigned long long)lim.min,
                      cm->max_table_elements);
             return true;
         }

@@ -1,44 +1,17 @@
 /* modset.h: the modules of one configuration, compiled (and imaged) in the master before fork,
- * and the per-worker slot pools built from them after fork. */
+ * and the per-worker slot pools built from them after fork. The set's data (struct modset) is
+ * in modset_types.h, its shared memories and import lists in shm.h. */
 #ifndef MODSET_H
 #define MODSET_H
 
 #include "cfg.h"
 #include "modcode.h"
+#include "modset_types.h"
 #include "shm.h"
 #include "stats.h"
 #include "wasmslot.h"
 
 #include <stddef.h>
-
-/* One configured module: its section and what the master built from it. */
-/* A function made for an import nothing provides (unknown_imports = trap): calling it traps
- * unlinked_import, naming the import. */
-struct modset_stub {
-    struct wasmslot_func *func;
-    char *name; /* "MODULE.NAME" */
-};
-
-struct modset_entry {
-    const struct cfg_module *cfg;       /* borrowed from the config the set was loaded from */
-    struct modcode *code;               /* shared with other sections and generations */
-    enum modcode_origin origin;         /* compiled for this set, kept, or shared */
-    struct wasmslot_module *module;     /* code->module */
-    struct wasmslot_image *image;       /* code->image */
-    struct wasmslot_wasi_imports *wasi; /* its WASI import list, NULL when it imports nothing */
-    bool wasi_guest;                    /* it imports wasi_snapshot_preview1: calls of its
-                                           exports reply with their stdout and stderr */
-    struct modset_stub *stubs;          /* its stubbed imports, in import order */
-    size_t nstubs;
-};
-
-/* Every module of a config, in config order, and its shared memories. */
-struct modset {
-    size_t n;
-    struct modset_entry *e;
-    size_t nshm;
-    struct modset_shm *shm; /* [shmem] sections, in config order (shm.h) */
-};
 
 /* Read, compile and image every module of cfg (which must outlive the set). Returns NULL and
  * `file:line: module 'name': reason` in err on the first failure. */

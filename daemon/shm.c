@@ -4,12 +4,9 @@
 
 #include "shm.h"
 
-#include "modset.h"
 #include "proto.h"
-#include "runtime/runtime.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,8 +292,7 @@ void shm_stats(const struct modset *ms, size_t i, wasmslot_stats_sink_fn sink, v
     sink(arg, "bindings", WASMSLOT_STATS_GAUGE, s->bindings);
     /* The reference count is per process (wasmslot.h): the config's own reference plus one per
      * live instance of the answering worker. */
-    sink(arg, "references", WASMSLOT_STATS_GAUGE,
-         (uint64_t)atomic_load_explicit(&s->mem->refs, memory_order_relaxed));
+    sink(arg, "references", WASMSLOT_STATS_GAUGE, wasmslot_memory_refs(s->mem));
 }
 
 /* A wasmslot_stats_sink_fn prefixing "shmem_" to every name. */

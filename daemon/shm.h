@@ -5,20 +5,10 @@
 #define SHM_H
 
 #include "cfg.h"
+#include "modset_types.h"
 #include "wasmslot.h"
 
-#include <stdbool.h>
 #include <stddef.h>
-
-struct modset;
-
-/* One shared memory of a set. */
-struct modset_shm {
-    const struct cfg_shmem *cfg; /* borrowed from the set's config */
-    struct wasmslot_memory *mem; /* the set's reference */
-    bool kept;                   /* taken over from the previous generation (same bytes) */
-    unsigned bindings;           /* module imports bound to it in this config */
-};
 
 /* Make the shared memories of cfg into ms->shm. A section whose name, min and max equal those
  * of a memory of prev (the generation being replaced; may be NULL) takes that memory over
@@ -33,8 +23,6 @@ void shm_release(struct modset *ms);
 
 /* Index of shared memory name in ms, or -1. */
 int shm_find(const struct modset *ms, const char *name);
-
-struct modset_entry;
 
 /* Build the import list of e->module, of section cm, into e->wasi: its wasi_snapshot_preview1
  * functions and, for each `import = MODULE.NAME shmem:SHMEM` of cm, that shared memory; with

@@ -11,23 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int wasirun_imports(const struct wasmslot_module *m, struct wasmslot_wasi_imports **out, char *err,
-                    size_t errlen)
-{
-    struct wasmslot_error werr = {0};
-
-    *out = NULL;
-    if (wasmslot_module_import_count(m) == 0)
-        return 0;
-    *out = wasmslot_wasi_imports_new(m, NULL, NULL, &werr);
-    if (*out == NULL) {
-        snprintf(err, errlen, "%s (wasmslotd provides wasi_snapshot_preview1 only)",
-                 werr.message[0] ? werr.message : wasmslot_strerror(werr.code));
-        return -1;
-    }
-    return 0;
-}
-
 /* Each executor thread keeps one state per module (the modules' options differ), freed with
  * the thread. */
 struct thread_states {

@@ -1,17 +1,11 @@
-/* wasirun.h: WASI commands in the daemon: a module's WASI import list (built in the master)
- * and runs of `_start` with a request's argv, env and stdin, output captured for the reply. */
+/* wasirun.h: WASI commands in the daemon: runs of `_start` with a request's argv, env and stdin,
+ * output captured for the reply. (A module's import list is built by shm_imports, shm.h.) */
 #ifndef WASIRUN_H
 #define WASIRUN_H
 
 #include "cfg.h"
 #include "proto.h"
 #include "wasmslot.h"
-
-/* The import list of m when it has imports: every wasi_snapshot_preview1 function bound to
- * the run's state (the exec's user pointer). *out stays NULL for a module without imports.
- * Returns 0, or -1 with a reason in err (an import wasmslotd cannot provide). */
-int wasirun_imports(const struct wasmslot_module *m, struct wasmslot_wasi_imports **out, char *err,
-                    size_t errlen);
 
 /* The calling thread's WASI state for module index mod (of nmods), made on first use with
  * the module's options; reset for a new run. NULL when it cannot be made. */

@@ -63,7 +63,7 @@ daemon_wasmslotd_SOURCES = \
 	daemon/log.c daemon/log.h \
 	daemon/stats.c daemon/stats.h \
 	daemon/http.c daemon/http.h \
-	daemon/modset.c daemon/modset.h \
+	daemon/modset.c daemon/modset.h daemon/modset_types.h \
 	daemon/modcode.c daemon/modcode.h \
 	daemon/worker.c daemon/worker.h \
 	daemon/conn.c daemon/conn.h daemon/conn_job.c daemon/conn_internal.h \
