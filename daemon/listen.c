@@ -3,6 +3,8 @@
 
 #include "listen.h"
 
+#include "log.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,8 @@
 struct listen_sock {
     int fd;
     char *path; /* a Unix socket's file, or NULL */
+    dev_t dev;  /* the socket file bind made, to know it again on a reload */
+    ino_t ino;
     char *host; /* a TCP socket's address, or NULL */
     uint16_t port;
 };
@@ -43,12 +47,21 @@ static const struct listen_sock *find_same(const struct listen_socks *prev,
     return NULL;
 }
 
-/* A Unix socket at l's path; a stale file is replaced, a live socket is an error. */
-static int bind_unix(const struct cfg_listen *l, char *err, size_t errlen)
+/* A Unix socket at l's path; a stale file is replaced, a live socket is an error. The file
+ * bind makes is s's (s->dev, s->ino).
+ *
+ * The file is made with its mode: bind gives a socket file 0777 less the umask, so the umask
+ * is set to what socket_mode leaves out around it, and no client can connect before the mode
+ * is right. Nothing is done through the path after bind: another user who can write to the
+ * directory could have put a symbolic link there, and a chmod by path would follow it. (The
+ * master is one thread here but for the HTTP endpoint's, which makes no files; master.c binds
+ * the daemon's own socket the same way.) */
+static int bind_unix(const struct cfg_listen *l, struct listen_sock *s, char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct stat st;
-    int fd;
+    mode_t old_umask;
+    int fd, e;
 
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", l->socket_path);
     if (lstat(l->socket_path, &st) == 0) {
@@ -70,17 +83,56 @@ static int bind_unix(const struct cfg_listen *l, char *err, size_t errlen)
         unlink(l->socket_path);
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        chmod(l->socket_path, l->socket_mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+    if (fd < 0) {
         snprintf(err, errlen, "[listen %s] socket %s: %s", l->name, l->socket_path,
                  strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(l->socket_path);
-        }
         return -1;
     }
+    old_umask = umask(~l->socket_mode & 0777);
+    e = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old_umask);
+    if (e < 0 || lstat(l->socket_path, &st) < 0 || listen(fd, SOMAXCONN) < 0) {
+        snprintf(err, errlen, "[listen %s] socket %s: %s", l->name, l->socket_path,
+                 strerror(errno));
+        close(fd);
+        if (e == 0)
+            unlink(l->socket_path);
+        return -1;
+    }
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
     return fd;
+}
+
+/* Reload with the same socket: give the socket file kept (same, made by bind_unix) l's mode,
+ * and nothing else: the path is opened without following a link and must still be that file.
+ * A failure is logged, not a reason to refuse the reload (the socket goes on serving). */
+static void perms_again(const struct cfg_listen *l, const struct listen_sock *same)
+{
+    int fd = open(l->socket_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    char proc[64];
+    struct stat st;
+
+    if (fd < 0) {
+        log_warn("[listen %s] socket %s: %s; its mode was not changed", l->name, l->socket_path,
+                 strerror(errno));
+        return;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_dev != same->dev ||
+        st.st_ino != same->ino) {
+        log_warn("[listen %s] socket %s: no longer the socket this daemon made (replaced by "
+                 "another file or a symbolic link): its mode was not changed",
+                 l->name, l->socket_path);
+        close(fd);
+        return;
+    }
+    /* chmod has no form that takes an O_PATH descriptor; its /proc link names the very inode
+     * opened above. */
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (chmod(proc, l->socket_mode) < 0)
+        log_warn("[listen %s] socket %s: cannot change its mode: %s", l->name, l->socket_path,
+                 strerror(errno));
+    close(fd);
 }
 
 static int bind_tcp(const struct cfg_listen *l, char *err, size_t errlen)
@@ -141,12 +193,14 @@ struct listen_socks *listen_socks_open(const struct config *cfg, const struct li
                 snprintf(err, errlen, "[listen %s]: %s", l->name, strerror(errno));
                 goto fail;
             }
-            /* A changed socket_mode applies to the socket kept; failing that is no reason
-             * to refuse the reload. */
+            /* A changed socket_mode applies to the socket kept. */
+            s->dev = same->dev;
+            s->ino = same->ino;
             if (l->socket_path != NULL)
-                (void)chmod(l->socket_path, l->socket_mode);
+                perms_again(l, same);
         } else {
-            s->fd = l->socket_path != NULL ? bind_unix(l, err, errlen) : bind_tcp(l, err, errlen);
+            s->fd =
+                l->socket_path != NULL ? bind_unix(l, s, err, errlen) : bind_tcp(l, err, errlen);
             if (s->fd < 0)
                 goto fail;
         }
@@ -154,7 +208,8 @@ struct listen_socks *listen_socks_open(const struct config *cfg, const struct li
         s->host = l->tcp_host != NULL ? strdup(l->tcp_host) : NULL;
         s->port = l->tcp_port;
         set->fds[i] = s->fd;
-        if ((l->socket_path != NULL && s->path == NULL) || (l->tcp_host != NULL && s->host == NULL)) {
+        if ((l->socket_path != NULL && s->path == NULL) ||
+            (l->tcp_host != NULL && s->host == NULL)) {
             snprintf(err, errlen, "out of memory");
             goto fail;
         }

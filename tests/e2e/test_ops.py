@@ -162,6 +162,50 @@ def test_socket_mode_umask():
     d.stop()
 
 
+def test_listen_socket_symlink():
+    """Defect: a [listen] section's Unix socket was given its mode by a chmod of its path, after
+    bind and again on every reload, which followed a symbolic link planted at that path."""
+    d = Daemon(start=False)
+    fsock = os.path.join(d.dir, "f.sock")
+    listen = "[listen web]\nsocket = " + fsock + "\nsocket_mode = %s\nroute = /x e2e\n"
+    d.extra = listen % "0660"
+    d.write_conf()
+    old = os.umask(0o077)
+    try:
+        d.start()
+    finally:
+        os.umask(old)
+    st = os.lstat(fsock)
+    check(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660,
+          "umask 0077: the FastCGI socket is made with socket_mode 0660", oct(st.st_mode))
+    # A changed mode applies to the socket kept across a reload.
+    d.extra = listen % "0666"
+    d.write_conf()
+    d.signal(signal.SIGHUP)
+    check(wait_until(lambda: "reloaded: generation 2" in d.log_text(), timeout=30),
+          "the reload to socket_mode 0666 is done", d.log_text()[-400:])
+    check_eq(stat.S_IMODE(os.lstat(fsock).st_mode), 0o666,
+             "a reload gives the FastCGI socket kept its new socket_mode")
+    # The socket is replaced by a link to another file, then the config asks for 0660.
+    victim = os.path.join(d.dir, "victim")
+    with open(victim, "w") as f:
+        f.write("secret\n")
+    os.chmod(victim, 0o600)
+    os.unlink(fsock)
+    os.symlink(victim, fsock)
+    d.extra = listen % "0660"
+    d.write_conf()
+    d.signal(signal.SIGHUP)
+    check(wait_until(lambda: "reloaded: generation 3" in d.log_text(), timeout=30),
+          "a reload whose FastCGI socket path became a symbolic link goes on",
+          d.log_text()[-400:])
+    check_eq(stat.S_IMODE(os.stat(victim).st_mode), 0o600, "the link's target keeps mode 0600")
+    check("[listen web] socket %s: no longer the socket this daemon made" % fsock in d.log_text(),
+          "and the log says why the FastCGI socket's mode was not changed")
+    check(ping_ok(d.sock), "the daemon serves after that reload")
+    d.stop()
+
+
 def test_pid_file_symlink():
     """Defect: the pid file was written through <pid_file>.tmp with O_TRUNC, following links."""
     d = Daemon(start=False)
@@ -452,6 +496,7 @@ def main():
     test_relative_conf()
     test_socket_symlink()
     test_socket_mode_umask()
+    test_listen_socket_symlink()
     test_pid_file_symlink()
     d = Daemon()
     test_titles(d)
