@@ -12,6 +12,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -91,13 +92,17 @@ static bool accept_one(struct worker *w)
     return false;
 }
 
-/* The accept pause is over: listen again. */
+/* The accept pause is over: listen again. A worker that stood back and finds nothing waiting
+ * any more (a sibling took it) ends that episode: the next connection starts a new wait. */
 static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
+    struct pollfd p = {.fd = w->args->listen_fd, .events = POLLIN};
 
     if (atomic_load(&w->stopping) && !w->refusing)
         return;
+    if (w->backing && poll(&p, 1, 0) == 0)
+        w->backing = false;
     event_add(w->listen_ev, NULL);
 }
 
@@ -108,20 +113,20 @@ static bool stand_back(struct worker *w)
     uint64_t sum, now;
 
     if (!sibling_less_loaded(w, &sum)) {
-        w->back_since_ns = 0;
+        w->backing = false;
         return false;
     }
     now = mono_ns();
     /* A new episode, or the siblings are accepting: (re)start the wait. */
-    if (w->back_since_ns == 0 || sum != w->back_siblings ||
-        now - w->back_since_ns > 4 * ACCEPT_DEFER_NS) {
+    if (!w->backing || sum != w->back_siblings) {
+        w->backing = true;
         w->back_since_ns = now;
         w->back_siblings = sum;
         return true;
     }
     if (now - w->back_since_ns < ACCEPT_DEFER_NS)
         return true;
-    w->back_since_ns = 0; /* they took none: take it */
+    w->backing = false; /* they took none: take it */
     return false;
 }
 

@@ -43,7 +43,8 @@ struct worker {
     struct event_base *base;
     struct event *listen_ev; /* the shared socket: a connection is waiting */
     struct event *accept_ev; /* accepting again after a pause or a deferral */
-    uint64_t back_since_ns;  /* standing back for less loaded siblings since (0: not) */
+    bool backing;            /* standing back for less loaded siblings */
+    uint64_t back_since_ns;  /* since then */
     uint64_t back_siblings;  /* the siblings' open connections then */
     struct event *sigterm_ev, *grace_ev;
     struct stats_worker *st;           /* what is true now of this worker (shared) */

@@ -24,7 +24,11 @@ check-valgrind: $(check_PROGRAMS) $(check_DATA)
 	done; exit $$fail
 .PHONY: check-valgrind
 
-clean-local: clean-valgrind
+clean-local: clean-valgrind clean-code-cache
+# The e2e tests' shared native code cache (tests/e2e/e2elib.py).
+clean-code-cache:
+	-rm -rf tests/e2e/code-cache
+.PHONY: clean-code-cache
 clean-valgrind:
 	-rm -f tests/*.vg.log tests/*.vg.out tests/*/*.vg.log tests/*/*.vg.out
 .PHONY: clean-valgrind

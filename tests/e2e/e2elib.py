@@ -26,6 +26,15 @@ BUILDDIR = os.environ.get("WASMSLOT_BUILDDIR") or SRCDIR
 DAEMON = os.path.join(BUILDDIR, "daemon", "wasmslotd")
 CLIENT = os.path.join(BUILDDIR, "client", "wasmslot")
 
+# The daemons of the e2e tests share one native code cache (cache_dir), so a module compiled
+# by one test is loaded by the next instead of compiled again; it also puts the cache under
+# many processes at once. WASMSLOT_E2E_NO_CACHE=1 turns it off. Only for daemons started by
+# this user: the cache trusts only a directory of the master's own user.
+CODE_CACHE = os.path.join(BUILDDIR, "tests", "e2e", "code-cache")
+if not os.environ.get("WASMSLOT_E2E_NO_CACHE"):
+    os.makedirs(CODE_CACHE, mode=0o700, exist_ok=True)
+    os.chmod(CODE_CACHE, 0o700)
+
 
 def fixture(name):
     """Path of a built .wasm: tests/e2e/NAME.wasm or etc/examples/NAME.wasm."""
@@ -101,6 +110,8 @@ class Daemon:
              "grace_period": "2s"}
         if AS_ROOT:
             d["user"] = "root"
+        if not os.environ.get("WASMSLOT_E2E_NO_CACHE"):
+            d["cache_dir"] = CODE_CACHE
         d.update(daemon or {})
         self.daemon_opts = d
         self.modules = modules if modules is not None else {"e2e": {"path": fixture("e2e")}}

@@ -66,7 +66,7 @@ def test_cache_dir(native):
     """cache_dir: the first start compiles and stores, a restart loads the code instead."""
     if not native:
         return
-    d = Daemon(start=False)
+    d = Daemon(start=False, daemon={"cache_dir": ""})
     cache = os.path.join(d.dir, "cache")
     os.mkdir(cache, 0o700)
     d.write_conf(daemon={"cache_dir": cache}, modules={"m": {"path": fixture("e2e")}})
@@ -158,7 +158,7 @@ def test_reload_keeps_unchanged_code(d, native):
 
 
 def main():
-    d = Daemon(start=False)
+    d = Daemon(start=False, daemon={"cache_dir": ""})
     native = native_available(d)
     test_bad_value(d)
     test_parallel_load(d)
