@@ -40,7 +40,11 @@ static void accept_pause(struct worker *w, suseconds_t us)
 
 /* How long a worker leaves waiting connections to less loaded siblings that take none of
  * them (they are busy with guest code on their loop thread) before it takes them itself. */
-#define ACCEPT_DEFER_NS (1000 * 1000ull)
+#define ACCEPT_DEFER_NS (5 * 1000 * 1000ull)
+
+/* After such a wait, how long a worker takes connections without waiting again, as long as
+ * the siblings still take none. */
+#define ACCEPT_STUCK_NS (20 * 1000 * 1000ull)
 
 /* How long a worker standing back stops listening before it looks again. */
 #define ACCEPT_BACK_US 200
@@ -117,6 +121,9 @@ static bool stand_back(struct worker *w)
         return false;
     }
     now = mono_ns();
+    /* They left the last connection to us and have taken none since: do not wait again. */
+    if (now < w->stuck_until_ns && sum == w->back_siblings)
+        return false;
     /* A new episode, or the siblings are accepting: (re)start the wait. */
     if (!w->backing || sum != w->back_siblings) {
         w->backing = true;
@@ -126,7 +133,9 @@ static bool stand_back(struct worker *w)
     }
     if (now - w->back_since_ns < ACCEPT_DEFER_NS)
         return true;
-    w->backing = false; /* they took none: take it */
+    /* They took none: take it, and the next ones while they still take none. */
+    w->backing = false;
+    w->stuck_until_ns = now + ACCEPT_STUCK_NS;
     return false;
 }
 

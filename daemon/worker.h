@@ -46,6 +46,7 @@ struct worker {
     bool backing;            /* standing back for less loaded siblings */
     uint64_t back_since_ns;  /* since then */
     uint64_t back_siblings;  /* the siblings' open connections then */
+    uint64_t stuck_until_ns; /* the siblings took none for ACCEPT_DEFER_NS: no waiting until */
     struct event *sigterm_ev, *grace_ev;
     struct stats_worker *st;           /* what is true now of this worker (shared) */
     struct stats_worker_counters *ctr; /* this worker number's counters (shared) */

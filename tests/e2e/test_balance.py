@@ -69,6 +69,12 @@ def test_stopped_worker(d):
     workers = d.workers()
     check_eq(len(workers), 2, "two workers")
     os.kill(workers[0], signal.SIGSTOP)
+
+    def stopped():
+        # kill() returns before the worker stops: until then it may still take a connection.
+        with open("/proc/%d/stat" % workers[0]) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "T"
+    wait_until(stopped, timeout=5)
     try:
         slow = 0.0
         conns = []
