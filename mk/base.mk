@@ -23,7 +23,10 @@ lib_libwasmslot_a_SOURCES = \
 lib_LTLIBRARIES = lib/libwasmslot.la
 lib_libwasmslot_la_SOURCES = $(lib_libwasmslot_a_SOURCES)
 lib_libwasmslot_la_CFLAGS = $(AM_CFLAGS) -O2 -fvisibility=hidden -fno-semantic-interposition
-lib_libwasmslot_la_LDFLAGS = -version-info 0:0:0 -no-undefined
+lib_libwasmslot_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
+	-Wl,--version-script=$(srcdir)/lib/wasmslot.map
+EXTRA_DIST += lib/wasmslot.map
+EXTRA_lib_libwasmslot_la_DEPENDENCIES = lib/wasmslot.map
 lib_libwasmslot_la_LIBADD = $(PTHREAD_LIBS)
 include_HEADERS += lib/wasmslot.h
 pkgconfigdir = $(libdir)/pkgconfig
