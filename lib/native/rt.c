@@ -26,12 +26,14 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The slow poll, every NATIVE_POLL_PERIOD poll points (generated code counts them in a
+ * register and starts the count again): the clock, whose check may run the notify hook, then the
+ * interrupt flag, which the hook may have set. */
 static void rt_poll(struct wasmslot_exec *ex)
 {
-    ex->poll_countdown = NATIVE_POLL_PERIOD;
-    if (atomic_load_explicit(&ex->interrupt, memory_order_relaxed))
-        trap__raise(WASMSLOT_TRAP_TIMEOUT);
     if ((ex->deadline_ns | ex->notify_ns) != 0 && wasmslot_exec__clock_check(ex, now_ns()))
+        trap__raise(WASMSLOT_TRAP_TIMEOUT);
+    if (atomic_load_explicit(&ex->interrupt, memory_order_relaxed))
         trap__raise(WASMSLOT_TRAP_TIMEOUT);
 }
 

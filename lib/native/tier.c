@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,9 @@ static int native_call(struct wasmslot_exec *ex, struct wasmslot_func *f, wasmsl
         .cells = cells,
         .top = (void *)native__stack_enter(ex),
     };
+    /* A request made before the run (a sticky one) is seen at its first poll point. */
+    if (atomic_load_explicit(&ex->interrupt, memory_order_relaxed))
+        ex->poll_countdown = 0;
     int rc = trap__run(ex, f->inst->memory, run_entry, &e);
     ex->depth = saved_depth;
     ex->native_stack_limit = saved_limit;

@@ -3,9 +3,10 @@
 
 /*
  * How a body becomes IR
- * - Every function takes (exec, instance, params...) and returns nothing, its one result, or
- *   a struct of its results. Instance state (memory base, globals, tables, functions) is
- *   loaded through the instance pointer, so one compiled module serves every instance.
+ * - Every function takes (exec, instance, budget, fuel, params...) and returns a struct of its
+ *   results and the fuel left (NFIXED). Instance state (memory base, globals, tables,
+ *   functions) is loaded through the instance pointer, so one compiled module serves every
+ *   instance.
  * - Locals are allocas (promoted to registers by the optimiser); the operand stack is a stack
  *   of SSA values; blocks, ifs and the function end merge their results with phis, loops take
  *   their parameters through phis at the header. Code after br, return or unreachable is
@@ -17,12 +18,18 @@
  *   (native/translate_atomic.h); wait and notify call the runtime.
  * - Explicit traps branch to a cold block per trap kind that calls NH_TRAP, which longjmps out
  *   of the run (no cleanup is needed: generated frames hold no resources).
- * - Function entries check the native stack against exec->native_stack_limit and the call
- *   depth against max_call_depth (as the interpreter counts it), and poll; loop headers poll.
- *   A poll reads exec->interrupt and counts down to a clock reading in NH_POLL.
- * - Calls inside the module are direct (notail: a runaway recursion must reach the limit
- *   checks). Calls through imports and tables go to the callee's own machine code when its
- *   module was compiled by this tier, else through NH_CALL (host functions, interpreter).
+ * - The call depth travels as the budget, a parameter: max_call_depth less the depth, as the
+ *   interpreter counts it; a function entered with 0 traps "call stack exhausted", and passes
+ *   one less to its callees. Functions that call wasm code (or may have a large frame) also
+ *   compare the stack pointer with exec->native_stack_limit. Both checks live in the callee, so
+ *   a tail call, or a self-recursion the optimiser turns into a loop, still counts every level.
+ * - Loop headers, and calls outside any loop of their function, are poll points: the fuel, a
+ *   parameter and result, counts them down in a register to NH_POLL, which reads the clock and
+ *   the interrupt flag (see poll()).
+ * - Calls inside the module are direct; a function calling itself calls a twin of itself, which
+ *   the optimiser inlines (twin()). Calls through imports and tables go to the callee's own
+ *   machine code when its module was compiled by this tier, else through NH_CALL (host
+ *   functions, interpreter).
  */
 #include "config.h"
 
@@ -35,6 +42,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Every function's first parameters: exec, instance, the depth budget (calls it may still
+ * nest, its own included: 0 means "call stack exhausted") and the fuel (poll points left before
+ * the slow poll). It returns a struct of its results and the fuel left. */
+#define NFIXED 4
+
+/* Locals plus body bytes (which bound the operand stack) of a function that calls no wasm code
+ * and yet checks the native stack at entry: a smaller one's frame stays well inside the reserve
+ * kept below the stack limit (native/stack.c). */
+#define LEAF_FRAME_MAX 4096
+
+/* Body bytes of the largest self-recursive function given a twin (twin()): beyond a few dozen
+ * instructions the inliner would not take it, and the copy would only cost compile time. */
+#define TWIN_BODY_MAX 256
 
 struct sig {
     uint32_t np, nr;
@@ -71,7 +92,11 @@ struct xl {
     const char *unsupported;
 
     /* The function being translated. */
-    LLVMValueRef fn, ex, inst, membase, depth0;
+    LLVMValueRef fn, ex, inst, membase;
+    LLVMValueRef budget; /* what its callees may still nest (i32): its own budget less one */
+    LLVMValueRef fuel;   /* alloca: polls left before the slow poll (ex->poll_countdown) */
+    bool calls;          /* whether it calls anything that may run wasm code */
+    bool self_calls;     /* whether it calls itself directly */
     LLVMBasicBlockRef entry;
     uint32_t nlocals;
     LLVMValueRef *locals;
@@ -266,23 +291,39 @@ static void trap_if(struct xl *x, LLVMValueRef cond, int code)
     LLVMPositionBuilderAtEnd(x->B, cont);
 }
 
-/* Interruption and deadlines: the flag, then the countdown to a clock reading. */
+/* Interruption and deadlines. A countdown of poll points to the slow poll (NH_POLL: the clock,
+ * then the interrupt flag) passes from function to function in a register, as a parameter and
+ * a result (the "fuel"), so a poll on the fast path is a decrement and a branch, and calls add no
+ * memory traffic. ex->poll_countdown holds it while C code runs (the entry from C, NH_CALL). */
+static LLVMValueRef fuel_ptr(struct xl *x)
+{
+    return field(x, x->ex, offsetof(struct wasmslot_exec, poll_countdown));
+}
+
 static void poll(struct xl *x)
 {
-    LLVMValueRef flag = load(x, x->i32, x->ex, offsetof(struct wasmslot_exec, interrupt));
-    LLVMSetOrdering(flag, LLVMAtomicOrderingMonotonic);
-    LLVMSetAlignment(flag, 4);
-    trap_if(x, LLVMBuildICmp(x->B, LLVMIntNE, flag, ci32(x, 0), ""), WASMSLOT_TRAP_TIMEOUT);
-    LLVMValueRef cp = field(x, x->ex, offsetof(struct wasmslot_exec, poll_countdown));
-    LLVMValueRef c = LLVMBuildSub(x->B, LLVMBuildLoad2(x->B, x->i32, cp, ""), ci32(x, 1), "");
-    LLVMBuildStore(x->B, c, cp);
+    LLVMValueRef c = LLVMBuildSub(x->B, LLVMBuildLoad2(x->B, x->i32, x->fuel, ""), ci32(x, 1), "");
+    LLVMBuildStore(x->B, c, x->fuel);
     LLVMBasicBlockRef slow = new_bb(x, "poll"), cont = new_bb(x, "polled");
     LLVMBuildCondBr(x->B, LLVMBuildICmp(x->B, LLVMIntSLE, c, ci32(x, 0), ""), slow, cont);
     LLVMPositionBuilderAtEnd(x->B, slow);
     LLVMValueRef call = helper(x, NH_POLL, &x->ex, 1);
     add_fn_attr(x, call, true, "cold");
+    LLVMBuildStore(x->B, ci32(x, NATIVE_POLL_PERIOD), x->fuel);
     LLVMBuildBr(x->B, cont);
     LLVMPositionBuilderAtEnd(x->B, cont);
+}
+
+/* Before a call that may run wasm code. Every cycle of a run must pass a poll point: a loop's
+ * passes its header; a recursion passes the call, which polls unless it lies in a loop of the
+ * function, whose header every activation passes before reaching it. */
+static void before_call(struct xl *x)
+{
+    x->calls = true;
+    for (uint32_t i = 0; i < x->ncs; i++)
+        if (x->cs[i].kind == K_LOOP)
+            return;
+    poll(x);
 }
 
 /* Values and 64-bit cells (the runtime's calling convention for generic calls). */
@@ -326,37 +367,30 @@ static LLVMValueRef from_cell(struct xl *x, LLVMValueRef c, enum wasmslot_valtyp
 
 static LLVMTypeRef func_type(struct xl *x, const struct wasmslot_functype *ft)
 {
-    LLVMTypeRef *ps = xcalloc(ft->nparams + 2, sizeof *ps);
+    LLVMTypeRef *ps = xcalloc(ft->nparams + NFIXED, sizeof *ps);
     ps[0] = x->ptr;
     ps[1] = x->ptr;
+    ps[2] = x->i32;
+    ps[3] = x->i32;
     for (uint32_t i = 0; i < ft->nparams; i++)
-        ps[2 + i] = vt(x, ft->params[i]);
-    LLVMTypeRef ret;
-    if (ft->nresults == 0) {
-        ret = x->vd;
-    } else if (ft->nresults == 1) {
-        ret = vt(x, ft->results[0]);
-    } else {
-        LLVMTypeRef *rs = xcalloc(ft->nresults, sizeof *rs);
-        for (uint32_t i = 0; i < ft->nresults; i++)
-            rs[i] = vt(x, ft->results[i]);
-        ret = LLVMStructTypeInContext(x->C, rs, ft->nresults, 0);
-        free(rs);
-    }
-    LLVMTypeRef t = LLVMFunctionType(ret, ps, ft->nparams + 2, 0);
+        ps[NFIXED + i] = vt(x, ft->params[i]);
+    LLVMTypeRef *rs = xcalloc(ft->nresults + 1, sizeof *rs);
+    for (uint32_t i = 0; i < ft->nresults; i++)
+        rs[i] = vt(x, ft->results[i]);
+    rs[ft->nresults] = x->i32;
+    LLVMTypeRef ret = LLVMStructTypeInContext(x->C, rs, ft->nresults + 1, 0);
+    free(rs);
+    LLVMTypeRef t = LLVMFunctionType(ret, ps, ft->nparams + NFIXED, 0);
     free(ps);
     return t;
 }
 
-/* Push the results of a call returning `ret` with wasm type ft. */
+/* Push the results of a call returning `ret` with wasm type ft, and take the fuel back. */
 static void push_results(struct xl *x, LLVMValueRef ret, const struct wasmslot_functype *ft)
 {
-    if (ft->nresults == 1) {
-        push(x, ret);
-    } else {
-        for (uint32_t i = 0; i < ft->nresults; i++)
-            push(x, LLVMBuildExtractValue(x->B, ret, i, ""));
-    }
+    for (uint32_t i = 0; i < ft->nresults; i++)
+        push(x, LLVMBuildExtractValue(x->B, ret, i, ""));
+    LLVMBuildStore(x->B, LLVMBuildExtractValue(x->B, ret, ft->nresults, ""), x->fuel);
 }
 
 static LLVMValueRef cells_buf(struct xl *x, uint32_t n)
@@ -377,9 +411,10 @@ static void call_funcref(struct xl *x, LLVMValueRef fp, const struct wasmslot_fu
                          LLVMTypeRef fty)
 {
     uint32_t np = ft->nparams, nr = ft->nresults;
-    LLVMValueRef *args = xcalloc(np + 2, sizeof *args);
+    LLVMValueRef *args = xcalloc(np + NFIXED, sizeof *args);
     for (uint32_t i = np; i-- > 0;)
-        args[2 + i] = pop(x);
+        args[NFIXED + i] = pop(x);
+    before_call(x);
 
     LLVMBasicBlockRef chk = new_bb(x, "chk"), nat = new_bb(x, "native"), gen = new_bb(x, "generic"),
                       done = new_bb(x, "called");
@@ -393,11 +428,12 @@ static void call_funcref(struct xl *x, LLVMValueRef fp, const struct wasmslot_fu
     LLVMPositionBuilderAtEnd(x->B, nat);
     args[0] = x->ex;
     args[1] = load(x, x->ptr, fp, offsetof(struct wasmslot_func, inst));
-    LLVMValueRef r = LLVMBuildCall2(x->B, fty, code, args, np + 2, "");
-    LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
-    LLVMValueRef *rn = xcalloc(nr, sizeof *rn), *rg = xcalloc(nr, sizeof *rg);
-    for (uint32_t i = 0; i < nr; i++)
-        rn[i] = nr == 1 ? r : LLVMBuildExtractValue(x->B, r, i, "");
+    args[2] = x->budget;
+    args[3] = LLVMBuildLoad2(x->B, x->i32, x->fuel, "");
+    LLVMValueRef r = LLVMBuildCall2(x->B, fty, code, args, np + NFIXED, "");
+    LLVMValueRef *rn = xcalloc(nr + 1, sizeof *rn), *rg = xcalloc(nr + 1, sizeof *rg);
+    for (uint32_t i = 0; i <= nr; i++)
+        rn[i] = LLVMBuildExtractValue(x->B, r, i, "");
     LLVMBasicBlockRef nat_end = LLVMGetInsertBlock(x->B);
     LLVMBuildBr(x->B, done);
 
@@ -405,11 +441,16 @@ static void call_funcref(struct xl *x, LLVMValueRef fp, const struct wasmslot_fu
     LLVMValueRef cells = cells_buf(x, np > nr ? np : nr);
     for (uint32_t i = 0; i < np; i++) {
         LLVMValueRef idx = ci64(x, i);
-        LLVMBuildStore(x->B, to_cell(x, args[2 + i], ft->params[i]),
+        LLVMBuildStore(x->B, to_cell(x, args[NFIXED + i], ft->params[i]),
                        LLVMBuildGEP2(x->B, x->i64, cells, &idx, 1, ""));
     }
+    /* The runtime counts depth in ex->depth: this function's frame is in it. */
+    LLVMValueRef maxd = load(x, x->i32, x->ex, offsetof(struct wasmslot_exec, max_call_depth));
+    store(x, LLVMBuildSub(x->B, maxd, x->budget, ""), x->ex, offsetof(struct wasmslot_exec, depth));
+    LLVMBuildStore(x->B, LLVMBuildLoad2(x->B, x->i32, x->fuel, ""), fuel_ptr(x));
     LLVMValueRef hargs[4] = {x->ex, x->inst, fp, cells};
     helper(x, NH_CALL, hargs, 4);
+    rg[nr] = LLVMBuildLoad2(x->B, x->i32, fuel_ptr(x), "");
     for (uint32_t i = 0; i < nr; i++) {
         LLVMValueRef idx = ci64(x, i);
         LLVMValueRef c = LLVMBuildLoad2(x->B, x->i64, LLVMBuildGEP2(x->B, x->i64, cells, &idx, 1, ""),
@@ -420,12 +461,15 @@ static void call_funcref(struct xl *x, LLVMValueRef fp, const struct wasmslot_fu
     LLVMBuildBr(x->B, done);
 
     LLVMPositionBuilderAtEnd(x->B, done);
-    for (uint32_t i = 0; i < nr; i++) {
-        LLVMValueRef phi = LLVMBuildPhi(x->B, vt(x, ft->results[i]), "");
+    for (uint32_t i = 0; i <= nr; i++) {
+        LLVMValueRef phi = LLVMBuildPhi(x->B, i < nr ? vt(x, ft->results[i]) : x->i32, "");
         LLVMValueRef vals[2] = {rn[i], rg[i]};
         LLVMBasicBlockRef bbs[2] = {nat_end, gen_end};
         LLVMAddIncoming(phi, vals, bbs, 2);
-        push(x, phi);
+        if (i < nr)
+            push(x, phi);
+        else
+            LLVMBuildStore(x->B, phi, x->fuel);
     }
     free(args);
     free(rn);
@@ -493,14 +537,11 @@ static void go_dead(struct xl *x)
 
 static void build_return(struct xl *x, const struct wasmslot_functype *ft, LLVMValueRef *vals)
 {
-    store(x, x->depth0, x->ex, offsetof(struct wasmslot_exec, depth));
-    if (ft->nresults == 0) {
-        LLVMBuildRetVoid(x->B);
-    } else if (ft->nresults == 1) {
-        LLVMBuildRet(x->B, vals[0]);
-    } else {
-        LLVMBuildAggregateRet(x->B, vals, ft->nresults);
-    }
+    LLVMValueRef *rv = xcalloc(ft->nresults + 1, sizeof *rv);
+    memcpy(rv, vals, ft->nresults * sizeof *rv);
+    rv[ft->nresults] = LLVMBuildLoad2(x->B, x->i32, x->fuel, "");
+    LLVMBuildAggregateRet(x->B, rv, ft->nresults + 1);
+    free(rv);
 }
 
 /* The end of c's block: merge, continue after it (or stay dead when nothing reaches it). */
@@ -1087,7 +1128,7 @@ static struct sig blocktype(struct xl *x, struct wasmslot_reader *r, bool *ok)
             goto malformed;                                                                        \
     } while (0)
 
-static bool translate_body(struct xl *x, uint32_t k)
+static bool translate_body(struct xl *x, uint32_t k, LLVMValueRef into)
 {
     const struct wasmslot_module *m = x->m;
     const struct wasmslot_func_def *d = &m->funcs[k];
@@ -1097,7 +1138,8 @@ static bool translate_body(struct xl *x, uint32_t k)
     wasmslot_rd_init(&r, d->body, d->body_len, &rerr);
     r.in_section = true;
 
-    x->fn = x->fns[k];
+    x->fn = into;
+    x->self_calls = false;
     x->ex = LLVMGetParam(x->fn, 0);
     x->inst = LLVMGetParam(x->fn, 1);
     x->nvs = 0;
@@ -1105,6 +1147,8 @@ static bool translate_body(struct xl *x, uint32_t k)
     x->dead = false;
     x->cells = NULL;
     x->ncells = 0;
+    x->fuel = NULL;
+    x->calls = false;
     memset(x->trap_bb, 0, sizeof x->trap_bb);
 
     x->entry = new_bb(x, "entry");
@@ -1123,22 +1167,17 @@ static bool translate_body(struct xl *x, uint32_t k)
     LLVMPositionBuilderAtEnd(x->B, body);
     for (uint32_t i = 0; i < x->nlocals; i++)
         LLVMBuildStore(x->B,
-                       i < ft->nparams ? LLVMGetParam(x->fn, 2 + i) : LLVMConstNull(x->ltypes[i]),
+                       i < ft->nparams ? LLVMGetParam(x->fn, NFIXED + i)
+                                       : LLVMConstNull(x->ltypes[i]),
                        x->locals[i]);
 
-    /* The native stack, the call depth, then a poll. */
-    LLVMTypeRef pt = x->ptr;
-    LLVMValueRef sp = intrinsic(x, "llvm.stacksave", &pt, 1, NULL, 0);
-    LLVMValueRef lim = load(x, x->i64, x->ex, offsetof(struct wasmslot_exec, native_stack_limit));
-    trap_if(x, LLVMBuildICmp(x->B, LLVMIntULT, LLVMBuildPtrToInt(x->B, sp, x->i64, ""), lim, ""),
+    /* The call depth, in a register: as the interpreter counts it, this frame included. */
+    LLVMValueRef budget = LLVMGetParam(x->fn, 2);
+    trap_if(x, LLVMBuildICmp(x->B, LLVMIntEQ, budget, ci32(x, 0), ""),
             WASMSLOT_TRAP_STACK_EXHAUSTED);
-    x->depth0 = load(x, x->i32, x->ex, offsetof(struct wasmslot_exec, depth));
-    LLVMValueRef maxd = load(x, x->i32, x->ex, offsetof(struct wasmslot_exec, max_call_depth));
-    trap_if(x, LLVMBuildICmp(x->B, LLVMIntUGE, x->depth0, maxd, ""),
-            WASMSLOT_TRAP_STACK_EXHAUSTED);
-    store(x, LLVMBuildAdd(x->B, x->depth0, ci32(x, 1), ""), x->ex,
-          offsetof(struct wasmslot_exec, depth));
-    poll(x);
+    x->budget = LLVMBuildSub(x->B, budget, ci32(x, 1), "");
+    x->fuel = LLVMBuildAlloca(x->AB, x->i32, "fuel");
+    LLVMBuildStore(x->B, LLVMGetParam(x->fn, 3), x->fuel);
     x->membase = NULL;
     if (m->nmemories_total > 0) {
         LLVMValueRef mem = load_inv(x, x->ptr, x->inst, offsetof(struct wasmslot_instance, memory));
@@ -1322,14 +1361,18 @@ static bool translate_body(struct xl *x, uint32_t k)
                 break;
             }
             uint32_t np = cft->nparams;
-            LLVMValueRef *args = xcalloc(np + 2, sizeof *args);
+            LLVMValueRef *args = xcalloc(np + NFIXED, sizeof *args);
             args[0] = x->ex;
             args[1] = x->inst;
+            args[2] = x->budget;
             for (uint32_t i = np; i-- > 0;)
-                args[2 + i] = pop(x);
+                args[NFIXED + i] = pop(x);
+            before_call(x);
+            args[3] = LLVMBuildLoad2(x->B, x->i32, x->fuel, "");
+            if (a1 - m->nfunc_imports == k)
+                x->self_calls = true;
             LLVMValueRef call = LLVMBuildCall2(x->B, x->ftypes[m->func_types[a1]],
-                                               x->fns[a1 - m->nfunc_imports], args, np + 2, "");
-            LLVMSetTailCallKind(call, LLVMTailCallKindNoTail);
+                                               x->fns[a1 - m->nfunc_imports], args, np + NFIXED, "");
             free(args);
             push_results(x, call, cft);
             break;
@@ -1638,8 +1681,19 @@ static bool translate_body(struct xl *x, uint32_t k)
             break;
         }
     }
-    LLVMPositionBuilderAtEnd(x->AB, x->entry);
-    LLVMBuildBr(x->AB, body);
+    /* The entry, now that the body says what it needs: the countdown when it polls, and the
+     * native stack's limit when it calls wasm code or may have a large frame (a leaf with a
+     * small one fits in the reserve below the limit, as helpers do). */
+    LLVMPositionBuilderAtEnd(x->B, x->entry);
+    if (x->calls || (uint64_t)x->nlocals + d->body_len > LEAF_FRAME_MAX) {
+        LLVMTypeRef pt = x->ptr;
+        LLVMValueRef sp = intrinsic(x, "llvm.stacksave", &pt, 1, NULL, 0);
+        LLVMValueRef lim =
+            load(x, x->i64, x->ex, offsetof(struct wasmslot_exec, native_stack_limit));
+        trap_if(x, LLVMBuildICmp(x->B, LLVMIntULT, LLVMBuildPtrToInt(x->B, sp, x->i64, ""), lim, ""),
+                WASMSLOT_TRAP_STACK_EXHAUSTED);
+    }
+    LLVMBuildBr(x->B, body);
     free(x->locals);
     free(x->ltypes);
     return true;
@@ -1655,6 +1709,7 @@ fail:
 }
 
 /* ------------------------------------------------------------------ module */
+
 
 static void declare_helpers(struct xl *x)
 {
@@ -1698,6 +1753,31 @@ static void set_fn_attrs(struct xl *x, LLVMValueRef fn)
                             LLVMCreateStringAttribute(x->C, "probe-stack", 11, "inline-asm", 10));
 }
 
+/* A small function that calls itself directly calls a twin instead, a private copy of its body
+ * that calls the function back. LLVM's inliner never inlines a function into itself, but it
+ * inlines the twin, which unrolls the recursion one level (what gcc's recursive inlining does for
+ * native code): half the calls, and the values of two levels in registers. Each level still
+ * checks the depth and the stack and polls. The twin is added before the entries, so its code
+ * lies within the module's code range should it stay a function (jit.c, add_range). */
+static bool twin(struct xl *x, uint32_t k)
+{
+    if (!x->self_calls || x->m->funcs[k].body_len > TWIN_BODY_MAX)
+        return true;
+    LLVMValueRef f = x->fns[k];
+    char name[64];
+    snprintf(name, sizeof name, "%s.twin", LLVMGetValueName2(f, &(size_t){0}));
+    LLVMValueRef g = LLVMAddFunction(x->M, name, LLVMGlobalGetValueType(f));
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    set_fn_attrs(x, g);
+    if (!translate_body(x, k, g))
+        return false;
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+        for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i))
+            if (LLVMIsACallInst(i) && LLVMGetCalledValue(i) == f)
+                LLVMSetOperand(i, LLVMGetNumOperands(i) - 1, g);
+    return true;
+}
+
 /* The entry from C: void (exec, instance, cells), arguments read from the cells and results
  * written back to them. */
 static void build_entry(struct xl *x, uint32_t k, const char *name)
@@ -1709,24 +1789,31 @@ static void build_entry(struct xl *x, uint32_t k, const char *name)
     set_fn_attrs(x, e);
     LLVMPositionBuilderAtEnd(x->B, LLVMAppendBasicBlockInContext(x->C, e, "entry"));
     LLVMValueRef cells = LLVMGetParam(e, 2);
-    LLVMValueRef *args = xcalloc(ft->nparams + 2, sizeof *args);
+    LLVMValueRef *args = xcalloc(ft->nparams + NFIXED, sizeof *args);
     args[0] = LLVMGetParam(e, 0);
     args[1] = LLVMGetParam(e, 1);
+    /* The budget from the depth the runtime counts: max_call_depth - depth, 0 at or past it. */
+    LLVMValueRef maxd = load(x, x->i32, args[0], offsetof(struct wasmslot_exec, max_call_depth));
+    LLVMValueRef depth = load(x, x->i32, args[0], offsetof(struct wasmslot_exec, depth));
+    args[2] = LLVMBuildSelect(x->B, LLVMBuildICmp(x->B, LLVMIntUGT, maxd, depth, ""),
+                              LLVMBuildSub(x->B, maxd, depth, ""), ci32(x, 0), "");
+    LLVMValueRef fuel = field(x, args[0], offsetof(struct wasmslot_exec, poll_countdown));
+    args[3] = LLVMBuildLoad2(x->B, x->i32, fuel, "");
     for (uint32_t i = 0; i < ft->nparams; i++) {
         LLVMValueRef idx = ci64(x, i);
         LLVMValueRef c = LLVMBuildLoad2(x->B, x->i64, LLVMBuildGEP2(x->B, x->i64, cells, &idx, 1, ""),
                                         "");
-        args[2 + i] = from_cell(x, c, ft->params[i]);
+        args[NFIXED + i] = from_cell(x, c, ft->params[i]);
     }
     LLVMValueRef r = LLVMBuildCall2(x->B, x->ftypes[m->funcs[k].type], x->fns[k], args,
-                                    ft->nparams + 2, "");
-    LLVMSetTailCallKind(r, LLVMTailCallKindNoTail);
+                                    ft->nparams + NFIXED, "");
     for (uint32_t i = 0; i < ft->nresults; i++) {
-        LLVMValueRef v = ft->nresults == 1 ? r : LLVMBuildExtractValue(x->B, r, i, "");
+        LLVMValueRef v = LLVMBuildExtractValue(x->B, r, i, "");
         LLVMValueRef idx = ci64(x, i);
         LLVMBuildStore(x->B, to_cell(x, v, ft->results[i]),
                        LLVMBuildGEP2(x->B, x->i64, cells, &idx, 1, ""));
     }
+    LLVMBuildStore(x->B, LLVMBuildExtractValue(x->B, r, ft->nresults, ""), fuel);
     LLVMBuildRetVoid(x->B);
     free(args);
 }
@@ -1782,7 +1869,7 @@ LLVMModuleRef native__translate(const struct wasmslot_module *m, const char *pre
         set_fn_attrs(&x, x.fns[k]);
     }
     for (uint32_t k = 0; k < m->nfuncs; k++)
-        if (!translate_body(&x, k))
+        if (!translate_body(&x, k, x.fns[k]) || !twin(&x, k))
             goto fail;
     for (uint32_t k = 0; k < m->nfuncs; k++) {
         snprintf(name, sizeof name, "%se%u", prefix, k);
