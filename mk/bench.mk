@@ -60,3 +60,24 @@ bench-compile: tests/bench/compile_bench$(EXEEXT)
 	tests/bench/compile_bench$(EXEEXT) $(BIG_WASM)
 
 .PHONY: bench-compile
+
+# The instantiate benchmark (issue 13): acquire a pool slot, instantiate, call a trivial export,
+# free the instance and release the slot, on the interpreter and on the native tier in one run,
+# taking turns. `make bench-instantiate` runs it; never part of `make check`.
+INSTANTIATE_WASM = tests/bench/instantiate.wasm
+EXTRA_DIST += tests/bench/instantiate.wat
+noinst_DATA += $(INSTANTIATE_WASM)
+CLEANFILES += $(INSTANTIATE_WASM)
+noinst_PROGRAMS += tests/bench/instantiate_bench
+tests_bench_instantiate_bench_SOURCES = tests/bench/instantiate_bench.c
+tests_bench_instantiate_bench_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DINSTANTIATE_WASM='"$(abs_top_builddir)/$(INSTANTIATE_WASM)"'
+tests_bench_instantiate_bench_CFLAGS = $(AM_CFLAGS) -O2
+tests_bench_instantiate_bench_LDADD = lib/libwasmslot.a $(PTHREAD_LIBS) -lm
+
+bench: tests/bench/instantiate_bench$(EXEEXT) $(INSTANTIATE_WASM)
+
+bench-instantiate: tests/bench/instantiate_bench$(EXEEXT) $(INSTANTIATE_WASM)
+	tests/bench/instantiate_bench$(EXEEXT) $(INSTANTIATE_WASM)
+
+.PHONY: bench-instantiate
