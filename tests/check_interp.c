@@ -521,6 +521,24 @@ START_TEST(test_interrupt_from_another_thread)
 }
 END_TEST
 
+/* A run without a single loop (2^60 calls, never deeper than 61) is polled at its calls: a
+ * deadline and an interrupt from another thread end it too. */
+START_TEST(test_deadline_and_interrupt_end_a_recursion_without_loops)
+{
+    struct wasmslot_value r;
+    pthread_t t;
+    uint64_t t0 = now_ns();
+    wasmslot_exec_set_deadline(fx.ex, t0 + 50 * 1000000ull);
+    ck_assert_int_eq(call1("tree", &r, 1, I32(60)), -WASMSLOT_TRAP_TIMEOUT);
+    ck_assert_uint_ge(now_ns() - t0, 50 * 1000000ull);
+    ck_assert_uint_lt(now_ns() - t0, 5000 * 1000000ull);
+    wasmslot_exec_set_deadline(fx.ex, 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, interrupter, fx.ex), 0);
+    ck_assert_int_eq(call1("tree", &r, 1, I32(60)), -WASMSLOT_TRAP_TIMEOUT);
+    pthread_join(t, NULL);
+}
+END_TEST
+
 START_TEST(test_reentry_through_a_host_function)
 {
     struct wasmslot_value r;
@@ -673,6 +691,7 @@ static Suite *interp_suite(const char *name)
     tcase_add_test(tc, test_deadline_ends_an_infinite_loop);
     tcase_add_test(tc, test_deadline_with_the_coarse_clock);
     tcase_add_test(tc, test_interrupt_from_another_thread);
+    tcase_add_test(tc, test_deadline_and_interrupt_end_a_recursion_without_loops);
     tcase_add_test(tc, test_reentry_through_a_host_function);
     tcase_add_test(tc, test_multi_value);
     tcase_add_test(tc, test_call_checks_arguments);

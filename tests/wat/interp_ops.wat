@@ -88,6 +88,11 @@
   (func $runaway (export "runaway") (param i32) (result i32)
     (call $runaway (i32.add (local.get 0) (i32.const 1))))
   (func (export "spin") (loop $l (br $l)))
+  ;; 2^n calls and not one loop: only the polls at calls can end it.
+  (func $tree (export "tree") (param i32)
+    (if (local.get 0)
+      (then (call $tree (i32.sub (local.get 0) (i32.const 1)))
+            (call $tree (i32.sub (local.get 0) (i32.const 1))))))
 
   ;; multi-value
   (func (export "swap") (param i32 i64) (result i64 i32) (local.get 1) (local.get 0))
