@@ -6,6 +6,7 @@
 #include "native/native_int.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -50,9 +51,8 @@ __asm__(".text\n"
 
 /* The exec's machine stack, mapped (or remapped, when stack_size grew) to fit its stack_size;
  * false when it cannot be mapped (the run then uses the thread's stack, bounded by it). */
-static bool ensure_stack(struct wasmslot_exec *ex)
+static bool ensure_stack(struct wasmslot_exec *ex, size_t page)
 {
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t want = ex->stack_bytes * STACK_PER_BYTE + STACK_RESERVE + page;
     want = (want + page - 1) / page * page;
     if (ex->native_stack != NULL && ex->native_stack_size >= want)
@@ -110,11 +110,18 @@ uintptr_t native__stack_enter(struct wasmslot_exec *ex)
 
     if (lo != 0 && here > lo && here < lo + ex->native_stack_size)
         return 0; /* re-entered from a host function: stay, under the limit already set */
-    if (!ensure_stack(ex)) {
+    /* Asked once: this runs on every call from C. */
+    static _Atomic size_t page_size;
+    size_t page = atomic_load_explicit(&page_size, memory_order_relaxed);
+    if (page == 0) {
+        page = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&page_size, page, memory_order_relaxed);
+    }
+    if (!ensure_stack(ex, page)) {
         ex->native_stack_limit = thread_stack_limit();
         return 0;
     }
     const uintptr_t base = (uintptr_t)ex->native_stack;
-    ex->native_stack_limit = base + (uintptr_t)sysconf(_SC_PAGESIZE) + STACK_RESERVE;
+    ex->native_stack_limit = base + page + STACK_RESERVE;
     return (base + ex->native_stack_size) & ~(uintptr_t)15;
 }
