@@ -384,6 +384,49 @@ START_TEST(test_args_and_env)
 }
 END_TEST
 
+/* One state across runs whose lists and stdin grow, shrink and come back, as the daemon's
+ * threads reuse theirs: every run sees exactly its own (the buffers are reused in place). */
+START_TEST(test_lists_replaced_between_runs)
+{
+    static const char *const long_argv[] = {"argsenv", "a rather longer argument", "x"};
+    static const char *const short_argv[] = {"a"};
+    static const char *const env[] = {"K=v"};
+    struct wasmslot_module *m = load("argsenv.wasm");
+    struct wasmslot_module *f = load("filter.wasm");
+    struct wasmslot_wasi *w = wasmslot_wasi_new(NULL, NULL);
+    struct result r;
+
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(wasmslot_wasi_set_args(w, 3, long_argv), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_env(w, 1, env), 0);
+    run(m, NULL, w, 20000, &r);
+    ck_assert_str_eq(r.out, "argc=3\nargv[0]=argsenv\nargv[1]=a rather longer argument\n"
+                            "argv[2]=x\nenv K=v\nGREETING=(unset)\n");
+    result_clear(&r);
+    ck_assert_int_eq(wasmslot_wasi_set_args(w, 1, short_argv), 0);
+    ck_assert_int_eq(wasmslot_wasi_set_env(w, 0, NULL), 0);
+    run(m, NULL, w, 20000, &r);
+    ck_assert_str_eq(r.out, "argc=1\nargv[0]=a\nGREETING=(unset)\n");
+    result_clear(&r);
+    ck_assert_int_eq(wasmslot_wasi_set_args(w, 3, long_argv), 0);
+    run(m, NULL, w, 20000, &r);
+    ck_assert_str_eq(r.out, "argc=3\nargv[0]=argsenv\nargv[1]=a rather longer argument\n"
+                            "argv[2]=x\nGREETING=(unset)\n");
+    result_clear(&r);
+    ck_assert_int_eq(wasmslot_wasi_set_stdin(w, "abc\n", 4), 0);
+    run(f, NULL, w, 20000, &r);
+    ck_assert_str_eq(r.err, "4 bytes, 1 lines\n");
+    result_clear(&r);
+    ck_assert_int_eq(wasmslot_wasi_set_stdin(w, "", 0), 0);
+    run(f, NULL, w, 20000, &r);
+    ck_assert_str_eq(r.err, "0 bytes, 0 lines\n");
+    result_clear(&r);
+    wasmslot_wasi_free(w);
+    wasmslot_module_free(f);
+    wasmslot_module_free(m);
+}
+END_TEST
+
 START_TEST(test_malloc_heavy)
 {
     const struct expect e = {
@@ -524,6 +567,7 @@ static Suite *wasi_run_suite(void)
     tcase_add_test(tg, test_filter_empty_stdin);
     tcase_add_test(tg, test_filter_output_cap);
     tcase_add_test(tg, test_args_and_env);
+    tcase_add_test(tg, test_lists_replaced_between_runs);
     tcase_add_test(tg, test_malloc_heavy);
     tcase_add_test(tg, test_exit3);
     tcase_add_test(tg, test_trap_keeps_output);

@@ -98,7 +98,7 @@ int wasi__fs_grant(struct wasmslot_wasi *w, const char *host_dir, const char *gu
 
 void wasi__fs_close_all(struct wasmslot_wasi *w)
 {
-    for (int i = 0; i < WASI_MAX_FDS; i++) {
+    for (int i = 0; i < w->fd_top; i++) {
         struct wasi__fd *f = &w->fds[i];
 
         if (f->kind == WASI_FD_DIR || f->kind == WASI_FD_FILE) {
@@ -282,6 +282,8 @@ int wasi__path_open(struct wasi__call *c, const struct wasmslot_value *a)
     c->w->fds[slot].kind = S_ISDIR(st.st_mode) ? WASI_FD_DIR : WASI_FD_FILE;
     c->w->fds[slot].host = h;
     c->w->fds[slot].flags = (uint16_t)(fdflags & WASI_FDFLAG_NONBLOCK);
+    if ((int)slot >= c->w->fd_top)
+        c->w->fd_top = (int)slot + 1;
     wasi__put_u32(pfd, slot);
     return WASI_ESUCCESS;
 }

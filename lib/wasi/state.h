@@ -140,6 +140,7 @@ struct wasi__strlist {
     uint32_t size; /* bytes in buf, NULs included */
     uint32_t n;
     uint32_t *off; /* n offsets into buf */
+    size_t buf_cap, off_cap; /* bytes of buf and entries of off allocated, reused by later sets */
 };
 
 /* A captured output stream: grows on demand, never past max. */
@@ -155,6 +156,8 @@ struct wasmslot_wasi {
     size_t in_len, in_pos;
     struct wasi__outbuf out[2]; /* fd 1 and fd 2 */
     struct wasi__fd fds[WASI_MAX_FDS];
+    int fd_top;     /* one past the highest slot a run opened a file in (0: none), so a reset
+                       visits only those */
     int dir;        /* host descriptor (O_PATH) of the granted directory, -1 when none */
     char *dir_name; /* the name the guest sees for it */
     bool exited;

@@ -76,11 +76,15 @@ void wasmslot_wasi_free(struct wasmslot_wasi *w)
     free(w);
 }
 
-/* Replace *l with copies of the n strings; *l is unchanged on failure. */
+/* Replace *l with copies of the n strings; *l is unchanged on failure. The buffers are kept
+ * and reused while they are large enough: the daemon sets the lists at every run, mostly to
+ * what they were. */
 static int strlist_set(struct wasi__strlist *l, uint32_t n, const char *const *v)
 {
-    struct wasi__strlist nl = {0};
+    struct wasi__strlist old = *l;
     uint64_t total = 0;
+    uint32_t size = 0;
+    bool alias = false;
 
     if (n > 0 && !v)
         return -EINVAL;
@@ -88,26 +92,42 @@ static int strlist_set(struct wasi__strlist *l, uint32_t n, const char *const *v
         if (!v[i])
             return -EINVAL;
         total += strlen(v[i]) + 1;
+        /* A string of the list itself: copied into new buffers, the old freed after. */
+        alias |= (uintptr_t)v[i] - (uintptr_t)l->buf < l->buf_cap;
     }
     /* The guest learns the count and the size as u32 and needs 4 bytes per pointer. */
     if (total > UINT32_MAX || n > UINT32_MAX / 4)
         return -E2BIG;
-    nl.buf = malloc(total ? total : 1);
-    nl.off = malloc(n ? (size_t)n * sizeof(*nl.off) : 1);
-    if (!nl.buf || !nl.off) {
-        strlist_clear(&nl);
-        return -ENOMEM;
+    if (alias || total > l->buf_cap || n > l->off_cap) {
+        size_t bcap = total > l->buf_cap ? (size_t)total : l->buf_cap;
+        size_t ocap = n > l->off_cap ? n : l->off_cap;
+        char *buf = malloc(bcap ? bcap : 1);
+        uint32_t *off = malloc(ocap ? ocap * sizeof(*off) : 1);
+
+        if (!buf || !off) {
+            free(buf);
+            free(off);
+            return -ENOMEM;
+        }
+        l->buf = buf;
+        l->off = off;
+        l->buf_cap = bcap;
+        l->off_cap = ocap;
+    } else {
+        old.buf = NULL;
+        old.off = NULL;
     }
     for (uint32_t i = 0; i < n; i++) {
         size_t len = strlen(v[i]) + 1;
 
-        nl.off[i] = nl.size;
-        memcpy(nl.buf + nl.size, v[i], len);
-        nl.size += (uint32_t)len;
+        l->off[i] = size;
+        memcpy(l->buf + size, v[i], len);
+        size += (uint32_t)len;
     }
-    nl.n = n;
-    strlist_clear(l);
-    *l = nl;
+    l->size = size;
+    l->n = n;
+    free(old.buf);
+    free(old.off);
     return 0;
 }
 
@@ -123,7 +143,15 @@ int wasmslot_wasi_set_env(struct wasmslot_wasi *w, uint32_t n, const char *const
 
 int wasmslot_wasi_set_stdin(struct wasmslot_wasi *w, const void *bytes, size_t len)
 {
-    uint8_t *copy = malloc(len ? len : 1);
+    uint8_t *copy;
+
+    if (len == 0 && w->in != NULL) {
+        /* No input, as most runs: the buffer stays for the next run that has some. */
+        w->in_len = 0;
+        w->in_pos = 0;
+        return 0;
+    }
+    copy = malloc(len ? len : 1);
 
     if (!copy)
         return -ENOMEM;
@@ -147,7 +175,9 @@ void wasmslot_wasi_reset(struct wasmslot_wasi *w)
     /* Whatever the last run opened is closed: a run starts with the standard streams and
      * the granted directory, and nothing else. */
     wasi__fs_close_all(w);
-    memset(w->fds, 0, sizeof(w->fds));
+    /* Past fd 3 only the slots a run opened files in can be in use. */
+    memset(w->fds, 0, (size_t)(w->fd_top > 4 ? w->fd_top : 4) * sizeof(w->fds[0]));
+    w->fd_top = 0;
     w->fds[0].kind = WASI_FD_STDIN;
     w->fds[1].kind = WASI_FD_STDOUT;
     w->fds[2].kind = WASI_FD_STDERR;
