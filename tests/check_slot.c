@@ -1067,6 +1067,61 @@ START_TEST(test_reset_counts_written_pages)
 }
 END_TEST
 
+/* A slot whose instance once wrote many pages and whose later instances write one does not
+ * keep comparing the leftovers at every reset, in auto and in keep mode alike: the unchanged
+ * span is shed once (counted as dropped), and the page still written stays resident. */
+static void sheds_leftovers(enum wasmslot_reset_mode mode)
+{
+    struct fake f;
+    struct wasmslot_image *img;
+    struct wasmslot_pool_options o = {.slots = 1, .reset = mode, .keep_max_bytes = 8 << 20};
+    struct wasmslot_error err = {0};
+    struct wasmslot_pool *p;
+    struct wasmslot_slot *s;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *m;
+
+    if (strcmp(wasmslot_reset_method(), "none") == 0)
+        return;
+    fake_init(&f, 80, 80); /* 5 MiB: 256 pages four apart fit */
+    img = image_ok(&f.m);
+    p = wasmslot_pool_new(&o, &err);
+    ck_assert_msg(p != NULL, "%s", err.message);
+    s = acquire_ok(p, img);
+    m = wasmslot_memory_base(wasmslot_slot_memory(s));
+    for (size_t i = 1; i <= 256; i++)
+        m[4 * i * pg] = 1;
+    ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
+    ck_assert_uint_eq(stat(p, "reset_restored_pages"), 256);
+    ck_assert_uint_eq(stat(p, "reset_dropped_pages"), 0);
+    for (int r = 0; r < 4; r++) {
+        s = acquire_ok(p, img);
+        m = wasmslot_memory_base(wasmslot_slot_memory(s));
+        ck_assert_uint_eq(m[4 * pg], 0);
+        m[0] = (uint8_t)(r + 1);
+        ck_assert_int_eq(wasmslot_pool_release(p, s), 0);
+    }
+    /* The first of these resets found 256 unchanged kept pages and shed them. */
+    ck_assert_uint_eq(stat(p, "reset_dropped_pages"), 256);
+    ck_assert_uint_eq(stat(p, "reset_restored_pages"), 256 + 4);
+    /* Page 0 was a fresh copy once, then found resident three times. */
+    ck_assert_uint_eq(stat(p, "reset_faults_avoided"), 3);
+    wasmslot_pool_free(p);
+    wasmslot_image_free(img);
+}
+
+START_TEST(test_reset_auto_sheds_leftovers)
+{
+    sheds_leftovers(WASMSLOT_RESET_AUTO);
+}
+END_TEST
+
+START_TEST(test_reset_keep_sheds_leftovers)
+{
+    sheds_leftovers(WASMSLOT_RESET_KEEP);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- through wasm instances */
 
 #ifndef WAT_DIR
@@ -1364,6 +1419,8 @@ static Suite *slot_suite(void)
     tcase_add_test(tc, test_isolation_madvise_read);
     tcase_add_test(tc, test_isolation_keep_none);
     tcase_add_test(tc, test_reset_counts_written_pages);
+    tcase_add_test(tc, test_reset_auto_sheds_leftovers);
+    tcase_add_test(tc, test_reset_keep_sheds_leftovers);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("instances");

@@ -223,9 +223,10 @@ static bool slot_restore_page(struct wasmslot_slot *s, size_t off, size_t pg)
 #define SLOT_RUNS 64
 
 /*
- * The auto mode sheds kept pages that look like leftovers: a slot that served a module which
- * wrote 256 pages, then one that writes 1, would otherwise compare 255 unchanged pages at every
- * reset (each ~0.2 us) forever. The scan cannot say who wrote a page, only whether its bytes
+ * The auto and keep modes shed kept pages that look like leftovers: a slot that served a module
+ * which wrote 256 pages, then one that writes 1, would otherwise compare 255 unchanged pages at
+ * every reset (each ~0.2-0.4 us) forever; in keep mode that made such a reset 5-7x dearer than
+ * madvise's. The scan cannot say who wrote a page, only whether its bytes
  * changed, and a page an instance writes with the bytes it had (zeros on a stack, say) looks
  * unchanged too. So a trim drops the unchanged span when at least AUTO_TRIM_MIN pages are
  * unchanged and more than twice as many as changed, and the next reset judges it: when about
@@ -328,7 +329,7 @@ int slot__reset(struct wasmslot_slot *s, enum wasmslot_reset_mode mode, size_t k
     }
     if (s->trim_wait > 0) {
         s->trim_wait--;
-    } else if (mode == WASMSLOT_RESET_AUTO && unchanged >= AUTO_TRIM_MIN &&
+    } else if (mode != WASMSLOT_RESET_MADVISE && unchanged >= AUTO_TRIM_MIN &&
                unchanged > 2 * changed) {
         /* Shed the unchanged span (with the changed pages inside it, pristine already) so
          * that later resets stop comparing it. */

@@ -66,7 +66,7 @@ struct wasmslot_slot {
     const uint8_t *view;
     size_t data_start, data_end;
     size_t kept_pages;          /* private pages the last reset left in place (resident, pristine) */
-    /* The auto mode's shedding of unchanged pages (mem/slot.c): resets to wait before the
+    /* The auto and keep modes' shedding of unchanged pages (mem/slot.c): resets to wait before the
      * next, the wait after it, and what the last one dropped until the next reset judges it. */
     uint32_t trim_wait, trim_backoff;
     size_t trimmed;
