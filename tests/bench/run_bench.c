@@ -204,15 +204,17 @@ static double worker_faults(pid_t pid)
 /* ---------------------------------------------------------------- the daemons */
 
 static void start_daemon(struct daemon *d, const char *daemon, const char *dir, int idx,
-                         const char *wasm_dir, const char *etc_dir)
+                         const char *wasm_dir, const char *etc_dir, const char *engine)
 {
-    char conf[256], reset[64] = "", path[160];
+    char conf[256], reset[96] = "", path[160];
     FILE *f;
 
     snprintf(d->sock, sizeof(d->sock), "%s/s%d.sock", dir, idx);
     snprintf(conf, sizeof(conf), "%s/d%d.conf", dir, idx);
     if (strcmp(d->mode, "-") != 0)
         snprintf(reset, sizeof(reset), "reset = %s\n", d->mode);
+    if (engine != NULL)
+        snprintf(reset + strlen(reset), sizeof(reset) - strlen(reset), "engine = %s\n", engine);
     f = fopen(conf, "w");
     if (f == NULL)
         die(conf);
@@ -309,10 +311,11 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: run-bench [-d WASMSLOTD] [-w WASM_DIR] [-e EXAMPLES_DIR] [-m MODES] [-r ROUNDS]\n"
-            "                 [-t SECONDS]\n"
+            "                 [-t SECONDS] [-E ENGINE]\n"
             "-m the reset modes to compare, comma-separated (auto, madvise, keep; `-` for no\n"
             "   directive at all); -r rounds (the modes take turns in each); -t seconds of\n"
-            "   requests per row, mode and round\n"
+            "   requests per row, mode and round; -E the modules' engine (native or interp;\n"
+            "   default: the daemon's)\n"
             "defaults: -d daemon/wasmslotd -w tests/bench -e etc/examples -m auto,madvise,keep\n"
             "          -r 5 -t 0.2 (paths relative to the build directory)\n");
     exit(2);
@@ -321,14 +324,18 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *daemon = "daemon/wasmslotd", *wasm_dir = "tests/bench", *etc_dir = "etc/examples";
+    const char *engine = NULL;
     char modes_buf[128] = "auto,madvise,keep", dir[] = "/tmp/run-bench-XXXXXX";
     char absdaemon[4096], abswasm[4096], absetc[4096];
     struct daemon d[MAX_MODES];
     int nd = 0, rounds = 5, opt, ref = -1, first = 0;
     double budget = 0.2;
 
-    while ((opt = getopt(argc, argv, "d:w:e:m:r:t:h")) != -1) {
+    while ((opt = getopt(argc, argv, "d:w:e:m:r:t:E:h")) != -1) {
         switch (opt) {
+        case 'E':
+            engine = optarg;
+            break;
         case 'd':
             daemon = optarg;
             break;
@@ -369,7 +376,7 @@ int main(int argc, char **argv)
         die("mkdtemp");
     signal(SIGPIPE, SIG_IGN);
     for (int i = 0; i < nd; i++)
-        start_daemon(&d[i], absdaemon, dir, i, abswasm, absetc);
+        start_daemon(&d[i], absdaemon, dir, i, abswasm, absetc, engine);
 
     for (int r = 0; r < rounds; r++)
         for (int row = 0; row < NROWS; row++)
