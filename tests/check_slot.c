@@ -902,6 +902,9 @@ static void write_everywhere(uint8_t *mem, size_t size, int r)
     memset(mem + 6 * PAGE, 0, pg);
     memset(mem + 12 * PAGE + 100, 0x5a, 3 * pg);
     mem[size - 1] = 0x77;
+    /* Away from both ends of a page, where a reset looks before comparing the whole page. */
+    mem[2 * PAGE + pg + pg / 2 + 7] ^= 0x10;
+    mem[11 * PAGE + 5 * pg + pg / 2] = 0x42;
     ck_assert_int_eq(pthread_create(&t, NULL, writer_run, &w), 0);
     pthread_join(t, NULL);
     memset(buf, 'k', sizeof(buf));
