@@ -317,7 +317,7 @@ static void usage(void)
             "   requests per row, mode and round; -E the modules' engine (native or interp;\n"
             "   default: the daemon's)\n"
             "defaults: -d daemon/wasmslotd -w tests/bench -e etc/examples -m auto,madvise,keep\n"
-            "          -r 5 -t 0.2 (paths relative to the build directory)\n");
+            "          -r 9 -t 0.2 (paths relative to the build directory)\n");
     exit(2);
 }
 
@@ -328,7 +328,7 @@ int main(int argc, char **argv)
     char modes_buf[128] = "auto,madvise,keep", dir[] = "/tmp/run-bench-XXXXXX";
     char absdaemon[4096], abswasm[4096], absetc[4096];
     struct daemon d[MAX_MODES];
-    int nd = 0, rounds = 5, opt, ref = -1, first = 0;
+    int nd = 0, rounds = 9, opt, ref = -1, first = 0;
     double budget = 0.2;
 
     while ((opt = getopt(argc, argv, "d:w:e:m:r:t:E:h")) != -1) {
