@@ -546,6 +546,14 @@ static void thread_prepare(void *arg, struct wasmslot_exec *ex)
     wasi_bind(j->c->w, j->mod, ex);
 }
 
+/* mtcall's finish hook: what the thread's run opened is closed on the thread that ran it, as
+ * for any other guest code, not at that thread's next run of the module. */
+static void thread_finish(void *arg, struct wasmslot_exec *ex)
+{
+    (void)arg;
+    wasi_unbind(ex, wasmslot_exec_user(ex));
+}
+
 /* The export of a threaded call takes the thread index first (an i32), then the request's
  * args. Replies the error itself and returns false when the signature does not fit. */
 static bool thread_args_match(struct job *j, const struct wasmslot_functype *ft)
@@ -704,7 +712,8 @@ static void call_threads(struct job *j, struct wasmslot_exec *ex)
     if (j->req.has_deadline && (deadline_ms == 0 || j->req.deadline_ms < deadline_ms))
         deadline_ms = j->req.deadline_ms;
     t0 = mono_ns();
-    mtcall_run(j->mt, w->exec, ex, t, deadline_ns(deadline_ms), thread_prepare, j);
+    mtcall_run(j->mt, w->exec, ex, t, deadline_ns(deadline_ms), thread_prepare, thread_finish,
+               j);
     run_end(j);
     for (unsigned i = 0; i < n; i++) {
         count_run(w, j->mod, t0);

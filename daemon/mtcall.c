@@ -29,6 +29,7 @@ struct mtcall {
     struct mtcall_thread *t;
     uint64_t deadline_ns;
     void (*prepare)(void *arg, struct wasmslot_exec *ex);
+    void (*finish)(void *arg, struct wasmslot_exec *ex);
     void *arg;
     struct mt_sub *subs; /* n entries; subs[0] is unused (the caller runs thread 0) */
 };
@@ -83,6 +84,8 @@ static void run_thread(struct mtcall *mt, unsigned i, struct wasmslot_exec *ex)
             mt->prepare(mt->arg, ex);
         wasmslot_exec_set_deadline(ex, mt->deadline_ns);
         t->rc = wasmslot_call(ex, t->func, t->args, t->nargs, t->results, t->nresults);
+        if (mt->finish != NULL)
+            mt->finish(mt->arg, ex);
         wasmslot_exec_set_user(ex, NULL);
     }
     pthread_mutex_lock(&mt->mu);
@@ -108,11 +111,13 @@ static void sub_run(struct exec_job *ej, struct wasmslot_exec *ex)
 
 void mtcall_run(struct mtcall *mt, struct exec_pool *pool, struct wasmslot_exec *ex,
                 struct mtcall_thread *t, uint64_t deadline_ns,
-                void (*prepare)(void *arg, struct wasmslot_exec *ex), void *arg)
+                void (*prepare)(void *arg, struct wasmslot_exec *ex),
+                void (*finish)(void *arg, struct wasmslot_exec *ex), void *arg)
 {
     mt->t = t;
     mt->deadline_ns = deadline_ns;
     mt->prepare = prepare;
+    mt->finish = finish;
     mt->arg = arg;
     for (unsigned i = 1; i < mt->n; i++) {
         struct mt_sub *s = &mt->subs[i];

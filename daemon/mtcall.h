@@ -32,12 +32,14 @@ void mtcall_free(struct mtcall *mt);
  * executor thread that picks it up, with that thread's execution context. A job no thread has
  * started by the time t[0] ended is run by the caller itself, so the call always ends, even
  * when every executor is busy (the threads then run one after the other). prepare (may be
- * NULL) is called on each context before its run, e.g. to bind the thread's WASI state;
- * deadline_ns (CLOCK_MONOTONIC, 0: none) applies to every thread. Returns once every thread
- * has ended, with t[i].rc filled. Call it once per mtcall. */
+ * NULL) is called on each context before its run, e.g. to bind the thread's WASI state, and
+ * finish (may be NULL) on it right after, on the same thread, e.g. to close what the run
+ * opened; deadline_ns (CLOCK_MONOTONIC, 0: none) applies to every thread. Returns once every
+ * thread has ended, with t[i].rc filled. Call it once per mtcall. */
 void mtcall_run(struct mtcall *mt, struct exec_pool *pool, struct wasmslot_exec *ex,
                 struct mtcall_thread *t, uint64_t deadline_ns,
-                void (*prepare)(void *arg, struct wasmslot_exec *ex), void *arg);
+                void (*prepare)(void *arg, struct wasmslot_exec *ex),
+                void (*finish)(void *arg, struct wasmslot_exec *ex), void *arg);
 
 /* Stop the call: threads running now end with WASMSLOT_TRAP_TIMEOUT, threads not yet started do
  * not run (rc -WASMSLOT_TRAP_TIMEOUT). Any thread, while the caller's reference is held. */
